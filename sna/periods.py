@@ -1,0 +1,192 @@
+"""Financial years (1 April - 31 March), baselines and rolling windows.
+
+A financial year is labelled by the calendar year it starts in: ``FinancialYear(2020)`` is
+April 2020 - March 2021, written "2020/21".
+
+Examples
+--------
+>>> from sna.periods import FinancialYear, fy_of
+>>> fy = FinancialYear.parse("2020-21")
+>>> str(fy), fy.start, fy.end
+('2020/21', Timestamp('2020-04-01 00:00:00'), Timestamp('2021-03-31 00:00:00'))
+>>> [str(y) for y in fy.baseline(3)]
+['2017/18', '2018/19', '2019/20']
+>>> fy_of("2021-03")
+'2020/21'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import AnalysisInputError
+
+__all__ = [
+    "FinancialYear",
+    "parse_fy",
+    "fy_of",
+    "fy_start_year",
+    "months_of",
+    "baseline_years",
+    "rolling_12_windows",
+    "month_label",
+]
+
+_FY_PATTERNS = [
+    # 2020/21, 2020-21, FY2020/21, FY 2020-21, 2020/2021, 2020-2021
+    re.compile(r"^\s*(?:FY\s*)?(\d{4})\s*[/\-–]\s*(\d{2}|\d{4})\s*$", re.IGNORECASE),
+    # 2020, FY2020
+    re.compile(r"^\s*(?:FY\s*)?(\d{4})\s*$", re.IGNORECASE),
+]
+
+
+@dataclass(frozen=True, order=True)
+class FinancialYear:
+    """A UK financial year, April to March, named by the year it starts in."""
+
+    start_year: int
+
+    @classmethod
+    def parse(cls, value: "str | int | FinancialYear") -> "FinancialYear":
+        """Parse "2020/21", "2020-21", "FY2020/21", "2020/2021", 2020 or a FinancialYear."""
+        if isinstance(value, FinancialYear):
+            return value
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            year = int(value)
+            if not 1900 <= year <= 2200:
+                raise AnalysisInputError(f"{value!r} is not a plausible financial year")
+            return cls(year)
+        if isinstance(value, str):
+            for pattern in _FY_PATTERNS:
+                m = pattern.match(value)
+                if not m:
+                    continue
+                year = int(m.group(1))
+                if m.lastindex == 2:
+                    end = m.group(2)
+                    end_year = int(end) if len(end) == 4 else (year // 100) * 100 + int(end)
+                    if len(end) == 2 and end_year < year:
+                        end_year += 100
+                    if end_year != year + 1:
+                        raise AnalysisInputError(
+                            f"financial year {value!r}: the second year must follow the first "
+                            f"(e.g. '{year}/{(year + 1) % 100:02d}')"
+                        )
+                return cls(year)
+        raise AnalysisInputError(
+            f"cannot read {value!r} as a financial year; write it as '2020/21', '2020-21', "
+            "'FY2020/21' or 2020"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.start_year}/{(self.start_year + 1) % 100:02d}"
+
+    @property
+    def label(self) -> str:
+        """Label as "2020/21"."""
+        return str(self)
+
+    @property
+    def slug(self) -> str:
+        """Label safe for paths: "2020-21"."""
+        return f"{self.start_year}-{(self.start_year + 1) % 100:02d}"
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return pd.Timestamp(self.start_year, 4, 1)
+
+    @property
+    def end(self) -> pd.Timestamp:
+        """The last day, 31 March."""
+        return pd.Timestamp(self.start_year + 1, 3, 31)
+
+    @property
+    def months(self) -> pd.PeriodIndex:
+        """The twelve months April..March as a monthly PeriodIndex."""
+        return pd.period_range(f"{self.start_year}-04", periods=12, freq="M")
+
+    def baseline(self, k: int = 3) -> list["FinancialYear"]:
+        """The ``k`` financial years before this one, oldest first."""
+        if k < 1:
+            raise AnalysisInputError(f"baseline length must be at least 1, got {k}")
+        return [FinancialYear(self.start_year - i) for i in range(k, 0, -1)]
+
+    def previous(self) -> "FinancialYear":
+        return FinancialYear(self.start_year - 1)
+
+    def __add__(self, n: int) -> "FinancialYear":
+        return FinancialYear(self.start_year + int(n))
+
+    def __sub__(self, n: int) -> "FinancialYear":
+        return FinancialYear(self.start_year - int(n))
+
+    def contains(self, when) -> bool:
+        return fy_start_year(when) == self.start_year
+
+
+def parse_fy(value) -> FinancialYear:
+    """Shorthand for :meth:`FinancialYear.parse`."""
+    return FinancialYear.parse(value)
+
+
+def fy_start_year(when):
+    """The start year of the financial year containing ``when``.
+
+    Accepts a scalar (date string, Timestamp, Period) or a Series / array-like of them,
+    and returns an int or an integer Series ("Int64", missing stays missing).
+    """
+    if isinstance(when, (pd.Series, pd.Index, np.ndarray, list)):
+        s = pd.Series(when)
+        if isinstance(s.dtype, pd.PeriodDtype):
+            year, month = s.dt.year, s.dt.month
+        else:
+            ts = pd.to_datetime(s, errors="coerce")
+            year, month = ts.dt.year, ts.dt.month
+        out = year - (month < 4).astype("Int64")
+        return out.astype("Int64")
+    if isinstance(when, pd.Period):
+        year, month = when.year, when.month
+    else:
+        ts = pd.Timestamp(when)
+        year, month = ts.year, ts.month
+    return year - 1 if month < 4 else year
+
+
+def fy_of(when):
+    """Financial-year label ("2020/21") of a date, month or Series of them."""
+    start = fy_start_year(when)
+    if isinstance(start, pd.Series):
+        labels = start.map(lambda y: None if pd.isna(y) else str(FinancialYear(int(y))))
+        return labels.astype("string")
+    return str(FinancialYear(int(start)))
+
+
+def months_of(years: Iterable) -> pd.PeriodIndex:
+    """All months of the given financial years, in order."""
+    fys = sorted(FinancialYear.parse(y) for y in years)
+    if not fys:
+        return pd.PeriodIndex([], freq="M")
+    return pd.PeriodIndex(
+        [m for fy in fys for m in fy.months], dtype=pd.PeriodDtype("M")
+    )
+
+
+def baseline_years(year, k: int = 3) -> list[FinancialYear]:
+    """The ``k`` financial years before ``year``."""
+    return FinancialYear.parse(year).baseline(k)
+
+
+def rolling_12_windows(months: pd.PeriodIndex) -> list[tuple[pd.Period, pd.Period]]:
+    """(first, last) month of every complete 12-month window ending in ``months``."""
+    months = pd.PeriodIndex(months, freq="M").sort_values()
+    return [(m - 11, m) for m in months if (m - 11) >= months.min()]
+
+
+def month_label(month) -> str:
+    """Chart label for a month: "Apr 2020"."""
+    return pd.Period(month, freq="M").strftime("%b %Y")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sna.errors import AnalysisInputError
+from sna.periods import FinancialYear, fy_of, fy_start_year, months_of, rolling_12_windows
+
+
+@pytest.mark.parametrize(
+    "text", ["2020/21", "2020-21", "FY2020/21", "fy 2020-21", "2020/2021", 2020, "2020"]
+)
+def test_parse_forms(text):
+    assert FinancialYear.parse(text) == FinancialYear(2020)
+
+
+def test_century_rollover():
+    assert str(FinancialYear.parse("1999/00")) == "1999/00"
+    assert FinancialYear.parse("1999/00").end == pd.Timestamp("2000-03-31")
+
+
+@pytest.mark.parametrize("bad", ["2020/22", "20/21", "next year", "", 2020.5, True])
+def test_parse_rejects(bad):
+    with pytest.raises(AnalysisInputError):
+        FinancialYear.parse(bad)
+
+
+@pytest.mark.parametrize(
+    "when, fy",
+    [
+        ("2021-03-31 23:59", "2020/21"),
+        ("2021-04-01 00:00", "2021/22"),
+        ("2020-02-29", "2019/20"),  # leap day
+        ("2024-02-29", "2023/24"),
+        (pd.Period("2020-04", "M"), "2020/21"),
+        (pd.Period("2020-03", "M"), "2019/20"),
+    ],
+)
+def test_month_to_fy_edges(when, fy):
+    assert fy_of(when) == fy
+
+
+def test_series_keeps_missing():
+    s = pd.Series(["2020-03-15", None, "2020-04-01"])
+    assert fy_start_year(s).tolist() == [2019, pd.NA, 2020]
+    assert fy_of(s).tolist() == ["2019/20", pd.NA, "2020/21"]
+
+
+def test_baseline_and_months():
+    fy = FinancialYear.parse("2020/21")
+    assert [str(y) for y in fy.baseline(3)] == ["2017/18", "2018/19", "2019/20"]
+    assert fy.previous() == FinancialYear(2019)
+    m = months_of(["2020/21", "2019/20"])
+    assert len(m) == 24 and str(m[0]) == "2019-04" and str(m[-1]) == "2021-03"
+    assert fy.slug == "2020-21" and fy.start == pd.Timestamp("2020-04-01")
+    with pytest.raises(AnalysisInputError):
+        fy.baseline(0)
+
+
+def test_rolling_windows():
+    months = pd.period_range("2020-01", "2021-06", freq="M")
+    w = rolling_12_windows(months)
+    assert len(w) == 7
+    assert (str(w[0][0]), str(w[0][1])) == ("2020-01", "2020-12")
