@@ -263,17 +263,30 @@ class Config(_Model):
                 out[d] = name
         return out
 
+    @property
+    def is_bundled(self) -> bool:
+        """True for the configs shipped inside the package (demo, nottingham-sample)."""
+        from .datasets import DATASETS_DIR
+
+        return self.config_path is not None and DATASETS_DIR in self.config_path.parents
+
+    def _output_base(self) -> Path:
+        # bundled datasets live inside the installed package: write to ./outputs instead
+        if self.is_bundled and not Path(self.output).is_absolute():
+            return Path.cwd() / self.output
+        return self.resolve(self.output)
+
     def output_dir(self, year=None) -> Path:
         """``<output>/<area>/<FY as 2020-21>``."""
         fy = FinancialYear.parse(year) if year is not None else self.fy
-        base = self.resolve(self.output)
+        base = self._output_base()
         slug = _slug(self.area)
         return base / slug / (fy.slug if fy else "all")
 
     def cache_dir(self) -> Path:
         if self.cache:
             return self.resolve(self.cache)
-        return self.resolve(self.output) / ".cache"
+        return self._output_base() / ".cache"
 
 
 def _slug(text: str) -> str:
