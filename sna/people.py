@@ -138,7 +138,7 @@ _Z_CACHE: dict[float, float] = {}
 
 
 # --------------------------------------------------------------------------------------
-# intervals (private; sna.rates holds the shared versions)
+# intervals (thin wrappers over sna.rates: NaN for unknown denominators / counts)
 # --------------------------------------------------------------------------------------
 def _z(conf_level: float) -> float:
     if not 0 < conf_level < 1:
@@ -151,42 +151,32 @@ def _z(conf_level: float) -> float:
 
 
 def _wilson(x, n, conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score limits of x/n (NaN where n == 0).
+    """Wilson score limits of x/n (NaN where n == 0), from :mod:`sna.rates`.
 
     [2x + z² ∓ z√(z² + 4x(1 − x/n))] / [2(n + z²)]  (DOMAIN.md §4).
     """
-    z = _z(conf_level)
+    from .rates import wilson_lower, wilson_upper
+
+    _z(conf_level)
     x = np.asarray(x, dtype=float)
     n = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        half = z * np.sqrt(z**2 + 4 * x * (1 - x / n))
-        denom = 2 * (n + z**2)
-        lower = (2 * x + z**2 - half) / denom
-        upper = (2 * x + z**2 + half) / denom
     bad = ~(n > 0)
-    lower = np.where(bad, np.nan, np.clip(lower, 0, 1))
-    upper = np.where(bad, np.nan, np.clip(upper, 0, 1))
-    return lower, upper
+    lower = np.asarray(wilson_lower(x, n, conf_level), dtype=float)
+    upper = np.asarray(wilson_upper(x, n, conf_level), dtype=float)
+    return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
 
 
 def _poisson_limits(o, conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Limits of a Poisson count: Byar for O >= 10, exact (chi-squared) below.
 
-    As PHEindicatormethods ``phe_rate`` (DOMAIN.md §4).
+    As PHEindicatormethods ``phe_rate`` (DOMAIN.md §4), from :mod:`sna.rates`.
     """
-    from scipy.stats import chi2
+    from .rates import poisson_count_limits
 
-    z = _z(conf_level)
-    alpha = 1 - conf_level
+    _z(conf_level)
     o = np.asarray(o, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        byar_l = o * (1 - 1 / (9 * o) - z / (3 * np.sqrt(o))) ** 3
-        byar_u = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * np.sqrt(o + 1))) ** 3
-        exact_l = np.where(o > 0, chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
-        exact_u = chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
-    lower = np.where(o >= 10, byar_l, exact_l)
-    upper = np.where(o >= 10, byar_u, exact_u)
     nan = np.isnan(o)
+    lower, upper, _ = poisson_count_limits(np.where(nan, 0.0, o), conf_level)
     return np.where(nan, np.nan, lower), np.where(nan, np.nan, upper)
 
 
