@@ -51,7 +51,10 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 from ._log import logger
 from .errors import ChapterError, DisclosureError
@@ -59,7 +62,11 @@ from .errors import ChapterError, DisclosureError
 __all__ = [
     "Chapter",
     "CHAPTER_TITLES",
+    "FORMAT_LABELS",
     "chapter_number",
+    "field_coverage",
+    "join_words",
+    "percent",
     "format_number",
     "format_table",
     "read_sidecars",
@@ -86,6 +93,111 @@ _DISCLOSURE_TEXT = {
     "none": "no disclosure control needed (open data)",
 }
 _RULE_STRICTNESS = {"none": 0, "nhs2018": 1, "legacy5": 2}
+
+
+#: Plain-English names of the source formats, for prose.
+FORMAT_LABELS: dict[str, str] = {
+    "police_uk": "data.police.uk street-level crime",
+    "police_extract": "force crime extract",
+    "ambulance": "ambulance call-outs",
+    "ecds": "A&E assault attendances (ECDS / ISTV)",
+    "interventions": "intervention records",
+}
+
+#: Fields whose presence decides what a chapter can show: name -> (column, test).
+_COVERAGE_FIELDS = {
+    "location (LSOA)": "lsoa",
+    "coordinates": "x",
+    "day": "date_precision",
+    "time of day": "date_precision",
+    "victim age": "age",
+    "victim sex": "sex",
+    "victim ethnicity": "ethnicity",
+    "offender age": "offender_age",
+    "knife flag": "knife",
+    "domestic flag": "domestic",
+    "weapon / method": "weapon",
+    "location type": "location_type",
+}
+
+
+def field_coverage(incidents) -> "pd.DataFrame":
+    """Share of each source's records that carry each field a chapter may need.
+
+    Parameters
+    ----------
+    incidents
+        The canonical incidents table (``source`` and the canonical columns; missing columns
+        count as empty).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per source (index ``source``) and one column per field: ``location (LSOA)``,
+        ``coordinates``, ``day`` (date known to the day or minute), ``time of day`` (to the
+        minute), ``victim age``, ``victim sex``, ``victim ethnicity``, ``offender age``,
+        ``knife flag``, ``domestic flag``, ``weapon / method``, ``location type``; values are
+        shares from 0 to 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> inc = pd.DataFrame({"source": ["police", "police", "ecds"],
+    ...                     "date_precision": ["month", "month", "minute"],
+    ...                     "lsoa": ["E1", None, "E2"], "age": [pd.NA, pd.NA, 19]})
+    >>> cov = field_coverage(inc)
+    >>> cov.loc["police", ["location (LSOA)", "time of day", "victim age"]].tolist()
+    [0.5, 0.0, 0.0]
+    >>> cov.loc["ecds", ["location (LSOA)", "time of day", "victim age"]].tolist()
+    [1.0, 1.0, 1.0]
+    """
+    import pandas as pd
+
+    rows = {}
+    for source, g in incidents.groupby("source", sort=True, observed=True):
+        row = {}
+        for label, col in _COVERAGE_FIELDS.items():
+            if col not in g.columns or len(g) == 0:
+                row[label] = 0.0
+                continue
+            s = g[col]
+            if label == "day":
+                row[label] = float(s.isin(["day", "minute"]).mean())
+            elif label == "time of day":
+                row[label] = float((s == "minute").mean())
+            else:
+                row[label] = float(s.notna().mean())
+        rows[str(source)] = row
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=list(_COVERAGE_FIELDS))
+    out.index.name = "source"
+    return out
+
+
+def join_words(items: Iterable[Any], conjunction: str = "and") -> str:
+    """Join words for prose: ``["a", "b", "c"]`` -> ``"a, b and c"``.
+
+    >>> join_words(["police"]), join_words(["a", "b", "c"]), join_words([])
+    ('police', 'a, b and c', '')
+    """
+    items = [str(i) for i in items]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+
+
+def percent(part: float, whole: float | None = None, decimals: int = 0) -> str:
+    """A share as a percentage for prose; ``whole`` None means ``part`` is already a share.
+
+    >>> percent(1, 3), percent(0.256, decimals=1), percent(1, 0)
+    ('33%', '25.6%', 'n/a')
+    """
+    if whole is not None:
+        if not whole:
+            return "n/a"
+        part = part / whole
+    if part is None or _isna(part):
+        return "n/a"
+    return f"{100 * float(part):.{decimals}f}%"
 
 
 def chapter_number(name: str) -> int | None:
@@ -621,6 +733,13 @@ class Chapter:
                           "rows": int(len(layer))})
         self._write_sidecar()
         return path
+
+    def ref(self, name: str) -> str | None:
+        """The label ("Table 0.2", "Figure 4.1") of a table or figure shown earlier, by name."""
+        for entry in self.tables + self.figures:
+            if entry["name"] == name:
+                return entry["label"]
+        return None
 
     # ---- parameters --------------------------------------------------------------------
     def record(self, key: str, value: Any) -> None:

@@ -1,0 +1,247 @@
+"""sna.report: the papermill runner, its failure model, and the assembled outputs.
+
+The runner mechanics are tested on the fixture notebooks in tests/fixtures/notebooks (as
+papermill tests itself): a broken cell, no parameters cell, an unknown parameter, and a tiny
+chapter that uses the chapter helpers. The real chapters are executed in test_chapters.py.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sna import report
+from sna.errors import ChapterError, SnaError
+from sna.periods import FinancialYear
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+SAMPLE = Path(report.__file__).parent / "datasets" / "nottingham-sample" / "sna.yml"
+
+
+# ---- notebooks and parameters -------------------------------------------------------------
+def test_resolve_chapters_by_number_name_short_name_and_path():
+    names = [p.stem for p in report.resolve_chapters(["9", "04", "deprivation", "00_data_quality"])]
+    assert names == ["00_data_quality", "04_geography", "05_deprivation", "09_appendix"]
+    assert [p.stem for p in report.resolve_chapters(None)] == list(report.CHAPTERS)
+    custom = report.resolve_chapters(f"01,{FIXTURES / 'broken_cell.ipynb'}")
+    assert [p.name for p in custom] == ["01_key_findings.ipynb", "broken_cell.ipynb"]
+
+
+def test_unknown_chapter_is_a_clear_error_exit_2():
+    with pytest.raises(report.NotebookParameterError) as err:
+        report.resolve_chapters("geografy")
+    assert "unknown chapter 'geografy'" in str(err.value)
+    assert "04_geography" in str(err.value)
+    assert err.value.exit_code == 2
+    with pytest.raises(report.NotebookParameterError, match="not found"):
+        report.resolve_chapters("missing/chapter.ipynb")
+
+
+def test_no_parameters_cell_fixture_is_refused_with_a_clear_message():
+    with pytest.raises(report.NotebookParameterError) as err:
+        report.check_notebook(FIXTURES / "no_parameters.ipynb")
+    msg = str(err.value)
+    assert "no_parameters.ipynb has no cell tagged 'parameters'" in msg
+    assert "config_path" in msg and "Cell Tags" in msg
+    assert err.value.exit_code == 2
+    assert isinstance(err.value, ChapterError)
+
+
+def test_unknown_parameter_fixture_names_the_parameters_and_the_cell():
+    with pytest.raises(report.NotebookParameterError) as err:
+        report.check_notebook(FIXTURES / "unknown_parameter.ipynb")
+    msg = str(err.value)
+    assert "does not declare the parameter(s) build, output_dir, cache_dir" in msg
+    assert "(cell 2)" in msg
+    assert "declared there: config_path, year" in msg
+
+
+def test_every_shipped_chapter_declares_the_run_parameters():
+    for nb in report.resolve_chapters(None):
+        if not nb.exists():
+            pytest.skip(f"{nb.name} not written yet")
+        declared = report.check_notebook(nb)
+        assert set(report.PARAMETERS) <= set(declared), nb.name
+
+
+# ---- running (the assessment is faked: the fixtures do not load it) ----------------------
+def _fake_prepare(cache_root: Path):
+    def prepare(cfg, year):
+        cache = cache_root / "key123"
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "incidents.parquet").write_bytes(b"PAR1 fake")
+        quarantine = pd.DataFrame({"source": ["police", "police", "police"],
+                                   "file": ["a.csv"] * 3, "line": [2, 3, 9],
+                                   "reason": ["out_of_area", "out_of_area", "no_location"],
+                                   "detail": ["", "", ""], "record": ["{}"] * 3})
+        fake = types.SimpleNamespace(year=FinancialYear.parse(year or "2018/19"), synthetic=False,
+                                     quarantine=quarantine, cache_key="key123",
+                                     cache_path=cache, config=cfg)
+        return fake, False
+    return prepare
+
+
+@pytest.fixture
+def fake_prepare(monkeypatch, tmp_path):
+    monkeypatch.setattr(report, "_prepare", _fake_prepare(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_broken_cell_keeps_notebook_names_cell_and_error_and_others_go_on(fake_prepare, capsys):
+    out_base = fake_prepare / "out"
+    result = report.run(SAMPLE, chapters=[str(FIXTURES / "broken_cell.ipynb"),
+                                          str(FIXTURES / "98_tiny_chapter.ipynb")],
+                        output=out_base, jobs=2)
+    assert result.exit_code == 1
+    by = {c.name: c for c in result.chapters}
+    broken, tiny = by["broken_cell"], by["98_tiny_chapter"]
+    assert tiny.ok and not broken.ok
+    # the error names the chapter, the cell (as numbered in the stored notebook) and the error
+    assert broken.error["cell"] == 4
+    assert broken.error["ename"] == "KeyError" and broken.error["evalue"] == "'ambulance'"
+    assert "share = counts[\"ambulance\"]" in broken.error["where"]
+    # the executed notebook is kept, with the error in it
+    executed = Path(broken.executed)
+    assert executed.exists()
+    nb = json.loads(executed.read_text())
+    assert any(o.get("output_type") == "error" for c in nb["cells"] for o in c.get("outputs", []))
+    err = capsys.readouterr().err
+    assert "FAILED chapters" in err
+    assert "broken_cell: FAILED at cell 4 (In [" in err and "KeyError: 'ambulance'" in err
+    assert "[ 2/2]" in err
+    # outputs as DESIGN.md
+    out = result.output_dir
+    assert out == (out_base / "nottingham-sample" / "2018-19").resolve()
+    assert (out / "figures" / "98_fig01_bars.png").exists()
+    assert (out / "tables" / "98_tab01_items.csv").exists()
+    assert (out / "chapters" / "98_tiny_chapter.html").exists()
+    assert (out / "chapters" / "broken_cell.html").exists()
+    assert (out / "data" / "incidents.parquet").exists()  # restricted: the cache is copied
+    assert (out / "quarantine" / "quarantine.csv").exists()
+    assert pd.read_csv(out / "quarantine" / "summary.csv")["rows"].tolist() == [1, 2]
+    # report.html: both chapters, contents links that land, the failure flagged, no code
+    page = (out / "report.html").read_text()
+    assert 'href="#ch-98_tiny_chapter"' in page and 'id="ch-98_tiny_chapter"' in page
+    assert 'id="ch-broken_cell"' in page and "did not finish" in page
+    assert "The tiny chapter counts <strong>3</strong> things." in page
+    assert "<strong>Figure 98.1.</strong> Two bars." in page
+    assert "data:image/png;base64," in page
+    assert "<strong>Table 98.1.</strong> Two items." in page
+    assert "Not available:" in page and "The fixture has no times." in page
+    assert "counts = {" not in page and "import matplotlib" not in page
+    assert "break-before:page" in page and "size:A4 portrait" in page
+    # tables.xlsx: a contents sheet, then a sheet per table
+    xl = pd.ExcelFile(out / "tables.xlsx")
+    assert xl.sheet_names == ["contents", "98_tab01_items"]
+    assert pd.read_excel(xl, "98_tab01_items")["n"].tolist() == [1, 2]
+    assert pd.read_excel(xl, "contents")["table"].tolist() == ["Table 98.1"]
+    # manifest: inputs with hashes, parameters, versions, per-chapter status and time
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "failed" and m["exit_code"] == 1
+    status = {c["name"]: c["status"] for c in m["chapters"]}
+    assert status == {"broken_cell": "failed", "98_tiny_chapter": "ok"}
+    failed = next(c for c in m["chapters"] if c["name"] == "broken_cell")
+    assert failed["error"]["cell"] == 4 and failed["error"]["ename"] == "KeyError"
+    tiny_m = next(c for c in m["chapters"] if c["name"] == "98_tiny_chapter")
+    assert tiny_m["seconds"] > 0 and tiny_m["figures"] == ["figures/98_fig01_bars.png"]
+    assert tiny_m["not_available"] == ["times"]
+    inputs = {Path(i["path"]).name: i for i in m["inputs"]}
+    assert "2018-10-nottinghamshire-street.csv" in inputs and "sna.yml" in inputs
+    assert all(len(i["sha256"]) == 64 for i in m["inputs"])
+    assert m["parameters"]["build"] == "restricted" and m["parameters"]["year"] == "2018/19"
+    assert m["packages"]["papermill"] and m["packages"]["pandas"]
+    assert set(m["timings"]) == {"prepare", "chapters", "assemble", "total"}
+    assert "report.html" in m["outputs"] and "tables.xlsx" in m["outputs"]
+
+
+@pytest.mark.slow
+def test_rerunning_one_chapter_keeps_the_others_and_replaces_its_files(fake_prepare):
+    out_base = fake_prepare / "out"
+    tiny = str(FIXTURES / "98_tiny_chapter.ipynb")
+    first = report.run(SAMPLE, chapters=[tiny, str(FIXTURES / "broken_cell.ipynb")],
+                       output=out_base, jobs=1, progress=False)
+    out = first.output_dir
+    (out / "figures" / "98_fig07_stale.png").write_bytes(b"old")
+    again = report.run(SAMPLE, chapters=[tiny], output=out_base, jobs=1, progress=False)
+    assert again.exit_code == 0
+    assert not (out / "figures" / "98_fig07_stale.png").exists()
+    assert (out / "chapters" / "broken_cell.ipynb").exists()  # the other chapter is kept
+    page = (out / "report.html").read_text()
+    assert 'id="ch-broken_cell"' in page and 'id="ch-98_tiny_chapter"' in page
+
+
+def test_preflight_errors_stop_before_anything_runs(fake_prepare):
+    with pytest.raises(report.NotebookParameterError, match="no cell tagged 'parameters'"):
+        report.run(SAMPLE, chapters=[str(FIXTURES / "no_parameters.ipynb")],
+                   output=fake_prepare / "out", progress=False)
+    assert not (fake_prepare / "out").exists()
+
+
+def test_run_cli_exit_codes_for_preflight_errors(fake_prepare, capsys):
+    code = report.run_cli(["--config", str(SAMPLE), "--output", str(fake_prepare / "o"),
+                           "--chapters", str(FIXTURES / "unknown_parameter.ipynb")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sna run: error: notebook unknown_parameter.ipynb does not declare")
+    assert "Traceback" not in err
+    assert report.run_cli(["--config", str(SAMPLE), "--chapters", "nonsense"]) == 2
+    with pytest.raises(SnaError):
+        report.run_cli(["--config", str(SAMPLE), "--chapters", "nonsense", "--debug"])
+
+
+def test_bad_build_is_refused():
+    with pytest.raises(SnaError, match="'restricted' or 'public'"):
+        report.run(SAMPLE, build="secret", progress=False)
+
+
+# ---- pieces ---------------------------------------------------------------------------------
+def test_sheet_names_are_unique_and_excel_safe():
+    used: set[str] = set()
+    a = report._sheet_name("04_tab01_a_very_long_table_name_indeed_and_more", used)
+    b = report._sheet_name("04_tab01_a_very_long_table_name_indeed_and_other", used)
+    c = report._sheet_name("contents", used)
+    assert len(a) <= 31 and len(b) <= 31 and a != b and c != "contents"
+    assert report._sheet_name("x[1]:y", set()) == "x_1__y"
+
+
+def test_pdf_without_chromium_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    with pytest.raises(ChapterError) as err:
+        report.print_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
+    assert "apt-get install chromium" in str(err.value) and "SNA_CHROMIUM" in str(err.value)
+
+
+def test_input_files_hash_every_file_of_a_folder_source():
+    from sna.config import load_config
+
+    rows = report.input_files(load_config(SAMPLE))
+    roles = {r["role"] for r in rows}
+    assert {"config", "geography.boundaries", "geography.population", "geography.imd",
+            "sources.police"} <= roles
+    assert sum(r["role"] == "sources.police" for r in rows) == 5
+    import hashlib
+
+    first = next(r for r in rows if r["role"] == "sources.police")
+    assert hashlib.sha256(Path(first["path"]).read_bytes()).hexdigest() == first["sha256"]
+
+
+def test_error_description_numbers_cells_as_stored(tmp_path):
+    import nbformat
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# t"),
+        nbformat.v4.new_code_cell("a = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("a = 2", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("1/0"),
+    ])
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, str(path))
+    exc = PapermillExecutionError(3, 3, "1/0", "ZeroDivisionError", "division by zero", [])
+    d = report._describe_execution_error(exc, str(path))
+    assert d["cell"] == 3 and d["where"] == "cell 3 (In [3]) `1/0`"
