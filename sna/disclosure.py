@@ -649,16 +649,16 @@ def apply(
                 f"{list(total_cols)!r}; publish one table per group (or name the real totals "
                 "with totals=[...])", key="totals")
         col_eq = np.zeros(len(count_cols), dtype=bool)
-        if total_rows:
+        if total_rows and len(table) > 1:  # a lone total row sums nothing
             col_eq[:] = True
         for num, den in pct_map.values():
-            if den is None:
+            if den is None and len(table) > 1:
                 col_eq[count_cols.index(num)] = True
         suppressed = _protect(
             values, suppressed, isnan,
             total_row=total_rows[0] if total_rows else None,
             total_col=count_cols.index(total_cols[0]) if total_cols else None,
-            row_eq=bool(total_cols), col_eq=col_eq,
+            row_eq=bool(total_cols) and len(count_cols) > 1, col_eq=col_eq,
         )
     info["suppressed_primary"] = int(primary.sum())
     info["suppressed_secondary"] = int((suppressed & ~primary).sum())
@@ -725,7 +725,7 @@ def apply(
             elif np.isnan(published[i, j]) or np.isnan(den_vals[i]) or den_vals[i] == 0:
                 cells.append(None)
             else:
-                cells.append(round(100.0 * published[i, j] / den_vals[i], decimals))
+                cells.append(round(float(100.0 * published[i, j] / den_vals[i]), decimals))
         out[p] = pd.Series(cells, index=out.index, dtype=object)
 
     info["suppressed_derived"] = n_derived
@@ -1887,8 +1887,9 @@ def _check_differencing(ctx, t, rec, rule, header, names, rows, parsed, count_co
         return
     missing = np.array([[parsed[i][j][0] == "missing" for j in count_cols] for i in range(n)])
     eq = _Equations(n, len(count_cols), total_rows[0] if total_rows else None,
-                    total_cols[0] if total_cols else None, bool(total_cols),
-                    np.full(len(count_cols), bool(total_rows)))
+                    total_cols[0] if total_cols else None,
+                    bool(total_cols) and len(count_cols) > 1,
+                    np.full(len(count_cols), bool(total_rows) and n > 1))
     unknown = supp | missing
     for i, k in eq.recoverable(supp, unknown):
         row_unknown = unknown[i].sum() if eq.row_eq else 0
