@@ -35,6 +35,8 @@ class SourceQuality:
     share_geocoded: float = float("nan")
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: rows identical to an earlier row of the source (kept: real records), when counted
+    duplicate_rows: int | None = None
 
     def check(self) -> None:
         total = self.rows_kept + sum(self.set_aside.values())

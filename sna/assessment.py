@@ -1,0 +1,420 @@
+"""The Assessment: the one object a chapter or an analyst starts from.
+
+:func:`load_assessment` reads and cleans every source of a config **once**, caches the clean
+tables (Parquet; the geography as GeoParquet; the QualityLog as JSON) under the config's cache
+folder keyed by the inputs' contents, the config and the version of ``sna``, and returns an
+:class:`Assessment`. A second call with unchanged inputs reads the cache.
+
+>>> import sna
+>>> callable(sna.load_assessment)
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import pandas as pd
+
+from .config import Config, load_config
+from .errors import AnalysisInputError
+from .periods import FinancialYear
+from .quality import QualityLog, empty_quarantine
+from .schemas import INTERVENTION_COLUMNS, PARTICIPANT_COLUMNS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+__all__ = ["Assessment", "load_assessment", "input_files", "cache_key"]
+
+logger = logging.getLogger("sna")
+
+Progress = Callable[[str], None]
+_CACHE_FORMAT = 1
+
+
+def _empty(columns: dict) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, (d, _) in columns.items()})
+
+
+@dataclass
+class Assessment:
+    """A configured area's cleaned data, for one assessment year.
+
+    Attributes
+    ----------
+    config
+        The loaded config.
+    year
+        The assessment's financial year.
+    synthetic
+        True for synthetic (demo) data: every output must say so.
+    incidents
+        All sources, all months available (canonical incidents table).
+    geography
+        One row per LSOA of the area (EPSG:27700).
+    population
+        Long: ``lsoa, age, population``.
+    quality
+        The QualityLog (per source: rows read, kept, set aside by reason, months...).
+    quarantine
+        Every set-aside row: ``source, file, line, reason, detail, record``.
+    participants, interventions
+        Intervention monitoring tables (empty without such a source).
+    cache_key
+        The key of the cached clean tables.
+    cache_path
+        Their folder (None when not cached).
+    inputs
+        The input files with their size, modification time and BLAKE2b hash.
+    notes
+        Remarks on how the assessment was set up (e.g. how the year was chosen).
+    """
+
+    config: Config
+    year: FinancialYear
+    synthetic: bool
+    incidents: pd.DataFrame
+    geography: "gpd.GeoDataFrame"
+    population: pd.DataFrame
+    quality: QualityLog
+    quarantine: pd.DataFrame
+    participants: pd.DataFrame = field(default_factory=lambda: _empty(PARTICIPANT_COLUMNS))
+    interventions: pd.DataFrame = field(default_factory=lambda: _empty(INTERVENTION_COLUMNS))
+    cache_key: str = ""
+    cache_path: Path | None = None
+    inputs: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def source(self, name: str) -> pd.DataFrame:
+        """The incidents of one source (by its name in the config).
+
+        Raises
+        ------
+        AnalysisInputError
+            For a name that is not a source of the config.
+        """
+        if name not in self.config.sources:
+            raise AnalysisInputError(
+                f"no source named {name!r}; the sources are: {', '.join(self.config.sources)}"
+            )
+        inc = self.incidents
+        return inc.loc[inc["source"] == name].reset_index(drop=True)
+
+    @property
+    def area(self) -> str:
+        """The area's name."""
+        return self.config.area
+
+    @property
+    def sources(self) -> list[str]:
+        """Names of the configured sources."""
+        return list(self.config.sources)
+
+    def in_year(self, year=None) -> pd.DataFrame:
+        """Incidents of one financial year (the assessment year by default)."""
+        fy = self.year if year is None else FinancialYear.parse(year)
+        return self.incidents.loc[self.incidents["fy"] == str(fy)].reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        tag = " SYNTHETIC DATA" if self.synthetic else ""
+        return (f"<Assessment {self.area!r} {self.year}{tag}: {len(self.incidents):,} incidents "
+                f"from {len(self.config.sources)} source(s), {len(self.geography)} LSOAs>")
+
+
+# --------------------------------------------------------------------------------------------
+# inputs and the cache key
+# --------------------------------------------------------------------------------------------
+def input_files(config: Config) -> list[Path]:
+    """Every input file a config reads (sources, boundaries, lookups, population, IMD).
+
+    Folders are listed recursively; bundled reference lookups are not listed (they are part of
+    the installed version of sna).
+
+    Raises
+    ------
+    InputFormatError
+        When a configured path does not exist.
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> files = input_files(load_config(nottingham_sample_config()))
+    >>> sorted({f.suffix for f in files})
+    ['.csv', '.json']
+    """
+    from .io._files import expand_paths
+
+    paths: list = []
+    for name, src in config.sources.items():
+        paths.extend(config.resolve_many(src.path))
+        if src.interventions_table:
+            paths.append(config.resolve(src.interventions_table))
+    g = config.geography
+    paths.extend(config.resolve_many(g.boundaries))
+    for p in (g.lsoa_to_district, g.district_to_csp, g.population, g.imd):
+        if p:
+            paths.append(config.resolve(p))
+    if g.lsoa_best_fit not in (None, "bundled"):
+        paths.append(config.resolve(g.lsoa_best_fit))
+    files: list[Path] = []
+    for f in expand_paths(paths, patterns=("*",), zips=False, what="input"):
+        files.append(f.path)
+    return sorted(set(files), key=str)
+
+
+def cache_key(config: Config, inputs: list[dict]) -> str:
+    """Hash of the sna version, the config and the inputs' fingerprints."""
+    from . import __version__
+
+    payload = {
+        "cache_format": _CACHE_FORMAT,
+        "version": __version__,
+        "config": config.model_dump(mode="json"),
+        "config_path": str(config.config_path) if config.config_path else None,
+        "inputs": [{k: v for k, v in i.items()} for i in inputs],
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+# --------------------------------------------------------------------------------------------
+# building and caching
+# --------------------------------------------------------------------------------------------
+def _build(config: Config, progress: Progress | None) -> dict:
+    from .clean import concat_incidents, get_cleaner
+    from .io.geography import geography_summary, load_geography
+
+    if progress:
+        progress("reading the geography")
+    geography, population = load_geography(config)
+    quality = QualityLog(synthetic=config.synthetic, geography=geography_summary(geography))
+    incidents, quarantines = [], []
+    tables: dict[str, list[pd.DataFrame]] = {"participants": [], "interventions": []}
+    for name, src in config.sources.items():
+        cleaner = get_cleaner(src.format)
+        if progress:
+            progress(f"source {name!r} ({src.format})")
+        t0 = time.perf_counter()
+        res = cleaner(name, src, config, geography, progress=progress)
+        logger.info("source %s cleaned in %.1f s", name, time.perf_counter() - t0)
+        quality.add(res.quality)
+        incidents.append(res.incidents)
+        if len(res.quarantine):
+            quarantines.append(res.quarantine)
+        for k, v in (res.tables or {}).items():
+            tables.setdefault(k, []).append(v)
+    inc = concat_incidents(incidents)
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else empty_quarantine()
+    out = {
+        "incidents": inc,
+        "geography": geography,
+        "population": population,
+        "quality": quality,
+        "quarantine": quarantine,
+        "participants": (pd.concat(tables["participants"], ignore_index=True)
+                         if tables["participants"] else _empty(PARTICIPANT_COLUMNS)),
+        "interventions": (pd.concat(tables["interventions"], ignore_index=True)
+                          if tables["interventions"] else _empty(INTERVENTION_COLUMNS)),
+    }
+    return out
+
+
+_TABLES = ("incidents", "population", "quarantine", "participants", "interventions")
+
+
+def _write_cache(folder: Path, data: dict, meta: dict) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name in _TABLES:
+            df = data[name]
+            df.attrs = {}
+            df.to_parquet(tmp / f"{name}.parquet", index=False)
+        geo = data["geography"]
+        geo_attrs = dict(geo.attrs)
+        geo.attrs = {}
+        geo.to_parquet(tmp / "geography.parquet", index=False)
+        geo.attrs = geo_attrs
+        (tmp / "quality.json").write_text(data["quality"].to_json(), encoding="utf-8")
+        meta = dict(meta, geography_attrs=geo_attrs.get("sna", {}),
+                    population_attrs=data["population"].attrs.get("sna", {}))
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process wrote it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _read_cache(folder: Path) -> tuple[dict, dict] | None:
+    import geopandas as gpd
+
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        data = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _TABLES}
+        geo = gpd.read_parquet(folder / "geography.parquet")
+        geo.attrs["sna"] = meta.get("geography_attrs", {})
+        data["geography"] = geo
+        data["population"].attrs["sna"] = meta.get("population_attrs", {})
+        data["quality"] = QualityLog.from_dict(json.loads((folder / "quality.json").read_text(encoding="utf-8")))
+    except Exception as exc:  # a damaged or partial cache is rebuilt
+        logger.warning("cache %s unreadable (%s): rebuilding", folder, exc)
+        return None
+    return data, meta
+
+
+# --------------------------------------------------------------------------------------------
+# the year
+# --------------------------------------------------------------------------------------------
+def latest_complete_year(incidents: pd.DataFrame) -> FinancialYear | None:
+    """The latest financial year with all 12 months present in the incidents (None if none).
+
+    Examples
+    --------
+    >>> inc = pd.DataFrame({"month": pd.date_range("2019-01-01", "2021-02-01", freq="MS")})
+    >>> str(latest_complete_year(inc))
+    '2019/20'
+    """
+    if incidents.empty:
+        return None
+    months = pd.Series(pd.unique(incidents["month"].dropna()))
+    if months.empty:
+        return None
+    months = pd.to_datetime(months)
+    fy = months.dt.year - (months.dt.month < 4).astype(int)
+    counts = fy.value_counts()
+    complete = counts[counts >= 12]
+    if complete.empty:
+        return None
+    return FinancialYear(int(complete.index.max()))
+
+
+def _choose_year(config: Config, year, incidents: pd.DataFrame) -> tuple[FinancialYear, str | None]:
+    if year is not None:
+        return FinancialYear.parse(year), None
+    if config.fy is not None:
+        return config.fy, None
+    fy = latest_complete_year(incidents)
+    if fy is not None:
+        return fy, None
+    months = incidents["month"].dropna() if not incidents.empty else pd.Series(dtype="datetime64[ns]")
+    if months.empty:
+        raise AnalysisInputError(
+            "no incidents with a month were kept, so the assessment year cannot be chosen: "
+            "set 'year' in sna.yml or check the sources (sna validate)"
+        )
+    last = months.max()
+    fy = FinancialYear(int(last.year - (last.month < 4)))
+    return fy, (f"no financial year is complete in the data: the assessment year is {fy}, "
+                "the year of the latest month (set 'year' in sna.yml to choose)")
+
+
+# --------------------------------------------------------------------------------------------
+# the entry point
+# --------------------------------------------------------------------------------------------
+def load_assessment(
+    config: "str | os.PathLike | dict | Config | None" = None,
+    year: "str | int | FinancialYear | None" = None,
+    *,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> Assessment:
+    """Load, clean (once) and cache an area's data for an assessment year.
+
+    Parameters
+    ----------
+    config
+        A path to ``sna.yml`` (or its folder), a mapping, a :class:`~sna.config.Config`, or
+        None for the bundled demo (:func:`sna.datasets.demo_config`).
+    year
+        The assessment's financial year ("2020/21"); by default the config's ``year``, else
+        the latest financial year complete in the data (else the year of the latest month,
+        noted in the QualityLog).
+    use_cache
+        Reuse (and write) the clean tables cached under ``config.cache_dir()``; False reads
+        and cleans from the raw files and writes nothing.
+    progress
+        Called with short messages while reading (the command line prints them).
+
+    Returns
+    -------
+    Assessment
+
+    Raises
+    ------
+    SnaError
+        ConfigError, InputFormatError, GeographyError naming the file, line or key.
+
+    Notes
+    -----
+    The cache key hashes the version of sna, the config and every input file's size,
+    modification time and contents (BLAKE2b), so an edited input or config is read again.
+    The year is not part of the key: one cache serves every year.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sna.datasets import nottingham_sample_config
+    >>> cfg = load_config(nottingham_sample_config()).model_copy(update={"cache": tempfile.mkdtemp()})
+    >>> a = load_assessment(cfg)
+    >>> str(a.year), len(a.incidents), a.quality.sources["police"].rows_read
+    ('2018/19', 24123, 24988)
+    >>> load_assessment(cfg).cache_key == a.cache_key
+    True
+    """
+    from .datasets import demo_config
+    from .io._files import file_fingerprint
+
+    cfg = load_config(demo_config() if config is None else config)
+    files = input_files(cfg)
+    inputs = [file_fingerprint(f) for f in files]
+    key = cache_key(cfg, inputs)
+    folder = cfg.cache_dir() / key
+    data = None
+    if use_cache and folder.is_dir():
+        cached = _read_cache(folder)
+        if cached is not None:
+            data, _ = cached
+            logger.info("clean tables read from the cache %s", folder)
+            if progress:
+                progress(f"using the cache {folder}")
+    if data is None:
+        data = _build(cfg, progress)
+        if use_cache:
+            meta = {"key": key, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "inputs": inputs,
+                    "area": cfg.area}
+            try:
+                _write_cache(folder, data, meta)
+            except OSError as exc:
+                logger.warning("could not write the cache %s: %s", folder, exc)
+    fy, note = _choose_year(cfg, year, data["incidents"])
+    if note:
+        logger.warning(note)
+    return Assessment(
+        config=cfg,
+        year=fy,
+        synthetic=bool(cfg.synthetic),
+        incidents=data["incidents"],
+        geography=data["geography"],
+        population=data["population"],
+        quality=data["quality"],
+        quarantine=data["quarantine"],
+        participants=data["participants"],
+        interventions=data["interventions"],
+        cache_key=key,
+        cache_path=folder if use_cache else None,
+        inputs=inputs,
+        notes=[note] if note else [],
+    )

@@ -1,0 +1,485 @@
+"""The command line: ``sna run | init | validate | check-outputs``.
+
+Exit codes (a contract): 0 success; 1 the run finished but something failed (a chapter, a
+check); 2 bad input or config — a one-paragraph message naming the file, line or key, and no
+traceback unless ``--debug``.
+
+>>> main(["--version"])  # doctest: +ELLIPSIS
+sna ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+import textwrap
+import traceback
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import ConfigError, InputFormatError, SnaError
+
+__all__ = ["main", "build_parser", "FORMAT_DETECTORS", "detect_source_format"]
+
+logger = logging.getLogger("sna")
+
+#: Detectors used by ``sna init`` for a source path: ``detector(path) -> dict | None``; the
+#: dict is the source's config (``{"format": ..., "path": ..., "columns": {...}}``) proposed
+#: for ``sna.yml``. Partner-data readers add theirs here (or define
+#: ``detect_<format>(path)`` in their ``sna.io`` module, found by :func:`detect_source_format`).
+FORMAT_DETECTORS: list[Callable[[Path], "dict | None"]] = []
+
+_LAZY_DETECTORS = (
+    ("sna.io.police_extract", "detect_police_extract"),
+    ("sna.io.health", "detect_ambulance"),
+    ("sna.io.health", "detect_ecds"),
+    ("sna.io.interventions", "detect_interventions"),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def _eprint(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    if quiet:
+        return None
+    return lambda msg: _eprint(f"sna: {msg}")
+
+
+def _fmt_int(n) -> str:
+    return f"{int(n):,}"
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------------------------
+# validate
+# --------------------------------------------------------------------------------------------
+def _validate_json(a) -> dict:
+    q = a.quality.to_dict()
+    return {
+        "area": a.config.area,
+        "year": str(a.year),
+        "synthetic": a.synthetic,
+        "config": str(a.config.config_path) if a.config.config_path else None,
+        "sources": q["sources"],
+        "geography": q["geography"],
+        "notes": list(a.notes),
+    }
+
+
+def _validate_text(a) -> str:
+    lines = []
+    banner = "  ** SYNTHETIC DATA **" if a.synthetic else ""
+    lines.append(f"sna validate: {a.config.area}, assessment year {a.year}{banner}")
+    if a.config.config_path:
+        lines.append(f"config: {a.config.config_path}")
+    lines.append("")
+    header = ("source", "format", "rows read", "kept", "set aside", "months", "missing", "geocoded")
+    rows = []
+    for s in a.quality.sources.values():
+        months = f"{s.months[0]}..{s.months[-1]} ({len(s.months)})" if s.months else "none"
+        geo = "-" if s.share_geocoded != s.share_geocoded else f"{100 * s.share_geocoded:.1f}%"
+        rows.append((s.name, s.format, _fmt_int(s.rows_read), _fmt_int(s.rows_kept),
+                     _fmt_int(s.rows_set_aside), months, str(len(s.missing_months)), geo))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {2, 3, 4, 6, 7}
+    fmt_row = lambda r: "  ".join(c.rjust(w) if i in right else c.ljust(w)  # noqa: E731
+                                  for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    lines.append(fmt_row(header))
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append(fmt_row(r))
+    for s in a.quality.sources.values():
+        details = []
+        if s.set_aside:
+            details.append("set aside: " + ", ".join(f"{k} {_fmt_int(v)}" for k, v in sorted(s.set_aside.items())))
+        if s.missing_months:
+            details.append("missing months: " + ", ".join(s.missing_months))
+        dup = getattr(s, "duplicate_rows", None)
+        if dup:
+            details.append(f"{_fmt_int(dup)} rows identical to an earlier row, kept (real records)")
+        if details:
+            lines.append(f"  {s.name}: " + "; ".join(details))
+        lines.append(f"  {s.name}: rows read {_fmt_int(s.rows_read)} = kept {_fmt_int(s.rows_kept)}"
+                     f" + set aside {_fmt_int(s.rows_set_aside)}")
+    g = a.quality.geography
+    lines.append("")
+    lines.append(f"geography: {_fmt_int(g.get('lsoas', 0))} LSOAs ({g.get('lsoa_vintage')} vintage) in "
+                 f"{g.get('districts', 0)} district(s)")
+    for name, p in g.get("partnerships", {}).items():
+        pop = f", population {_fmt_int(p['population'])}" if p.get("population") is not None else ""
+        lines.append(f"  {name}: {', '.join(p['districts'])} - {_fmt_int(p['lsoas'])} LSOAs{pop}")
+    for note in [*g.get("notes", []), *a.notes]:
+        lines.append(f"  note: {note}")
+    if len(a.quarantine):
+        lines.append("")
+        lines.append(f"{_fmt_int(len(a.quarantine))} set-aside rows are in the quarantine (file, line, reason)"
+                     + (f": {a.cache_path / 'quarantine.parquet'}" if a.cache_path else ""))
+    if a.synthetic:
+        lines.append("")
+        lines.append("SYNTHETIC DATA: these records are generated, not real.")
+    return "\n".join(lines)
+
+
+def _cmd_validate(args) -> int:
+    from .assessment import load_assessment
+    from .datasets import demo_config
+
+    config = args.config if args.config else demo_config()
+    if not args.config:
+        _eprint(f"sna: no --config given: validating the bundled data ({config.parent.name})")
+    a = load_assessment(config, use_cache=not args.no_cache, progress=_progress(args.quiet))
+    if args.json:
+        print(json.dumps(_validate_json(a), indent=2, default=str))
+    else:
+        print(_validate_text(a))
+    empty = [s.name for s in a.quality.sources.values() if s.rows_kept == 0]
+    if empty:
+        _eprint(f"sna: source(s) with no row kept: {', '.join(empty)}")
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# init
+# --------------------------------------------------------------------------------------------
+def detect_source_format(path: Path) -> dict | None:
+    """Propose a source config for ``path``: data.police.uk street files, else the detectors.
+
+    Returns
+    -------
+    dict or None
+        ``{"format": ..., ...}`` (plus e.g. ``columns`` from a partner-data detector), or None
+        when no reader recognises the files.
+    """
+    from .io.police_uk import police_uk_files
+
+    try:
+        police_uk_files(path, "street")
+        return {"format": "police_uk"}
+    except InputFormatError:
+        pass
+    detectors = list(FORMAT_DETECTORS)
+    for module_name, func in _LAZY_DETECTORS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, func):
+            detectors.append(getattr(module, func))
+    for det in detectors:
+        try:
+            found = det(path)
+        except SnaError:
+            found = None
+        if found:
+            return dict(found)
+    return None
+
+
+def _rel(path: Path, base: Path) -> str:
+    """``path`` relative to the config's folder (absolute when far outside it)."""
+    full = Path(path).expanduser().resolve()
+    try:
+        rel = os.path.relpath(full, base.resolve())
+    except ValueError:  # another drive on Windows
+        return str(full)
+    ups = Path(rel).parts.count("..")
+    return str(full) if ups > 2 else rel
+
+
+def _force_name(name: str) -> str:
+    for suffix in (" Police Service", " Police", " Constabulary", " Police Force"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _cmd_init(args) -> int:
+    import pandas as pd
+
+    from .io.geography import (
+        detect_vintage,
+        read_boundaries,
+        read_district_csp_lookup,
+        read_lsoa_district_lookup,
+    )
+    from .io.police_uk import read_police_uk
+    from .periods import FinancialYear
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} exists already: choose another -o FILE or add --force to overwrite it",
+                          file=out)
+    base = out.resolve().parent
+    police = Path(args.police)
+    fmt = detect_source_format(police)
+    if fmt is None:
+        raise InputFormatError(
+            "no supported police data found: expected data.police.uk street files "
+            "(YYYY-MM-<force>-street.csv, in folders or the downloaded zip)",
+            file=police,
+        )
+    report: list[str] = []
+    sources: dict = {"police": {"format": fmt["format"], "path": _rel(police, base),
+                                **{k: v for k, v in fmt.items() if k not in ("format", "path")}}}
+    for spec in args.source or []:
+        if "=" not in spec:
+            raise ConfigError(f"--source expects NAME=PATH, got {spec!r}")
+        name, p = spec.split("=", 1)
+        found = detect_source_format(Path(p))
+        if found is None:
+            raise InputFormatError("no reader recognises these files; add the source to sna.yml by hand",
+                                   file=p)
+        sources[name] = {"format": found["format"], "path": _rel(Path(p), base),
+                         **{k: v for k, v in found.items() if k not in ("format", "path")}}
+        report.append(f"source {name}: {found['format']} ({p})")
+
+    months: list = []
+    forces: list[str] = []
+    located = pd.Series(dtype="int64")
+    if fmt["format"] == "police_uk":
+        raw = read_police_uk(police, columns=["Crime ID", "Month", "Falls within", "Longitude",
+                                              "Latitude", "LSOA code", "Crime type"],
+                             progress=_progress(args.quiet))
+        files = raw.attrs["sna"]["files"]
+        months = sorted(str(m) for m in raw["Month"].dropna().unique())
+        forces = sorted(str(f) for f in raw["Falls within"].dropna().unique())
+        located = raw["LSOA code"].value_counts()
+        located = located[located > 0]
+        report.append(f"police: data.police.uk street-level crime, {len(files)} file(s), "
+                      f"{_fmt_int(len(raw))} rows, months {months[0]}..{months[-1]}"
+                      if months else "police: no months")
+        report.append(f"force(s): {', '.join(forces)}")
+
+    geography: dict = {}
+    csp = read_district_csp_lookup()
+    if args.boundaries:
+        b = read_boundaries(args.boundaries)
+        vintage = b.attrs["sna"]["lsoa_vintage"]
+        lookup = read_lsoa_district_lookup(vintage=vintage)
+        d = b.merge(lookup[["lsoa", "district", "district_name"]], on="lsoa", how="left")
+        districts = d.dropna(subset=["district"]).groupby(["district", "district_name"]).size()
+        report.append(f"boundaries: {len(b)} LSOAs ({vintage} vintage, column "
+                      f"{b.attrs['sna']['lsoa_column']}) in {len(districts)} district(s)")
+        geography["boundaries"] = _rel(Path(args.boundaries), base)
+    else:
+        vintage = detect_vintage(located.index.astype(str)) or 2011
+        lookup = read_lsoa_district_lookup(vintage=vintage)
+        by_district = (pd.DataFrame({"lsoa": located.index.astype(str), "rows": located.to_numpy()})
+                       .merge(lookup, on="lsoa").groupby(["district", "district_name"])["rows"].sum())
+        pfa = csp.set_index("district")["pfa"]
+        force_names = {_force_name(f).lower() for f in forces}
+        keep = [i for i in by_district.index if str(pfa.get(i[0], "")).lower() in force_names]
+        if not keep and len(by_district):
+            keep = list(by_district[by_district >= 0.005 * by_district.sum()].index)
+        districts = by_district.loc[keep]
+        report.append("no --boundaries: the area is proposed from the LSOAs in the police data")
+        geography["boundaries"] = "boundaries/"
+    if args.population:
+        geography["population"] = _rel(Path(args.population), base)
+    if args.imd:
+        geography["imd"] = _rel(Path(args.imd), base)
+
+    partnerships: dict[str, list[str]] = {}
+    cspmap = csp.set_index("district")["csp"]
+    for (code, dname) in districts.index:
+        if args.partnerships == "csp" and code in cspmap.index and isinstance(cspmap[code], str):
+            pname = cspmap[code]
+        else:
+            pname = str(dname)
+        partnerships.setdefault(pname, []).append(str(code))
+    partnerships = {k: sorted(v) for k, v in sorted(partnerships.items())}
+    report.append(f"districts: " + ", ".join(f"{c} {n}" for c, n in districts.index))
+    report.append(f"partnerships (per {'CSP' if args.partnerships == 'csp' else 'district'}): "
+                  + "; ".join(f"{k}: {', '.join(v)}" for k, v in partnerships.items()))
+
+    area = args.area
+    if not area:
+        pfas = sorted({str(csp.set_index("district")["pfa"].get(c, "")) for c, _ in districts.index} - {"", "nan"})
+        area = pfas[0] if len(pfas) == 1 else (_force_name(forces[0]) if forces else "My area")
+    year = None
+    if months:
+        m = pd.to_datetime(pd.Series(months), format="%Y-%m", errors="coerce").dropna()
+        fy = m.dt.year - (m.dt.month < 4).astype(int)
+        counts = fy.value_counts()
+        complete = counts[counts >= 12]
+        year = str(FinancialYear(int(complete.index.max() if len(complete) else fy.max())))
+    cfg: dict = {"area": area, "synthetic": False}
+    if year:
+        cfg["year"] = year
+    cfg.update({"baseline_years": 3, "partnerships": partnerships, "geography": geography,
+                "sources": sources, "output": "outputs"})
+    import yaml
+
+    text = (f"# sna.yml written by `sna init` (sna {_version()}); edit freely.\n"
+            "# Paths are relative to this file. Check: sna validate --config " + out.name + "\n")
+    if not args.boundaries:
+        text += "# TODO: LSOA boundaries are needed: set geography.boundaries to your boundary files.\n"
+    text += yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    # prove it loads
+    from .config import load_config
+
+    load_config(out)
+    print("\n".join(report))
+    print(f"wrote {out}")
+    print(f"next: sna validate --config {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# run / check-outputs (owned by other modules)
+# --------------------------------------------------------------------------------------------
+def _delegate(module: str, func: str, args) -> int:
+    try:
+        mod = importlib.import_module(f"sna.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"sna.{module}":
+            raise
+        mod = None
+    fn = getattr(mod, func, None) if mod is not None else None
+    if fn is None:
+        _eprint(f"sna: '{args.command}' is not available in this version of sna yet "
+                f"(sna.{module}.{func} is missing)")
+        return 2
+    return int(fn(args) or 0)
+
+
+# --------------------------------------------------------------------------------------------
+# the parser
+# --------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sna`` argument parser."""
+    p = argparse.ArgumentParser(
+        prog="sna",
+        description="Serious Violence Strategic Needs Assessments: read, clean and analyse partner "
+        "data, and publish the yearly assessment.",
+    )
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run the yearly batch (all chapter notebooks) and assemble the report")
+    r.add_argument("--config", help="sna.yml (default: the bundled demo)")
+    r.add_argument("--year", help="financial year, e.g. 2020/21 (default: the config's)")
+    r.add_argument("--chapters", help="comma-separated chapter list (default: all)")
+    r.add_argument("--build", choices=["restricted", "public"], default="restricted",
+                   help="restricted (default) or public (disclosure-controlled)")
+    r.add_argument("--output", help="output folder (default: the config's)")
+    r.add_argument("--jobs", type=int, default=1, help="chapters run in parallel")
+    r.add_argument("--quiet", action="store_true", help="no progress messages")
+
+    i = sub.add_parser("init", help="write a config (sna.yml) for your own files, detecting formats")
+    i.add_argument("--police", required=True, help="police data: folder, zip, glob or file")
+    i.add_argument("--boundaries", help="LSOA boundaries: file or folder (GeoJSON, GeoPackage, shapefile)")
+    i.add_argument("--population", help="population by LSOA and age (CSV)")
+    i.add_argument("--imd", help="IMD 2019 File 1 (CSV)")
+    i.add_argument("--source", action="append", metavar="NAME=PATH",
+                   help="another source (ambulance, A&E, ...); repeatable")
+    i.add_argument("--partnerships", choices=["csp", "district"], default="csp",
+                   help="propose one partnership per Community Safety Partnership (default) or per district")
+    i.add_argument("--area", help="name of the area (default: the police force area)")
+    i.add_argument("-o", "--output", default="sna.yml", help="config file to write (default: sna.yml)")
+    i.add_argument("--force", action="store_true", help="overwrite an existing file")
+    i.add_argument("--quiet", action="store_true", help="no progress messages")
+
+    v = sub.add_parser("validate", help="read and clean every source and print the QualityLog")
+    v.add_argument("--config", help="sna.yml (default: the bundled demo)")
+    v.add_argument("--json", action="store_true", help="machine-readable output")
+    v.add_argument("--no-cache", action="store_true", help="read the raw files even if a cache exists")
+    v.add_argument("--quiet", action="store_true", help="no progress messages")
+
+    c = sub.add_parser("check-outputs", help="run the disclosure checker over an output folder")
+    c.add_argument("dir", help="a finished output folder")
+    c.add_argument("--config", help="sna.yml (for the disclosure rules)")
+    return p
+
+
+def _setup_logging(debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sna: %(levelname)s: %(message)s"))
+    handler._sna_cli = True  # type: ignore[attr-defined]
+    for h in list(logger.handlers):
+        if getattr(h, "_sna_cli", False):
+            logger.removeHandler(h)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``sna`` command line; returns the exit code.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success; 1 finished but something failed; 2 bad input or config.
+    """
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    if args.version:
+        print(f"sna {_version()}")
+        return 0
+    if extra and args.command not in ("run", "check-outputs"):
+        parser.print_usage(sys.stderr)
+        _eprint(f"sna: error: unrecognised arguments: {' '.join(extra)}")
+        return 2
+    args.extra = extra
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _setup_logging(args.debug)
+    try:
+        if args.command == "validate":
+            return _cmd_validate(args)
+        if args.command == "init":
+            return _cmd_init(args)
+        if args.command == "run":
+            return _delegate("report", "run_cli", args)
+        if args.command == "check-outputs":
+            return _delegate("disclosure", "check_outputs_cli", args)
+        parser.print_help()
+        return 2
+    except SnaError as exc:
+        if args.debug:
+            traceback.print_exc()
+        msg = " ".join(str(exc).split())
+        _eprint(textwrap.fill(f"sna: error: {msg}", width=100, break_long_words=False,
+                              break_on_hyphens=False))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _eprint("sna: interrupted")
+        return 130
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        _eprint(f"sna: error: {exc.strerror or exc}: {exc.filename}")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

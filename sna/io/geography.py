@@ -1,0 +1,908 @@
+"""Geography: LSOA boundaries, LSOA -> district -> CSP lookups, population, IMD 2019.
+
+Everything is keyed by LSOA code. Boundaries come from any format geopandas reads (GeoJSON,
+GeoPackage, shapefile, FlatGeobuf, GeoParquet), a folder of them, a glob or a list; the LSOA
+code column (``LSOA11CD``, ``LSOA21CD``, ``lsoa11_code``, ``LSOA code (2011)``...) and its
+vintage (2011 or 2021) are detected, and the polygons are reprojected to British National
+Grid (EPSG:27700).
+
+National lookups are bundled (``sna/datasets/reference``, Open Government Licence v3.0):
+2011 LSOA -> 2021 district, district -> Community Safety Partnership -> police force area
+(2024), and the ONS 2011 -> 2021 LSOA best-fit lookup used to harmonise records coded on
+another vintage than the boundaries.
+
+:func:`load_geography` builds the canonical **geography** table of the assessment's area and
+the long **population** table (``lsoa, age, population``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .._log import record
+from ..errors import GeographyError, InputFormatError
+from ._files import InputFile, expand_paths
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from ..config import Config
+
+__all__ = [
+    "BNG",
+    "detect_lsoa_column",
+    "detect_vintage",
+    "read_boundaries",
+    "read_lsoa_district_lookup",
+    "read_district_csp_lookup",
+    "read_best_fit_lookup",
+    "read_population",
+    "read_imd",
+    "recode_district",
+    "vintage_mismatch",
+    "harmonise_lsoa_codes",
+    "load_geography",
+    "geography_summary",
+]
+
+logger = logging.getLogger("sna")
+
+#: British National Grid.
+BNG = "EPSG:27700"
+
+_BOUNDARY_PATTERNS = ("*.geojson", "*.json", "*.gpkg", "*.shp", "*.fgb", "*.parquet", "*.geoparquet")
+_LSOA_CODE_RE = re.compile(r"^[EW]01\d{6}$")
+
+# Districts recoded since the boundary files of 2011 were published: old -> current code.
+_DISTRICT_RECODES = {
+    "E08000020": "E08000037",  # Gateshead
+    "E06000048": "E06000057",  # Northumberland
+    "E07000097": "E07000242",  # East Hertfordshire
+    "E07000100": "E07000240",  # St Albans
+    "E07000101": "E07000243",  # Stevenage
+    "E07000104": "E07000241",  # Welwyn Hatfield
+}
+
+
+def recode_district(code: str) -> str:
+    """The current code of a district whose code changed (Gateshead, Northumberland, ...).
+
+    >>> recode_district("E08000020"), recode_district("E06000018")
+    ('E08000037', 'E06000018')
+    """
+    return _DISTRICT_RECODES.get(code, code)
+
+
+# --------------------------------------------------------------------------------------------
+# column detection
+# --------------------------------------------------------------------------------------------
+def _norm(col: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(col).lower())
+
+
+def detect_lsoa_column(
+    columns: Sequence[str], values: "pd.DataFrame | None" = None
+) -> tuple[str | None, int | None]:
+    """Find the LSOA code column among ``columns`` and the vintage its name says.
+
+    Parameters
+    ----------
+    columns
+        Column names.
+    values
+        Optionally the data: when no name fits, a text column whose values are LSOA codes
+        (``E01``/``W01`` + 6 digits) is taken.
+
+    Returns
+    -------
+    (column, vintage)
+        The column (None when none is found) and 2011, 2021 or None (not said by the name).
+
+    Examples
+    --------
+    >>> detect_lsoa_column(["OBJECTID", "LSOA21CD", "LSOA21NM"])
+    ('LSOA21CD', 2021)
+    >>> detect_lsoa_column(["LSOA code (2011)", "LSOA name (2011)"])
+    ('LSOA code (2011)', 2011)
+    >>> detect_lsoa_column(["lsoa_code", "x"])
+    ('lsoa_code', None)
+    >>> detect_lsoa_column(["name", "geometry"])
+    (None, None)
+    """
+    ranked: list[tuple[int, str, int | None]] = []
+    for col in columns:
+        n = _norm(col)
+        if "lsoa" not in n or "name" in n or n.endswith("nm"):
+            continue
+        vintage = 2021 if re.search(r"lsoa(20)?21|2021", n) else 2011 if re.search(r"lsoa(20)?11|2011", n) else None
+        if re.fullmatch(r"lsoa(20)?(11|21)?(cd|code)", n) or re.fullmatch(r"lsoacode(20)?(11|21)?", n):
+            ranked.append((0, col, vintage))
+        elif "cd" in n or "code" in n:
+            ranked.append((1, col, vintage))
+        elif n in ("lsoa", "lsoa11", "lsoa21", "lsoa2011", "lsoa2021"):
+            ranked.append((2, col, vintage))
+    if ranked:
+        ranked.sort(key=lambda t: t[0])
+        return ranked[0][1], ranked[0][2]
+    if values is not None:
+        for col in columns:
+            if col == "geometry" or col not in values:
+                continue
+            s = values[col].dropna().astype(str).head(200)
+            if len(s) and s.str.match(_LSOA_CODE_RE).mean() >= 0.9:
+                return col, None
+    return None, None
+
+
+def _detect_column(columns: Sequence[str], patterns: Sequence[str]) -> str | None:
+    for pat in patterns:
+        rx = re.compile(pat)
+        for col in columns:
+            if rx.fullmatch(_norm(col)):
+                return col
+    return None
+
+
+def _name_column(columns: Sequence[str]) -> str | None:
+    return _detect_column(columns, [r"lsoa(20)?(11|21)?(nm|name)", r"lsoaname(20)?(11|21)?", r"lsoa.*name.*"])
+
+
+# --------------------------------------------------------------------------------------------
+# bundled lookups
+# --------------------------------------------------------------------------------------------
+def _reference(name: str) -> Path:
+    from ..datasets import reference_path
+
+    return reference_path(name)
+
+
+@lru_cache(maxsize=4)
+def _best_fit_cached(path: str) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    return df
+
+
+def read_best_fit_lookup(path: "str | os.PathLike | None" = None) -> pd.DataFrame:
+    """The 2011 -> 2021 LSOA best-fit lookup (ONS), bundled by default.
+
+    Parameters
+    ----------
+    path
+        A CSV with 2011 and 2021 LSOA code columns (e.g. ``lsoa11_code``, ``lsoa21_code`` or
+        ``LSOA11CD``, ``LSOA21CD``) and optionally ``change_code`` and a 2022 district code;
+        None or ``"bundled"`` for the bundled ONS lookup.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lsoa11``, ``lsoa21``, ``change_code`` (U unchanged, S split, M merged,
+        X irregular; missing if the file has none), ``district21`` (district of the 2021 LSOA;
+        may be missing).
+
+    Examples
+    --------
+    >>> bf = read_best_fit_lookup()
+    >>> bf.loc[bf.lsoa11 == "E01013810", ["lsoa21", "change_code"]].values.tolist()
+    [['E01013810', 'U']]
+    """
+    p = _reference("lookup_lsoa11_lsoa21_ltla22.csv.gz") if path in (None, "bundled") else Path(path)
+    try:
+        raw = _best_fit_cached(str(p))
+    except FileNotFoundError:
+        raise GeographyError("the LSOA best-fit lookup was not found", file=p) from None
+    cols = list(raw.columns)
+    c11 = _detect_column(cols, [r"lsoa(20)?11(cd|code)", r"lsoacode(20)?11"])
+    c21 = _detect_column(cols, [r"lsoa(20)?21(cd|code)", r"lsoacode(20)?21"])
+    if c11 is None or c21 is None:
+        raise GeographyError(
+            f"the best-fit lookup needs a 2011 and a 2021 LSOA code column (found: {', '.join(cols)})",
+            file=p,
+        )
+    chg = _detect_column(cols, [r"change(code)?", r"chgind", r"chgind.*"])
+    dist = _detect_column(cols, [r"(lad|ltla)(20)?2[12](cd|code)"])
+    return pd.DataFrame({
+        "lsoa11": raw[c11].str.strip(),
+        "lsoa21": raw[c21].str.strip(),
+        "change_code": raw[chg] if chg else pd.Series(pd.NA, index=raw.index, dtype="string"),
+        "district21": raw[dist] if dist else pd.Series(pd.NA, index=raw.index, dtype="string"),
+    })
+
+
+@lru_cache(maxsize=1)
+def _code_sets() -> tuple[frozenset, frozenset]:
+    bf = read_best_fit_lookup()
+    return frozenset(bf.lsoa11), frozenset(bf.lsoa21)
+
+
+def detect_vintage(codes: Iterable[str]) -> int | None:
+    """The LSOA vintage of a set of codes: 2011, 2021, or None when it cannot be told.
+
+    Codes that exist in only one vintage decide (most codes are the same in both).
+
+    >>> detect_vintage(["E01013810", "E01013926"])  # the second exists only in 2011
+    2011
+    >>> detect_vintage(["E01013810"]) is None
+    True
+    """
+    s11, s21 = _code_sets()
+    codes = set(codes)
+    only11 = len(codes & (s11 - s21))
+    only21 = len(codes & (s21 - s11))
+    if only11 > only21:
+        return 2011
+    if only21 > only11:
+        return 2021
+    return None
+
+
+def read_lsoa_district_lookup(
+    path: "str | os.PathLike | None" = None, *, vintage: int | None = 2011
+) -> pd.DataFrame:
+    """LSOA -> local authority district lookup.
+
+    Parameters
+    ----------
+    path
+        A CSV with an LSOA code column and a district code column (``LAD21CD``, ``ltla21_code``,
+        ...), optionally names; None for the bundled lookup of the boundaries' vintage
+        (2011 LSOA -> 2021 district; 2021 LSOA -> 2022 district).
+    vintage
+        LSOA vintage of the boundaries (chooses the bundled lookup).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lsoa``, ``name`` (LSOA name, may be missing), ``district`` (current code,
+        see :func:`recode_district`), ``district_name`` (may be missing); one row per LSOA.
+
+    Examples
+    --------
+    >>> lk = read_lsoa_district_lookup()
+    >>> lk.loc[lk.lsoa == "E01013810", ["district", "district_name"]].values.tolist()
+    [['E06000018', 'Nottingham']]
+    """
+    if path is None and vintage == 2021:
+        bf = read_best_fit_lookup()
+        df = (bf.loc[:, ["lsoa21", "district21"]].rename(columns={"lsoa21": "lsoa", "district21": "district"})
+              .drop_duplicates("lsoa"))
+        raw = pd.read_csv(_reference("lookup_lsoa11_lsoa21_ltla22.csv.gz"), dtype=str)
+        names = raw.drop_duplicates("lsoa21_code").set_index("lsoa21_code")
+        df["name"] = df["lsoa"].map(names["lsoa21_name"])
+        df["district_name"] = df["lsoa"].map(names["ltla22_name"])
+        out = df
+    else:
+        p = _reference("lookup_lsoa11_ltla21.csv.gz") if path is None else Path(path)
+        try:
+            raw = pd.read_csv(p, dtype=str, encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise GeographyError("the LSOA -> district lookup was not found", file=p) from None
+        except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise InputFormatError(f"the LSOA -> district lookup cannot be read as CSV: {exc}", file=p) from None
+        cols = list(raw.columns)
+        lsoa_col, _ = detect_lsoa_column(cols, raw)
+        dist_col = _detect_column(cols, [r"(lad|ltla|lau1|la)(20)?\d{0,2}(cd|code)", r"(local)?authority.*code.*",
+                                         r"district.*code.*", r"districtcd"])
+        if lsoa_col is None or dist_col is None:
+            raise GeographyError(
+                "the LSOA -> district lookup needs an LSOA code column and a district code column "
+                f"(e.g. LSOA11CD and LAD21CD); found: {', '.join(cols)}",
+                file=p,
+            )
+        dname = _detect_column(cols, [r"(lad|ltla|lau1|la)(20)?\d{0,2}(nm|name)", r"(local)?authority.*name.*",
+                                      r"district.*name.*"])
+        lname = _name_column(cols)
+        out = pd.DataFrame({
+            "lsoa": raw[lsoa_col].str.strip(),
+            "name": raw[lname] if lname else pd.NA,
+            "district": raw[dist_col].str.strip(),
+            "district_name": raw[dname] if dname else pd.NA,
+        }).drop_duplicates("lsoa")
+    out["district"] = out["district"].map(recode_district, na_action="ignore")
+    return out.loc[:, ["lsoa", "name", "district", "district_name"]].reset_index(drop=True)
+
+
+def read_district_csp_lookup(path: "str | os.PathLike | None" = None) -> pd.DataFrame:
+    """District -> Community Safety Partnership -> police force area lookup (bundled: 2024).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``district``, ``district_name``, ``csp_code``, ``csp``, ``pfa_code``, ``pfa``.
+
+    Examples
+    --------
+    >>> csp = read_district_csp_lookup()
+    >>> sorted(csp.loc[csp.csp == "South Nottinghamshire", "district_name"])
+    ['Broxtowe', 'Gedling', 'Rushcliffe']
+    """
+    p = _reference("lookup_ltla24_csp24_pfa24.csv.gz") if path is None else Path(path)
+    try:
+        raw = pd.read_csv(p, dtype=str, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise GeographyError("the district -> CSP lookup was not found", file=p) from None
+    cols = list(raw.columns)
+    pick = {
+        "district": _detect_column(cols, [r"(lad|ltla)(20)?\d{0,2}(cd|code)"]),
+        "district_name": _detect_column(cols, [r"(lad|ltla)(20)?\d{0,2}(nm|name)"]),
+        "csp_code": _detect_column(cols, [r"csp(20)?\d{0,2}(cd|code)"]),
+        "csp": _detect_column(cols, [r"csp(20)?\d{0,2}(nm|name)"]),
+        "pfa_code": _detect_column(cols, [r"pfa(20)?\d{0,2}(cd|code)"]),
+        "pfa": _detect_column(cols, [r"pfa(20)?\d{0,2}(nm|name)"]),
+    }
+    if pick["district"] is None or pick["csp"] is None:
+        raise GeographyError(
+            f"the district -> CSP lookup needs district and CSP columns (e.g. LAD24CD, CSP24NM); "
+            f"found: {', '.join(cols)}",
+            file=p,
+        )
+    out = pd.DataFrame({k: (raw[v] if v else pd.NA) for k, v in pick.items()})
+    out["district"] = out["district"].map(recode_district)
+    return out.drop_duplicates("district").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# boundaries
+# --------------------------------------------------------------------------------------------
+def _read_one_boundary(f: InputFile) -> "gpd.GeoDataFrame":
+    import geopandas as gpd
+
+    target = str(f.path) if f.member is None else f"/vsizip/{f.path}/{f.member}"
+    try:
+        if f.basename.lower().endswith((".parquet", ".geoparquet")):
+            return gpd.read_parquet(target)
+        return gpd.read_file(target)
+    except Exception as exc:  # pyogrio / fiona errors vary by driver
+        raise InputFormatError(
+            f"the boundary file cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            "give a GeoJSON, GeoPackage, shapefile or GeoParquet of LSOA polygons",
+            file=f.name,
+        ) from None
+
+
+def _guess_crs(gdf: "gpd.GeoDataFrame") -> str:
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+        return "EPSG:4326"
+    return BNG
+
+
+def read_boundaries(
+    path: "str | os.PathLike | Iterable[str | os.PathLike]",
+    *,
+    lsoa_column: str | None = None,
+    vintage: int | None = None,
+) -> "gpd.GeoDataFrame":
+    """Read LSOA boundaries and reproject them to British National Grid.
+
+    Parameters
+    ----------
+    path
+        A file in any format geopandas reads, a folder of them (e.g. one GeoJSON per
+        district), a glob, a zip archive, or a list.
+    lsoa_column
+        The LSOA code column; detected if None (:func:`detect_lsoa_column`).
+    vintage
+        2011 or 2021; detected from the column name, else from the codes, if None.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:27700, one row per LSOA: ``lsoa``, ``name`` (may be missing), ``geometry``.
+        ``attrs["sna"]`` records ``lsoa_column``, ``lsoa_vintage``, ``source_crs``, ``files``.
+
+    Raises
+    ------
+    GeographyError
+        No LSOA code column (the file and the columns seen are named).
+
+    Notes
+    -----
+    A file without a CRS is taken as WGS84 when its coordinates fit longitude / latitude,
+    else as British National Grid (logged). An LSOA present in two files is kept once.
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> b = read_boundaries(nottingham_sample_config().parent / "boundaries")
+    >>> len(b), b.crs.to_epsg(), b.attrs["sna"]["lsoa_vintage"]
+    (182, 27700, 2011)
+    """
+    import geopandas as gpd
+
+    files = expand_paths(path, patterns=_BOUNDARY_PATTERNS, zips=True, what="LSOA boundary")
+    parts = []
+    source_crs = set()
+    detected_col: str | None = None
+    detected_vintage: int | None = None
+    for f in files:
+        g = _read_one_boundary(f)
+        if g.empty:
+            logger.warning("boundary file %s holds no features", f.name)
+            continue
+        col = lsoa_column
+        v = vintage
+        if col is None:
+            col, v_name = detect_lsoa_column(list(g.columns), g)
+            v = v or v_name
+        if col is None or col not in g.columns:
+            seen = ", ".join(str(c) for c in g.columns if c != "geometry")
+            what = f"the configured LSOA column {lsoa_column!r} is not in" if lsoa_column else "no LSOA code column in"
+            raise GeographyError(
+                f"{what} the boundary file (columns seen: {seen}); give LSOA boundaries with a "
+                "code column such as LSOA11CD or LSOA21CD, or set geography.lsoa_column in sna.yml",
+                file=f.name,
+            )
+        detected_col = detected_col or col
+        detected_vintage = detected_vintage or v
+        if g.crs is None:
+            crs = _guess_crs(g)
+            logger.info("boundary file %s has no CRS: taken as %s from its coordinates", f.name, crs)
+            g = g.set_crs(crs)
+        source_crs.add(g.crs.to_string())
+        name_col = _name_column([c for c in g.columns if c != col])
+        part = gpd.GeoDataFrame(
+            {
+                "lsoa": g[col].astype(str).str.strip(),
+                "name": g[name_col].astype("string") if name_col else pd.Series(pd.NA, index=g.index, dtype="string"),
+            },
+            geometry=g.geometry.to_crs(BNG),
+            crs=BNG,
+        )
+        parts.append(part)
+    if not parts:
+        raise GeographyError("the boundary files hold no features", file=str(path))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=BNG)
+    dup = out["lsoa"].duplicated()
+    if dup.any():
+        logger.warning("%d LSOA(s) appear in more than one boundary file: kept once", int(dup.sum()))
+        out = out.loc[~dup].reset_index(drop=True)
+    bad = out["lsoa"].isin(["", "nan", "None"]) | out.geometry.isna()
+    if bad.any():
+        logger.warning("%d boundary feature(s) without an LSOA code or geometry ignored", int(bad.sum()))
+        out = out.loc[~bad].reset_index(drop=True)
+    invalid = ~out.geometry.is_valid
+    if invalid.any():
+        out.loc[invalid, "geometry"] = out.geometry[invalid].make_valid()
+    if detected_vintage is None:
+        detected_vintage = detect_vintage(out["lsoa"])
+        if detected_vintage is None:
+            detected_vintage = 2011
+            logger.info("LSOA vintage not told by the column name or codes: 2011 assumed")
+    out.attrs["sna"] = {}
+    record(out, "lsoa_column", detected_col)
+    record(out, "lsoa_vintage", int(detected_vintage))
+    record(out, "source_crs", sorted(source_crs))
+    record(out, "boundary_files", [f.name for f in files])
+    if source_crs != {BNG}:
+        logger.info("boundaries reprojected from %s to %s", ", ".join(sorted(source_crs)), BNG)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# population and IMD
+# --------------------------------------------------------------------------------------------
+_BAND_RE = re.compile(r"^\D*?(\d{1,2})\s*(?:-|to|_)\s*(\d{1,2})\D*$")
+_PLUS_RE = re.compile(r"^\D*?(\d{1,2})\s*(?:\+|plus|andover|and over|orover|or over)\D*$", re.IGNORECASE)
+
+
+def _read_csv_any(path: Path, what: str) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls"):
+            return pd.read_excel(path, dtype=str)
+        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", thousands=",")
+    except FileNotFoundError:
+        raise InputFormatError(f"the {what} file was not found", file=path) from None
+    except UnicodeDecodeError:
+        raise InputFormatError(f"the {what} file is not UTF-8 text; save it as UTF-8", file=path) from None
+    except pd.errors.EmptyDataError:
+        raise InputFormatError(f"the {what} file is empty", file=path) from None
+    except pd.errors.ParserError as exc:
+        raise InputFormatError(f"the {what} file cannot be read as CSV: {exc}", file=path) from None
+
+
+def _to_number(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s.astype("string").str.replace(",", "", regex=False).str.strip(), errors="coerce")
+
+
+def read_population(path: "str | os.PathLike") -> pd.DataFrame:
+    """Population by LSOA and single year of age, as a long table.
+
+    Parameters
+    ----------
+    path
+        CSV (optionally gzipped) or Excel, in one of three shapes:
+
+        - wide by single year of age, as ONS small-area estimates: an LSOA code column, an
+          optional total, then ``0``, ``1``, ..., ``89``, ``90+``;
+        - wide by age band: ``0-4``, ``5-9``, ... ``90+`` (also ``Aged 0 to 4``, ``85 and over``);
+        - long: an LSOA code column, ``age`` and ``population``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lsoa``, ``age`` (int, 0..90; 90 = 90 and over), ``population`` (float).
+        ``attrs["sna"]["population_age_method"]`` says ``single_year``, ``long`` or
+        ``bands_spread_evenly``.
+
+    Notes
+    -----
+    Age bands are spread evenly over their single years (an open band ``90+`` goes to 90), a
+    documented approximation; single-year estimates are preferred (ONS SAPE).
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> pop = read_population(nottingham_sample_config().parent / "population/population19_lsoa11.csv")
+    >>> pop.columns.tolist(), int(pop.age.max()), pop.lsoa.nunique()
+    (['lsoa', 'age', 'population'], 90, 182)
+    """
+    p = Path(path)
+    raw = _read_csv_any(p, "population")
+    cols = list(raw.columns)
+    lsoa_col, _ = detect_lsoa_column(cols, raw)
+    if lsoa_col is None:
+        raise GeographyError(
+            f"no LSOA code column in the population file (columns seen: {', '.join(cols[:12])}"
+            f"{', ...' if len(cols) > 12 else ''})",
+            file=p,
+        )
+    lsoa = raw[lsoa_col].astype(str).str.strip()
+    norm = {c: _norm(c) for c in cols}
+    age_col = next((c for c in cols if norm[c] in ("age", "singleyearofage", "ageyears")), None)
+    pop_col = next((c for c in cols if norm[c] in ("population", "count", "persons", "value", "obsvalue")), None)
+    if age_col and pop_col:
+        long = pd.DataFrame({"lsoa": lsoa, "age": _to_number(raw[age_col]), "population": _to_number(raw[pop_col])})
+        method = "long"
+    else:
+        singles: dict[int, str] = {}
+        bands: list[tuple[int, int, str]] = []
+        for c in cols:
+            s = str(c).strip()
+            if re.fullmatch(r"\d{1,2}", s):
+                singles[int(s)] = c
+            elif (m := _PLUS_RE.match(s)) and "total" not in s.lower():
+                bands.append((int(m.group(1)), 90, c))
+            elif (m := _BAND_RE.match(s)) and "lsoa" not in s.lower():
+                lo, hi = int(m.group(1)), int(m.group(2))
+                if lo <= hi:
+                    bands.append((lo, hi, c))
+        frames = []
+        if len(singles) >= 20:
+            method = "single_year"
+            for age, c in singles.items():
+                frames.append(pd.DataFrame({"lsoa": lsoa, "age": min(age, 90), "population": _to_number(raw[c])}))
+            for lo, hi, c in bands:  # the open band (90+)
+                if lo >= 90 or lo > max(singles):
+                    frames.append(pd.DataFrame({"lsoa": lsoa, "age": min(lo, 90), "population": _to_number(raw[c])}))
+        elif bands:
+            method = "bands_spread_evenly"
+            for lo, hi, c in bands:
+                lo, hi = min(lo, 90), min(hi, 90)
+                ages = range(lo, hi + 1) if lo < 90 else [90]
+                share = _to_number(raw[c]) / len(ages)
+                for a in ages:
+                    frames.append(pd.DataFrame({"lsoa": lsoa, "age": a, "population": share}))
+        else:
+            raise InputFormatError(
+                "the population file has no age columns: expected single years (0, 1, ..., 90+), "
+                "age bands (0-4, 5-9, ..., 90+) or long columns age and population",
+                file=p,
+            )
+        long = pd.concat(frames, ignore_index=True)
+    long = long.dropna(subset=["age"])
+    long["age"] = long["age"].clip(upper=90).astype(int)
+    long = long.groupby(["lsoa", "age"], as_index=False, sort=True)["population"].sum()
+    long["population"] = long["population"].astype(float)
+    long.attrs["sna"] = {}
+    record(long, "population_age_method", method)
+    return long
+
+
+def read_imd(path: "str | os.PathLike") -> pd.DataFrame:
+    """IMD 2019 rank and decile by LSOA, from File 1 as published.
+
+    Handles the published quirks: UTF-8 with a byte-order mark, ranks with thousands
+    separators (``"29,199"``), gzip.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lsoa``, ``imd_rank`` (Int64; 1 = most deprived), ``imd_decile`` (Int64;
+        1 = most deprived 10%).
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> imd = read_imd(nottingham_sample_config().parent /
+    ...                "imd/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv")
+    >>> imd.iloc[0].astype(str).tolist()
+    ['E01013810', '1767', '1']
+    """
+    p = Path(path)
+    raw = _read_csv_any(p, "IMD")
+    cols = list(raw.columns)
+    lsoa_col, _ = detect_lsoa_column(cols, raw)
+    rank_col = next((c for c in cols if "rank" in c.lower() and ("imd" in c.lower() or "multiple deprivation" in c.lower())), None)
+    dec_col = next((c for c in cols if "decile" in c.lower() and ("imd" in c.lower() or "multiple deprivation" in c.lower())), None)
+    if rank_col is None:
+        rank_col = next((c for c in cols if "rank" in c.lower()), None)
+    if dec_col is None:
+        dec_col = next((c for c in cols if "decile" in c.lower()), None)
+    if lsoa_col is None or (rank_col is None and dec_col is None):
+        raise InputFormatError(
+            "this does not look like IMD 2019 File 1: expected 'LSOA code (2011)', "
+            "'Index of Multiple Deprivation (IMD) Rank' and '... Decile' columns "
+            f"(found: {', '.join(cols)})",
+            file=p,
+        )
+    out = pd.DataFrame({
+        "lsoa": raw[lsoa_col].astype(str).str.strip(),
+        "imd_rank": _to_number(raw[rank_col]).astype("Int64") if rank_col else pd.NA,
+        "imd_decile": _to_number(raw[dec_col]).astype("Int64") if dec_col else pd.NA,
+    })
+    if out["imd_decile"].isna().all() and rank_col:
+        # decile from the rank among 32,844 English LSOAs
+        out["imd_decile"] = ((out["imd_rank"] - 1) * 10 // 32844 + 1).astype("Int64")
+    return out.drop_duplicates("lsoa").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# vintages
+# --------------------------------------------------------------------------------------------
+def vintage_mismatch(codes: Iterable[str], vintage: int, area_lsoas: Iterable[str]) -> dict[str, list[str]]:
+    """Codes of the *other* LSOA vintage that fall in the area once translated.
+
+    Parameters
+    ----------
+    codes
+        LSOA codes found in a source.
+    vintage
+        The boundaries' vintage (2011 or 2021).
+    area_lsoas
+        The area's LSOA codes (boundaries' vintage).
+
+    Returns
+    -------
+    dict
+        code -> the area LSOAs it corresponds to under the bundled best-fit lookup, for every
+        code that exists only in the other vintage and maps into the area. Empty when the
+        vintages agree.
+
+    Examples
+    --------
+    >>> area = ["E01013810", "E01013926"]
+    >>> vintage_mismatch(["E01013810"], 2011, area)
+    {}
+    """
+    s11, s21 = _code_sets()
+    this, other = (s11, s21) if vintage == 2011 else (s21, s11)
+    area = set(area_lsoas)
+    candidates = {c for c in codes if c not in area and c in other and c not in this}
+    if not candidates:
+        return {}
+    bf = read_best_fit_lookup()
+    src, dst = ("lsoa21", "lsoa11") if vintage == 2011 else ("lsoa11", "lsoa21")
+    sub = bf[bf[src].isin(candidates) & bf[dst].isin(area)]
+    return {k: sorted(v) for k, v in sub.groupby(src)[dst]}
+
+
+def harmonise_lsoa_codes(
+    codes: Iterable[str], vintage: int, area_lsoas: Iterable[str], best_fit: "str | os.PathLike | None" = None
+) -> dict[str, str]:
+    """Translate codes of the other vintage to the boundaries' vintage (best fit).
+
+    Parameters
+    ----------
+    codes
+        LSOA codes found in a source.
+    vintage
+        The boundaries' vintage.
+    area_lsoas
+        The area's LSOA codes.
+    best_fit
+        The best-fit lookup (a path, or None / ``"bundled"`` for the bundled ONS lookup).
+
+    Returns
+    -------
+    dict
+        other-vintage code -> boundaries' code. Where one code corresponds to several
+        (a split 2011 LSOA seen from 2021, or a merge seen from 2011), the first by code is
+        given; :func:`sna.clean.place` re-places such records by their coordinates when known.
+
+    Examples
+    --------
+    >>> harmonise_lsoa_codes(["E01013810"], 2011, ["E01013810"])
+    {}
+    """
+    bf = read_best_fit_lookup(best_fit)
+    this_col, other_col = ("lsoa11", "lsoa21") if vintage == 2011 else ("lsoa21", "lsoa11")
+    this = set(bf[this_col])
+    area = set(area_lsoas)
+    wanted = {c for c in codes if c not in area and c not in this}
+    sub = bf[bf[other_col].isin(wanted)].sort_values([other_col, this_col])
+    return dict(sub.drop_duplicates(other_col).loc[:, [other_col, this_col]].itertuples(index=False, name=None))
+
+
+# --------------------------------------------------------------------------------------------
+# the canonical geography
+# --------------------------------------------------------------------------------------------
+def load_geography(config: "Config") -> tuple["gpd.GeoDataFrame", pd.DataFrame]:
+    """Build the assessment's geography and population from the config.
+
+    Parameters
+    ----------
+    config
+        The loaded :class:`sna.config.Config`.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, pandas.DataFrame)
+        **geography**, EPSG:27700, one row per LSOA of the area (the LSOAs of the boundaries
+        whose district belongs to a configured partnership), sorted by code: ``lsoa``,
+        ``name``, ``district``, ``district_name``, ``partnership``, ``population``
+        (``<NA>`` without a population file), ``imd_decile``, ``imd_rank``, ``geometry``.
+        ``attrs["sna"]`` records the vintage, CRS, lookups used and notes.
+        **population** (long): ``lsoa, age, population`` for the area's LSOAs (empty without a
+        population file).
+
+    Raises
+    ------
+    GeographyError
+        No LSOA code column; no district known for the boundaries' LSOAs; no LSOA in any
+        partnership.
+
+    Notes
+    -----
+    Without ``partnerships`` in the config, every district of the boundaries is its own
+    partnership (named after the district).
+
+    Examples
+    --------
+    >>> from sna.config import load_config
+    >>> from sna.datasets import nottingham_sample_config
+    >>> geo, pop = load_geography(load_config(nottingham_sample_config()))
+    >>> len(geo), geo.partnership.unique().tolist(), int(geo.population.sum())
+    (182, ['Nottingham City'], 332900)
+    """
+    import geopandas as gpd
+
+    g = config.geography
+    b = read_boundaries(config.resolve_many(g.boundaries), lsoa_column=g.lsoa_column, vintage=g.lsoa_vintage)
+    meta = dict(b.attrs.get("sna", {}))
+    vintage = meta["lsoa_vintage"]
+    lookup_path = config.resolve(g.lsoa_to_district)
+    lookup = read_lsoa_district_lookup(lookup_path, vintage=vintage)
+    lk = lookup.set_index("lsoa")
+    geo = b.copy()
+    geo["district"] = geo["lsoa"].map(lk["district"])
+    if geo["name"].isna().all():
+        geo["name"] = geo["lsoa"].map(lk["name"])
+    geo["district_name"] = geo["lsoa"].map(lk["district_name"])
+    notes: list[str] = []
+    missing = geo["district"].isna()
+    if missing.all():
+        raise GeographyError(
+            f"none of the {len(geo)} boundary LSOAs (e.g. {', '.join(geo.lsoa.head(3))}) is in the "
+            f"LSOA -> district lookup ({lookup_path or 'bundled, ' + str(vintage) + ' LSOAs'}): "
+            "check the boundaries' LSOA vintage (geography.lsoa_vintage) or give a lookup of the "
+            "same vintage (geography.lsoa_to_district)",
+            file=", ".join(meta.get("boundary_files", [])[:3]),
+        )
+    if missing.any():
+        notes.append(f"{int(missing.sum())} boundary LSOA(s) have no district in the lookup and are left out")
+        logger.warning(notes[-1])
+    csp = read_district_csp_lookup(config.resolve(g.district_to_csp))
+    dnames = csp.set_index("district")["district_name"]
+    geo["district_name"] = geo["district_name"].fillna(geo["district"].map(dnames))
+    partnerships = {recode_district(d): p for d, p in config.district_partnership().items()}
+    if not partnerships:
+        partnerships = {d: (n if isinstance(n, str) else d) for d, n in
+                        geo.loc[~missing, ["district", "district_name"]].drop_duplicates().itertuples(index=False)}
+        notes.append("no partnerships configured: each district is its own partnership")
+    geo["partnership"] = geo["district"].map(partnerships)
+    in_area = geo["partnership"].notna()
+    if not in_area.any():
+        raise GeographyError(
+            "no boundary LSOA lies in a configured partnership: the partnerships list districts "
+            f"{', '.join(sorted(partnerships))} but the boundaries cover districts "
+            f"{', '.join(sorted(geo.district.dropna().unique()))}; fix 'partnerships' in sna.yml",
+            file=config.config_path,
+            key="partnerships",
+        )
+    outside = int((~in_area & ~missing).sum())
+    if outside:
+        notes.append(f"{outside} boundary LSOA(s) in districts outside the partnerships are not part of the area")
+    absent = sorted(set(partnerships) - set(geo.loc[in_area, "district"]))
+    if absent:
+        notes.append(f"partnership district(s) with no LSOA in the boundaries: {', '.join(absent)}")
+        logger.warning(notes[-1])
+    geo = geo.loc[in_area].sort_values("lsoa").reset_index(drop=True)
+
+    if g.population:
+        population = read_population(config.resolve(g.population))
+        pop_method = population.attrs["sna"]["population_age_method"]
+        population = population[population["lsoa"].isin(set(geo["lsoa"]))].reset_index(drop=True)
+        population.attrs["sna"] = {"population_age_method": pop_method}
+        totals = population.groupby("lsoa")["population"].sum()
+        geo["population"] = geo["lsoa"].map(totals).astype("Float64")
+        nmiss = int(geo["population"].isna().sum())
+        if nmiss:
+            notes.append(f"{nmiss} LSOA(s) have no population estimate")
+            logger.warning(notes[-1])
+    else:
+        population = pd.DataFrame({"lsoa": pd.Series(dtype="str"), "age": pd.Series(dtype=int),
+                                   "population": pd.Series(dtype=float)})
+        geo["population"] = pd.Series(pd.NA, index=geo.index, dtype="Float64")
+    if g.imd:
+        imd = read_imd(config.resolve(g.imd)).set_index("lsoa")
+        geo["imd_decile"] = geo["lsoa"].map(imd["imd_decile"]).astype("Int64")
+        geo["imd_rank"] = geo["lsoa"].map(imd["imd_rank"]).astype("Int64")
+        nmiss = int(geo["imd_decile"].isna().sum())
+        if nmiss:
+            notes.append(f"{nmiss} LSOA(s) have no IMD 2019 decile (IMD 2019 uses 2011 LSOAs in England)")
+            logger.warning(notes[-1])
+    else:
+        geo["imd_decile"] = pd.Series(pd.NA, index=geo.index, dtype="Int64")
+        geo["imd_rank"] = pd.Series(pd.NA, index=geo.index, dtype="Int64")
+    for c in ("lsoa", "name", "district", "district_name", "partnership"):
+        geo[c] = geo[c].astype("string")
+    geo = gpd.GeoDataFrame(
+        geo[["lsoa", "name", "district", "district_name", "partnership", "population",
+             "imd_decile", "imd_rank", "geometry"]],
+        geometry="geometry", crs=BNG,
+    )
+    meta.update({
+        "lsoa_to_district": str(lookup_path) if lookup_path else "bundled",
+        "district_to_csp": str(config.resolve(g.district_to_csp)) if g.district_to_csp else "bundled",
+        "partnerships": {p: sorted(d for d, q in partnerships.items() if q == p) for p in dict.fromkeys(partnerships.values())},
+        "population_year": g.population_year,
+        "notes": notes,
+    })
+    geo.attrs["sna"] = meta
+    return geo, population
+
+
+def geography_summary(geo: "gpd.GeoDataFrame") -> dict:
+    """The geography block of the QualityLog: LSOAs, districts and partnerships.
+
+    Returns
+    -------
+    dict
+        ``lsoas``, ``districts``, ``partnerships`` (name -> ``{"districts": [...], "lsoas": n,
+        "population": n or None}``), ``lsoa_vintage``, ``crs``, ``notes``.
+
+    Examples
+    --------
+    >>> from sna.config import load_config
+    >>> from sna.datasets import nottingham_sample_config
+    >>> geo, _ = load_geography(load_config(nottingham_sample_config()))
+    >>> s = geography_summary(geo)
+    >>> s["lsoas"], s["districts"], s["partnerships"]["Nottingham City"]["districts"]
+    (182, 1, ['E06000018'])
+    """
+    meta = geo.attrs.get("sna", {})
+    parts = {}
+    for name, sub in geo.groupby("partnership", sort=False, observed=True):
+        pop = sub["population"].sum(min_count=1)
+        parts[str(name)] = {
+            "districts": sorted(str(d) for d in sub["district"].unique()),
+            "lsoas": int(len(sub)),
+            "population": None if pd.isna(pop) else int(round(float(pop))),
+        }
+    return {
+        "lsoas": int(geo["lsoa"].nunique()),
+        "districts": int(geo["district"].nunique()),
+        "partnerships": parts,
+        "lsoa_vintage": meta.get("lsoa_vintage"),
+        "crs": BNG,
+        "notes": list(meta.get("notes", [])),
+    }

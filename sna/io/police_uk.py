@@ -1,0 +1,546 @@
+"""data.police.uk files: street-level crime, outcomes, stop and search.
+
+data.police.uk publishes one CSV per force and month, in a zip archive laid out as
+``YYYY-MM/YYYY-MM-<force>-street.csv`` (and ``-outcomes.csv``, ``-stop-and-search.csv``).
+:func:`read_police_uk` reads street files from a folder tree, such an archive, a glob or a list,
+for one or many forces. Outcomes and stop-and-search files are recognised (by name, or by
+header when the name is not the published one) and read only by their own functions
+:func:`read_police_uk_outcomes` and :func:`read_police_uk_stop_search`.
+
+The reader streams: files are parsed one at a time with pyarrow, only the needed columns are
+kept, and text columns become categoricals (dictionary-encoded), so memory grows with the
+number of distinct values, not with the text. Rows are never de-duplicated: in this data a
+byte-identical row is a separate real record (anti-social behaviour at the same anonymised map
+point in the same month), and a ``Crime ID`` is not a key (it repeats, and is blank on every
+anti-social behaviour row).
+
+Every row keeps its ``file`` and ``line`` (the physical line in the file; the header is line
+1), so a set-aside row can be found again.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+import os
+import re
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputFormatError
+from ._files import InputFile, expand_paths
+
+__all__ = [
+    "STREET_COLUMNS",
+    "OUTCOMES_COLUMNS",
+    "STOP_SEARCH_COLUMNS",
+    "CRIME_TYPES",
+    "read_police_uk",
+    "read_police_uk_outcomes",
+    "read_police_uk_stop_search",
+    "police_uk_files",
+    "file_kind",
+]
+
+logger = logging.getLogger("sna")
+
+#: The header of a data.police.uk street-level crime file.
+STREET_COLUMNS = (
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+    "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context",
+)
+#: The header of an outcomes file.
+OUTCOMES_COLUMNS = (
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+    "LSOA code", "LSOA name", "Outcome type",
+)
+#: The header of a stop-and-search file.
+STOP_SEARCH_COLUMNS = (
+    "Type", "Date", "Part of a policing operation", "Policing operation", "Latitude",
+    "Longitude", "Gender", "Age range", "Self-defined ethnicity", "Officer-defined ethnicity",
+    "Legislation", "Object of search", "Outcome", "Outcome linked to object of search",
+    "Removal of more than just outer clothing",
+)
+
+#: The 14 crime types of data.police.uk street files (since May 2013).
+CRIME_TYPES = (
+    "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
+    "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery",
+    "Shoplifting", "Theft from the person", "Vehicle crime", "Violence and sexual offences",
+)
+
+_KINDS = {
+    # kind: (header, columns needed, default columns read, float columns, string (non-category) columns)
+    "street": (
+        STREET_COLUMNS,
+        ("Crime ID", "Month", "Falls within", "Longitude", "Latitude", "LSOA code", "Crime type"),
+        ("Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+         "LSOA code", "LSOA name", "Crime type", "Last outcome category"),
+        ("Longitude", "Latitude"),
+        ("Crime ID",),
+    ),
+    "outcomes": (
+        OUTCOMES_COLUMNS,
+        ("Crime ID", "Month", "Falls within", "Longitude", "Latitude", "LSOA code", "Outcome type"),
+        OUTCOMES_COLUMNS,
+        ("Longitude", "Latitude"),
+        ("Crime ID",),
+    ),
+    "stop_search": (
+        STOP_SEARCH_COLUMNS,
+        ("Type", "Date", "Latitude", "Longitude", "Object of search", "Outcome"),
+        STOP_SEARCH_COLUMNS,
+        ("Latitude", "Longitude"),
+        ("Date",),
+    ),
+}
+_FUNCTION = {
+    "street": "read_police_uk",
+    "outcomes": "read_police_uk_outcomes",
+    "stop_search": "read_police_uk_stop_search",
+}
+_NAME_RE = re.compile(
+    r"^(?P<month>\d{4}-\d{2})-(?P<force>.+)-(?P<kind>street|outcomes|stop-and-search)\.csv$",
+    re.IGNORECASE,
+)
+
+Progress = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------------------------
+# recognising files
+# --------------------------------------------------------------------------------------------
+def _kind_from_header(cols: Sequence[str]) -> str | None:
+    s = {c.strip() for c in cols}
+    if "Crime type" in s:
+        return "street"
+    if "Outcome type" in s:
+        return "outcomes"
+    if "Object of search" in s or "Part of a policing operation" in s:
+        return "stop_search"
+    return None
+
+
+def _sniff_header(f: InputFile) -> list[str]:
+    if f.member is None:
+        with open(f.path, "rb") as fh:
+            head = fh.read(65536)
+    else:
+        import zipfile
+
+        with zipfile.ZipFile(f.path) as zf, zf.open(f.member) as fh:
+            head = fh.read(65536)
+    first = head.split(b"\n", 1)[0].lstrip(codecs.BOM_UTF8)
+    try:
+        return next(csv.reader([first.decode("utf-8", errors="replace").rstrip("\r")]), [])
+    except csv.Error:
+        return []
+
+
+def file_kind(f: "InputFile | str | os.PathLike") -> str | None:
+    """Which data.police.uk file this is: ``street``, ``outcomes``, ``stop_search`` or None.
+
+    Decided by the published file name (``2019-01-nottinghamshire-street.csv``), else by the
+    header.
+
+    Examples
+    --------
+    >>> file_kind("2019-01-nottinghamshire-outcomes.csv")
+    'outcomes'
+    >>> file_kind("2019-01-metropolitan-stop-and-search.csv")
+    'stop_search'
+    """
+    if not isinstance(f, InputFile):
+        from pathlib import Path
+
+        p = Path(f)
+        f = InputFile(str(p), p)
+    m = _NAME_RE.match(f.basename)
+    if m:
+        return m.group("kind").lower().replace("stop-and-search", "stop_search")
+    if f.member is None and not f.path.exists():
+        return None
+    return _kind_from_header(_sniff_header(f))
+
+
+def police_uk_files(path, kind: str = "street") -> list[InputFile]:
+    """The data.police.uk files of one kind under ``path``.
+
+    Parameters
+    ----------
+    path
+        A file, folder (searched recursively), zip archive, glob, or a list of them.
+    kind
+        ``street``, ``outcomes`` or ``stop_search``.
+
+    Returns
+    -------
+    list of InputFile
+        Sorted within each folder / archive. Files of the other kinds are skipped (and logged).
+
+    Raises
+    ------
+    InputFormatError
+        If a file named explicitly is of another kind, or no file of this kind is found.
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> files = police_uk_files(nottingham_sample_config().parent / "police")
+    >>> len(files), files[0].basename
+    (5, '2018-10-nottinghamshire-street.csv')
+    """
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    selected: list[InputFile] = []
+    skipped: dict[str, int] = {}
+    for raw in paths:
+        explicit = os.path.isfile(os.path.expanduser(str(raw))) and not str(raw).lower().endswith(".zip")
+        for f in expand_paths(raw, patterns=("*.csv",), what="data.police.uk"):
+            k = file_kind(f)
+            if k == kind:
+                selected.append(f)
+            elif explicit:
+                if k is None:
+                    continue  # the reader reports the header problem
+                raise InputFormatError(
+                    f"this is a data.police.uk {k.replace('_', '-')} file, not a "
+                    f"{kind.replace('_', '-')} file: read it with sna.io.{_FUNCTION[k]}() "
+                    f"(or give only {kind.replace('_', '-')} files)",
+                    file=f.name,
+                )
+            else:
+                skipped[str(k)] = skipped.get(str(k), 0) + 1
+        if explicit and not any(f.name == str(raw) or f.path == raw for f in selected):
+            selected.extend(expand_paths(raw, what="data.police.uk"))
+    if skipped:
+        logger.info("data.police.uk: skipped files of other kinds: %s", skipped)
+    if not selected:
+        other = ", ".join(f"{n} {k}" for k, n in skipped.items()) or "none"
+        raise InputFormatError(
+            f"no data.police.uk {kind.replace('_', '-')} files found (files of other kinds: "
+            f"{other}); street files are named YYYY-MM-<force>-street.csv",
+            file=path if isinstance(path, (str, os.PathLike)) else ", ".join(map(str, path)),
+        )
+    seen: set[str] = set()
+    return [f for f in selected if not (f.name in seen or seen.add(f.name))]
+
+
+# --------------------------------------------------------------------------------------------
+# reading one file
+# --------------------------------------------------------------------------------------------
+def _line_of_offset(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _diagnose(data: bytes, name: str, ncols: int, arrow_msg: str) -> InputFormatError:
+    """Find the line where a file that pyarrow could not parse goes wrong."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = _line_of_offset(data, exc.start)
+        return InputFormatError(
+            f"the file is not UTF-8 text (byte {data[exc.start]:#04x} cannot be decoded); "
+            "save it as UTF-8, or set the source's 'encoding' in sna.yml (e.g. cp1252)",
+            file=name, line=line,
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    last_line = 0
+    try:
+        for row in reader:
+            start = last_line + 1
+            last_line = reader.line_num
+            if not row:
+                continue
+            if len(row) != ncols:
+                at_end = reader.line_num >= text.rstrip("\r\n").count("\n") + 1
+                hint = (" - the last line is incomplete: the file looks truncated; download it again"
+                        if at_end else " - the row is damaged; fix or remove it")
+                return InputFormatError(
+                    f"expected {ncols} fields as in the header, found {len(row)}{hint}",
+                    file=name, line=start,
+                )
+    except csv.Error as exc:
+        return InputFormatError(
+            f"the CSV cannot be parsed ({exc}): a quoted field is never closed, so the file looks "
+            "truncated or damaged; download it again",
+            file=name, line=last_line + 1,
+        )
+    return InputFormatError(f"the CSV cannot be parsed: {arrow_msg}", file=name)
+
+
+def _record_lines(data: bytes, nrows: int) -> np.ndarray:
+    """Physical line (1-based; header = 1) at which each record starts."""
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if n_lines == nrows + 1:
+        return np.arange(2, nrows + 2, dtype=np.int32)
+    # embedded newlines or blank lines: walk the file
+    text = data.decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    starts = []
+    prev = 0
+    for i, row in enumerate(reader):
+        start = prev + 1
+        prev = reader.line_num
+        if i == 0 or not row:
+            continue
+        starts.append(start)
+    return np.asarray(starts[:nrows], dtype=np.int32)
+
+
+def _duplicate_lines(data: bytes, nrows: int) -> int | None:
+    lines = data.split(b"\n")
+    body = [ln.rstrip(b"\r") for ln in lines[1:]]
+    while body and not body[-1]:
+        body.pop()
+    if len(body) != nrows:
+        return None
+    return len(body) - len(set(body))
+
+
+def read_file(
+    f: InputFile,
+    kind: str = "street",
+    columns: Sequence[str] | None = None,
+    *,
+    encoding: str = "utf-8",
+):
+    """Read one data.police.uk file into a pyarrow Table (plus ``file`` and ``line``).
+
+    Returns
+    -------
+    (pyarrow.Table, dict)
+        The table (text columns dictionary-encoded) and figures of the file: ``file``,
+        ``rows``, ``duplicate_rows`` (rows byte-identical to an earlier row of the file).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header_cols, needed, default_cols, float_cols, string_cols = _KINDS[kind]
+    data = f.read_bytes()
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputFormatError(f"the file cannot be decoded as {encoding}: {exc}", file=f.name) from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    if not data.strip():
+        raise InputFormatError(
+            "the file is empty" + (" (0 bytes)" if not data else " (only blank lines)")
+            + ": a data.police.uk file has at least its header line; download it again",
+            file=f.name,
+        )
+    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        header = next(csv.reader([first.decode("utf-8")]))
+    except UnicodeDecodeError:
+        raise _diagnose(data, f.name, 0, "") from None
+    header = [h.strip() for h in header]
+    missing = [c for c in needed if c not in header]
+    if missing:
+        other = _kind_from_header(header)
+        if other and other != kind:
+            hint = (f"; this is a {other.replace('_', '-')} file: read it with "
+                    f"sna.io.{_FUNCTION[other]}()")
+        else:
+            hint = f"; a data.police.uk {kind.replace('_', '-')} file starts: {','.join(header_cols)}"
+        raise InputFormatError(
+            f"wrong header: missing column(s) {', '.join(repr(c) for c in missing)} "
+            f"(the header has: {', '.join(header)}){hint}",
+            file=f.name, line=1,
+        )
+    wanted = [c for c in (columns or default_cols) if c in header]
+    dict_t = pa.dictionary(pa.int32(), pa.string())
+    types = {c: (pa.float64() if c in float_cols else pa.string() if c in string_cols else dict_t)
+             for c in wanted}
+    read_opts = pacsv.ReadOptions(block_size=1 << 24, column_names=header, skip_rows=1)
+    conv = pacsv.ConvertOptions(
+        column_types=types, include_columns=wanted, strings_can_be_null=True,
+        null_values=[""], quoted_strings_can_be_null=True,
+    )
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read_opts, convert_options=conv)
+    except pa.ArrowInvalid as exc:
+        msg = str(exc)
+        if "conversion error to double" in msg:
+            # a non-numeric coordinate: read as text and treat such values as unknown
+            conv = pacsv.ConvertOptions(
+                column_types={c: (pa.string() if c in float_cols else t) for c, t in types.items()},
+                include_columns=wanted, strings_can_be_null=True, null_values=[""],
+            )
+            try:
+                table = pacsv.read_csv(io.BytesIO(data), read_options=read_opts, convert_options=conv)
+            except pa.ArrowInvalid as exc2:
+                raise _diagnose(data, f.name, len(header), str(exc2)) from None
+            for c in float_cols:
+                if c in table.column_names:
+                    num = pd.to_numeric(table[c].to_pandas(), errors="coerce")
+                    bad = int(num.isna().sum() - table[c].null_count)
+                    logger.warning("%s: %d non-numeric %s value(s) treated as unknown", f.name, bad, c)
+                    table = table.set_column(table.column_names.index(c), c,
+                                             pa.array(num.to_numpy(dtype="float64"), type=pa.float64()))
+        else:
+            raise _diagnose(data, f.name, len(header), msg) from None
+    n = table.num_rows
+    lines = _record_lines(data, n)
+    dups = _duplicate_lines(data, n)
+    if dups is None:
+        dups = int(table.to_pandas().duplicated().sum()) if n else 0
+    table = table.append_column(
+        "file", pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([f.name]))
+    ).append_column("line", pa.array(lines, type=pa.int32()))
+    del data
+    return table, {"file": f.name, "rows": n, "duplicate_rows": int(dups)}
+
+
+def _read_many(path, kind: str, columns, encoding: str, progress: Progress | None) -> pd.DataFrame:
+    import pyarrow as pa
+
+    files = police_uk_files(path, kind)
+    tables, stats = [], []
+    for i, f in enumerate(files, 1):
+        if progress is not None:
+            progress(f"reading {f.basename} ({i}/{len(files)})")
+        t, s = read_file(f, kind, columns, encoding=encoding)
+        tables.append(t)
+        stats.append(s)
+    if len(tables) > 1:
+        # a column may be all-null (type null) in one file: cast to the common schema
+        table = pa.concat_tables(tables, promote_options="permissive")
+    else:
+        table = tables[0]
+    table = table.unify_dictionaries()
+    del tables
+    df = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    for c in _KINDS[kind][3]:
+        if c in df:
+            df[c] = df[c].astype("float64")
+    df["line"] = df["line"].astype("int32")
+    df.attrs["sna"] = {
+        "files": stats,
+        "rows_read": int(sum(s["rows"] for s in stats)),
+        "duplicate_rows": int(sum(s["duplicate_rows"] for s in stats)),
+    }
+    logger.info("data.police.uk %s: %d rows from %d file(s)", kind, len(df), len(files))
+    return df
+
+
+def read_police_uk(
+    path: "str | os.PathLike | Iterable[str | os.PathLike]",
+    *,
+    columns: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Read data.police.uk street-level crime files.
+
+    Parameters
+    ----------
+    path
+        A folder tree (e.g. the unzipped download, ``2019-01/2019-01-<force>-street.csv``), a
+        zip archive as downloaded, a glob, a single file, or a list of any of these; one or many
+        forces. Outcomes and stop-and-search files in the same folder or archive are skipped.
+    columns
+        The data.police.uk columns to keep; by default every column but ``Context``.
+    encoding
+        Text encoding (data.police.uk publishes UTF-8).
+    progress
+        Called with a short message before each file (the command line prints it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per line of the files, in file order, never de-duplicated: the columns read
+        with their data.police.uk names (``Crime ID`` text with missing values,
+        ``Longitude``/``Latitude`` float, the other text columns categorical), plus ``file``
+        (categorical) and ``line`` (int32; header = 1). ``attrs["sna"]`` holds ``files`` (per
+        file: rows, duplicate_rows), ``rows_read`` and ``duplicate_rows`` (rows byte-identical
+        to an earlier row: real records, kept).
+
+    Raises
+    ------
+    InputFormatError
+        Naming the file and line: empty file, wrong header (the missing columns are listed),
+        text that is not UTF-8, truncated file (a last line with too few fields, or a quote
+        never closed), an outcomes / stop-and-search file named explicitly.
+
+    Notes
+    -----
+    Quirks of the real data kept as they are (the cleaning decides): blank ``Crime ID`` on
+    anti-social behaviour rows; repeated Crime IDs; byte-identical rows (separate incidents at
+    the same anonymised map point); rows with no location (blank coordinates and LSOA); rows
+    in LSOAs outside the force area. Source: https://data.police.uk/about/.
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> df = read_police_uk(nottingham_sample_config().parent / "police")
+    >>> len(df), df.attrs["sna"]["duplicate_rows"] > 0
+    (24988, True)
+    >>> df.loc[0, ["Month", "LSOA code"]].tolist(), int(df.loc[0, "line"])
+    (['2018-10', 'E01019442'], 2)
+    """
+    return _read_many(path, "street", columns, encoding, progress)
+
+
+def read_police_uk_outcomes(
+    path, *, columns: Sequence[str] | None = None, encoding: str = "utf-8",
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Read data.police.uk outcomes files (``YYYY-MM-<force>-outcomes.csv``).
+
+    Same inputs, streaming and errors as :func:`read_police_uk`; street and stop-and-search
+    files are skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The outcomes columns (``Crime ID``, ``Month``, ..., ``Outcome type``) plus ``file`` and
+        ``line``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "2019-01-test-outcomes.csv").write_text(
+    ...     ",".join(OUTCOMES_COLUMNS) + "\\n"
+    ...     "abc,2019-01,Test,Test,-1.1,52.9,On or near X,E01013810,Nottingham 018A,"
+    ...     "Suspect charged\\n")
+    >>> read_police_uk_outcomes(d)["Outcome type"].tolist()
+    ['Suspect charged']
+    """
+    return _read_many(path, "outcomes", columns, encoding, progress)
+
+
+def read_police_uk_stop_search(
+    path, *, columns: Sequence[str] | None = None, encoding: str = "utf-8",
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """Read data.police.uk stop-and-search files (``YYYY-MM-<force>-stop-and-search.csv``).
+
+    Same inputs, streaming and errors as :func:`read_police_uk`; street and outcomes files are
+    skipped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The stop-and-search columns (``Type``, ``Date``, ..., ``Outcome``) plus ``file`` and
+        ``line``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "2019-01-test-stop-and-search.csv").write_text(
+    ...     ",".join(STOP_SEARCH_COLUMNS) + "\\n"
+    ...     "Person search,2019-01-05T10:00:00+00:00,False,,52.9,-1.1,Male,18-24,,,"
+    ...     "Misuse of Drugs Act 1971 (section 23),Controlled drugs,Arrest,True,False\\n")
+    >>> read_police_uk_stop_search(d)["Object of search"].tolist()
+    ['Controlled drugs']
+    """
+    return _read_many(path, "stop_search", columns, encoding, progress)
