@@ -727,6 +727,7 @@ def profile(
     >>> int(p["n"].sum())
     4
     """
+    incidents = incidents.reset_index(drop=True)  # a new frame: the caller's is not touched
     data = person_table(incidents, role=role, bands=bands)
     dims = _dimensions(by)
     data = _add_columns(data, incidents, dims)
