@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 from ._log import logger
-from .errors import ChapterError, DisclosureError
+from .errors import ChapterError
 
 __all__ = [
     "Chapter",
@@ -69,6 +69,7 @@ __all__ = [
     "percent",
     "format_number",
     "format_table",
+    "table_html",
     "read_sidecars",
 ]
 
@@ -86,12 +87,6 @@ CHAPTER_TITLES: dict[str, str] = {
     "09_appendix": "Technical appendix",
 }
 
-_DISCLOSURE_TEXT = {
-    "nhs2018": "NHS Digital rule (2018): 1–7 shown as *, other counts rounded to the nearest 5",
-    "legacy5": "1–5 shown as *, with secondary suppression so no suppressed cell can be "
-    "recovered from totals",
-    "none": "no disclosure control needed (open data)",
-}
 _RULE_STRICTNESS = {"none": 0, "nhs2018": 1, "legacy5": 2}
 
 
@@ -297,6 +292,39 @@ def format_table(df, formats: Mapping[str, Any] | None = None):
             out[col] = ["" if _isna(v) else str(v) for v in s]
     out.columns = [str(c) for c in df.columns]
     return out
+
+
+def table_html(df, formats: Mapping[str, Any] | None = None) -> str:
+    """A table as report HTML: readable headers, numbers right-aligned, text left-aligned.
+
+    Column names are shown with spaces for underscores (so long headers wrap); the CSV keeps
+    the names as they are.
+
+    >>> import pandas as pd
+    >>> print(table_html(pd.DataFrame({"area": ["A"], "rows_read": [1200]})))
+    <table class="sna-table"><thead><tr><th class="txt">area</th><th class="num">rows read</th></tr></thead><tbody><tr><td class="txt">A</td><td class="num">1,200</td></tr></tbody></table>
+    """
+    import pandas as pd
+
+    shown = format_table(df, formats)
+    numeric = []
+    for c in df.columns:
+        s = df[c]
+        is_num = (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype))
+        if not is_num and s.dtype == object:  # controlled columns: numbers and "*"
+            vals = [v for v in s.tolist() if v is not None and not _isna(v)]
+            is_num = bool(vals) and all(isinstance(v, (int, float)) or v == "*" for v in vals)
+        numeric.append(is_num)
+    head = "".join(
+        f'<th class="{"num" if n else "txt"}">{html.escape(str(c).replace("_", " "))}</th>'
+        for c, n in zip(df.columns, numeric))
+    rows = []
+    for r in shown.itertuples(index=False):
+        cells = "".join(f'<td class="{"num" if n else "txt"}">{html.escape(str(v))}</td>'
+                        for v, n in zip(r, numeric))
+        rows.append(f"<tr>{cells}</tr>")
+    return (f'<table class="sna-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
 
 
 def _isna(v) -> bool:
@@ -595,6 +623,9 @@ class Chapter:
         rule: str | None = None,
         counts: Sequence[str] | None = None,
         derived: Mapping[str, Any] | None = None,
+        totals: Sequence[str] | None = None,
+        percentages: Mapping[str, Any] | None = None,
+        dsr: Sequence[str] | None = None,
         show: int | None = 25,
         formats: Mapping[str, Any] | None = None,
         index: bool = False,
@@ -602,8 +633,10 @@ class Chapter:
     ):
         """Write a table to ``tables/`` and show it with its number and caption.
 
-        Every table a chapter publishes goes through here, so a public build applies
-        disclosure control to all of them (:func:`sna.disclosure.apply`) and records the rule.
+        Every table a chapter publishes goes through here, so a public build puts all of
+        them under disclosure control (:func:`sna.disclosure.write_public_table`: the CSV
+        plus the ``<stem>.meta.json`` the output checker reads) and says under each table
+        which rule was applied.
 
         Parameters
         ----------
@@ -612,15 +645,15 @@ class Chapter:
         name, caption
             File name stem and caption ("Table N.k." is prefixed).
         sources
-            The config sources the counts come from (decides the disclosure rule); ``[]`` for
-            tables with no counts of people or incidents from a controlled source.
+            The config sources the counts come from; decides the rule
+            (:meth:`disclosure_rule`). ``[]`` for tables with no counts of people or
+            incidents (methods, sources, data-quality row counts).
         rule
             Override the rule (``"nhs2018"``, ``"legacy5"``, ``"none"``).
-        counts
-            The count columns (default: integer columns whose name says n / count / total...).
-        derived
-            Columns derived from a count (rates, intervals, percentages): ``{column: count}``;
-            suppressed with their count.
+        counts, derived, totals, percentages, dsr
+            As for :func:`sna.disclosure.apply`: the count columns (guessed when ``None``),
+            the columns computed from them (``{column: count}``; suppressed with their
+            count), total rows/columns, percentages to recompute, DSR columns.
         show
             Rows shown in the report (the CSV has all); ``None`` shows all.
         formats
@@ -633,39 +666,40 @@ class Chapter:
         Returns
         -------
         pandas.DataFrame
-            The table as published (after disclosure control in a public build): plot from
-            this so charts never show more than the tables.
+            The table as published (after disclosure control in a public build, where a
+            suppressed cell is the string ``"*"``): plot from this
+            (:func:`sna.disclosure.as_numeric`) so charts never show more than the tables.
         """
-        import pandas as pd
-
         table = df.reset_index() if index else df.copy()
         table.columns = [str(c) for c in table.columns]
-        applied = "none"
-        if self.public:
-            applied = rule or self.disclosure_rule(sources)
-            if counts is None:
-                counts = _guess_counts(table)
-            if applied != "none" and (counts or derived):
-                table = self._apply_disclosure(table, applied, counts or [], derived or {}, name)
-        else:
-            applied = "not applied (restricted build)"
         k = len(self.tables) + 1
         label = f"Table {self._num()}.{k}" if self.number is not None else f"Table {k}"
         filename = f"{self._prefix()}tab{k:02d}_{_slug(name)}.csv"
         path = self._path("tables", filename)
-        table.to_csv(path, index=False)
         entry = {
             "label": label, "name": name, "caption": caption, "file": f"tables/{filename}",
             "rows": int(len(table)), "sources": list(sources or []),
-            "disclosure": applied, "counts": list(counts or []),
-            "derived": dict(derived or {}),
         }
-        self.tables.append(entry)
         if self.public:
-            self._write_disclosure_meta(path, entry)
+            from . import disclosure
+
+            applied = rule or self.disclosure_rule(sources)
+            table = disclosure.write_public_table(
+                table, path, rule=applied, counts=counts, derived=derived, totals=totals,
+                percentages=percentages, dsr=dsr, source=list(sources or []) or None,
+                name=path.stem, index=False, caption=caption, chapter=self.name, label=label)
+            meta = disclosure.table_meta(table, name=path.stem)
+            entry.update({"disclosure": applied, "rule": applied, "counts": meta["counts"],
+                          "derived": meta["derived"], "total_rows": meta["total_rows"],
+                          "total_columns": meta["total_columns"]})
+        else:
+            table.to_csv(path, index=False)
+            entry["disclosure"] = "not applied (restricted build)"
+        self.tables.append(entry)
         shown = table if show is None or len(table) <= show else table.head(show)
-        body = format_table(shown, formats).to_html(index=False, classes="sna-table",
-                                                     border=0, escape=True)
+        body = table_html(shown, formats)
+        if self.public:
+            body = _with_disclosure_attrs(body, entry)
         foot = []
         if shown is not table:
             foot.append(f"First {len(shown):,} of {len(table):,} rows; the full table is "
@@ -673,36 +707,45 @@ class Chapter:
         if note:
             foot.append(html.escape(note))
         if self.public:
-            foot.append("Disclosure control: " + html.escape(
-                _DISCLOSURE_TEXT.get(applied, applied)) + ".")
+            foot.append("Disclosure control (" + html.escape(entry["disclosure"]) + "): "
+                        + html.escape(_disclosure_note(entry["disclosure"])))
         cap = f"<strong>{label}.</strong> {html.escape(caption)}"
         text = f'<div class="sna-tablewrap"><p class="sna-caption">{cap}</p>{body}'
         if foot:
             text += '<p class="sna-tablenote">' + " ".join(foot) + "</p>"
         text += "</div>"
-        self._show({"text/html": text, "text/plain": f"{label}. {caption}\n{shown}"},
-                   {"kind": "table", "label": label, "caption": caption, "file": entry["file"],
-                    "disclosure": applied})
+        meta_out = {"kind": "table", "label": label, "caption": caption, "file": entry["file"],
+                    "disclosure": entry["disclosure"]}
+        if self.public:
+            meta_out.update({k: entry[k] for k in ("rule", "counts", "derived", "total_rows",
+                                                   "total_columns")})
+        self._show({"text/html": text, "text/plain": f"{label}. {caption}"}, meta_out)
         self._write_sidecar()
         return table
 
-    def _apply_disclosure(self, table, rule, counts, derived, name):
-        try:
-            from . import disclosure
-        except ImportError:
-            raise DisclosureError(
-                f"table {name!r} of chapter {self.name} needs disclosure rule {rule!r} in a "
-                "public build, but sna.disclosure is not available; run a restricted build"
-            ) from None
-        return disclosure.apply(table, rule=rule, counts=list(counts), derived=dict(derived))
+    def count(self, n: Any, sources: Sequence[str] | None = None) -> str:
+        """A count for prose, safe in a public build.
 
-    def _write_disclosure_meta(self, path: Path, entry: dict) -> None:
-        """Tell the output checker which rule a public CSV was made under."""
-        meta_path = path.with_suffix(".meta.json")
-        meta = {"table": entry["label"], "caption": entry["caption"], "rule": entry["disclosure"],
-                "counts": entry["counts"], "derived": entry["derived"],
-                "sources": entry["sources"], "chapter": self.name}
-        meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        In a restricted build (or for open data) the number with thousands separators; in a
+        public build the count as the sources' rule would publish it: ``"fewer than 8"``
+        for 1-7 and the nearest 5 otherwise under nhs2018, ``"fewer than 6"`` for 1-5 under
+        legacy5.
+
+        >>> ch = Chapter("06_people", output_dir="/tmp", display=False)
+        >>> ch.count(1234, ["police"])
+        '1,234'
+        """
+        if n is None or _isna(n):
+            return "unknown"
+        n = int(n)
+        if not self.public:
+            return format_number(n)
+        rule = self.disclosure_rule(sources)
+        if rule == "none" or n == 0:
+            return format_number(n)
+        if rule == "nhs2018":
+            return "fewer than 8" if n <= 7 else format_number(5 * int(n / 5 + 0.5))
+        return "fewer than 6" if n <= 5 else format_number(n)
 
     # ---- maps --------------------------------------------------------------------------
     def map_layer(self, gdf, name: str, *, sources: Sequence[str] | None = None,
@@ -711,35 +754,40 @@ class Chapter:
         """Write a GeoDataFrame as a GeoPackage layer ``maps/<prefix><name>.gpkg`` for QGIS.
 
         In a public build the attribute columns go through the same disclosure control as
-        :meth:`table`.
+        :meth:`table` (with a ``<stem>.meta.json`` for the checker); count columns whose
+        cells are suppressed are written as text.
         """
         import geopandas as gpd
 
+        layer_name = _slug(name)
         layer = gdf.copy()
-        applied = "not applied (restricted build)"
-        if self.public:
-            applied = self.disclosure_rule(sources)
-            counts = list(counts) if counts is not None else _guess_counts(layer.drop(columns="geometry"))
-            if applied != "none" and (counts or derived):
-                attrs = self._apply_disclosure(
-                    layer.drop(columns=layer.geometry.name), applied, counts, derived or {}, name)
-                layer = gpd.GeoDataFrame(attrs, geometry=layer.geometry.values, crs=layer.crs)
-        filename = f"{self._prefix()}{_slug(name)}.gpkg"
+        filename = f"{self._prefix()}{layer_name}.gpkg"
         path = self._path("maps", filename)
+        entry = {"name": name, "file": f"maps/{filename}", "rows": int(len(layer))}
+        if self.public:
+            from . import disclosure
+
+            applied = self.disclosure_rule(sources)
+            geom = layer.geometry.name
+            attrs = disclosure.apply(layer.drop(columns=geom), rule=applied, counts=counts,
+                                     derived=derived, totals=[],
+                                     source=",".join(sources) if sources else None)
+            meta = disclosure.table_meta(attrs, name=layer_name, chapter=self.name)
+            for c in meta["counts"] + list(meta["derived"]):
+                attrs[c] = attrs[c].map(lambda v: None if v is None else str(v))
+            layer = gpd.GeoDataFrame(attrs, geometry=layer.geometry.values, crs=layer.crs)
+            path.with_name(path.stem + ".meta.json").write_text(
+                json.dumps({"file": filename, "tables": [meta]}, indent=2), encoding="utf-8")
+            entry.update({"disclosure": applied, "rule": applied, "counts": meta["counts"],
+                          "derived": meta["derived"], "table": layer_name})
+        else:
+            entry["disclosure"] = "not applied (restricted build)"
         if path.exists():
             path.unlink()
-        layer.to_file(path, layer=_slug(name), driver="GPKG")
-        self.maps.append({"name": name, "file": f"maps/{filename}", "disclosure": applied,
-                          "rows": int(len(layer))})
+        layer.to_file(path, layer=layer_name, driver="GPKG")
+        self.maps.append(entry)
         self._write_sidecar()
         return path
-
-    def ref(self, name: str) -> str | None:
-        """The label ("Table 0.2", "Figure 4.1") of a table or figure shown earlier, by name."""
-        for entry in self.tables + self.figures:
-            if entry["name"] == name:
-                return entry["label"]
-        return None
 
     # ---- parameters --------------------------------------------------------------------
     def record(self, key: str, value: Any) -> None:
@@ -777,25 +825,28 @@ class Chapter:
         return f"{self.number:02d}_" if self.number is not None else f"{_slug(self.name)}_"
 
 
+def _disclosure_note(rule: str) -> str:
+    if rule == "none":
+        return "none needed; open data, or no counts of people or incidents."
+    from .disclosure import suppression_note
+
+    return suppression_note(rule)
+
+
+def _with_disclosure_attrs(html_text: str, entry: dict) -> str:
+    """Add the ``data-sna-*`` attributes the output checker reads to a ``<table>``."""
+    attrs = {
+        "data-sna-rule": entry["rule"], "data-sna-counts": json.dumps(entry["counts"]),
+        "data-sna-derived": json.dumps(entry["derived"]),
+        "data-sna-total-rows": json.dumps(entry["total_rows"]),
+        "data-sna-total-columns": json.dumps(entry["total_columns"]),
+    }
+    extra = "".join(f' {k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
+    return re.sub(r"<table\b([^>]*)>", lambda m: f"<table{m.group(1)}{extra}>", html_text, count=1)
+
+
 def _md_escape(text: str) -> str:
     return str(text).replace("*", r"\*").replace("_", r"\_")
-
-
-_COUNT_NAMES = re.compile(r"^(n|count|counts|total|incidents|events|victims|offenders|patients|"
-                          r"participants|people|observed|o|x|n_.*|.*_n|.*_count|count_.*)$",
-                          re.IGNORECASE)
-
-
-def _guess_counts(table) -> list[str]:
-    import pandas as pd
-
-    out = []
-    for c in table.columns:
-        s = table[c]
-        if (pd.api.types.is_integer_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
-                and _COUNT_NAMES.match(str(c))):
-            out.append(str(c))
-    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -410,7 +410,8 @@ def export_chapter_html(executed: str | os.PathLike, html_path: str | os.PathLik
     for c in nb.cells:  # stderr (warnings) is for the executed notebook, not the reader
         if c.cell_type == "code":
             c.outputs = [o for o in c.get("outputs", [])
-                         if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+                         if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                         and o.get("output_type") != "execute_result"]
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
@@ -514,9 +515,11 @@ def run(
             "the mapping as sna.yml and pass its path", key="config")
     if output is not None:
         cfg.output = str(Path(output).expanduser().resolve())
-    if cfg.cache is None:
-        cfg.cache = str(cfg.cache_dir())
     cache_dir = Path(cfg.cache_dir()).resolve()
+    # The config the assessment is prepared with must be the one every chapter rebuilds
+    # (load_config(path) with the cache folder set): the cache key hashes the config.
+    prep_cfg = load_config(config_path)
+    prep_cfg.cache = str(cache_dir)
 
     notebooks = resolve_chapters(chapters)
     for nb in notebooks:  # before anything runs
@@ -526,7 +529,7 @@ def run(
     say(f"sna run: preparing the assessment ({cfg.area}"
         f"{', ' + str(year) if year else ''}) ...")
     t0 = time.perf_counter()
-    assessment, cache_reused = _prepare(cfg, year)
+    assessment, cache_reused = _prepare(prep_cfg, year)
     t_prepare = time.perf_counter() - t0
     fy = assessment.year
     out = Path(cfg.output_dir(fy)).resolve()
@@ -614,11 +617,10 @@ def _prepare(cfg, year):
     """Load (or build and cache) the assessment; tell whether the cache was reused."""
     from .assessment import load_assessment
 
+    folder = Path(cfg.cache_dir())
+    before = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
     assessment = load_assessment(cfg, year, use_cache=True)
-    reused = getattr(assessment, "from_cache", None)
-    if reused is None:
-        reused = getattr(assessment, "cache_hit", None)
-    return assessment, (None if reused is None else bool(reused))
+    return assessment, assessment.cache_key in before
 
 
 def _kernel_env(jobs: int) -> dict[str, str]:
@@ -805,7 +807,7 @@ def _markdown(text: str) -> str:
 def _render_output(o: dict, state: dict) -> str:
     """One notebook output as report HTML (no code, no stderr)."""
     otype = o.get("output_type")
-    if otype == "stream":
+    if otype in ("stream", "execute_result"):  # code artefacts: printed text, a cell's value
         return ""
     if otype == "error":
         return (f'<div class="sna-error"><strong>Error in this chapter:</strong> '
@@ -1215,9 +1217,11 @@ _BASE_CSS = """
 .sna-caption{font-weight:normal;margin:.2em 0 .4em 0}
 .sna-tablenote{font-size:.85em;color:#444;margin:.3em 0 0 0}
 table.sna-table{border-collapse:collapse;font-size:.85em;font-variant-numeric:tabular-nums}
-table.sna-table th{border-bottom:2px solid #333;text-align:left;padding:.25em .5em;vertical-align:bottom}
-table.sna-table td{border-bottom:1px solid #ddd;padding:.2em .5em;text-align:right}
-table.sna-table td:first-child{text-align:left}
+table.sna-table th{border-bottom:2px solid #333;padding:.25em .45em;vertical-align:bottom;font-weight:600}
+table.sna-table td{border-bottom:1px solid #ddd;padding:.2em .45em;vertical-align:top}
+table.sna-table .num{text-align:right}
+table.sna-table .txt{text-align:left}
+table.sna-table th.num{hyphens:auto}
 """
 
 _CHAPTER_CSS = _BASE_CSS
@@ -1235,8 +1239,8 @@ h3{font-size:1.05rem}
 .sna-kicker{text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:0;font-size:.85rem}
 .sna-doc-title{font-size:2rem;margin:.1em 0}
 .sna-meta{color:var(--muted);margin:.2em 0 .8em}
-.sna-contents ol{padding-left:1.4em}.sna-contents li{margin:.15em 0}
-.sna-contents ol ol{font-size:.92em;list-style:lower-alpha}
+.sna-contents>ol{list-style:none;padding-left:0}.sna-contents li{margin:.15em 0}
+.sna-contents ol ol{font-size:.92em;list-style:none;padding-left:1.4em}
 .sna-flag{background:#b3261e;color:#fff;border-radius:3px;padding:0 .4em;font-size:.8em;margin-left:.4em}
 .sna-tag{font-size:.7rem;font-weight:normal;color:#8a4b00;background:#fff4e5;border:1px solid #e67e00;
  border-radius:3px;padding:0 .4em;margin-left:.6em;vertical-align:middle}
