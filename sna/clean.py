@@ -593,7 +593,9 @@ def place(
                 )
             repl = harmonise_lsoa_codes(outside, vintage, area_codes, best_fit)
             logger.info("%d LSOA code(s)%s translated to %s LSOAs by best fit", len(repl), where, vintage)
+    translated = np.zeros(n, dtype=bool)
     if repl:
+        translated = codes.isin(list(repl)).to_numpy()
         codes = _recategorise(codes, {c: repl.get(c, c) for c in cats})
         cats = pd.Index(codes.cat.categories.astype(str))
         in_area = cats.isin(area_codes)
@@ -604,8 +606,10 @@ def place(
     # 3. point in polygon for rows with coordinates and no code
     final = pd.Series(pd.Categorical.from_codes(
         np.where(code_in_area, code_vals, -1), categories=cats), index=out.index)
-    pip = has_xy & ~has_code
+    # (records translated from the other vintage are re-placed by their point when they have one)
+    pip = has_xy & (~has_code | translated)
     pip_outside = np.zeros(n, dtype=bool)
+    pip_found = np.zeros(n, dtype=bool)
     if pip.any():
         pts = gpd.GeoDataFrame({"_row": np.flatnonzero(pip)}, geometry=points(ex[pip], ny[pip]), crs=_BNG)
         joined = gpd.sjoin(pts, geography[["lsoa", "geometry"]], how="left", predicate="within")
@@ -616,10 +620,12 @@ def place(
         vals = final.copy()
         vals.iloc[found.index.to_numpy()] = found.to_numpy()
         final = vals
-        pip_outside[joined[joined.isna()].index.to_numpy()] = True
+        pip_found[found.index.to_numpy()] = True
+        not_found = joined[joined.isna()].index.to_numpy()
+        pip_outside[not_found[~translated[not_found]]] = True
     # 4. reasons
     no_loc = ~has_code & ~has_xy
-    out_area = (has_code & ~code_in_area) | pip_outside
+    out_area = (has_code & ~code_in_area & ~pip_found) | pip_outside
     if not keep_unlocated:
         out = set_aside(out, no_loc, "no_location")
     outside_codes = codes.astype("string")
