@@ -382,7 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--build", choices=["restricted", "public"], default="restricted",
                    help="restricted (default) or public (disclosure-controlled)")
     r.add_argument("--output", help="output folder (default: the config's)")
-    r.add_argument("--jobs", type=int, default=1, help="chapters run in parallel")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="chapters run in parallel (default: the number of cores)")
+    r.add_argument("--pdf", action="store_true",
+                   help="also print report.html to report.pdf with headless Chromium")
     r.add_argument("--quiet", action="store_true", help="no progress messages")
 
     i = sub.add_parser("init", help="write a config (sna.yml) for your own files, detecting formats")
