@@ -1334,6 +1334,7 @@ class _Context:
     default_rule: str
     patterns: dict[str, str]
     meta: "_MetaIndex"
+    source_rules: dict[str, str] = field(default_factory=dict)
     findings: list[_Finding] = field(default_factory=list)
     tables: int = 0
     files: int = 0
@@ -1361,6 +1362,7 @@ def _norm_record(d: Mapping) -> dict:
         "total_rows": listify(d.get("total_rows")),
         "total_columns": listify(d.get("total_columns")),
         "not_counts": listify(d.get("not_counts")) or [],
+        "sources": listify(d.get("sources", d.get("source"))) or [],
     }
 
 
@@ -1713,8 +1715,9 @@ def _valid_nhs_number(digits: str) -> bool:
 
 
 def _mask(value: Any) -> str:
+    """An identifier cut short for the findings: at most 4 characters, never half or more."""
     s = str(value)
-    return s[:4] + "…" if len(s) > 4 else s
+    return s[: min(4, len(s) // 2)] + "…"
 
 
 def _decimals(raw: Any) -> int:
@@ -1762,6 +1765,9 @@ def _table_rule(ctx: _Context, t: _Table, single: bool) -> tuple[str, dict | Non
     if rec and claimed in RULES:
         return claimed, rec, claimed
     rule = None
+    srcs = [ctx.source_rules[x] for x in (rec or {}).get("sources") or [] if x in ctx.source_rules]
+    if srcs:  # what the config says for the table's sources; nhs2018 hides the most counts
+        rule = next(r for r in ("nhs2018", "legacy5", "none") if r in srcs)
     for pat, r in ctx.patterns.items():
         if fnmatch.fnmatch(t.file, pat) or fnmatch.fnmatch(f"{t.file}::{t.name}", pat):
             rule = r
@@ -1775,7 +1781,7 @@ def _check_table(ctx: _Context, t: _Table, single: bool) -> None:
     add = ctx.findings.append
 
     if claimed is not None and claimed not in RULES:
-        add(_Finding(t.file, t.name, None, None, None, claimed, "metadata",
+        add(_Finding(t.file, t.name, None, None, None, None, "metadata",
                      f"the table was not put under disclosure control (its metadata says "
                      f"{claimed!r}); checked under {rule}", rule))
     width = max([len(t.header)] + [len(r) for r in t.rows])
@@ -1989,8 +1995,9 @@ def _check_coordinates(ctx, t, rule, names, rows, parsed):
                 "not on a grid", rule))
 
 
-def _default_rule(rules, config) -> tuple[str, dict[str, str]]:
+def _default_rule(rules, config) -> tuple[str, dict[str, str], dict[str, str]]:
     patterns: dict[str, str] = {}
+    source_rules: dict[str, str] = {}
     default = None
     if isinstance(rules, str):
         default = _check_rule(rules, key="rules")
@@ -2000,12 +2007,14 @@ def _default_rule(rules, config) -> tuple[str, dict[str, str]]:
     elif rules is not None:
         raise DisclosureError("rules must be a rule name or a mapping of file pattern -> rule",
                               key="rules")
-    if default is None and config is not None:
+    if config is not None:
         from .config import Config, load_config
 
         cfg = config if isinstance(config, Config) else load_config(config)
-        default = cfg.disclosure.default_rule
-    return default or "", patterns
+        source_rules = {name: src.default_disclosure for name, src in cfg.sources.items()}
+        if default is None:
+            default = cfg.disclosure.default_rule
+    return default or "", patterns, source_rules
 
 
 def check_outputs(
@@ -2069,8 +2078,10 @@ def check_outputs(
     The rule of each table comes from, in order: ``data-sna-*`` attributes of an HTML
     table or the ``sna`` metadata of a notebook output; the file's ``<stem>.meta.json``;
     the chapter sidecars ``chapters/*.json``; ``manifest.json`` ``disclosure.tables``
-    (matched by file, then by "Table N.k" label for HTML copies of a table); otherwise
-    ``rules``, then ``manifest.json`` ``disclosure.default_rule``, then the config's
+    (matched by file, then by "Table N.k" label for HTML copies of a table). When that
+    metadata names no known rule (a restricted build says "not applied") but lists the
+    table's ``sources`` and a ``config`` is given, the sources' configured rules decide
+    (nhs2018 if any source uses it); otherwise ``rules``, then ``manifest.json`` ``disclosure.default_rule``, then the config's
     ``disclosure.default_rule``, then ``legacy5``. Count columns are those the metadata
     names plus :func:`guess_count_columns`' guess (so a column the build forgot is still
     checked); metadata ``not_counts`` excludes a column. Tables under ``"none"`` get only
@@ -2098,11 +2109,11 @@ def check_outputs(
         raise DisclosureError(
             "the output folder does not exist (or is not a folder); give the folder "
             "'sna run' wrote, e.g. outputs/<area>/<year>", file=root)
-    default, patterns = _default_rule(rules, config)
+    default, patterns, source_rules = _default_rule(rules, config)
     files = sorted(p for p in root.rglob("*") if p.is_file())
     meta = _MetaIndex(root)
     meta.load(p for p in files if p.suffix.lower() == ".json")
-    ctx = _Context(root, default or meta.default_rule or "legacy5", patterns, meta)
+    ctx = _Context(root, default or meta.default_rule or "legacy5", patterns, meta, source_rules)
     ctx.findings.extend(meta.problems)
     if meta.build and meta.build != "public":
         ctx.findings.append(_Finding("manifest.json", None, None, None, "build", meta.build,
@@ -2119,7 +2130,8 @@ def check_outputs(
             continue
         reader = _READERS.get(suffix)
         if reader is None:
-            ctx.skipped.append(rel)
+            if suffix != ".json":  # metadata, read above
+                ctx.skipped.append(rel)
             continue
         ctx.files += 1
         try:
@@ -2131,10 +2143,11 @@ def check_outputs(
         single = suffix in (".csv", ".tsv")
         for t in tables:
             _check_table(ctx, t, single)
-    df = pd.DataFrame([f.__dict__ for f in ctx.findings], columns=FINDING_COLUMNS)
+    records = [{k: (None if v is None else (v if k == "row" else str(v)))
+                for k, v in f.__dict__.items()} for f in ctx.findings]
+    df = pd.DataFrame({c: pd.Series([r[c] for r in records], dtype=object)
+                       for c in FINDING_COLUMNS})
     df["row"] = df["row"].astype("Int64")
-    df["value"] = df["value"].map(lambda v: None if v is None else str(v)).astype(object)
-    df["label"] = df["label"].map(lambda v: None if v is None else str(v)).astype(object)
     df.attrs["sna"] = {"check_outputs": {
         "dir": str(root), "files": ctx.files, "tables": ctx.tables,
         "default_rule": ctx.default_rule, "skipped": ctx.skipped,
@@ -2204,7 +2217,7 @@ def check_outputs_cli(args: Any) -> int:
         return 2
     info = findings.attrs["sna"]["check_outputs"]
     records = [
-        {k: (None if (v is None or str(v) == "<NA>") else (int(v) if k == "row" else v))
+        {k: (None if (v is None or str(v) in ("<NA>", "nan")) else (int(v) if k == "row" else v))
          for k, v in r.items()}
         for r in findings.to_dict(orient="records")
     ]
