@@ -182,9 +182,24 @@ def cache_key(config: Config, inputs: list[dict]) -> str:
         "config": config.model_dump(mode="json"),
         "config_path": str(config.config_path) if config.config_path else None,
         "inputs": [{k: v for k, v in i.items()} for i in inputs],
+        # pseudonyms depend on the key: a new key must not serve pseudonyms made with the old one
+        "pseudonymisation_key": _key_fingerprint(config),
     }
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _key_fingerprint(config: Config) -> str | None:
+    """Public fingerprint of the pseudonymisation key (never the key), for partner sources."""
+    if all(src.format == "police_uk" for src in config.sources.values()):
+        return None
+    from .errors import PrivacyError
+    from .privacy import key_fingerprint
+
+    try:
+        return key_fingerprint(config)
+    except PrivacyError:  # reported when a source with identifiers is read
+        return None
 
 
 # --------------------------------------------------------------------------------------------
