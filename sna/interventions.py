@@ -980,6 +980,12 @@ def costs(
     parts.append(summarise(fs, "funding_stream", "funding_stream", fy_keys))
     parts.append(summarise(ivr, "total", None, fy_keys))
     out = pd.concat(parts, ignore_index=True)
+    if not (out["dimension"] == "total").any():  # nothing at all: still a total row
+        out = pd.concat([out, pd.DataFrame([{"dimension": "total", "group": "Total",
+                                             "interventions": 0, "cost": np.nan,
+                                             "participants": 0.0,
+                                             "participants_costed": 0.0}])],
+                        ignore_index=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["cost_per_participant"] = np.where(out["participants_costed"] > 0,
                                                out["cost"] / out["participants_costed"], np.nan)

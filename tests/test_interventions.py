@@ -353,3 +353,38 @@ def test_costs_missing_cost_is_not_zero():
     assert tot["participants"] == 20 and tot["participants_costed"] == 10
     assert tot["cost_per_participant"] == 100
     assert_allclose(tot["cost"], 1000)
+
+
+# ---- canonical dtypes and empty tables -----------------------------------------------------
+def _canonical(df, columns):
+    out = {}
+    for c, (dtype, _) in columns.items():
+        s = df[c] if c in df.columns else pd.Series([None] * len(df))
+        out[c] = pd.to_datetime(s) if dtype.startswith("datetime") else s.astype(dtype)
+    return pd.DataFrame(out)
+
+
+def test_canonical_dtypes(parts):
+    from sna.schemas import PARTICIPANT_COLUMNS
+
+    p = parts.reset_index(drop=True).assign(
+        outcome_start=[1.0] * 12, outcome_end=[2.0] * 11 + [None],
+        offending_before=[True] * 12, offending_after=[False] * 12)
+    canon = _canonical(p, PARTICIPANT_COLUMNS)
+    assert summary(canon).iloc[0]["participants_in_ages"] == 9
+    assert reach(canon)["n"].groupby(reach(canon)["dimension"]).sum().eq(12).all()
+    assert outcomes(canon, min_n=1).iloc[0]["n"] == 11
+    assert outcomes(canon, measure="offending", min_n=1).iloc[0]["stopped"] == 12
+
+
+def test_empty_canonical_tables():
+    from sna.schemas import INTERVENTION_COLUMNS, PARTICIPANT_COLUMNS, empty_incidents
+
+    p = pd.DataFrame({c: pd.Series(dtype=d) for c, (d, _) in PARTICIPANT_COLUMNS.items()})
+    iv = pd.DataFrame({c: pd.Series(dtype=d) for c, (d, _) in INTERVENTION_COLUMNS.items()})
+    assert summary(p, iv).iloc[0]["participants"] == 0
+    assert reach(p, cohort=at_risk_cohort(empty_incidents()))["n"].sum() == 0
+    o = outcomes(p).iloc[0]
+    assert o["n"] == 0 and not o["shown"]
+    c = costs(iv, p)
+    assert c["dimension"].tolist() == ["total"] and c["participants"].iloc[0] == 0

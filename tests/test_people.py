@@ -413,3 +413,14 @@ def test_repeat_distribution():
     assert d["records_per_person"].tolist() == ["1", "2", "3+"]
     assert d["people"].tolist() == [1, 1, 1]
     assert d["incidents"].tolist() == [1, 2, 4]
+
+
+def test_canonical_incidents_dtypes(mixed):
+    from sna.schemas import conform_incidents, empty_incidents
+
+    canon = conform_incidents(mixed.drop(columns=["offender_age", "offender_sex"]))
+    p = profile(canon, by=["age_band", "sex", "ethnicity"])
+    assert (p.groupby("dimension")["n"].sum() == 5).all()
+    assert repeats(canon).iloc[0]["repeat_people"] == 1
+    e = profile(empty_incidents(), by="sex")
+    assert e["n"].sum() == 0 and e["group"].tolist() == [NOT_KNOWN]
