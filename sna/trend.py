@@ -1,0 +1,1215 @@
+"""Volume and trend: monthly series, change against a baseline, seasonality, interrupted time series.
+
+- :func:`monthly` -- a complete monthly series of counts (months with no events are 0);
+- :func:`rolling_12` -- rolling 12-month totals;
+- :func:`compare_periods` -- the board report's "Table A": a financial year against the annual
+  average of a multi-year baseline, with an exact conditional Poisson test and interval;
+  :func:`compare_previous` -- the same against the previous year;
+- :func:`nb_year_effect` -- a negative-binomial model of monthly counts (year effect + month of
+  year) for over-dispersed counts;
+- :func:`stl` -- seasonal-trend decomposition (statsmodels STL, period 12);
+- :func:`its` -- interrupted time series (segmented Poisson / negative-binomial regression)
+  with the counterfactual; :func:`its_effects` tabulates its level and slope changes.
+
+Inputs are either **incidents** (one row per event, with a ``month`` or date column and/or an
+``fy`` label, as the canonical incidents table) or **pre-counted** tables (a count column,
+``n`` by default). Every function returns a new DataFrame and records its choices in
+``result.attrs["sna"]``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from sna.trend import compare_periods
+>>> counts = pd.DataFrame({"fy": ["2017/18", "2018/19", "2019/20", "2020/21"],
+...                        "n": [340, 360, 350, 300]})
+>>> row = compare_periods(counts, year="2020/21", category=None).iloc[0]
+>>> [round(float(row[c]), 5) for c in ("pct_change", "rate_ratio", "p_value")]
+[-14.28571, 0.85714, 0.01839]
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._log import record
+from .errors import AnalysisInputError
+from .periods import FinancialYear, fy_start_year
+from .rates import _as_list, _check_columns, _check_frame, _confidences
+from .spc import _timestamps
+
+__all__ = [
+    "LOCKDOWNS",
+    "DEFAULT_INTERRUPTION",
+    "monthly",
+    "rolling_12",
+    "compare_periods",
+    "compare_previous",
+    "nb_year_effect",
+    "stl",
+    "its",
+    "its_effects",
+    "interruption_month",
+]
+
+logger = logging.getLogger("sna")
+
+#: The start of each national COVID-19 lockdown in England.
+LOCKDOWNS: dict[str, pd.Timestamp] = {
+    "First lockdown": pd.Timestamp("2020-03-23"),
+    "Second lockdown": pd.Timestamp("2020-11-05"),
+    "Third lockdown": pd.Timestamp("2021-01-06"),
+}
+
+#: Default interruption of :func:`its`: the first national lockdown, 23 March 2020.
+DEFAULT_INTERRUPTION = "2020-03-23"
+
+#: Counts below which a change is flagged unreliable.
+MIN_RELIABLE_COUNT = 10
+
+#: Months of the first pandemic year; an STL window containing any of them is fitted robustly.
+_PANDEMIC = (pd.Timestamp("2020-03-01"), pd.Timestamp("2021-03-31"))
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _months(data: pd.DataFrame, date: str) -> pd.Series:
+    """The first of the month of each row, as datetime64."""
+    return _timestamps(data[date], date).dt.to_period("M").dt.to_timestamp()
+
+
+def _counts(data: pd.DataFrame, count: str | None) -> pd.Series:
+    """Each row's count: the ``count`` column when present, else 1 (one row per event)."""
+    if count is not None and count in data.columns:
+        s = data[count]
+        if not pd.api.types.is_numeric_dtype(s) or s.dtype == bool:
+            raise AnalysisInputError(
+                f"count column {count!r} must hold numbers, found dtype {s.dtype}", column=count
+            )
+        s = s.astype("float64")
+        if s.isna().any():
+            raise AnalysisInputError(
+                f"count column {count!r} has {int(s.isna().sum())} missing value(s); use 0 for "
+                "no events or drop the rows",
+                column=count,
+            )
+        if (s < 0).any():
+            first = s.index[s < 0][0]
+            raise AnalysisInputError(
+                f"count column {count!r} has negative counts (first at index {first!r}); "
+                "counts of events cannot be negative",
+                column=count,
+            )
+        return s
+    return pd.Series(1.0, index=data.index)
+
+
+def _fy_years(data: pd.DataFrame, fy: str, date: str) -> pd.Series:
+    """Financial-year start year of each row, from the ``fy`` label or the ``date`` column."""
+    if fy in data.columns:
+        labels = data[fy]
+        if labels.isna().any():
+            raise AnalysisInputError(
+                f"column {fy!r} has {int(labels.isna().sum())} missing financial year(s)",
+                column=fy,
+            )
+        parsed = {v: FinancialYear.parse(v).start_year for v in pd.unique(labels)}
+        return labels.map(parsed).astype("int64")
+    if date in data.columns:
+        years = fy_start_year(_months(data, date))
+        return years.astype("int64").set_axis(data.index)
+    raise AnalysisInputError(
+        f"data needs a financial-year column {fy!r} or a date column {date!r} (columns are: "
+        f"{', '.join(map(str, data.columns))}); pass fy= or date= naming yours"
+    )
+
+
+def _label(key, by_cols) -> str:
+    if not by_cols:
+        return "all"
+    return " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
+
+
+def _population_by_year(population, years: list[int], by_cols: list[str], groups: pd.DataFrame):
+    """Resolve ``population`` to a frame: group columns, ``_fy``, ``_pop``."""
+    if isinstance(population, pd.DataFrame):
+        _check_columns(population, ["fy", "population"], what="population")
+        pop = population.copy()
+        pop["_fy"] = pop["fy"].map(lambda v: FinancialYear.parse(v).start_year)
+        keys = [c for c in by_cols if c in pop.columns]
+        pop = pop.groupby([*keys, "_fy"], dropna=False, observed=True)["population"].sum()
+        pop = pop.rename("_pop").reset_index()
+    elif isinstance(population, (Mapping, pd.Series)):
+        items = population.items()
+        pop = pd.DataFrame(
+            [(FinancialYear.parse(k).start_year, float(v)) for k, v in items],
+            columns=["_fy", "_pop"],
+        )
+        keys = []
+    elif np.isscalar(population) and not isinstance(population, (str, bool)):
+        pop = pd.DataFrame({"_fy": years, "_pop": float(population)})
+        keys = []
+    else:
+        raise AnalysisInputError(
+            "population must be a number, a mapping of financial year -> population, or a "
+            "DataFrame with columns 'fy' and 'population' (and optionally the by= columns)"
+        )
+    grid = groups.merge(pd.DataFrame({"_fy": years}), how="cross")
+    out = grid.merge(pop, on=[*keys, "_fy"], how="left")
+    if out["_pop"].isna().any():
+        miss = out[out["_pop"].isna()].iloc[0]
+        where = ", ".join(f"{k}={miss[k]!r}" for k in keys)
+        raise AnalysisInputError(
+            f"population is missing for {FinancialYear(int(miss['_fy']))}"
+            + (f" ({where})" if where else "")
+            + "; give a population for every year compared"
+        )
+    if (out["_pop"] <= 0).any():
+        raise AnalysisInputError("population must be positive for every year compared")
+    return out[[*keys, "_fy", "_pop"]].drop_duplicates(), keys
+
+
+def _exact_poisson_ratio(x1, x0, e1, e0, confidence: float):
+    """Exact conditional test and Clopper-Pearson interval of (x1/e1)/(x0/e0)."""
+    x1 = np.asarray(x1, dtype=float)
+    x0 = np.asarray(x0, dtype=float)
+    e1 = np.broadcast_to(np.asarray(e1, dtype=float), x1.shape)
+    e0 = np.broadcast_to(np.asarray(e0, dtype=float), x1.shape)
+    a = 1 - confidence
+    rr = np.full(x1.shape, np.nan)
+    lo = np.full(x1.shape, np.nan)
+    hi = np.full(x1.shape, np.nan)
+    p = np.full(x1.shape, np.nan)
+    for i in np.ndindex(x1.shape):
+        k, m = x1[i], x0[i]
+        n = k + m
+        if n == 0:
+            p[i] = 1.0
+            continue
+        ratio = e0[i] / e1[i]
+        pi = e1[i] / (e1[i] + e0[i])
+        rr[i] = (k / m) * ratio if m > 0 else np.inf
+        p[i] = stats.binomtest(int(k), int(n), pi, alternative="two-sided").pvalue
+        pl = stats.beta.ppf(a / 2, k, m + 1) if k > 0 else 0.0
+        pu = stats.beta.ppf(1 - a / 2, k + 1, m) if m > 0 else 1.0
+        lo[i] = pl / (1 - pl) * ratio
+        hi[i] = pu / (1 - pu) * ratio if pu < 1 else np.inf
+    return rr, lo, hi, p
+
+
+# --------------------------------------------------------------------------------------------
+# monthly series
+# --------------------------------------------------------------------------------------------
+
+
+def monthly(
+    data: pd.DataFrame,
+    *,
+    date: str = "month",
+    count: str | None = None,
+    by: str | Sequence[str] | None = None,
+    start=None,
+    end=None,
+) -> pd.DataFrame:
+    """A complete monthly series of counts, months without events filled with 0.
+
+    Parameters
+    ----------
+    data
+        Incidents (one row per event) or a pre-counted table. Not modified.
+    date
+        Column with the date or month of each row (datetime, "2020-04" strings or a monthly
+        Period). Dates are floored to the month.
+    count
+        Column with a count per row (pre-counted data). None: each row is one event.
+    by
+        Column(s) giving separate series (e.g. ``category``); every series gets every month.
+    start, end
+        First and last month of the series (default the first and last month in ``data``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``month`` (datetime64, first of the month), ``fy`` (label
+        "2020/21") and ``n`` (count), sorted; a fresh RangeIndex.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"month": ["2020-01", "2020-01", "2020-03"]})
+    >>> monthly(ev)
+           month       fy  n
+    0 2020-01-01  2019/20  2
+    1 2020-02-01  2019/20  0
+    2 2020-03-01  2019/20  1
+    """
+    _check_frame(data, "data")
+    by_cols = _as_list(by)
+    _check_columns(data, [date, *by_cols, count], what="data")
+    work = data[by_cols].copy()
+    work["month"] = _months(data, date).to_numpy()
+    work["n"] = _counts(data, count).to_numpy()
+    first = pd.Timestamp(start).to_period("M").to_timestamp() if start is not None else work["month"].min()
+    last = pd.Timestamp(end).to_period("M").to_timestamp() if end is not None else work["month"].max()
+    if pd.isna(first) or pd.isna(last):
+        raise AnalysisInputError("data has no rows: there are no months to count")
+    if last < first:
+        raise AnalysisInputError(f"end {last:%Y-%m} is before start {first:%Y-%m}")
+    months = pd.date_range(first, last, freq="MS")
+    work = work[(work["month"] >= first) & (work["month"] <= last)]
+    counts = work.groupby([*by_cols, "month"], dropna=False, observed=True)["n"].sum()
+    if by_cols:
+        keys = data[by_cols].drop_duplicates()
+        if len(by_cols) == 1:
+            keys = keys.sort_values(by_cols)
+        full = keys.merge(pd.DataFrame({"month": months}), how="cross")
+        full = full.sort_values([*by_cols, "month"], kind="stable")
+        idx = pd.MultiIndex.from_frame(full[[*by_cols, "month"]])
+        n = counts.reindex(idx, fill_value=0).to_numpy()
+        out = full.reset_index(drop=True)
+        out["n"] = n
+    else:
+        out = pd.DataFrame({"month": months})
+        out["n"] = counts.reindex(months, fill_value=0).to_numpy()
+    if (out["n"] % 1 == 0).all():
+        out["n"] = out["n"].astype("int64")
+    out.insert(len(by_cols) + 1, "fy", pd.Series(
+        [str(FinancialYear(y)) for y in fy_start_year(out["month"])], dtype="string"))
+    record(out, "monthly", {"date": date, "count": count, "by": by_cols or None,
+                            "start": f"{first:%Y-%m}", "end": f"{last:%Y-%m}",
+                            "zero_filled": True})
+    return out
+
+
+def _regular(g: pd.DataFrame, label: str) -> None:
+    m = g["_m"]
+    if m.duplicated().any():
+        raise AnalysisInputError(
+            f"series {label!r} has more than one row for {m[m.duplicated()].iloc[0]:%Y-%m}; "
+            "aggregate first (sna.trend.monthly) or pass by= to separate the series"
+        )
+
+
+def rolling_12(
+    data: pd.DataFrame,
+    *,
+    value: str = "n",
+    date: str = "month",
+    by: str | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Rolling 12-month totals of a monthly series.
+
+    Parameters
+    ----------
+    data
+        A monthly table (e.g. from :func:`monthly`). Not modified.
+    value, date
+        The monthly value and month columns.
+    by
+        Column(s) giving separate series.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input plus ``rolling_12``: the total of the 12 months ending in each month,
+        missing until 12 months are available or when any of those months is absent.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"month": pd.period_range("2020-01", periods=13, freq="M"), "n": 1})
+    >>> rolling_12(m)["rolling_12"].tolist()[10:]
+    [nan, 12.0, 12.0]
+    """
+    _check_frame(data, "data")
+    by_cols = _as_list(by)
+    _check_columns(data, [value, date, *by_cols], what="data")
+    x = data[value]
+    if not pd.api.types.is_numeric_dtype(x):
+        raise AnalysisInputError(f"value column {value!r} must hold numbers", column=value)
+    work = pd.DataFrame({"_m": _months(data, date).to_numpy(),
+                         "_x": x.astype("float64").to_numpy()})
+    for c in by_cols:
+        work[c] = data[c].to_numpy()
+    result = np.full(len(data), np.nan)
+    groups = work.groupby(by_cols, dropna=False, observed=True, sort=False) if by_cols else [((), work)]
+    for key, g in groups:
+        _regular(g, _label(key, by_cols))
+        s = g.set_index("_m")["_x"].sort_index()
+        full = s.reindex(pd.date_range(s.index.min(), s.index.max(), freq="MS"))
+        roll = full.rolling(12, min_periods=12).sum()
+        result[g.index.to_numpy()] = roll.reindex(g["_m"]).to_numpy()
+    out = data.copy()
+    out["rolling_12"] = result
+    out.attrs = dict(data.attrs)
+    record(out, "rolling_12", {"value": value, "window": "12 months ending in the month"})
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# change against a baseline
+# --------------------------------------------------------------------------------------------
+
+
+def _annual_table(data, *, year, k, by_cols, category, count, date, fy, total):
+    _check_frame(data, "data")
+    cat_cols = [category] if category is not None else []
+    _check_columns(data, [*by_cols, *cat_cols], what="data")
+    target = FinancialYear.parse(year)
+    base = target.baseline(k)
+    years = [b.start_year for b in base] + [target.start_year]
+    work = data[[*by_cols, *cat_cols]].copy()
+    work["_fy"] = _fy_years(data, fy, date).to_numpy()
+    work["_n"] = _counts(data, count).to_numpy()
+    present = set(work["_fy"].unique())
+    missing = [str(FinancialYear(y)) for y in years if y not in present]
+    if missing:
+        have = sorted(present)
+        span = f"{FinancialYear(have[0])} to {FinancialYear(have[-1])}" if have else "nothing"
+        raise AnalysisInputError(
+            f"no data for {', '.join(missing)} (needed: {FinancialYear(years[0])} to {target}; "
+            f"the data cover {span}); add those years or shorten baseline_years"
+        )
+    incomplete = {}
+    if date in data.columns:  # months known: say which years are not complete
+        in_window = work["_fy"].isin(years).to_numpy()
+        months = _months(data, date)[in_window]
+        per_year = months.groupby(work["_fy"].to_numpy()[in_window]).nunique()
+        incomplete = {str(FinancialYear(int(y))): int(c) for y, c in per_year.items() if c < 12}
+        if incomplete:
+            logger.warning("years with fewer than 12 months of data: %s", incomplete)
+    work = work[work["_fy"].isin(years)]
+    keys = [*by_cols, *cat_cols]
+    counts = work.groupby([*keys, "_fy"], dropna=False, observed=True)["_n"].sum()
+    groups = data[by_cols].drop_duplicates() if by_cols else pd.DataFrame(index=[0])
+    cats = pd.DataFrame({category: pd.unique(data[category])}) if cat_cols else None
+    if cats is not None:
+        if cats[category].isna().any():
+            cats = cats.dropna()
+            logger.warning("rows with no %r are counted in no category", category)
+        cats = cats.sort_values(category)
+    grid = groups.merge(cats, how="cross") if cats is not None else groups
+    grid = grid.merge(pd.DataFrame({"_fy": years}), how="cross")
+    if not keys:
+        grid = grid.drop(columns=[c for c in grid.columns if c != "_fy"])
+    idx = pd.MultiIndex.from_frame(grid[[*keys, "_fy"]]) if keys else pd.Index(grid["_fy"])
+    grid["_n"] = counts.reindex(idx, fill_value=0).to_numpy() if keys else \
+        counts.reindex(grid["_fy"], fill_value=0).to_numpy()
+    if total is not None:
+        if not cat_cols:
+            raise AnalysisInputError("total= needs category= (the rows to add up)")
+        tot = grid.groupby([*by_cols, "_fy"], dropna=False, observed=True)["_n"].sum().reset_index()
+        tot[category] = total
+        if isinstance(grid[category].dtype, pd.CategoricalDtype):
+            grid[category] = grid[category].astype(object)
+        grid = pd.concat([tot[grid.columns], grid], ignore_index=True)
+    if by_cols:  # groups in order, the total row first within each (stable sort)
+        grid = grid.sort_values(by_cols, kind="stable").reset_index(drop=True)
+    return grid, target, base, years, keys, groups, incomplete
+
+
+def compare_periods(
+    data: pd.DataFrame,
+    *,
+    year,
+    baseline_years: int = 3,
+    by: str | Sequence[str] | None = None,
+    category: str | None = "category",
+    population=None,
+    count: str = "n",
+    date: str = "month",
+    fy: str = "fy",
+    total: str | None = None,
+    confidence: float = 0.95,
+    multiplier: float = 1_000,
+    min_count: int = MIN_RELIABLE_COUNT,
+) -> pd.DataFrame:
+    """A financial year against the annual average of the years before it ("Table A").
+
+    Parameters
+    ----------
+    data
+        Incidents (one row per event, with ``fy`` or a ``month``/date column) or a
+        pre-counted table with a ``count`` column and ``fy`` or ``month``. Not modified.
+    year
+        The financial year to compare ("2020/21", 2020 or a FinancialYear).
+    baseline_years
+        Number of years before ``year`` that make the baseline (default 3: for 2020/21,
+        April 2017 - March 2020).
+    by
+        Column(s) giving separate areas or groups (e.g. ``partnership``).
+    category
+        Column whose values are the table's rows (default "category"); None for one row
+        per ``by`` group.
+    population
+        None (compare counts), a number, a mapping of financial year -> population, or a
+        DataFrame with ``fy``, ``population`` and optionally ``by`` columns. With a
+        population the comparison is of rates (exposure = population-years).
+    count
+        Count column of pre-counted data (default "n"); if absent, each row is one event.
+    date, fy
+        The month/date and financial-year columns; ``fy`` is used when present.
+    total
+        If given, the label of an extra row (per ``by`` group) adding up all categories,
+        e.g. "Overall serious violence". Meaningful when categories do not overlap.
+    confidence
+        Level of the rate-ratio interval; ``significant`` is ``p_value < 1 - confidence``.
+    multiplier
+        Rates per this many people, when ``population`` is given (default 1,000).
+    min_count
+        Changes on counts below this (current or baseline mean) are flagged not reliable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``by`` group and category: the ``by`` and ``category`` columns,
+        ``current`` (count in ``year``), ``baseline_mean``, ``baseline_min``,
+        ``baseline_max`` (annual counts over the baseline years), ``pct_change``,
+        ``rate_ratio``, ``rr_lower``, ``rr_upper``, ``p_value``, ``significant``,
+        ``reliable``; with a population also ``current_rate`` and ``baseline_rate`` (per
+        ``multiplier``). ``attrs["sna"]["compare_periods"]`` holds the years, test and any
+        years with fewer than 12 months of data.
+
+    Raises
+    ------
+    AnalysisInputError
+        Missing columns, negative or missing counts, a year with no data, a missing or
+        non-positive population, or non-integer counts.
+
+    Notes
+    -----
+    With ``X₁`` events in the year (exposure ``E₁``: 1 year or its population) and ``X₀``
+    over ``k`` baseline years (exposure ``E₀``), ``RR = (X₁/E₁)/(X₀/E₀)`` and
+    ``% change = (RR − 1) × 100``, which for counts is ``(X₁ − B)/B × 100`` with
+    ``B = X₀/k``. Conditionally on ``X₁ + X₀``, ``X₁ ~ Binomial(X₁ + X₀, E₁/(E₁ + E₀))``
+    under no change: the two-sided p-value is the exact binomial test and the interval is
+    Clopper-Pearson on that proportion, mapped to ``RR = p/(1−p)·E₀/E₁`` (as statsmodels
+    ``test_poisson_2indep(method="exact-cond")``; Breslow & Day 1987). Crime counts are
+    over-dispersed, so the test is anti-conservative for large counts: read it with the
+    baseline's year-to-year range (``baseline_min``/``baseline_max``) or use
+    :func:`nb_year_effect`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"fy": ["2017/18", "2018/19", "2019/20", "2020/21"] * 2,
+    ...                        "category": ["Robbery"] * 4 + ["Homicide"] * 4,
+    ...                        "n": [340, 360, 350, 300, 4, 6, 5, 3]})
+    >>> t = compare_periods(counts, year="2020/21", total="All")
+    >>> t[["category", "current", "baseline_mean", "pct_change", "significant", "reliable"]]
+       category  current  baseline_mean  pct_change  significant  reliable
+    0       All      303          355.0  -14.647887         True      True
+    1  Homicide        3            5.0  -40.000000        False     False
+    2   Robbery      300          350.0  -14.285714         True      True
+    """
+    by_cols = _as_list(by)
+    (confidence,) = _confidences(confidence)
+    grid, target, base, years, keys, groups, incomplete = _annual_table(
+        data, year=year, k=baseline_years, by_cols=by_cols, category=category, count=count,
+        date=date, fy=fy, total=total)
+    if (grid["_n"] % 1 != 0).any():
+        raise AnalysisInputError(
+            f"counts in {count!r} must be whole numbers for the exact Poisson test"
+        )
+    k = len(base)
+    rows = [*by_cols, *([category] if category is not None else [])]
+    if rows:
+        wide = grid.pivot_table(index=rows, columns="_fy", values="_n", aggfunc="sum",
+                                dropna=False, observed=True, sort=False)
+        wide = wide.reindex(pd.MultiIndex.from_frame(grid[rows].drop_duplicates())
+                            if len(rows) > 1 else pd.Index(grid[rows[0]].drop_duplicates()))
+        out = wide.index.to_frame(index=False)
+        vals = wide[years].to_numpy(dtype=float)
+    else:
+        out = pd.DataFrame(index=[0])
+        vals = grid.set_index("_fy")["_n"].reindex(years).to_numpy(dtype=float)[None, :]
+    baseline_counts = vals[:, :k]
+    x1 = vals[:, k]
+    x0 = baseline_counts.sum(axis=1)
+    out["current"] = x1.astype("int64")
+    out["baseline_mean"] = x0 / k
+    out["baseline_min"] = baseline_counts.min(axis=1).astype("int64")
+    out["baseline_max"] = baseline_counts.max(axis=1).astype("int64")
+    if population is None:
+        e1 = np.ones_like(x1)
+        e0 = np.full_like(x1, float(k))
+    else:
+        popgroups = groups if by_cols else pd.DataFrame(index=[0])
+        pop, pkeys = _population_by_year(population, years, by_cols, popgroups[by_cols] if by_cols else pd.DataFrame(index=[0]))
+        if pkeys:
+            pw = pop.pivot_table(index=pkeys, columns="_fy", values="_pop", aggfunc="sum")
+            aligned = pw.reindex(pd.MultiIndex.from_frame(out[pkeys]) if len(pkeys) > 1
+                                 else pd.Index(out[pkeys[0]]))
+            pvals = aligned[years].to_numpy(dtype=float)
+        else:
+            pvals = np.tile(pop.drop_duplicates("_fy").set_index("_fy")["_pop"]
+                            .reindex(years).to_numpy(dtype=float), (len(out), 1))
+        e1 = pvals[:, k]
+        e0 = pvals[:, :k].sum(axis=1)
+    rr, lo, hi, p = _exact_poisson_ratio(x1, x0, e1, e0, confidence)
+    if population is not None:
+        out["current_rate"] = x1 / e1 * multiplier
+        out["baseline_rate"] = x0 / e0 * multiplier
+    out["pct_change"] = (rr - 1) * 100
+    out["rate_ratio"] = rr
+    out["rr_lower"] = lo
+    out["rr_upper"] = hi
+    out["p_value"] = p
+    out["significant"] = p < (1 - confidence)
+    out["reliable"] = (x1 >= min_count) & (x0 / k >= min_count)
+    record(out, "compare_periods", {
+        "year": str(target), "baseline": [str(b) for b in base],
+        "baseline_label": f"{base[0]} to {base[-1]}" if k > 1 else str(base[0]),
+        "exposure": "years" if population is None else "population-years",
+        "test": "exact conditional Poisson test (binomial), two-sided",
+        "interval": "Clopper-Pearson on the conditional binomial proportion",
+        "confidence": confidence, "min_count": int(min_count),
+        "multiplier": multiplier if population is not None else None,
+        "total_row": total, "incomplete_years": incomplete,
+    })
+    return out
+
+
+def compare_previous(
+    data: pd.DataFrame,
+    *,
+    year,
+    by: str | Sequence[str] | None = None,
+    category: str | None = "category",
+    population=None,
+    count: str = "n",
+    date: str = "month",
+    fy: str = "fy",
+    total: str | None = None,
+    confidence: float = 0.95,
+    multiplier: float = 1_000,
+    min_count: int = MIN_RELIABLE_COUNT,
+) -> pd.DataFrame:
+    """A financial year against the previous one.
+
+    :func:`compare_periods` with ``baseline_years=1``; the same columns plus ``previous``
+    (the previous year's count, equal to ``baseline_mean``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"fy": ["2019/20", "2020/21"], "n": [350, 300]})
+    >>> row = compare_previous(counts, year="2020/21", category=None).iloc[0]
+    >>> int(row["previous"]), int(row["current"]), round(float(row["pct_change"]), 1)
+    (350, 300, -14.3)
+    >>> bool(row["significant"])
+    False
+    """
+    out = compare_periods(
+        data, year=year, baseline_years=1, by=by, category=category, population=population,
+        count=count, date=date, fy=fy, total=total, confidence=confidence,
+        multiplier=multiplier, min_count=min_count)
+    out.insert(list(out.columns).index("current") + 1, "previous",
+               out["baseline_mean"].astype("int64"))
+    meta = out.attrs["sna"].pop("compare_periods")
+    record(out, "compare_previous", meta)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# negative-binomial year effect
+# --------------------------------------------------------------------------------------------
+
+
+def _fit_count_model(y, X, offset, family: str):
+    """Fit NB2 (alpha by maximum likelihood) or quasi-Poisson; return (params, cov, alpha, method, notes)."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
+
+    notes = []
+    if family == "negbin":
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                nb = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2")
+                res = nb.fit(disp=0, maxiter=500, method="bfgs")
+                res = nb.fit(start_params=res.params, disp=0, maxiter=100, method="newton")
+                alpha = float(res.params[-1])
+                ok = bool(res.mle_retvals.get("converged", True)) and np.isfinite(alpha)
+            except (np.linalg.LinAlgError, ValueError):
+                ok, alpha = False, np.nan
+        for w in caught:
+            if issubclass(w.category, (ConvergenceWarning, HessianInversionWarning, RuntimeWarning)):
+                notes.append(str(w.message).splitlines()[0])
+        if ok and alpha > 1e-8:
+            glm = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=alpha), offset=offset)
+            fit = glm.fit()
+            return fit, alpha, "negative binomial (NB2, alpha by maximum likelihood)", notes
+        notes.append("negative binomial did not converge or showed no over-dispersion; "
+                     "quasi-Poisson used instead")
+    glm = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset)
+    fit = glm.fit(scale="X2")
+    return fit, np.nan, "quasi-Poisson (Pearson chi-squared scale)", notes
+
+
+def nb_year_effect(
+    data: pd.DataFrame,
+    *,
+    year,
+    baseline_years: int = 3,
+    by: str | Sequence[str] | None = None,
+    category: str | None = "category",
+    population=None,
+    count: str = "n",
+    date: str = "month",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Year effects from a negative-binomial model of monthly counts (year + month of year).
+
+    Parameters
+    ----------
+    data
+        Incidents or a pre-counted monthly table (``count`` column), with a ``date`` column.
+        Not modified.
+    year, baseline_years
+        The year of interest and the number of baseline years before it (as
+        :func:`compare_periods`); the model is fitted to the months of all these years.
+    by, category
+        Separate series (one model each), as :func:`compare_periods`.
+    population
+        Optional yearly population (number, mapping fy -> population, or DataFrame with
+        ``fy`` and ``population``): entered as a log offset, so effects are rate ratios.
+    count, date
+        Count column of pre-counted data (else one row per event) and the month column.
+    confidence
+        Level of the intervals; ``significant`` is ``p_value < 1 - confidence``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per series and financial year (baseline years and ``year``): the ``by``
+        and ``category`` columns, ``fy``, ``n`` (the year's count), ``rate_ratio`` (the
+        year against the average of the baseline years' effects), ``rr_lower``,
+        ``rr_upper``, ``p_value``, ``significant``, ``alpha`` (the NB dispersion; NaN when
+        quasi-Poisson was used) and ``method``.
+
+    Notes
+    -----
+    ``log E[Y] = β₀ + Σ γ_y·[fy = y] + Σ δ_m·[month = m] (+ log population)`` with
+    ``Y ~ NB2(μ, α)`` (Cameron & Trivedi 2013; α by maximum likelihood, then the GLM with
+    that α). A year's rate ratio is ``exp(γ_y − mean of γ over the baseline years)`` with a
+    Wald interval and test. The year-to-year extra variation the exact Poisson test of
+    :func:`compare_periods` ignores is carried by α and the seasonality by the month terms,
+    so intervals are wider and more honest. If the model does not converge or shows no
+    over-dispersion, a quasi-Poisson model is used (recorded in ``method``). A year with no
+    events gets a rate ratio of 0 and no interval.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> months = pd.period_range("2017-04", "2021-03", freq="M")
+    >>> mu = np.where(months >= pd.Period("2020-04", "M"), 25, 30)
+    >>> df = pd.DataFrame({"month": months, "n": rng.negative_binomial(10, 10 / (10 + mu))})
+    >>> out = nb_year_effect(df, year="2020/21", category=None)
+    >>> out[["fy", "n"]].to_dict("list")
+    {'fy': ['2017/18', '2018/19', '2019/20', '2020/21'], 'n': [337, 364, 382, 318]}
+    >>> round(float(out["rate_ratio"].iloc[-1]), 2), bool(out["significant"].iloc[-1])
+    (0.87, False)
+    """
+    _check_frame(data, "data")
+    by_cols = _as_list(by)
+    cat_cols = [category] if category is not None else []
+    _check_columns(data, [date, *by_cols, *cat_cols], what="data")
+    (confidence,) = _confidences(confidence)
+    target = FinancialYear.parse(year)
+    base = target.baseline(baseline_years)
+    years = [b.start_year for b in base] + [target.start_year]
+    first = pd.Timestamp(base[0].start)
+    last = pd.Timestamp(target.months[-1].to_timestamp())
+    series = monthly(data, date=date, count=count if count in data.columns else None,
+                     by=[*by_cols, *cat_cols] or None, start=first, end=last)
+    months_seen = _months(data, date)
+    if months_seen.min() > first or months_seen.max() < last:
+        raise AnalysisInputError(
+            f"the model needs months {first:%Y-%m} to {last:%Y-%m}; the data cover "
+            f"{months_seen.min():%Y-%m} to {months_seen.max():%Y-%m}"
+        )
+    series["_fy"] = fy_start_year(series["month"]).astype("int64").to_numpy()
+    series["_moy"] = series["month"].dt.month
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+    if population is not None:
+        groups = series[by_cols].drop_duplicates() if by_cols else pd.DataFrame(index=[0])
+        pop, pkeys = _population_by_year(population, years, by_cols, groups)
+        series = series.merge(pop, on=[*pkeys, "_fy"], how="left")
+    keys = [*by_cols, *cat_cols]
+    rows = []
+    fits = {}
+    grouped = series.groupby(keys, dropna=False, observed=True, sort=False) if keys else [((), series)]
+    for key, g in grouped:
+        label = _label(key, keys)
+        keyvals = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        per_year = g.groupby("_fy")["n"].sum().reindex(years, fill_value=0)
+        zero_years = [y for y in years if per_year[y] == 0]
+        fit_years = [y for y in years if y not in zero_years]
+        base_fit = [y for y in years[:-1] if y in fit_years]
+        res = {y: (np.nan, np.nan, np.nan, np.nan) for y in years}
+        alpha, method, notes = np.nan, "", []
+        if base_fit and len(fit_years) >= 1:
+            gg = g[g["_fy"].isin(fit_years)]
+            yv = gg["n"].to_numpy(dtype=float)
+            ref = fit_years[0]
+            cols = [np.ones(len(gg))]
+            names = ["const"]
+            for y in fit_years[1:]:
+                cols.append((gg["_fy"] == y).to_numpy(dtype=float))
+                names.append(f"fy{y}")
+            for mth in range(1, 13):
+                if mth == 4:  # April is the reference month (first of the financial year)
+                    continue
+                cols.append((gg["_moy"] == mth).to_numpy(dtype=float))
+                names.append(f"m{mth}")
+            X = np.column_stack(cols)
+            offset = np.log(gg["_pop"].to_numpy(dtype=float) / 12) if population is not None else None
+            fit, alpha, method, notes = _fit_count_model(yv, X, offset, "negbin")
+            params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
+            for y in fit_years:
+                c = np.zeros(len(params))
+                if y != ref:
+                    c[names.index(f"fy{y}")] += 1
+                for b in base_fit:
+                    if b != ref:
+                        c[names.index(f"fy{b}")] -= 1 / len(base_fit)
+                est = float(c @ params)
+                se = float(np.sqrt(max(c @ cov @ c, 0.0)))
+                if se == 0:
+                    res[y] = (np.exp(est), np.exp(est), np.exp(est), 1.0 if est == 0 else 0.0)
+                else:
+                    pv = float(2 * stats.norm.sf(abs(est / se)))
+                    res[y] = (np.exp(est), np.exp(est - z * se), np.exp(est + z * se), pv)
+            fits[label] = {"alpha": None if np.isnan(alpha) else float(alpha), "method": method,
+                           "notes": notes, "months": int(len(gg))}
+            for y in zero_years:
+                res[y] = (0.0, 0.0, np.nan, np.nan)
+        else:
+            method = "not fitted: no events in the baseline years"
+            fits[label] = {"method": method}
+        for y in years:
+            rr, lo, hi, pv = res[y]
+            rows.append({**keyvals, "fy": str(FinancialYear(y)), "n": int(per_year[y]),
+                         "rate_ratio": rr, "rr_lower": lo, "rr_upper": hi, "p_value": pv,
+                         "significant": bool(pv < 1 - confidence) if np.isfinite(pv) else False,
+                         "alpha": alpha, "method": method})
+    out = pd.DataFrame(rows)
+    out["fy"] = out["fy"].astype("string")
+    record(out, "nb_year_effect", {
+        "year": str(target), "baseline": [str(b) for b in base],
+        "model": "log E[n] = year + month of year (+ log population); NB2",
+        "effect": "year effect minus the mean of the baseline years' effects",
+        "confidence": confidence, "fits": fits,
+    })
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# STL
+# --------------------------------------------------------------------------------------------
+
+
+def stl(
+    data: pd.DataFrame,
+    *,
+    value: str = "n",
+    date: str = "month",
+    by: str | Sequence[str] | None = None,
+    period: int = 12,
+    robust: bool | Literal["auto"] = "auto",
+    seasonal: int = 7,
+) -> pd.DataFrame:
+    """Seasonal-trend decomposition of a monthly series by LOESS (STL).
+
+    Parameters
+    ----------
+    data
+        A monthly table without gaps (e.g. from :func:`monthly`). Not modified.
+    value, date
+        The value and month columns.
+    by
+        Column(s) giving separate series, each decomposed on its own.
+    period
+        Length of the seasonal cycle (12 for monthly data).
+    robust
+        Down-weight outlying months (robust LOESS). "auto" (default): robust when the
+        series includes any month from March 2020 to March 2021 (the pandemic), else not.
+    seasonal
+        Length of the seasonal smoother (odd, at least 7).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input sorted by ``by`` and month (index kept) plus ``trend``, ``seasonal`` and
+        ``resid`` (``value = trend + seasonal + resid``).
+
+    Raises
+    ------
+    AnalysisInputError
+        Fewer than two full cycles, a month missing or repeated, or missing values.
+
+    Notes
+    -----
+    Cleveland et al. (1990), *J. Official Statistics* 6:3-73; statsmodels ``STL``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> m = pd.period_range("2015-04", periods=36, freq="M")
+    >>> df = pd.DataFrame({"month": m, "n": 100 + 10 * np.sin(2 * np.pi * m.month / 12)})
+    >>> out = stl(df)
+    >>> bool(np.allclose(out.trend + out.seasonal + out.resid, out.n))
+    True
+    >>> out.attrs["sna"]["stl"]["robust"]
+    False
+    """
+    from statsmodels.tsa.seasonal import STL
+
+    _check_frame(data, "data")
+    by_cols = _as_list(by)
+    _check_columns(data, [value, date, *by_cols], what="data")
+    x = data[value]
+    if not pd.api.types.is_numeric_dtype(x) or x.isna().any():
+        raise AnalysisInputError(
+            f"value column {value!r} must hold numbers with no missing values", column=value
+        )
+    work = data.copy()
+    work["_m"] = _months(data, date).to_numpy()
+    work = work.sort_values([*by_cols, "_m"], kind="stable")
+    if robust == "auto":
+        use_robust = bool(((work["_m"] >= _PANDEMIC[0]) & (work["_m"] <= _PANDEMIC[1])).any())
+    else:
+        use_robust = bool(robust)
+    parts = []
+    groups = work.groupby(by_cols, dropna=False, observed=True, sort=False) if by_cols else [((), work)]
+    for key, g in groups:
+        label = _label(key, by_cols)
+        _regular(g, label)
+        expected = pd.date_range(g["_m"].min(), g["_m"].max(), freq="MS")
+        if len(expected) != len(g):
+            missing = expected.difference(pd.DatetimeIndex(g["_m"]))
+            raise AnalysisInputError(
+                f"series {label!r} has gaps (first missing month {missing[0]:%Y-%m}); STL needs "
+                "every month: build the series with sna.trend.monthly, which fills zeros"
+            )
+        if len(g) < 2 * period:
+            raise AnalysisInputError(
+                f"series {label!r} has {len(g)} months; STL needs at least {2 * period} "
+                f"(two full cycles of {period})"
+            )
+        res = STL(g[value].to_numpy(dtype=float), period=period, seasonal=seasonal,
+                  robust=use_robust).fit()
+        g = g.copy()
+        g["trend"], g["seasonal"], g["resid"] = res.trend, res.seasonal, res.resid
+        parts.append(g)
+    out = pd.concat(parts).drop(columns="_m")
+    out.attrs = {}
+    record(out, "stl", {"value": value, "period": period, "seasonal": seasonal,
+                        "robust": use_robust,
+                        "robust_rule": "auto: robust when Mar 2020 - Mar 2021 is in the window"
+                        if robust == "auto" else "given"})
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# interrupted time series
+# --------------------------------------------------------------------------------------------
+
+
+def interruption_month(when) -> pd.Period:
+    """The first month affected by an interruption on ``when``.
+
+    A month is affected from its first day: an interruption on the 1st affects that month,
+    one later in the month affects the next month (the month that contains it is mostly
+    before it and stays in the pre-period). So 23 March 2020 -> April 2020.
+
+    >>> str(interruption_month("2020-03-23")), str(interruption_month("2020-04-01"))
+    ('2020-04', '2020-04')
+    """
+    if isinstance(when, pd.Period):
+        return when.asfreq("M")
+    ts = pd.Timestamp(when)
+    month = ts.to_period("M")
+    return month if ts.day == 1 else month + 1
+
+
+def its(
+    data: pd.DataFrame,
+    *,
+    value: str = "n",
+    date: str = "month",
+    interruption=DEFAULT_INTERRUPTION,
+    population: str | float | None = None,
+    family: Literal["quasipoisson", "negbin", "poisson"] = "quasipoisson",
+    seasonal: Literal["month", "fourier"] | None = "month",
+    harmonics: int = 2,
+    confidence: float = 0.95,
+    hac_lags: int | None = None,
+) -> pd.DataFrame:
+    """Interrupted time series: segmented regression of monthly counts with a counterfactual.
+
+    Parameters
+    ----------
+    data
+        One row per month of one series (e.g. from :func:`monthly`). Not modified.
+    value, date
+        The count and month columns.
+    interruption
+        The date of the interruption (default 23 March 2020, the first national lockdown)
+        or a month (Period). The first affected month follows :func:`interruption_month`:
+        2020-03-23 -> April 2020.
+    population
+        Optional: a column of ``data`` with each month's population, or one number; it
+        enters as a log offset so the effects are rate ratios.
+    family
+        "quasipoisson" (default: Poisson with the scale from Pearson's χ²), "negbin"
+        (negative binomial, α by maximum likelihood) or "poisson" (no over-dispersion).
+    seasonal
+        "month" (month-of-year terms), "fourier" (``harmonics`` sine/cosine pairs) or None.
+    harmonics
+        Number of Fourier pairs when ``seasonal="fourier"``.
+    confidence
+        Level of the intervals.
+    hac_lags
+        If given, Newey-West (HAC) standard errors with this many lags, for autocorrelated
+        residuals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input sorted by month plus ``time`` (months from the first, 0-based), ``post``
+        (1 from the first affected month), ``time_after`` (months since the first affected
+        month, 0 before), ``fitted``, ``fitted_lower``, ``fitted_upper``,
+        ``counterfactual``, ``counterfactual_lower``, ``counterfactual_upper`` (expected
+        counts without the interruption). ``attrs["sna"]["its"]`` holds ``level_change`` and
+        ``slope_change`` (each ``rate_ratio``, ``lower``, ``upper``, ``p_value``), the
+        ``pre_trend`` (monthly rate ratio), ``durbin_watson``, ``acf_lag1``,
+        ``ljung_box_p`` (lag 12), ``dispersion``, ``family`` and the months used; see
+        :func:`its_effects`.
+
+    Raises
+    ------
+    AnalysisInputError
+        Missing columns, repeated months, negative counts, or fewer than 3 months before
+        or after the interruption or too few months for the seasonal terms.
+
+    Notes
+    -----
+    Lopez Bernal, Cummins & Gasparrini (2017), *Int. J. Epidemiology* 46:348-355:
+    ``log E[Yₜ] = β₀ + β₁t + β₂Xₜ + β₃(t − T₀)Xₜ + seasonal terms + log(population)``;
+    ``exp(β₂)`` is the level change (rate ratio at the first affected month against the
+    counterfactual), ``exp(β₃)`` the change in the monthly trend. Over-dispersion by
+    quasi-Poisson or negative binomial. Residual autocorrelation is checked with the
+    Durbin-Watson statistic (about 2 when none; logged when outside 1.5-2.5) and the
+    Ljung-Box test; use ``hac_lags`` if it is present.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> m = pd.period_range("2017-04", "2021-03", freq="M")
+    >>> mu = 100 * np.where(m >= pd.Period("2020-04", "M"), 0.7, 1.0)
+    >>> df = pd.DataFrame({"month": m, "n": rng.poisson(mu)})
+    >>> out = its(df, seasonal=None)
+    >>> eff = its_effects(out)
+    >>> round(float(eff.loc[eff.term == "level", "rate_ratio"].iloc[0]), 2)
+    0.67
+    >>> out.attrs["sna"]["its"]["first_affected_month"]
+    '2020-04'
+    """
+    import statsmodels.api as sm
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.stats.stattools import durbin_watson
+
+    _check_frame(data, "data")
+    pop_col = population if isinstance(population, str) else None
+    _check_columns(data, [value, date, pop_col], what="data")
+    if family not in ("quasipoisson", "negbin", "poisson"):
+        raise AnalysisInputError(
+            f"family must be 'quasipoisson', 'negbin' or 'poisson', got {family!r}")
+    if seasonal not in ("month", "fourier", None):
+        raise AnalysisInputError(f"seasonal must be 'month', 'fourier' or None, got {seasonal!r}")
+    (confidence,) = _confidences(confidence)
+    y_all = data[value]
+    if not pd.api.types.is_numeric_dtype(y_all) or y_all.isna().any() or (y_all < 0).any():
+        raise AnalysisInputError(
+            f"value column {value!r} must hold non-negative counts with no missing values",
+            column=value,
+        )
+    work = data.copy()
+    work["_m"] = _months(data, date).to_numpy()
+    work = work.sort_values("_m", kind="stable")
+    _regular(work, "data")
+    first_month = interruption_month(interruption)
+    t0 = first_month.to_timestamp()
+    per = work["_m"].dt.to_period("M")
+    start = per.iloc[0]
+    time = np.array([(p - start).n for p in per], dtype=float)
+    post = (work["_m"] >= t0).to_numpy(dtype=float)
+    t_int = float((first_month - start).n)
+    time_after = np.where(post == 1, time - t_int, 0.0)
+    n_pre, n_post = int((post == 0).sum()), int((post == 1).sum())
+    if n_pre < 3 or n_post < 3:
+        raise AnalysisInputError(
+            f"{n_pre} month(s) before and {n_post} after the interruption (first affected "
+            f"month {first_month}); an interrupted time series needs at least 3 on each side "
+            "(preferably 12 or more)"
+        )
+    cols = [np.ones(len(work)), time, post, time_after]
+    names = ["const", "time", "post", "time_after"]
+    moy = work["_m"].dt.month.to_numpy()
+    if seasonal == "month":
+        for mth in range(2, 13):
+            cols.append((moy == mth).astype(float))
+            names.append(f"month_{mth}")
+    elif seasonal == "fourier":
+        for k in range(1, int(harmonics) + 1):
+            cols += [np.sin(2 * np.pi * k * moy / 12), np.cos(2 * np.pi * k * moy / 12)]
+            names += [f"sin{k}", f"cos{k}"]
+    X = np.column_stack(cols)
+    if len(work) < X.shape[1] + 4:
+        raise AnalysisInputError(
+            f"{len(work)} months are too few for {X.shape[1]} model terms; use more months, "
+            "seasonal='fourier' or seasonal=None"
+        )
+    if pop_col is not None:
+        pop = pd.to_numeric(work[pop_col], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(pop).any() or (pop <= 0).any():
+            raise AnalysisInputError(
+                f"population column {pop_col!r} must be positive with no missing values",
+                column=pop_col,
+            )
+        offset = np.log(pop)
+    elif population is not None:
+        if not float(population) > 0:
+            raise AnalysisInputError("population must be positive")
+        offset = np.full(len(work), np.log(float(population)))
+    else:
+        offset = None
+    y = work[value].to_numpy(dtype=float)
+    fit_kw = {}
+    if hac_lags is not None:
+        fit_kw = {"cov_type": "HAC", "cov_kwds": {"maxlags": int(hac_lags)}}
+    notes: list[str] = []
+    if family == "negbin":
+        nb_fit, alpha, method, notes = _fit_count_model(y, X, offset, "negbin")
+        if np.isnan(alpha):
+            fam = sm.families.Poisson()
+            fit = sm.GLM(y, X, family=fam, offset=offset).fit(scale="X2", **fit_kw)
+        else:
+            fam = sm.families.NegativeBinomial(alpha=alpha)
+            fit = sm.GLM(y, X, family=fam, offset=offset).fit(**fit_kw)
+    else:
+        fam = sm.families.Poisson()
+        scale = "X2" if family == "quasipoisson" else None
+        fit = sm.GLM(y, X, family=fam, offset=offset).fit(scale=scale, **fit_kw)
+        alpha = np.nan
+        method = ("quasi-Poisson (Pearson chi-squared scale)" if family == "quasipoisson"
+                  else "Poisson")
+    params = np.asarray(fit.params)
+    bse = np.asarray(fit.bse)
+    pvals = np.asarray(fit.pvalues)
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+
+    def effect(name):
+        i = names.index(name)
+        return {"rate_ratio": float(np.exp(params[i])),
+                "lower": float(np.exp(params[i] - z * bse[i])),
+                "upper": float(np.exp(params[i] + z * bse[i])),
+                "p_value": float(pvals[i])}
+
+    alpha_level = 1 - confidence
+    pred = fit.get_prediction(X, offset=offset).summary_frame(alpha=alpha_level)
+    Xcf = X.copy()
+    Xcf[:, names.index("post")] = 0
+    Xcf[:, names.index("time_after")] = 0
+    cf = fit.get_prediction(Xcf, offset=offset).summary_frame(alpha=alpha_level)
+    resid = np.asarray(fit.resid_pearson)
+    dw = float(durbin_watson(resid))
+    acf1 = float(np.corrcoef(resid[:-1], resid[1:])[0, 1]) if len(resid) > 2 else np.nan
+    lags = min(12, len(resid) // 2)
+    lb_p = float(acorr_ljungbox(resid, lags=[lags])["lb_pvalue"].iloc[0]) if lags >= 1 else np.nan
+    if not 1.5 <= dw <= 2.5:
+        logger.warning("its: Durbin-Watson %.2f suggests autocorrelated residuals; "
+                       "consider hac_lags=", dw)
+    dispersion = float(fit.scale) if family != "negbin" else float(
+        np.sum(resid**2) / fit.df_resid)
+    out = work.drop(columns="_m")
+    out["time"] = time.astype("int64")
+    out["post"] = post.astype("int64")
+    out["time_after"] = time_after.astype("int64")
+    out["fitted"] = pred["mean"].to_numpy()
+    out["fitted_lower"] = pred["mean_ci_lower"].to_numpy()
+    out["fitted_upper"] = pred["mean_ci_upper"].to_numpy()
+    out["counterfactual"] = cf["mean"].to_numpy()
+    out["counterfactual_lower"] = cf["mean_ci_lower"].to_numpy()
+    out["counterfactual_upper"] = cf["mean_ci_upper"].to_numpy()
+    out.attrs = {}
+    record(out, "its", {
+        "interruption": str(pd.Timestamp(interruption.to_timestamp() if isinstance(
+            interruption, pd.Period) else interruption).date()),
+        "first_affected_month": str(first_month),
+        "rule": "an interruption after the 1st of a month first affects the next month",
+        "family": family, "method": method, "seasonal": seasonal,
+        "harmonics": int(harmonics) if seasonal == "fourier" else None,
+        "offset": pop_col or (None if population is None else float(population)),
+        "confidence": confidence, "cov_type": "HAC" if hac_lags is not None else "nonrobust",
+        "hac_lags": hac_lags,
+        "months_before": n_pre, "months_after": n_post,
+        "level_change": effect("post"), "slope_change": effect("time_after"),
+        "pre_trend": effect("time"),
+        "dispersion": dispersion, "alpha": None if np.isnan(alpha) else float(alpha),
+        "durbin_watson": dw, "acf_lag1": acf1, "ljung_box_lags": lags, "ljung_box_p": lb_p,
+        "notes": notes,
+    })
+    return out
+
+
+def its_effects(result: pd.DataFrame) -> pd.DataFrame:
+    """The level and slope changes of an :func:`its` result as a table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``level`` (rate ratio at the first affected month against the counterfactual),
+        ``slope`` (change in the monthly rate ratio) and ``pre_trend`` (monthly rate ratio
+        before); columns ``term``, ``rate_ratio``, ``lower``, ``upper``, ``p_value``,
+        ``description``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.period_range("2019-01", periods=24, freq="M")
+    >>> n = [50, 52, 48, 51, 49, 50, 53, 47, 50, 51, 49, 50, 52, 48, 50, 30, 31, 29, 30,
+    ...      32, 28, 30, 31, 29]
+    >>> out = its(pd.DataFrame({"month": m, "n": n}), seasonal=None)
+    >>> its_effects(out)[["term", "rate_ratio"]].round(2)
+            term  rate_ratio
+    0      level        0.61
+    1      slope        1.00
+    2  pre_trend        1.00
+    """
+    meta = result.attrs.get("sna", {}).get("its")
+    if meta is None:
+        raise AnalysisInputError("its_effects needs the output of sna.trend.its")
+    desc = {
+        "level": f"change in level at {meta['first_affected_month']} (rate ratio)",
+        "slope": "change in the monthly trend after the interruption (rate ratio per month)",
+        "pre_trend": "monthly trend before the interruption (rate ratio per month)",
+    }
+    rows = []
+    for term, key in [("level", "level_change"), ("slope", "slope_change"),
+                      ("pre_trend", "pre_trend")]:
+        rows.append({"term": term, **meta[key], "description": desc[term]})
+    return pd.DataFrame(rows)

@@ -1,0 +1,479 @@
+"""sna.trend: Table A comparison (DOMAIN.md §4 known answer), monthly series, STL, ITS, NB."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from scipy import stats
+
+from sna.errors import AnalysisInputError
+from sna.trend import (
+    compare_periods,
+    compare_previous,
+    interruption_month,
+    its,
+    its_effects,
+    monthly,
+    nb_year_effect,
+    rolling_12,
+    stl,
+)
+
+FYS = ["2017/18", "2018/19", "2019/20", "2020/21"]
+CONTRACT = ["current", "baseline_mean", "baseline_min", "baseline_max", "pct_change",
+            "rate_ratio", "rr_lower", "rr_upper", "p_value", "significant", "reliable"]
+
+
+def _sf(x, digits=4):
+    """Round to significant figures (the DOMAIN.md values are given to 4 s.f.)."""
+    x = float(x)
+    return float(f"{x:.{digits}g}")
+
+
+def _counts(values, category=None):
+    df = pd.DataFrame({"fy": FYS[-len(values):], "n": values})
+    if category is not None:
+        df["category"] = category
+    return df
+
+
+def _incidents_from_counts(per_month: dict[str, list[int]], start="2017-04"):
+    """One row per event, with month and fy, from monthly counts per category."""
+    rows = []
+    for cat, counts in per_month.items():
+        months = pd.period_range(start, periods=len(counts), freq="M")
+        for m, k in zip(months, counts):
+            rows += [{"category": cat, "month": m.to_timestamp()}] * int(k)
+    df = pd.DataFrame(rows)
+    df["fy"] = df["month"].map(lambda t: f"{t.year - (t.month < 4)}/{(t.year - (t.month < 4) + 1) % 100:02d}")
+    return df
+
+
+# ------------------------------------------------------------------ known answer (checked)
+
+
+def test_domain_known_answer_pre_counted():
+    out = compare_periods(_counts([340, 360, 350, 300]), year="2020/21", category=None)
+    row = out.iloc[0]
+    assert list(out.columns) == CONTRACT
+    assert row["current"] == 300 and row["baseline_mean"] == 350
+    assert row["baseline_min"] == 340 and row["baseline_max"] == 360
+    assert round(row["pct_change"], 1) == -14.3
+    assert [_sf(row[c]) for c in ("rate_ratio", "rr_lower", "rr_upper", "p_value")] == [
+        0.8571, 0.7514, 0.9754, 0.01839]
+    assert row["significant"] and row["reliable"]
+    meta = out.attrs["sna"]["compare_periods"]
+    assert meta["baseline"] == ["2017/18", "2018/19", "2019/20"]
+    assert meta["year"] == "2020/21"
+
+
+def test_known_answer_agrees_with_statsmodels_exact_cond():
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    ref = test_poisson_2indep(300, 1, 1050, 3, method="exact-cond")
+    out = compare_periods(_counts([340, 360, 350, 300]), year=2020, category=None)
+    assert_allclose(out["p_value"].iloc[0], ref.pvalue, rtol=1e-10)
+
+
+def test_known_answer_from_incidents_with_month_only():
+    rng = np.random.default_rng(5)
+    monthly_counts = []
+    for total in [340, 360, 350, 300]:
+        monthly_counts += list(rng.multinomial(total, [1 / 12] * 12))
+    ev = _incidents_from_counts({"Robbery": monthly_counts}).drop(columns="fy")
+    before = ev.copy()
+    out = compare_periods(ev, year="2020/21")
+    pd.testing.assert_frame_equal(ev, before)
+    assert out["category"].tolist() == ["Robbery"]
+    assert out["current"].iloc[0] == 300
+    assert _sf(out["p_value"].iloc[0]) == 0.01839
+    assert out.attrs["sna"]["compare_periods"]["incomplete_years"] == {}
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # statsmodels at x0 = 0
+@settings(max_examples=50, deadline=None)
+@given(x1=st.integers(0, 3000), x0=st.integers(0, 9000), k=st.integers(1, 5))
+def test_exact_test_agrees_with_statsmodels_and_scipy(x1, x0, k):
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    years = [f"{2020 - i}/{(2021 - i) % 100:02d}" for i in range(k, -1, -1)]
+    per_year = [x0 // k + (1 if i < x0 % k else 0) for i in range(k)] + [x1]
+    df = pd.DataFrame({"fy": years, "n": per_year})
+    row = compare_periods(df, year="2020/21", baseline_years=k, category=None).iloc[0]
+    if x1 + x0 == 0:
+        assert row["p_value"] == 1 and np.isnan(row["rate_ratio"])
+        return
+    ref = test_poisson_2indep(x1, 1, x0, k, method="exact-cond").pvalue
+    assert_allclose(row["p_value"], ref, rtol=1e-8, atol=1e-300)
+    # Clopper-Pearson limits of the conditional proportion, mapped to the rate ratio
+    ci = stats.binomtest(x1, x1 + x0, 1 / (1 + k)).proportion_ci(0.95, method="exact")
+    lo = ci.low / (1 - ci.low) * k
+    hi = ci.high / (1 - ci.high) * k if ci.high < 1 else np.inf
+    assert_allclose([row["rr_lower"], row["rr_upper"]], [lo, hi], rtol=1e-8)
+    assert row["rr_lower"] <= row["rate_ratio"] <= row["rr_upper"]
+    wider = compare_periods(df, year="2020/21", baseline_years=k, category=None,
+                            confidence=0.99).iloc[0]
+    assert wider["rr_lower"] <= row["rr_lower"] and wider["rr_upper"] >= row["rr_upper"]
+
+
+# ------------------------------------------------------------------ table behaviour
+
+
+def test_categories_zero_filled_total_row_and_reliability():
+    df = pd.concat([
+        _counts([340, 360, 350, 300], "Robbery"),
+        _counts([9, 12, 9, 10], "Homicide"),
+        _counts([5, 0, 4], "Knife possession").assign(fy=FYS[:3]),  # none in 2020/21
+    ])
+    out = compare_periods(df, year="2020/21", total="Overall")
+    assert out["category"].tolist() == ["Overall", "Homicide", "Knife possession", "Robbery"]
+    kp = out.set_index("category").loc["Knife possession"]
+    assert kp["current"] == 0 and kp["baseline_min"] == 0 and kp["baseline_max"] == 5
+    assert kp["pct_change"] == -100 and kp["rr_lower"] == 0
+    assert not kp["reliable"]
+    hom = out.set_index("category").loc["Homicide"]
+    assert hom["current"] == 10 and hom["baseline_mean"] == 10 and hom["reliable"]
+    nine = compare_periods(_counts([10, 10, 10, 9]), year="2020/21", category=None)
+    assert not nine["reliable"].iloc[0]
+    overall = out.set_index("category").loc["Overall"]
+    assert overall["current"] == 310 and overall["baseline_mean"] == pytest.approx(1089 / 3)
+
+
+def test_by_groups():
+    city = _counts([100, 110, 105, 80], "Robbery").assign(area="City")
+    county = _counts([50, 52, 48, 60], "Robbery").assign(area="County")
+    out = compare_periods(pd.concat([county, city]), year="2020/21", by="area")
+    assert out["area"].tolist() == ["City", "County"]
+    res = out.set_index("area")
+    assert res.loc["City", "current"] == 80 and res.loc["County", "current"] == 60
+    assert res.loc["City", "pct_change"] < 0 < res.loc["County", "pct_change"]
+
+
+def test_population_makes_it_a_rate_comparison():
+    counts = _counts([300, 300, 300, 300])
+    same = compare_periods(counts, year="2020/21", category=None).iloc[0]
+    assert same["rate_ratio"] == 1
+    pop = {"2017/18": 100_000, "2018/19": 100_000, "2019/20": 100_000, "2020/21": 120_000}
+    out = compare_periods(counts, year="2020/21", category=None, population=pop).iloc[0]
+    assert_allclose(out["rate_ratio"], 100_000 / 120_000)
+    assert_allclose(out["pct_change"], (100_000 / 120_000 - 1) * 100)
+    assert_allclose(out["current_rate"], 2.5)
+    assert_allclose(out["baseline_rate"], 3.0)
+    assert out.attrs["sna"]["compare_periods"]["exposure"] == "population-years"
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    ref = test_poisson_2indep(300, 120_000, 900, 300_000, method="exact-cond").pvalue
+    assert_allclose(out["p_value"], ref, rtol=1e-8)
+    # a population table by area
+    df = pd.concat([counts.assign(area="A"), counts.assign(area="B")])
+    ptab = pd.DataFrame({"fy": FYS * 2, "area": ["A"] * 4 + ["B"] * 4,
+                         "population": [1e5] * 4 + [1e5, 1e5, 1e5, 2e5]})
+    res = compare_periods(df, year="2020/21", category=None, by="area", population=ptab)
+    assert_allclose(res.set_index("area")["rate_ratio"], [1.0, 0.5])
+    with pytest.raises(AnalysisInputError, match="population is missing for 2018/19"):
+        compare_periods(counts, year="2020/21", category=None, population={"2017/18": 1})
+
+
+def test_compare_previous():
+    out = compare_previous(_counts([350, 300]), year="2020/21", category=None)
+    row = out.iloc[0]
+    assert row["previous"] == 350 and row["baseline_mean"] == 350
+    assert_allclose(row["rate_ratio"], 300 / 350)
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    assert_allclose(row["p_value"], test_poisson_2indep(300, 1, 350, 1, method="exact-cond").pvalue)
+    assert "compare_previous" in out.attrs["sna"]
+
+
+def test_incomplete_year_is_recorded():
+    counts = [10] * 12 * 3 + [8] * 9  # 2020/21 has only 9 months
+    ev = _incidents_from_counts({"Robbery": counts})
+    out = compare_periods(ev, year="2020/21")
+    assert out.attrs["sna"]["compare_periods"]["incomplete_years"] == {"2020/21": 9}
+
+
+@pytest.mark.parametrize(
+    "frame, kwargs, match",
+    [
+        (_counts([1, 2, 3]), {}, "no data for 2017/18"),
+        (_counts([1, 2, 3, 4]).assign(n=[1, 2, -3, 4]), {}, "negative"),
+        (_counts([1, 2, 3, 4]).assign(n=[1, 2, np.nan, 4]), {}, "missing"),
+        (_counts([1, 2, 3, 4]).assign(n=[1, 2, 3.5, 4]), {}, "whole numbers"),
+        (_counts([1, 2, 3, 4]).drop(columns="fy"), {}, "financial-year column"),
+        (_counts([1, 2, 3, 4]), {"category": "crime"}, "no column 'crime'"),
+        (_counts([1, 2, 3, 4]), {"total": "All"}, "total= needs category="),
+        (_counts([1, 2, 3, 4]).assign(fy=["2017/18", "2018/19", "x", "2020/21"]), {},
+         "cannot read"),
+    ],
+)
+def test_compare_periods_rejects(frame, kwargs, match):
+    args = {"category": None, **kwargs}
+    with pytest.raises(AnalysisInputError, match=match):
+        compare_periods(frame, year="2020/21", **args)
+
+
+# ------------------------------------------------------------------ monthly / rolling
+
+
+def test_monthly_zero_fills_and_groups():
+    ev = pd.DataFrame({
+        "date": pd.to_datetime(["2020-01-15", "2020-01-20", "2020-03-02", "2020-02-01"]),
+        "category": ["A", "A", "A", "B"],
+    })
+    before = ev.copy()
+    out = monthly(ev, date="date", by="category")
+    pd.testing.assert_frame_equal(ev, before)
+    assert list(out.columns) == ["category", "month", "fy", "n"]
+    assert out["n"].tolist() == [2, 0, 1, 0, 1, 0]
+    assert out["fy"].iloc[0] == "2019/20"
+    wide = monthly(ev, date="date", start="2019-12", end="2020-04")
+    assert wide["n"].tolist() == [0, 2, 1, 1, 0]
+    counted = monthly(pd.DataFrame({"month": ["2020-01", "2020-03"], "k": [4, 6]}), count="k")
+    assert counted["n"].tolist() == [4, 0, 6]
+    with pytest.raises(AnalysisInputError, match="no column 'k'"):
+        monthly(ev, date="date", count="k")
+
+
+def test_rolling_12():
+    m = pd.period_range("2019-04", periods=15, freq="M")
+    df = pd.DataFrame({"month": m, "n": range(1, 16)})
+    out = rolling_12(df)
+    assert out["rolling_12"].iloc[:11].isna().all()
+    assert out["rolling_12"].iloc[11] == sum(range(1, 13))
+    assert out["rolling_12"].iloc[14] == sum(range(4, 16))
+    gap = df.drop(index=5)  # 2019-09 missing: every window containing it is missing
+    assert rolling_12(gap)["rolling_12"].isna().all()
+    two = pd.concat([df.assign(g="a"), df.assign(g="b", n=1)])  # repeated index labels
+    r2 = rolling_12(two, by="g")
+    assert r2.loc[r2.g == "b", "rolling_12"].dropna().eq(12).all()
+    with pytest.raises(AnalysisInputError, match="more than one row"):
+        rolling_12(two)
+
+
+# ------------------------------------------------------------------ STL
+
+
+def _seasonal_series(n=48, start="2015-04", noise=0.0, seed=0):
+    m = pd.period_range(start, periods=n, freq="M")
+    rng = np.random.default_rng(seed)
+    x = 100 + 0.5 * np.arange(n) + 15 * np.sin(2 * np.pi * m.month / 12) + rng.normal(0, noise, n)
+    return pd.DataFrame({"month": m, "n": x})
+
+
+def test_stl_decomposes_and_recovers_season():
+    df = _seasonal_series()
+    out = stl(df)
+    assert_allclose(out.trend + out.seasonal + out.resid, out.n)
+    truth = 15 * np.sin(2 * np.pi * df.month.dt.month / 12)
+    assert np.corrcoef(out.seasonal, truth)[0, 1] > 0.99
+    assert out.attrs["sna"]["stl"]["robust"] is False
+    assert stl(df, robust=True).attrs["sna"]["stl"]["robust"] is True
+
+
+def test_stl_auto_robust_in_pandemic_and_by_groups():
+    df = _seasonal_series(start="2018-04")
+    assert stl(df).attrs["sna"]["stl"]["robust"] is True
+    two = pd.concat([df.assign(g="a"), df.assign(g="b")])
+    out = stl(two, by="g")
+    assert len(out) == 96 and set(out.columns) >= {"trend", "seasonal", "resid"}
+
+
+def test_stl_rejects_short_and_gappy():
+    with pytest.raises(AnalysisInputError, match="at least 24"):
+        stl(_seasonal_series(n=20))
+    with pytest.raises(AnalysisInputError, match="gaps"):
+        stl(_seasonal_series().drop(index=10))
+
+
+# ------------------------------------------------------------------ ITS
+
+
+def _its_data(level=0.7, slope=1.0, n_pre=36, n_post=24, seed=3, pop=None, overdisp=None):
+    m = pd.period_range("2017-04", periods=n_pre + n_post, freq="M")
+    t = np.arange(len(m))
+    post = (t >= n_pre).astype(float)
+    mu = 200 * np.exp(0.002 * t) * (1 + 0.15 * np.cos(2 * np.pi * m.month / 12))
+    mu = mu * level**post * slope ** (post * (t - n_pre))
+    rng = np.random.default_rng(seed)
+    if pop is not None:
+        mu = mu * pop / pop[0]
+    y = rng.poisson(mu) if overdisp is None else rng.negative_binomial(overdisp, overdisp / (overdisp + mu))
+    df = pd.DataFrame({"month": m, "n": y})
+    if pop is not None:
+        df["pop"] = pop
+    return df
+
+
+def test_interruption_rule():
+    assert str(interruption_month("2020-03-23")) == "2020-04"
+    assert str(interruption_month("2020-04-01")) == "2020-04"
+    assert str(interruption_month(pd.Period("2020-03", "M"))) == "2020-03"
+
+
+def test_its_recovers_level_change_and_counterfactual():
+    df = _its_data(level=0.7)
+    out = its(df)
+    meta = out.attrs["sna"]["its"]
+    assert meta["first_affected_month"] == "2020-04"
+    level = meta["level_change"]
+    assert level["lower"] < 0.7 < level["upper"]
+    assert level["p_value"] < 1e-6
+    slope = meta["slope_change"]
+    assert slope["lower"] < 1.0 < slope["upper"]
+    pre = out["post"] == 0
+    assert_allclose(out.loc[pre, "fitted"], out.loc[pre, "counterfactual"])
+    assert (out.loc[~pre, "counterfactual"] > out.loc[~pre, "fitted"]).all()
+    assert (out["fitted_lower"] <= out["fitted"]).all() and (out["fitted"] <= out["fitted_upper"]).all()
+    assert out["time_after"].max() == 23 and out.loc[out.month == pd.Period("2020-04", "M"), "time_after"].iloc[0] == 0
+    assert 0 < meta["durbin_watson"] < 4 and 0 <= meta["ljung_box_p"] <= 1
+    eff = its_effects(out)
+    assert eff["term"].tolist() == ["level", "slope", "pre_trend"]
+    assert_allclose(eff.loc[0, "rate_ratio"], level["rate_ratio"])
+
+
+def test_its_no_effect_when_none():
+    out = its(_its_data(level=1.0, seed=11))
+    lv = out.attrs["sna"]["its"]["level_change"]
+    assert lv["lower"] < 1 < lv["upper"]
+
+
+def test_its_families_and_seasonal_options():
+    df = _its_data(level=0.6, overdisp=5, seed=2)
+    qp = its(df).attrs["sna"]["its"]
+    nb = its(df, family="negbin").attrs["sna"]["its"]
+    po = its(df, family="poisson").attrs["sna"]["its"]
+    assert nb["alpha"] is not None and nb["alpha"] > 0
+    assert qp["dispersion"] > 1.5  # over-dispersed data
+    width = lambda e: np.log(e["upper"] / e["lower"])  # noqa: E731
+    assert width(po["level_change"]) < width(qp["level_change"])
+    for meta in (qp, nb):  # (the Poisson interval ignores over-dispersion: too narrow)
+        assert meta["level_change"]["lower"] < 0.6 < meta["level_change"]["upper"]
+    four = its(df, seasonal="fourier", harmonics=1).attrs["sna"]["its"]
+    assert four["seasonal"] == "fourier" and four["harmonics"] == 1
+    hac = its(df, hac_lags=3).attrs["sna"]["its"]
+    assert hac["cov_type"] == "HAC"
+
+
+def test_its_population_offset():
+    pop = np.linspace(100_000, 130_000, 60)
+    df = _its_data(level=0.8, pop=pop, seed=4)
+    out = its(df, population="pop")
+    meta = out.attrs["sna"]["its"]
+    assert meta["offset"] == "pop"
+    assert meta["level_change"]["lower"] < 0.8 < meta["level_change"]["upper"]
+    # a constant population changes nothing but the intercept
+    a = its(df.drop(columns="pop")).attrs["sna"]["its"]["level_change"]
+    b = its(df.drop(columns="pop"), population=50_000).attrs["sna"]["its"]["level_change"]
+    assert_allclose(a["rate_ratio"], b["rate_ratio"], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "frame, kwargs, match",
+    [
+        (_its_data(n_pre=36, n_post=2), {}, "at least 3 on each side"),
+        (_its_data().assign(n=-1), {}, "non-negative"),
+        (pd.concat([_its_data(), _its_data()]), {}, "more than one row"),
+        (_its_data(), {"family": "gaussian"}, "family"),
+        (_its_data(), {"seasonal": "weekly"}, "seasonal"),
+        (_its_data(n_pre=8, n_post=6), {"interruption": "2017-12-01"}, "too few"),
+        (_its_data(), {"population": "pop"}, "no column 'pop'"),
+    ],
+)
+def test_its_rejects(frame, kwargs, match):
+    with pytest.raises(AnalysisInputError, match=match):
+        its(frame, **kwargs)
+
+
+def test_its_effects_needs_its_output():
+    with pytest.raises(AnalysisInputError, match="output of sna.trend.its"):
+        its_effects(_its_data())
+
+
+# ------------------------------------------------------------------ NB year effect
+
+
+def _monthly_nb(mu_by_fy, size=8, seed=0, category="Robbery"):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, mu in enumerate(mu_by_fy):
+        for m in pd.period_range(f"{2017 + i}-04", periods=12, freq="M"):
+            season = 1 + 0.2 * np.cos(2 * np.pi * m.month / 12)
+            rows.append({"month": m, "category": category,
+                         "n": rng.negative_binomial(size, size / (size + mu * season))})
+    return pd.DataFrame(rows)
+
+
+def test_nb_year_effect_structure_and_overdispersion():
+    df = _monthly_nb([30, 30, 30, 21])
+    out = nb_year_effect(df, year="2020/21")
+    assert list(out.columns) == ["category", "fy", "n", "rate_ratio", "rr_lower", "rr_upper",
+                                 "p_value", "significant", "alpha", "method"]
+    assert out["fy"].tolist() == FYS
+    cur = out.iloc[-1]
+    assert cur["rr_lower"] < cur["rate_ratio"] < cur["rr_upper"]
+    assert cur["alpha"] > 0 and cur["method"].startswith("negative binomial")
+    # the NB interval is wider than the exact Poisson one on over-dispersed counts
+    exact = compare_periods(df, year="2020/21").iloc[0]
+    assert np.log(cur["rr_upper"] / cur["rr_lower"]) > np.log(exact["rr_upper"] / exact["rr_lower"])
+    # baseline effects average to 1 on the log scale
+    assert_allclose(np.log(out["rate_ratio"].iloc[:3]).mean(), 0, atol=1e-8)
+    assert out.attrs["sna"]["nb_year_effect"]["fits"]["Robbery"]["months"] == 48
+
+
+def test_nb_year_effect_from_incidents_by_category_and_population():
+    a = _monthly_nb([40, 40, 40, 20], seed=1, category="A")
+    b = _monthly_nb([20, 20, 20, 20], seed=2, category="B")
+    counts = pd.concat([a, b])
+    counts = counts.reset_index(drop=True)
+    ev = counts.loc[counts.index.repeat(counts["n"])].drop(columns="n")
+    out = nb_year_effect(ev, year="2020/21")
+    cur = out[out.fy == "2020/21"].set_index("category")
+    assert cur.loc["A", "rate_ratio"] < 0.7 and cur.loc["A", "significant"]
+    assert cur.loc["A", "n"] == a.loc[a.month >= pd.Period("2020-04", "M"), "n"].sum()
+    pop = {"2017/18": 1e5, "2018/19": 1e5, "2019/20": 1e5, "2020/21": 2e5}
+    with_pop = nb_year_effect(counts, year="2020/21", population=pop)
+    cur_pop = with_pop[with_pop.fy == "2020/21"].set_index("category")
+    assert_allclose(cur_pop["rate_ratio"], cur["rate_ratio"] / 2, rtol=1e-3)
+
+
+def test_nb_year_effect_year_with_no_events_and_missing_months():
+    df = _monthly_nb([5, 5, 5, 5])
+    df.loc[df.month >= pd.Period("2020-04", "M"), "n"] = 0
+    out = nb_year_effect(df, year="2020/21")
+    cur = out.iloc[-1]
+    assert cur["rate_ratio"] == 0 and np.isnan(cur["p_value"]) and not cur["significant"]
+    with pytest.raises(AnalysisInputError, match="the model needs months"):
+        nb_year_effect(df[df.month >= pd.Period("2018-04", "M")], year="2020/21")
+
+
+# ------------------------------------------------------------------ demo data (optional)
+
+
+def test_demo_table_a_when_the_demo_exists():
+    from sna.datasets import DATASETS_DIR
+
+    if not (DATASETS_DIR / "demo" / "sna.yml").exists():
+        pytest.skip("the demo assessment is not built yet")
+    import sna
+
+    a = sna.load_assessment(DATASETS_DIR / "demo" / "sna.yml", "2020/21")
+    pol = a.source("police")
+    knife = pol["knife"].fillna(False).astype(bool)
+    groups = {
+        "Overall serious violence": pol["serious_violence"].fillna(False).astype(bool),
+        "Violence against the person": pol["category"] == "Violence against the person",
+        "Knife enabled robbery": (pol["category"] == "Robbery") & knife,
+        "Sexual offences": pol["category"] == "Sexual offences",
+        "Knife possession": (pol["category"] == "Possession of weapons") & knife,
+    }
+    parts = [pol.loc[mask, ["fy"]].assign(row=name) for name, mask in groups.items()]
+    table = compare_periods(pd.concat(parts), year="2020/21", category="row").set_index("row")
+    expected = {"Overall serious violence": -37, "Violence against the person": -28,
+                "Knife enabled robbery": -38, "Sexual offences": -28, "Knife possession": -4}
+    for name, pct in expected.items():
+        assert abs(table.loc[name, "pct_change"] - pct) <= 3, (name, table.loc[name, "pct_change"])
+        assert table.loc[name, "rr_lower"] <= table.loc[name, "rate_ratio"] <= table.loc[name, "rr_upper"]
