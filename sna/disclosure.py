@@ -179,6 +179,8 @@ _NOT_COUNT_NAMES = {
     "age", "year", "yr", "fy", "month", "week", "day", "hour", "date", "x", "y", "z", "p",
     "index", "idx", "row", "line", "order", "position", "period", "band", "level", "group",
     "id", "code", "rank", "lsoa", "msoa", "ward", "district", "decile", "quintile",
+    "day_of_week", "day_of_month", "month_of_year", "hour_of_day", "week_number",
+    "month_number", "dayofweek", "time",
 }
 _NOT_COUNT_TOKENS = {
     "rate", "rates", "per", "pct", "percent", "percentage", "share", "proportion", "ratio",
@@ -187,6 +189,9 @@ _NOT_COUNT_TOKENS = {
     "mean", "median", "average", "avg", "sd", "std", "pvalue", "gistar", "zscore", "kde",
     "density", "change", "diff", "difference", "value", "confidence", "latitude", "longitude",
     "easting", "northing", "lat", "lon", "lng", "weight", "multiplier", "%",
+    # time of day / week and counts of areas, cells or rows are not counts of people or events
+    "weekday", "dow", "quarter", "hour", "hours", "minute", "lsoas", "msoas", "areas", "cells",
+    "districts", "wards", "rows",
 }
 
 
@@ -229,7 +234,9 @@ def guess_count_columns(table: pd.DataFrame, *, exclude: Iterable[Hashable] = ()
     and its name does not say it is something else: names such as ``age``, ``year``,
     ``rank``, ``decile``, ``x`` and ``y``, or containing a word such as ``rate``, ``per``,
     ``pct``/``percent``/``%``, ``share``, ``dsr``, ``lower``/``upper``/``ci``, ``population``/
-    ``pop``, ``id``, ``code``, ``score``, ``mean``, ``change`` or ``value`` are not counts.
+    ``pop``, ``id``, ``code``, ``score``, ``mean``, ``change``, ``value``, ``weekday``,
+    ``hour`` or ``lsoas``/``areas``/``cells``/``rows`` (counts of areas, not of people or
+    events) are not counts.
     So ``n``, ``count``, ``Total``, ``victims``, ``baseline_n`` and the year or age-band
     columns of a cross-tabulation (``2019/20``, ``10-17``) are counts.
 
@@ -395,14 +402,17 @@ def _find_totals(table, count_cols, label_cols, totals):
             except TypeError:
                 return False
     rows = []
+    labels = []
     idx_levels = (
         [list(table.index.get_level_values(k)) for k in range(table.index.nlevels)]
     )
     label_values = [table[c].tolist() for c in label_cols]
     for i in range(len(table)):
-        cand = [lv[i] for lv in idx_levels] + [lv[i] for lv in label_values]
-        if any(is_total(v) for v in cand):
+        cand = [lv[i] for lv in label_values] + [lv[i] for lv in idx_levels]
+        hit = next((v for v in cand if is_total(v)), None)
+        if hit is not None:
             rows.append(i)
+            labels.append(_py(hit))
     if names is not None:
         found = set(total_cols)
         for i in rows:
@@ -415,7 +425,7 @@ def _find_totals(table, count_cols, label_cols, totals):
             raise DisclosureError(
                 f"totals={missing!r} match neither a count column nor a row label; count "
                 f"columns are {list(count_cols)!r}", key="totals")
-    return rows, total_cols
+    return rows, labels, total_cols
 
 
 def apply(
@@ -614,7 +624,7 @@ def apply(
                                             or pd.api.types.is_string_dtype(table[c].dtype)
                                             or isinstance(table[c].dtype, pd.CategoricalDtype))]
     values, pre = _parse_count_matrix(table, count_cols, label_cols)
-    total_rows, total_cols = _find_totals(table, count_cols, label_cols, totals)
+    total_rows, total_labels, total_cols = _find_totals(table, count_cols, label_cols, totals)
 
     info: dict[str, Any] = {
         "rule": rule,
@@ -623,7 +633,7 @@ def apply(
         "derived": {d: list(s) for d, s in derived_map.items()},
         "percentages": {p: [n, d] for p, (n, d) in pct_map.items()},
         "columns": [*count_cols, *derived_map, *pct_map],
-        "total_rows": [_row_label(table, i, label_cols) for i in total_rows],
+        "total_rows": total_labels,
         "total_columns": list(total_cols),
         "suppressed_primary": 0,
         "suppressed_secondary": 0,
@@ -755,16 +765,6 @@ def _py(v):
     return v
 
 
-def _row_label(table, i: int, label_cols) -> Any:
-    import pandas as pd
-
-    if label_cols:
-        return _py(table[label_cols[0]].iloc[i])
-    if not isinstance(table.index, pd.RangeIndex):
-        return _py(table.index[i]) if table.index.nlevels == 1 else str(table.index[i])
-    return i
-
-
 def _dsr_mask(table, derived_map, dsr):
     """For each derived column, a boolean array: True in rows where it is a DSR."""
     import numpy as np
@@ -878,7 +878,7 @@ class _Equations:
         br = _bridges(self.ground + 1, edges)
         return sorted(cells[k] for k in br if suppressed[cells[k]])
 
-    def sides(self, suppressed_cells, unknown, cell) -> tuple[set[int], set[int]]:
+    def sides(self, unknown, cell) -> tuple[set[int], set[int]]:
         """The two node sets a bridge ``cell`` joins (the graph without it)."""
         adj: dict[int, list[int]] = {}
         for i, j in zip(*unknown.nonzero()):
@@ -942,7 +942,7 @@ def _protect(values, primary, isnan, *, total_row, total_col, row_eq, col_eq):
         if not rec:
             return supp
         cell = rec[0]
-        side_a, side_b = eq.sides(None, unknown, cell)
+        side_a, side_b = eq.sides(unknown, cell)
         joining = []
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
