@@ -469,6 +469,34 @@ class Chapter:
             self._output_dir = Path(self.config.output_dir(self.year))
         return self._output_dir
 
+    def sources_of(self, *formats: str) -> list[str]:
+        """Names of the configured sources of these formats, in config order.
+
+        >>> ch = Chapter("02_volume_and_trend", display=False)
+        >>> ch.sources_of("police_uk", "police_extract")   # the bundled demo's police source(s)
+        [...]
+        """
+        return [n for n, s in self.config.sources.items() if s.format in formats]
+
+    @property
+    def police_source(self) -> str | None:
+        """The police source to analyse: a force extract if there is one, else data.police.uk."""
+        for fmt in ("police_extract", "police_uk"):
+            names = self.sources_of(fmt)
+            if names:
+                return names[0]
+        return None
+
+    def serious(self, source: str | None = None, *, year: bool = False):
+        """Serious-violence incidents (of one source; of the assessment year if ``year``)."""
+        inc = self.assessment.incidents
+        mask = inc["serious_violence"].fillna(False).astype(bool)
+        if source is not None:
+            mask &= inc["source"] == source
+        if year:
+            mask &= inc["fy"] == str(self.year)
+        return inc.loc[mask]
+
     def _path(self, sub: str, filename: str) -> Path:
         folder = self.output_dir / sub
         folder.mkdir(parents=True, exist_ok=True)
