@@ -67,6 +67,7 @@ __all__ = [
     "RunResult",
     "NotebookParameterError",
     "notebooks_dir",
+    "copy_notebooks",
     "resolve_chapters",
     "check_notebook",
     "run",
@@ -169,6 +170,39 @@ def notebooks_dir() -> Path:
     identical by ``tests/test_chapters.py::test_notebook_copies_do_not_drift``.
     """
     return Path(__file__).resolve().parent / "notebooks"
+
+
+def copy_notebooks(dest: str | os.PathLike, *, overwrite: bool = False) -> list[Path]:
+    """Copy the chapter notebooks (and the ``explore`` tutorial) into a folder to edit.
+
+    Parameters
+    ----------
+    dest
+        The folder (created if needed).
+    overwrite
+        Replace notebooks already there (default: keep them).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The notebooks written.
+
+    Notes
+    -----
+    Edited chapters run with ``sna run --chapters path/to/04_geography.ipynb``. The
+    repository's top-level ``notebooks/`` folder is made with this function and checked
+    against the packaged copies by the tests.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for nb in sorted(notebooks_dir().glob("*.ipynb")):
+        target = dest / nb.name
+        if target.exists() and not overwrite:
+            continue
+        shutil.copyfile(nb, target)
+        written.append(target)
+    return written
 
 
 def resolve_chapters(spec: str | Sequence[str] | None = None) -> list[Path]:
@@ -1173,6 +1207,15 @@ def run_cli(args: Any) -> int:
     """
     if isinstance(args, (list, tuple)):
         args = _parser().parse_args(list(args))
+    extra = list(getattr(args, "extra", None) or [])
+    if extra:  # options the main parser did not know (e.g. an older sna.cli without --pdf)
+        known, rest = _parser().parse_known_args(extra)
+        if rest:
+            print(f"sna run: error: unrecognised arguments: {' '.join(rest)}", file=sys.stderr)
+            return 2
+        for key, value in vars(known).items():
+            if value not in (None, False) and not getattr(args, key, None):
+                setattr(args, key, value)
     get = lambda name, default=None: getattr(args, name, default)  # noqa: E731
     chapters = get("chapters")
     if isinstance(chapters, (list, tuple)):
@@ -1180,7 +1223,8 @@ def run_cli(args: Any) -> int:
     try:
         result = run(get("config"), get("year"), chapters=chapters,
                      build=get("build") or "restricted", output=get("output"),
-                     jobs=get("jobs"), pdf=bool(get("pdf", False)))
+                     jobs=get("jobs"), pdf=bool(get("pdf", False)),
+                     progress=not get("quiet", False), timeout=get("timeout"))
     except SnaError as exc:
         if get("debug"):
             raise
@@ -1200,6 +1244,8 @@ def _parser():
     p.add_argument("--output")
     p.add_argument("--jobs", type=int)
     p.add_argument("--pdf", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--timeout", type=int)
     p.add_argument("--debug", action="store_true")
     return p
 
