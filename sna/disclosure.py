@@ -1313,6 +1313,7 @@ class _Table:
     inline: dict | None = None  # metadata carried by the table itself
     label: str | None = None  # "Table 4.1" caption label
     points: Any = None  # (x, y, crs) of a point layer
+    alias: str | None = None  # the single-table file this table is a copy of (a sheet's CSV)
 
 
 @dataclass
@@ -1373,12 +1374,20 @@ class _MetaIndex:
         self.root = root
         self.by_file: dict[str, list[dict]] = {}
         self.by_label: dict[str, dict] = {}
+        self.by_stem: dict[str, dict] = {}  # single-table files (CSV) by stem, for sheets
         self.default_rule: str | None = None
         self.build: str | None = None
         self.problems: list[_Finding] = []
 
     def _add(self, file: str, rec: dict) -> None:
         self.by_file.setdefault(file, []).append(rec)
+        name = file.rsplit("/", 1)[-1]
+        single = name.endswith((".csv", ".tsv")) or (name.endswith(".*") and any(
+            (self.root / (file[:-2] + ext)).is_file() for ext in (".csv", ".tsv")))
+        if single:
+            stem = re.sub(r"\.(?:\*|csv|tsv)$", "", name)
+            for key in (stem, stem[:31]):
+                self.by_stem.setdefault(key, rec)
         for key in (rec.get("label"), rec.get("table")):
             if isinstance(key, str) and re.match(r"^(Table|Map|Figure)\s+\d", key):
                 self.by_label.setdefault(key, rec)
@@ -1473,6 +1482,19 @@ def _read_xlsx(path: Path, rel: str) -> list[_Table]:
             out.append(_Table(rel, ws.title, header, rows[1:]))
     finally:
         wb.close()
+    # a "contents" sheet listing each sheet's source file (as sna.report writes it)
+    for t in out:
+        cols = [h.casefold() for h in t.header]
+        if t.name.casefold() == "contents" and "sheet" in cols and "file" in cols:
+            si, fi = cols.index("sheet"), cols.index("file")
+            li = cols.index("table") if "table" in cols else None
+            where = {str(r[si]): (str(r[fi]), None if li is None else r[li])
+                     for r in t.rows if len(r) > max(si, fi) and r[si] and r[fi]}
+            for other in out:
+                if other.name in where:
+                    other.alias, label = where[other.name]
+                    if isinstance(label, str) and label.strip():
+                        other.label = label.strip()
     return out
 
 
@@ -1761,6 +1783,8 @@ def _is_record_level(name: str, nums: list[float], raws: list[Any]) -> str | Non
 def _table_rule(ctx: _Context, t: _Table, single: bool) -> tuple[str, dict | None, str | None]:
     """(rule to check under, metadata record or None, the rule the metadata claimed)."""
     rec = t.inline or ctx.meta.find(t.file, t.name, t.label, single)
+    if rec is None and not single:  # a sheet copied from a CSV: the CSV's metadata
+        rec = ctx.meta.find(t.alias, None, None, True) if t.alias else ctx.meta.by_stem.get(t.name)
     claimed = rec.get("rule") if rec else None
     if rec and claimed in RULES:
         return claimed, rec, claimed
@@ -2078,7 +2102,9 @@ def check_outputs(
     The rule of each table comes from, in order: ``data-sna-*`` attributes of an HTML
     table or the ``sna`` metadata of a notebook output; the file's ``<stem>.meta.json``;
     the chapter sidecars ``chapters/*.json``; ``manifest.json`` ``disclosure.tables``
-    (matched by file, then by "Table N.k" label for HTML copies of a table). When that
+    (matched by file, then by "Table N.k" label for HTML copies of a table; a workbook sheet
+    copied from a CSV takes the CSV's metadata, found through a ``contents`` sheet with
+    ``sheet`` and ``file`` columns or by the sheet being named as the CSV's stem). When that
     metadata names no known rule (a restricted build says "not applied") but lists the
     table's ``sources`` and a ``config`` is given, the sources' configured rules decide
     (nhs2018 if any source uses it); otherwise ``rules``, then ``manifest.json`` ``disclosure.default_rule``, then the config's

@@ -388,3 +388,48 @@ def test_html_parser_handles_rowspans_and_two_header_rows(tmp_path):
     f = check_outputs(tmp_path, rules="legacy5")
     assert f[["table", "row", "column", "value"]].values.tolist() == [["table 1", 1, "n", "3"]]
     assert re.search(r"City|A", str(f["label"].iloc[0]))
+
+
+def test_workbook_sheets_take_the_metadata_of_their_csv(public):
+    """sna.report copies every tables/*.csv into one tables.xlsx with a contents sheet: each
+    sheet is checked under its CSV's rule (the police.uk table's 1 and 2 stay allowed)."""
+    tables = public / "tables"
+    csvs = sorted(tables.glob("*.csv"))
+    contents = pd.DataFrame({"sheet": [f"sheet{k}" for k in range(len(csvs))],
+                             "table": [f"Table 1.{k}" for k in range(len(csvs))],
+                             "file": [f"tables/{p.name}" for p in csvs]})
+    with pd.ExcelWriter(public / "tables.xlsx", engine="openpyxl") as xw:
+        contents.to_excel(xw, sheet_name="contents", index=False)
+        for k, p in enumerate(csvs):
+            pd.read_csv(p).to_excel(xw, sheet_name=f"sheet{k}", index=False)
+        # a sheet named after its CSV's stem, without a contents entry
+        pd.read_csv(tables / "02_tab01_by_lsoa.csv").to_excel(xw, sheet_name="02_tab01_by_lsoa",
+                                                             index=False)
+    assert check_outputs(public).empty
+    # and a planted 3 in the A&E sheet is found under nhs2018
+    wb = openpyxl.load_workbook(public / "tables.xlsx")
+    k = [p.name for p in csvs].index("07_tab01_ae_by_district.csv")
+    ws = wb[f"sheet{k}"]
+    assert ws["B3"].value in (50, "50")
+    ws["B3"] = 48
+    wb.save(public / "tables.xlsx")
+    f = check_outputs(public)
+    assert f[["file", "table", "row", "column", "check", "rule"]].values.tolist() == [
+        ["tables.xlsx", f"sheet{k}", 2, "n", "unrounded", "nhs2018"]]
+
+
+def test_public_chapter_tables_and_report_workbook_pass(tmp_path):
+    """The real path: Chapter.table in a public build, then sna.report's tables.xlsx."""
+    from sna.chapter import Chapter
+
+    report = pytest.importorskip("sna.report")
+    if not hasattr(report, "write_tables_xlsx"):  # pragma: no cover
+        pytest.skip("sna.report.write_tables_xlsx not available")
+    ch = Chapter("07_health", output_dir=tmp_path, display=False, build="public")
+    ch.table(_health(), "ae_by_district", "A&E assaults.", rule="nhs2018", counts=["n"],
+             derived={"rate": "n"})
+    ch.table(_police_uk(), "by_lsoa", "Recorded crime by LSOA.", rule="none", counts=["n"])
+    report.write_tables_xlsx(tmp_path)
+    assert (tmp_path / "tables.xlsx").is_file()
+    f = check_outputs(tmp_path)
+    assert f.empty, f.to_string()
