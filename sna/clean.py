@@ -593,9 +593,12 @@ def place(
                 )
             repl = harmonise_lsoa_codes(outside, vintage, area_codes, best_fit)
             logger.info("%d LSOA code(s)%s translated to %s LSOAs by best fit", len(repl), where, vintage)
-    translated = np.zeros(n, dtype=bool)
+    translated = np.zeros(n, dtype=bool)  # translated from a code with several candidates
+    candidates: dict[str, list[str]] = {}
     if repl:
-        translated = codes.isin(list(repl)).to_numpy()
+        candidates = {c: t for c, t in mism.items() if len(t) > 1}
+        translated = codes.isin(list(candidates)).to_numpy()
+        original = codes.astype(object).to_numpy()
         codes = _recategorise(codes, {c: repl.get(c, c) for c in cats})
         cats = pd.Index(codes.cat.categories.astype(str))
         in_area = cats.isin(area_codes)
@@ -615,6 +618,12 @@ def place(
         joined = gpd.sjoin(pts, geography[["lsoa", "geometry"]], how="left", predicate="within")
         joined = joined.drop_duplicates("_row").set_index("_row")["lsoa"]
         found = joined.dropna().astype(str)
+        if translated.any():
+            # an ambiguous translation is settled by the point only within its candidates
+            rows = found.index.to_numpy()
+            ok = np.array([not translated[r] or f in candidates.get(original[r], ())
+                           for r, f in zip(rows, found.to_numpy())], dtype=bool)
+            found = found[ok]
         logger.info("%d record(s)%s placed by point-in-polygon", len(found), where)
         final = final.cat.add_categories(sorted(set(found) - set(cats)))
         vals = final.copy()
@@ -719,8 +728,6 @@ def concat_incidents(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     >>> both["source"].tolist(), str(both["category"].dtype)
     (['police', 'ambulance'], 'category')
     """
-    from pandas.api.types import union_categoricals
-
     frames = [f for f in frames if f is not None]
     if not frames:
         return canonical_incidents(pd.DataFrame())
@@ -728,11 +735,13 @@ def concat_incidents(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
         return frames[0].reset_index(drop=True)
     aligned = {}
     for col in frames[0].columns:
-        series = [f[col] for f in frames]
+        series = [f[col].reset_index(drop=True) for f in frames]
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in series):
-            aligned[col] = pd.Series(union_categoricals([s.values for s in series], ignore_order=True))
-        else:
-            aligned[col] = pd.concat(series, ignore_index=True)
+            cats = sorted(set().union(*[{str(c) for c in s.cat.categories} for s in series]))
+            dtype = pd.CategoricalDtype(pd.Index(cats, dtype="str"))
+            series = [s.cat.rename_categories([str(c) for c in s.cat.categories]).cat.set_categories(dtype.categories)
+                      .astype(dtype) for s in series]
+        aligned[col] = pd.concat(series, ignore_index=True)
     return pd.DataFrame(aligned)
 
 
