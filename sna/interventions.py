@@ -36,6 +36,8 @@ from ._log import logger, record
 from .errors import AnalysisInputError
 from .people import (
     DEFAULT_BANDS,
+    Bands,
+    PopulationLike,
     NOT_KNOWN,
     _dim_name,
     _dimensions,
@@ -89,7 +91,7 @@ _FALSE = frozenset({"false", "no", "n", "0", "f"})
 # --------------------------------------------------------------------------------------
 # preparing tables
 # --------------------------------------------------------------------------------------
-def clean_level(values) -> pd.Series:
+def clean_level(values: pd.Series | Sequence) -> pd.Series:
     """Prevention levels as an ordered categorical: universal < secondary < tertiary.
 
     Case and wording are forgiven: "Universal", "primary prevention" -> universal;
@@ -147,7 +149,7 @@ def _filter_fy(df: pd.DataFrame, fy, what: str) -> pd.DataFrame:
     return df.loc[(df["fy"].astype("string") == label).fillna(False).to_numpy()]
 
 
-def participant_table(participants: pd.DataFrame, *, bands=DEFAULT_BANDS,
+def participant_table(participants: pd.DataFrame, *, bands: Bands = DEFAULT_BANDS,
                       ages: tuple[int, int] = COHORT_AGES) -> pd.DataFrame:
     """Participants with tidy grouping columns (a new table; the input is not changed).
 
@@ -209,10 +211,10 @@ def at_risk_cohort(
     *,
     ages: tuple[int, int] = COHORT_AGES,
     roles: Sequence[Literal["victim", "offender", "patient"]] = ("victim", "offender"),
-    fy=None,
+    fy: str | int | None = None,
     serious_only: bool = True,
     dedupe: bool = True,
-    bands=DEFAULT_BANDS,
+    bands: Bands = DEFAULT_BANDS,
 ) -> pd.DataFrame:
     """The at-risk cohort: young victims and suspects of serious violence.
 
@@ -318,7 +320,7 @@ def summary(
     participants: pd.DataFrame,
     interventions: pd.DataFrame | None = None,
     *,
-    fy=None,
+    fy: str | int | None = None,
     ages: tuple[int, int] = COHORT_AGES,
 ) -> pd.DataFrame:
     """The headline: interventions, participants and people, with the 5-25 count.
@@ -385,10 +387,10 @@ def reach(
     *,
     by: str | Sequence[str | Sequence[str]] = REACH_BY,
     cohort: pd.DataFrame | None = None,
-    population: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
-    fy=None,
+    population: PopulationLike | None = None,
+    fy: str | int | None = None,
     ages: tuple[int, int] = COHORT_AGES,
-    bands=DEFAULT_BANDS,
+    bands: Bands = DEFAULT_BANDS,
     per: float = 1_000,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
@@ -515,7 +517,8 @@ def reach(
     for c in all_vars:
         if c not in out.columns:
             out[c] = pd.NA
-    for c in ("in_ages_share", "cohort_n", "cohort_share", "representation", "representation_lowercl",
+    for c in ("in_ages_share", "cohort_n", "cohort_share", "representation",
+              "representation_lowercl",
               "representation_uppercl", "population"):
         if c not in out.columns:
             out[c] = np.nan
@@ -672,7 +675,7 @@ def outcomes(
     by: str | Sequence[str] | None = None,
     min_n: int = 10,
     total: bool = True,
-    fy=None,
+    fy: str | int | None = None,
     exact: bool | None = None,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
@@ -837,7 +840,7 @@ def costs(
     interventions: pd.DataFrame,
     participants: pd.DataFrame,
     *,
-    fy=None,
+    fy: str | int | None = None,
 ) -> pd.DataFrame:
     """Cost per participant by intervention, prevention level and funding stream, with totals.
 
@@ -875,7 +878,8 @@ def costs(
     Examples
     --------
     >>> import pandas as pd
-    >>> iv = pd.DataFrame({"intervention": ["A", "A", "B"], "level": ["universal"] * 2 + ["tertiary"],
+    >>> iv = pd.DataFrame({"intervention": ["A", "A", "B"],
+    ...                    "level": ["universal", "universal", "tertiary"],
     ...                    "funding_stream": ["Home Office", "YEF", "Home Office"],
     ...                    "cost": [3000.0, 1000.0, 5000.0]})
     >>> parts = pd.DataFrame({"intervention": ["A"] * 40 + ["B"] * 10})

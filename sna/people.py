@@ -56,7 +56,14 @@ import pandas as pd
 from ._log import logger, record
 from .errors import AnalysisInputError
 
+#: age bands: (lowest, highest) pairs (``None`` = open-ended) or a list of lower bounds
+Bands = Sequence[tuple[int, int | None]] | Sequence[int]
+#: one or more population tables
+PopulationLike = pd.DataFrame | Sequence[pd.DataFrame]
+
 __all__ = [
+    "Bands",
+    "PopulationLike",
     "NOT_KNOWN",
     "OTHER_AGES",
     "DEFAULT_BANDS",
@@ -241,7 +248,7 @@ def _covers_all(pairs) -> bool:
     return all(a[1] + 1 == b[0] for a, b in zip(pairs, pairs[1:]))
 
 
-def band_labels(bands=DEFAULT_BANDS, *, not_known: bool = True) -> list[str]:
+def band_labels(bands: Bands = DEFAULT_BANDS, *, not_known: bool = True) -> list[str]:
     """The ordered category labels :func:`age_bands` produces for ``bands``.
 
     Parameters
@@ -271,7 +278,8 @@ def band_labels(bands=DEFAULT_BANDS, *, not_known: bool = True) -> list[str]:
     return labels
 
 
-def age_bands(ages, bands=DEFAULT_BANDS) -> pd.Series:
+def age_bands(ages: pd.Series | Sequence | np.ndarray, bands: Bands = DEFAULT_BANDS
+              ) -> pd.Series:
     """Age bands as an ordered categorical, missing ages as ``"Not known"``.
 
     Parameters
@@ -313,7 +321,7 @@ def age_bands(ages, bands=DEFAULT_BANDS) -> pd.Series:
     return pd.Series(cat, index=index, name="age_band")
 
 
-def clean_category(values, *, order: Sequence[str] = ()) -> pd.Series:
+def clean_category(values: pd.Series | Sequence, *, order: Sequence[str] = ()) -> pd.Series:
     """Tidy a sex / ethnicity / level column: missing and 'unknown' words -> ``"Not known"``.
 
     Parameters
@@ -347,7 +355,7 @@ def clean_category(values, *, order: Sequence[str] = ()) -> pd.Series:
                      name=getattr(values, "name", None))
 
 
-def bame(ethnicity) -> pd.Series:
+def bame(ethnicity: pd.Series | Sequence) -> pd.Series:
     """Collapse ethnic groups to ``White`` / ``BAME`` / ``Not known``.
 
     Any label starting with "White" is White; every other known label (Asian, Black, Mixed,
@@ -415,8 +423,8 @@ def _select_rows(incidents: pd.DataFrame, role: str) -> tuple[pd.DataFrame, dict
     return incidents.loc[keep.to_numpy()], note
 
 
-def person_table(incidents: pd.DataFrame, *, role: str = "victim", bands=DEFAULT_BANDS
-                 ) -> pd.DataFrame:
+def person_table(incidents: pd.DataFrame, *, role: str = "victim",
+                 bands: Bands = DEFAULT_BANDS) -> pd.DataFrame:
     """One row per analysed record with the role's person attributes under common names.
 
     Parameters
@@ -493,7 +501,8 @@ def _dimensions(by) -> list[tuple[str, ...]]:
         else:
             t = tuple(item)
             if not t or not all(isinstance(v, str) for v in t):
-                raise AnalysisInputError(f"'by' items must be column names or tuples of them, got {item!r}")
+                raise AnalysisInputError(
+                    f"'by' items must be column names or tuples of them, got {item!r}")
             dims.append(t)
     if not dims:
         raise AnalysisInputError("'by' must name at least one column")
@@ -655,9 +664,9 @@ def profile(
     *,
     role: Literal["victim", "offender", "patient"] = "victim",
     by: str | Sequence[str | Sequence[str]] = ("age_band", "sex", "ethnicity"),
-    population: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
+    population: PopulationLike | None = None,
     per: float = 1_000,
-    bands=DEFAULT_BANDS,
+    bands: Bands = DEFAULT_BANDS,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
     """Victims, offenders or patients by age band, sex and ethnicity, with shares and rates.
@@ -784,7 +793,7 @@ def under_25(
     incidents: pd.DataFrame,
     *,
     role: Literal["victim", "offender", "patient"] = "victim",
-    population: pd.DataFrame | Sequence[pd.DataFrame] | None = None,
+    population: PopulationLike | None = None,
     per: float = 1_000,
     age_limit: int = 25,
     conf_level: float = 0.95,
@@ -1067,14 +1076,14 @@ def representation(
 
 def disproportionality(
     incidents: pd.DataFrame,
-    population: pd.DataFrame | Sequence[pd.DataFrame],
+    population: PopulationLike,
     *,
     by: str | Sequence[str] = "ethnicity",
     role: Literal["victim", "offender", "patient"] = "victim",
     reference: str | None = None,
     method: Literal["exact", "log"] = "exact",
     per: float = 1_000,
-    bands=DEFAULT_BANDS,
+    bands: Bands = DEFAULT_BANDS,
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
     """Rate ratios against a reference group and representation indexes, for one dimension.

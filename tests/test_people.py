@@ -87,7 +87,9 @@ def test_age_bands_lower_bounds_and_gaps():
     assert out.tolist() == ["Other ages", "5-25", "5-25", "Other ages", NOT_KNOWN]
 
 
-@pytest.mark.parametrize("bad", [[], [(5, 3)], [(0, 10), (5, 20)], [(0, None), (5, 9)], [5, 3], [(1,)]])
+@pytest.mark.parametrize(
+    "bad", [[], [(5, 3)], [(0, 10), (5, 20)], [(0, None), (5, 9)], [5, 3], [(1,)]]
+)
 def test_age_bands_rejects_bad_bands(bad):
     with pytest.raises(AnalysisInputError):
         age_bands([1], bands=bad)
@@ -185,7 +187,8 @@ def test_profile_rates_known_answer():
     assert r["rate_uppercl"] == pytest.approx(hi[0])
     r = p.loc["18-24"]
     assert r["rate"] == pytest.approx(1.5)
-    assert r["rate_lowercl"] == pytest.approx(0.30934, abs=1e-5)  # exact: chi2(.025; 6) = 1.23734; /2 /2000 *1000
+    # exact: chi2(0.025; 6) = 1.23734, / 2 / 2000 * 1000
+    assert r["rate_lowercl"] == pytest.approx(0.30934, abs=1e-5)
     assert r["rate_uppercl"] == pytest.approx(4.38364, abs=1e-5)
     assert np.isnan(p.loc[NOT_KNOWN, "rate"]) and np.isnan(p.loc[NOT_KNOWN, "population"])
     # a band absent from the population table has no denominator (not a zero one)

@@ -18,13 +18,17 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisInputError
-from ..people import DEFAULT_BANDS, NOT_KNOWN, OTHER_AGES, _check_bands, band_labels, profile
+from ..people import DEFAULT_BANDS, NOT_KNOWN, Bands, _check_bands, band_labels, profile
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "pyramid",
@@ -102,13 +106,13 @@ def pyramid(
     population: pd.DataFrame | None = None,
     *,
     role: str = "victim",
-    bands=DEFAULT_BANDS,
+    bands: Bands = DEFAULT_BANDS,
     per_year: bool = True,
     open_band_width: int = 26,
     sexes: tuple[str, str] = ("Male", "Female"),
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
-):
+) -> Figure:
     """Population pyramid: victims (or offenders, patients) against residents, by age and sex.
 
     Parameters
@@ -247,10 +251,10 @@ def representation_plot(
     upper: str | None = None,
     log: bool = True,
     reference: float = 1.0,
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     xlabel: str = "Representation index (1 = in proportion)",
-):
+) -> Figure:
     """Dot plot with intervals and a reference line at 1 (representation or rate ratios).
 
     Parameters
@@ -361,10 +365,10 @@ def reach_bars(
     x: str = "partnership",
     hue: str | None = "level",
     value: str = "n",
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     ylabel: str = "Participants",
-):
+) -> Figure:
     """Bars of participants by area (x), stacked by prevention level (hue).
 
     Parameters
@@ -447,10 +451,10 @@ def outcome_plot(
     table: pd.DataFrame,
     *,
     label: str = "group",
-    ax=None,
+    ax: Axes | None = None,
     title: str | None = None,
     xlabel: str | None = None,
-):
+) -> Figure:
     """Dot-and-interval chart of the change from start to end, per group.
 
     Parameters
