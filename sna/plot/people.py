@@ -55,23 +55,28 @@ PEOPLE_COLOURS = {
 
 
 def _palette() -> list[str]:
-    """The house palette from sna.plot.style when it exists, else Okabe-Ito."""
+    """The house palette (:data:`sna.plot.style.PALETTE`) when it exists, else Okabe-Ito."""
     try:
-        from . import style  # noqa: PLC0415
-    except ImportError:
+        from .style import PALETTE
+    except ImportError:  # the style room not built yet
         return list(_OKABE_ITO)
-    for name in ("PALETTE", "palette", "COLOURS", "COLORS", "CATEGORICAL"):
-        value = getattr(style, name, None)
-        if callable(value):
-            try:
-                value = value()
-            except TypeError:
-                continue
-        if isinstance(value, dict):
-            value = list(value.values())
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-            return list(value)
-    return list(_OKABE_ITO)
+    return list(PALETTE)
+
+
+def _styled(func):
+    """Draw in :func:`sna.plot.style.house_style` when it exists."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            from .style import house_style
+        except ImportError:
+            return func(*args, **kwargs)
+        with house_style():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _colour(key: str, i: int) -> str:
@@ -101,6 +106,7 @@ def _need(table: pd.DataFrame, cols, what: str) -> None:
 # --------------------------------------------------------------------------------------
 # pyramid
 # --------------------------------------------------------------------------------------
+@_styled
 def pyramid(
     incidents: pd.DataFrame,
     population: pd.DataFrame | None = None,
@@ -242,6 +248,7 @@ def _resident_shares(population, pairs, labels, sexes):
 # --------------------------------------------------------------------------------------
 # representation
 # --------------------------------------------------------------------------------------
+@_styled
 def representation_plot(
     table: pd.DataFrame,
     *,
@@ -359,6 +366,7 @@ def _log_axis(ax, values) -> None:
 # --------------------------------------------------------------------------------------
 # reach
 # --------------------------------------------------------------------------------------
+@_styled
 def reach_bars(
     table: pd.DataFrame,
     *,
@@ -435,7 +443,8 @@ def reach_bars(
             v = piv[h].to_numpy(dtype=float)
             ax.bar(pos, v, bottom=bottom, color=_colour(h, i), label=h)
             bottom += v
-        ax.legend(title=hue.replace("_", " ").capitalize(), frameon=False, fontsize="small")
+        ax.legend(title=hue.replace("_", " ").capitalize(), frameon=False, fontsize="small",
+                  loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xticks(pos, xs)
     ax.set_ylabel(ylabel)
     ax.set_xlabel(x.replace("_", " ").capitalize())
@@ -447,6 +456,7 @@ def reach_bars(
 # --------------------------------------------------------------------------------------
 # outcomes
 # --------------------------------------------------------------------------------------
+@_styled
 def outcome_plot(
     table: pd.DataFrame,
     *,
