@@ -679,8 +679,9 @@ def profile(
         ``"victim"``, ``"offender"`` or ``"patient"``: which rows and columns describe the
         person (see the module notes).
     by
-        Dimensions. Each string is one one-way breakdown; a tuple is a cross-tabulation
-        (``[("age_band", "sex")]`` for a pyramid). Columns: ``age_band``, ``sex``,
+        A list of dimensions: each string item is a one-way breakdown, each tuple item a
+        cross-tabulation (``by=[("age_band", "sex")]`` for a pyramid; note that
+        ``by=("age_band", "sex")`` is two one-way breakdowns). Columns: ``age_band``, ``sex``,
         ``ethnicity``, ``bame`` (White / BAME), or any column of the incidents table
         (``partnership``, ``district``, ``fy`` ...).
     population
