@@ -273,12 +273,31 @@ def _write_cache(folder: Path, data: dict, meta: dict) -> None:
         raise
 
 
+def _restore_categoricals(inc: pd.DataFrame) -> pd.DataFrame:
+    """Parquet gives back an all-missing categorical as object: make it categorical again."""
+    from .clean import CATEGORICAL_COLUMNS
+
+    for col in CATEGORICAL_COLUMNS:
+        if col not in inc:
+            continue
+        if isinstance(inc[col].dtype, pd.CategoricalDtype):
+            cats = inc[col].cat.categories
+            if cats.dtype != "str":
+                inc[col] = inc[col].cat.set_categories(pd.Index([str(c) for c in cats], dtype="str"))
+        else:
+            values = inc[col].astype("string")
+            cats = pd.Index(sorted(values.dropna().unique()), dtype="str")
+            inc[col] = values.astype(pd.CategoricalDtype(cats))
+    return inc
+
+
 def _read_cache(folder: Path) -> tuple[dict, dict] | None:
     import geopandas as gpd
 
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         data = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _TABLES}
+        data["incidents"] = _restore_categoricals(data["incidents"])
         geo = gpd.read_parquet(folder / "geography.parquet")
         geo.attrs["sna"] = meta.get("geography_attrs", {})
         data["geography"] = geo

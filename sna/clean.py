@@ -707,7 +707,8 @@ def canonical_incidents(frame: pd.DataFrame, *, source: str | None = None,
                 s = s.astype(dtype)
         else:
             if col in CATEGORICAL_COLUMNS:
-                s = pd.Series(pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=[]))
+                s = pd.Series(pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8),
+                                                        categories=pd.Index([], dtype="str")))
             elif dtype == "float64":
                 s = pd.Series(np.full(n, np.nan))
             else:
