@@ -915,7 +915,7 @@ def stl(
         parts.append(g)
     out = pd.concat(parts).drop(columns="_m")
     out.attrs = {}
-    record(out, "stl", {"value": value, "period": period, "seasonal": seasonal,
+    record(out, "stl", {"value": value, "date": date, "by": by_cols or None, "period": period, "seasonal": seasonal,
                         "robust": use_robust,
                         "robust_rule": "auto: robust when Mar 2020 - Mar 2021 is in the window"
                         if robust == "auto" else "given"})
@@ -1157,6 +1157,7 @@ def its(
     out["counterfactual_upper"] = cf["mean_ci_upper"].to_numpy()
     out.attrs = {}
     record(out, "its", {
+        "value": value, "date": date,
         "interruption": str(pd.Timestamp(interruption.to_timestamp() if isinstance(
             interruption, pd.Period) else interruption).date()),
         "first_affected_month": str(first_month),

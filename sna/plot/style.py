@@ -1,0 +1,282 @@
+"""The house style of `sna` charts: colour-blind-safe palettes, fonts, captions, saving.
+
+Every chart in :mod:`sna.plot` draws inside :func:`house_style` and shares these colours, so
+a report looks like one document. Export for other chart modules:
+
+- :data:`PALETTE` -- the categorical palette (Okabe & Ito 2008, safe for the common forms
+  of colour blindness); :func:`categorical` gives ``n`` colours from it;
+- NHS "Making Data Count" colours -- :data:`IMPROVEMENT` (blue ``#289de0``),
+  :data:`CONCERN` (orange ``#fab428``), :data:`COMMON_CAUSE` (grey ``#7b7d7d``),
+  :data:`NEUTRAL` (purple), gathered by point type in :data:`MDC_COLOURS`;
+- :data:`SIGNIFICANCE_COLOURS` (funnel-plot classes), :data:`HOT_COLD` (hot / cold spots),
+  :data:`SEQUENTIAL_CMAP` and :data:`DIVERGING_CMAP` (maps);
+- :func:`house_style` (a context manager), :func:`apply_style` (set it globally, e.g. in a
+  notebook), :func:`styled` (a decorator that draws a chart function in the house style),
+  :func:`new_figure`, :func:`caption` and :func:`savefig` (PNG at 150 dpi).
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> from sna.plot.style import PALETTE, house_style, new_figure, caption
+>>> with house_style():
+...     fig, ax = new_figure()
+...     _ = ax.plot([1, 2, 3], color=PALETTE[0])
+...     text = caption(fig, "Counts of recorded crime.", source="data.police.uk")
+>>> text.get_text()
+'Counts of recorded crime. Source: data.police.uk'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = [
+    "PALETTE",
+    "OKABE_ITO",
+    "categorical",
+    "IMPROVEMENT",
+    "CONCERN",
+    "COMMON_CAUSE",
+    "NEUTRAL",
+    "MDC_COLOURS",
+    "SIGNIFICANCE_COLOURS",
+    "HOT_COLD",
+    "SEQUENTIAL_CMAP",
+    "DIVERGING_CMAP",
+    "GREY",
+    "LIGHT_GREY",
+    "TEXT_COLOUR",
+    "LOCKDOWN_COLOUR",
+    "DPI",
+    "FIGSIZE",
+    "rc_params",
+    "house_style",
+    "apply_style",
+    "styled",
+    "new_figure",
+    "caption",
+    "savefig",
+    "thousands",
+]
+
+#: Okabe & Ito (2008) colour-universal-design palette: blue, orange, bluish green,
+#: reddish purple, sky blue, vermillion, yellow, black.
+OKABE_ITO: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+)
+#: The categorical palette of every `sna` chart (series, areas, groups).
+PALETTE: tuple[str, ...] = OKABE_ITO
+
+#: NHS Making Data Count: special cause improvement.
+IMPROVEMENT = "#289de0"
+#: NHS Making Data Count: special cause concern.
+CONCERN = "#fab428"
+#: NHS Making Data Count: common cause variation.
+COMMON_CAUSE = "#7b7d7d"
+#: NHS Making Data Count: special cause, neither improvement nor concern.
+NEUTRAL = "#490092"
+#: Point type (as :func:`sna.spc.xmr`) -> colour.
+MDC_COLOURS: dict[str, str] = {
+    "improvement": IMPROVEMENT,
+    "concern": CONCERN,
+    "neutral": NEUTRAL,
+    "common cause": COMMON_CAUSE,
+}
+
+#: Funnel-plot class (as :func:`sna.rates.funnel`) -> colour: high is orange, low is blue.
+SIGNIFICANCE_COLOURS: dict[str, str] = {
+    "High (0.001)": "#D55E00",
+    "High (0.025)": "#E69F00",
+    "Not significant": "#999999",
+    "Low (0.025)": "#56B4E9",
+    "Low (0.001)": "#0072B2",
+}
+
+#: Hot spots, cold spots and neither (maps).
+HOT_COLD: dict[str, str] = {"hot": "#D55E00", "cold": "#0072B2", "none": "#E5E5E5"}
+
+#: Sequential colour map for rates and densities (ColorBrewer, colour-blind safe).
+SEQUENTIAL_CMAP = "YlOrRd"
+#: Diverging colour map for changes and z-scores (ColorBrewer RdBu reversed: red high).
+DIVERGING_CMAP = "RdBu_r"
+
+GREY = "#7b7d7d"
+LIGHT_GREY = "#d9d9d9"
+TEXT_COLOUR = "#222222"
+#: Colour of the COVID-19 lockdown markers.
+LOCKDOWN_COLOUR = "#555555"
+
+#: Resolution of saved PNGs.
+DPI = 150
+#: Default figure size in inches (fits an A4 page at full text width).
+FIGSIZE = (8.0, 4.5)
+
+_FONTS = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"]
+
+
+def categorical(n: int) -> list[str]:
+    """``n`` colours from :data:`PALETTE` (repeating after eight).
+
+    >>> categorical(3)
+    ['#0072B2', '#E69F00', '#009E73']
+    """
+    return [PALETTE[i % len(PALETTE)] for i in range(int(n))]
+
+
+@functools.lru_cache(maxsize=1)
+def _available_fonts() -> tuple[str, ...]:
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = tuple(f for f in _FONTS if f in installed)
+    return found or ("DejaVu Sans",)
+
+
+def rc_params() -> dict:
+    """The matplotlib settings of the house style.
+
+    >>> rc_params()["savefig.dpi"]
+    150
+    """
+    from cycler import cycler
+
+    return {
+        "font.family": "sans-serif",
+        "font.sans-serif": list(_available_fonts()),
+        "font.size": 10,
+        "axes.titlesize": 12,
+        "axes.titleweight": "bold",
+        "axes.titlelocation": "left",
+        "axes.labelsize": 10,
+        "axes.labelcolor": TEXT_COLOUR,
+        "axes.edgecolor": "#555555",
+        "axes.linewidth": 0.8,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "axes.grid.axis": "y",
+        "axes.axisbelow": True,
+        "axes.prop_cycle": cycler(color=list(PALETTE)),
+        "grid.color": "#e5e5e5",
+        "grid.linewidth": 0.8,
+        "xtick.color": "#333333",
+        "ytick.color": "#333333",
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.frameon": False,
+        "legend.fontsize": 9,
+        "lines.linewidth": 1.8,
+        "figure.figsize": FIGSIZE,
+        "figure.dpi": 100,
+        "figure.facecolor": "white",
+        "savefig.dpi": DPI,
+        "savefig.facecolor": "white",
+        "savefig.bbox": "tight",
+        "text.color": TEXT_COLOUR,
+    }
+
+
+@contextlib.contextmanager
+def house_style() -> Iterator[None]:
+    """Draw in the house style within a ``with`` block (global settings restored after)."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(rc_params()):
+        yield
+
+
+def apply_style() -> None:
+    """Set the house style for the rest of the session (e.g. at the top of a notebook)."""
+    import matplotlib as mpl
+
+    mpl.rcParams.update(rc_params())
+
+
+def styled(func):
+    """Decorator: run a chart function inside :func:`house_style`."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with house_style():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def new_figure(ax=None, *, figsize: tuple[float, float] | None = None, nrows: int = 1,
+               ncols: int = 1, **kwargs):
+    """``(figure, axes)``: the figure of ``ax`` when given, else a new constrained-layout one.
+
+    Parameters
+    ----------
+    ax
+        An existing Axes to draw into (its figure is returned), or None.
+    figsize, nrows, ncols, kwargs
+        Passed to :func:`matplotlib.pyplot.subplots` for a new figure.
+    """
+    if ax is not None:
+        return ax.figure, ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(nrows, ncols, figsize=figsize or FIGSIZE, layout="constrained",
+                        **kwargs)
+
+
+def caption(fig, text: str = "", *, source: str | None = None):
+    """Add a caption (and source) under a figure, left-aligned, in small grey type.
+
+    Uses the figure's x super-label so that constrained layout keeps room for it.
+    Returns the Text artist.
+    """
+    parts = [t for t in (text.strip(), f"Source: {source}" if source else "") if t]
+    return fig.supxlabel(" ".join(parts), x=0.01, ha="left", fontsize=8, color="#555555",
+                         wrap=True)
+
+
+def savefig(fig, path, *, dpi: int = DPI, close: bool = False, **kwargs) -> Path:
+    """Save a figure as PNG (150 dpi, white background, tight box), creating the folder.
+
+    A path without a suffix gets ".png"; ``close=True`` closes the figure after saving
+    (frees memory in batch runs); other keywords go to ``Figure.savefig``. Returns the path
+    written.
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import tempfile, os
+    >>> fig, ax = new_figure()
+    >>> out = savefig(fig, os.path.join(tempfile.mkdtemp(), "figures", "trend"))
+    >>> out.name, out.exists()
+    ('trend.png', True)
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if not path.suffix:
+        path = path.with_suffix(".png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"dpi": dpi, "facecolor": "white", "bbox_inches": "tight"}
+    options.update(kwargs)
+    fig.savefig(path, **options)
+    if close:
+        plt.close(fig)
+    return path
+
+
+def thousands(ax, axis: str = "y") -> None:
+    """Format an axis's tick labels with thousands separators (12,345)."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer()
+                        else f"{v:,.1f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
