@@ -133,6 +133,13 @@ def test_progress_messages(tmp_path):
 
 def test_default_config_is_the_bundled_demo(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
+    calls = []
+
+    def demo():
+        calls.append(1)
+        return nottingham_sample_config()  # stands in for the (larger) demo, to stay fast
+
+    monkeypatch.setattr(sna.datasets, "demo_config", demo)
     a = load_assessment()
-    assert a.config.config_path == sna.datasets.demo_config()
+    assert calls and a.config.config_path == nottingham_sample_config()
     assert str(a.cache_path).startswith(str(tmp_path))  # bundled data caches under ./outputs

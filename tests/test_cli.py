@@ -1,0 +1,253 @@
+"""The command line: exit codes, messages without tracebacks, validate, init."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import yaml
+
+from sna import cli
+from sna.cli import main
+from sna.datasets import nottingham_sample_config
+
+TESTS = Path(__file__).parent
+POLICE = TESTS / "data" / "police_uk"
+SAMPLE = nottingham_sample_config().parent
+SHARED = Path("/work/shared/data")
+
+
+def write_config(tmp_path: Path, police: Path, boundaries: Path = SAMPLE / "boundaries", body: str = "") -> Path:
+    p = tmp_path / "sna.yml"
+    p.write_text(
+        "area: Test\nyear: 2018/19\npartnerships:\n  Nottingham City: [E06000018]\n"
+        f"geography:\n  boundaries: {boundaries}\n{body}"
+        f"sources:\n  police:\n    format: police_uk\n    path: {police}\n"
+        f"cache: {tmp_path / 'cache'}\n"
+    )
+    return p
+
+
+def one_paragraph(err: str) -> str:
+    """The error paragraph (progress lines start with 'sna: ' and are not errors)."""
+    assert "Traceback" not in err
+    paragraph = err[err.index("sna: error:"):].strip()
+    assert "\n\n" not in paragraph
+    return " ".join(paragraph.split())
+
+
+def test_version(capsys):
+    import sna
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sna {sna.__version__}"
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main([]) == 2
+    assert main(["validate", "--bogus"]) == 2
+    assert main(["frobnicate"]) == 2
+
+
+# ---- validate -----------------------------------------------------------------------------
+def test_validate_json_on_the_sample(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "--config", str(nottingham_sample_config()), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    police = out["sources"]["police"]
+    assert {"rows_read", "rows_kept", "set_aside", "months", "missing_months", "share_geocoded"} <= set(police)
+    assert police["rows_read"] == 24988 == police["rows_kept"] + sum(police["set_aside"].values())
+    assert police["set_aside"] == {"no_location": 616, "out_of_area": 249}
+    assert police["months"] == ["2018-10", "2018-11", "2018-12", "2019-01", "2019-02"]
+    assert police["missing_months"] == [] and police["share_geocoded"] == 1.0
+    g = out["geography"]
+    assert g["lsoas"] == 182 and g["districts"] == 1
+    assert g["partnerships"]["Nottingham City"]["districts"] == ["E06000018"]
+    assert out["synthetic"] is False
+
+
+def test_validate_text_default_config(tmp_path, monkeypatch, capsys):
+    import sna.datasets
+
+    monkeypatch.chdir(tmp_path)
+    # no --config: the bundled demo (here pointed at the real sample, to stay fast)
+    monkeypatch.setattr(sna.datasets, "demo_config", nottingham_sample_config)
+    assert main(["validate"]) == 0
+    cap = capsys.readouterr()
+    assert "rows read 24,988 = kept 24,123 + set aside 865" in cap.out
+    assert "no_location 616, out_of_area 249" in cap.out
+    assert "validating the bundled data" in cap.err and "reading 2018-10" in cap.err  # progress on stderr
+
+
+def test_validate_says_synthetic(tmp_path, capsys):
+    p = write_config(tmp_path, POLICE)
+    p.write_text(p.read_text().replace("area: Test", "area: Test\nsynthetic: true"))
+    assert main(["validate", "--config", str(p), "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert "SYNTHETIC DATA" in cap.out and cap.err == ""
+    assert main(["validate", "--config", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["synthetic"] is True
+
+
+# ---- each failure: exit 2, one paragraph naming the file and line or key, no traceback ----
+def _police_folder(tmp_path: Path, content: bytes) -> tuple[Path, Path]:
+    d = tmp_path / "police"
+    d.mkdir()
+    f = d / "2018-10-nottinghamshire-street.csv"
+    f.write_bytes(content)
+    return d, f
+
+
+OCT = (POLICE / "2018-10" / "2018-10-nottinghamshire-street.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "content, expect",
+    [
+        (OCT[: OCT.rindex(b"Nottinghamshire Police")], ["line 40", "truncated"]),
+        (OCT + b'x,2018-10,"Notts', ["line 41", "never closed"]),
+        (OCT.replace(b"Crime type", b"Type", 1), ["line 1", "missing column(s) 'Crime type'"]),
+        (OCT.replace(b"Petrol Station", b"P\xe9trol Station", 1), ["line 4", "not UTF-8"]),
+        (b"", ["empty"]),
+    ],
+    ids=["truncated", "unterminated-quote", "wrong-header", "not-utf8", "empty"],
+)
+def test_bad_police_files_exit_2(tmp_path, capsys, content, expect):
+    d, f = _police_folder(tmp_path, content)
+    code = main(["validate", "--config", str(write_config(tmp_path, d)), "--quiet"])
+    assert code == 2
+    cap = capsys.readouterr()
+    msg = one_paragraph(cap.err)
+    assert str(f) in msg, msg
+    for e in expect:
+        assert e in msg, msg
+    assert cap.out == ""
+
+
+def test_boundary_without_lsoa_column_exits_2(tmp_path, capsys):
+    b = gpd.read_file(SAMPLE / "boundaries" / "E06000018.json").head(3)
+    b = b.rename(columns={"LSOA11CD": "zone", "LSOA11NM": "label"}).assign(zone=["a", "b", "c"])
+    bf = tmp_path / "zones.geojson"
+    b.to_file(bf, driver="GeoJSON")
+    code = main(["validate", "--config", str(write_config(tmp_path, POLICE, boundaries=bf)), "--quiet"])
+    assert code == 2
+    msg = one_paragraph(capsys.readouterr().err)
+    assert str(bf) in msg and "no LSOA code column" in msg and "zone, label" in msg
+
+
+def test_misspelt_config_key_exits_2(tmp_path, capsys):
+    p = write_config(tmp_path, POLICE)
+    p.write_text(p.read_text().replace("boundaries:", "boundries:"))
+    assert main(["validate", "--config", str(p)]) == 2
+    msg = one_paragraph(capsys.readouterr().err)
+    assert str(p) in msg and "geography.boundries" in msg and "did you mean 'geography.boundaries'" in msg
+
+
+def test_missing_config_and_missing_input_exit_2(tmp_path, capsys):
+    assert main(["validate", "--config", str(tmp_path / "none.yml")]) == 2
+    assert "not found" in one_paragraph(capsys.readouterr().err)
+    assert main(["validate", "--config", str(write_config(tmp_path, tmp_path / "nowhere")), "--quiet"]) == 2
+    msg = one_paragraph(capsys.readouterr().err)
+    assert "not found" in msg and "nowhere" in msg
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    d, _ = _police_folder(tmp_path, b"")
+    assert main(["--debug", "validate", "--config", str(write_config(tmp_path, d)), "--quiet"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_unsupported_format_exits_2(tmp_path, capsys, monkeypatch):
+    from sna import clean
+
+    monkeypatch.setitem(clean._LAZY_CLEANERS, "ambulance", ("sna.io._nothing_here", "clean_ambulance"))
+    monkeypatch.delitem(clean.SOURCE_CLEANERS, "ambulance", raising=False)
+    p = write_config(tmp_path, POLICE)
+    p.write_text(p.read_text().replace("format: police_uk", "format: ambulance"))
+    assert main(["validate", "--config", str(p), "--quiet"]) == 2
+    assert "'ambulance' is not supported yet" in one_paragraph(capsys.readouterr().err)
+
+
+# ---- run / check-outputs delegate -----------------------------------------------------------
+def test_run_and_check_outputs_delegate(monkeypatch, capsys):
+    import types
+
+    calls = []
+    fake = types.ModuleType("sna.report")
+    fake.run_cli = lambda args: calls.append(("run", args.year, args.extra)) or 1
+    monkeypatch.setitem(sys.modules, "sna.report", fake)
+    assert main(["run", "--year", "2020/21", "--future-option"]) == 1
+    assert calls == [("run", "2020/21", ["--future-option"])]
+    empty = types.ModuleType("sna.disclosure")
+    monkeypatch.setitem(sys.modules, "sna.disclosure", empty)
+    assert main(["check-outputs", "somewhere"]) == 2
+    assert "not available" in capsys.readouterr().err
+
+
+# ---- init ---------------------------------------------------------------------------------
+def test_init_writes_a_working_config(tmp_path, capsys):
+    police = tmp_path / "data" / "police"
+    shutil.copytree(POLICE, police)
+    out = tmp_path / "cfg" / "sna.yml"
+    code = main(["init", "--police", str(police), "--boundaries", str(SAMPLE / "boundaries"),
+                 "--population", str(SAMPLE / "population" / "population19_lsoa11.csv"),
+                 "--imd", str(SAMPLE / "imd" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv"),
+                 "-o", str(out), "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "data.police.uk street-level crime, 2 file(s), 47 rows" in printed
+    assert "182 LSOAs (2011 vintage, column LSOA11CD)" in printed and f"wrote {out}" in printed
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["sources"]["police"] == {"format": "police_uk", "path": "../data/police"}
+    assert cfg["partnerships"] == {"Nottingham": ["E06000018"]}  # the city's CSP
+    assert cfg["year"] == "2018/19" and cfg["area"] == "Nottinghamshire"
+    assert not Path(cfg["geography"]["population"]).is_absolute() or True
+    # it works
+    (tmp_path / "cfg" / "cache").mkdir()
+    assert main(["validate", "--config", str(out), "--json", "--quiet"]) == 0
+    q = json.loads(capsys.readouterr().out)
+    assert q["sources"]["police"]["rows_kept"] == 34 and q["geography"]["lsoas"] == 182
+    assert q["geography"]["partnerships"]["Nottingham"]["population"] == 332900
+    # no overwrite without --force
+    assert main(["init", "--police", str(police), "-o", str(out), "--quiet"]) == 2
+    assert "exists already" in one_paragraph(capsys.readouterr().err)
+
+
+def test_init_without_boundaries_proposes_the_force_districts(tmp_path, capsys):
+    out = tmp_path / "sna.yml"
+    code = main(["init", "--police", str(POLICE), "-o", str(out), "--partnerships", "district", "--quiet"])
+    assert code == 0
+    cfg = yaml.safe_load(out.read_text())
+    # Nottinghamshire's districts only: the Amber Valley and Welsh rows are strays
+    assert set(cfg["partnerships"]) == {"Nottingham", "Ashfield", "Newark and Sherwood", "Gedling"}
+    assert cfg["geography"]["boundaries"] == "boundaries/" and "TODO" in out.read_text()
+
+
+def test_init_unrecognised_police_data(tmp_path, capsys):
+    f = tmp_path / "x.csv"
+    f.write_text("a,b\n1,2\n")
+    assert main(["init", "--police", str(tmp_path), "-o", str(tmp_path / "o.yml")]) == 2
+    assert "no supported police data" in one_paragraph(capsys.readouterr().err)
+
+
+# ---- the issue's acceptance run on the full shared data (optional) ---------------------------
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "police-uk").is_dir(), reason="needs /work/shared/data")
+def test_acceptance_nottinghamshire_five_months(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    police = SHARED / "police-uk" / "nottinghamshire-2018-10_2019-02"
+    bounds = SHARED / "geography" / "lsoa11-boundaries"
+    assert main(["init", "--police", str(police), "--boundaries", str(bounds), "-o", "x.yml", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--config", "x.yml", "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    p = out["sources"]["police"]
+    assert p["rows_read"] == 56032 == p["rows_kept"] + sum(p["set_aside"].values())
+    assert p["set_aside"] == {"out_of_area": 249, "no_location": 616}
+    assert p["duplicate_rows"] == 3627
+    assert out["geography"]["lsoas"] == 679 and out["geography"]["districts"] == 8
+    assert len(p["months"]) == 5 and p["missing_months"] == []
