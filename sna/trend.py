@@ -651,9 +651,22 @@ def _fit_count_model(y, X, offset, family: str):
             return fit, alpha, "negative binomial (NB2, alpha by maximum likelihood)", notes
         notes.append("negative binomial did not converge or showed no over-dispersion; "
                      "quasi-Poisson used instead")
+    return _quasi_poisson(y, X, offset), np.nan, QUASI_POISSON, notes
+
+
+#: How the quasi-Poisson scale is chosen.
+QUASI_POISSON = "quasi-Poisson (Pearson chi-squared scale, not below 1)"
+
+
+def _quasi_poisson(y, X, offset, **fit_kw):
+    """Poisson GLM with the Pearson χ² scale, floored at 1 (under-dispersion not credited)."""
+    import statsmodels.api as sm
+
     glm = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset)
-    fit = glm.fit(scale="X2")
-    return fit, np.nan, "quasi-Poisson (Pearson chi-squared scale)", notes
+    fit = glm.fit(scale="X2", **fit_kw)
+    if fit.scale < 1:
+        fit = glm.fit(scale=1.0, **fit_kw)
+    return fit
 
 
 def nb_year_effect(
@@ -705,7 +718,8 @@ def nb_year_effect(
     Wald interval and test. The year-to-year extra variation the exact Poisson test of
     :func:`compare_periods` ignores is carried by α and the seasonality by the month terms,
     so intervals are wider and more honest. If the model does not converge or shows no
-    over-dispersion, a quasi-Poisson model is used (recorded in ``method``). A year with no
+    over-dispersion, a quasi-Poisson model is used (Pearson scale, not below 1: apparent
+    under-dispersion is not credited; recorded in ``method``). A year with no
     events gets a rate ratio of 0 and no interval.
 
     Examples
@@ -973,7 +987,8 @@ def its(
         Optional: a column of ``data`` with each month's population, or one number; it
         enters as a log offset so the effects are rate ratios.
     family
-        "quasipoisson" (default: Poisson with the scale from Pearson's χ²), "negbin"
+        "quasipoisson" (default: Poisson with the scale from Pearson's χ², not below 1),
+        "negbin"
         (negative binomial, α by maximum likelihood) or "poisson" (no over-dispersion).
     seasonal
         "month" (month-of-year terms), "fourier" (``harmonics`` sine/cosine pairs) or None.
@@ -1105,18 +1120,17 @@ def its(
     if family == "negbin":
         nb_fit, alpha, method, notes = _fit_count_model(y, X, offset, "negbin")
         if np.isnan(alpha):
-            fam = sm.families.Poisson()
-            fit = sm.GLM(y, X, family=fam, offset=offset).fit(scale="X2", **fit_kw)
+            fit = _quasi_poisson(y, X, offset, **fit_kw)
         else:
             fam = sm.families.NegativeBinomial(alpha=alpha)
             fit = sm.GLM(y, X, family=fam, offset=offset).fit(**fit_kw)
     else:
-        fam = sm.families.Poisson()
-        scale = "X2" if family == "quasipoisson" else None
-        fit = sm.GLM(y, X, family=fam, offset=offset).fit(scale=scale, **fit_kw)
+        if family == "quasipoisson":
+            fit = _quasi_poisson(y, X, offset, **fit_kw)
+        else:
+            fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(**fit_kw)
         alpha = np.nan
-        method = ("quasi-Poisson (Pearson chi-squared scale)" if family == "quasipoisson"
-                  else "Poisson")
+        method = QUASI_POISSON if family == "quasipoisson" else "Poisson"
     params = np.asarray(fit.params)
     bse = np.asarray(fit.bse)
     pvals = np.asarray(fit.pvalues)

@@ -477,3 +477,16 @@ def test_demo_table_a_when_the_demo_exists():
     for name, pct in expected.items():
         assert abs(table.loc[name, "pct_change"] - pct) <= 3, (name, table.loc[name, "pct_change"])
         assert table.loc[name, "rr_lower"] <= table.loc[name, "rate_ratio"] <= table.loc[name, "rr_upper"]
+
+
+def test_quasi_poisson_never_narrower_than_poisson():
+    """Under-dispersed counts: the Pearson scale is floored at 1."""
+    m = pd.period_range("2017-04", periods=48, freq="M")
+    n = np.where(m >= pd.Period("2020-04", "M"), 80, 100) + np.tile([0, 1], 24)
+    df = pd.DataFrame({"month": m, "n": n})
+    qp = its(df, seasonal=None).attrs["sna"]["its"]
+    po = its(df, seasonal=None, family="poisson").attrs["sna"]["its"]
+    assert qp["dispersion"] == 1.0
+    assert_allclose([qp["level_change"]["lower"], qp["level_change"]["upper"]],
+                    [po["level_change"]["lower"], po["level_change"]["upper"]], rtol=1e-10)
+    assert "not below 1" in qp["method"]
