@@ -29,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
@@ -350,7 +351,7 @@ def rolling_12(
         result[g.index.to_numpy()] = roll.reindex(g["_m"]).to_numpy()
     out = data.copy()
     out["rolling_12"] = result
-    out.attrs = dict(data.attrs)
+    out.attrs = copy.deepcopy(data.attrs)  # keep the input's record, never share it
     record(out, "rolling_12", {"value": value, "window": "12 months ending in the month"})
     return out
 

@@ -247,6 +247,10 @@ def test_rolling_12():
     assert out["rolling_12"].iloc[14] == sum(range(4, 16))
     gap = df.drop(index=5)  # 2019-09 missing: every window containing it is missing
     assert rolling_12(gap)["rolling_12"].isna().all()
+    made = monthly(pd.DataFrame({"month": ["2020-01", "2020-02"]}))
+    rolled = rolling_12(made)
+    assert "rolling_12" in rolled.attrs["sna"] and "rolling_12" not in made.attrs["sna"]
+    assert "monthly" in rolled.attrs["sna"]
     two = pd.concat([df.assign(g="a"), df.assign(g="b", n=1)])  # repeated index labels
     r2 = rolling_12(two, by="g")
     assert r2.loc[r2.g == "b", "rolling_12"].dropna().eq(12).all()
