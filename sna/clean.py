@@ -82,6 +82,7 @@ __all__ = [
     "concat_incidents",
     "month_coverage",
     "finish_source",
+    "combine_cleaned",
     "clean_police_uk",
 ]
 
@@ -272,7 +273,8 @@ def set_aside(
     reason
         A key of :data:`REASONS` (a new name is added to REASONS with a warning).
     detail
-        What exactly was wrong: one text for all rows, or a Series aligned with ``frame``.
+        What exactly was wrong: one text for all rows, or a Series indexed like ``frame``
+        (only the values of the marked rows are used, so it may hold just those rows).
 
     Returns
     -------
@@ -304,7 +306,7 @@ def set_aside(
     if detail is not None:
         det = out[DETAIL].copy()
         if isinstance(detail, pd.Series):
-            det[mask] = detail.astype("string")[mask]
+            det[mask] = detail.reindex(out.index[mask]).astype("string").to_numpy()
         else:
             det[mask] = detail
         out[DETAIL] = det
@@ -389,6 +391,15 @@ def month_coverage(months: pd.Series) -> tuple[list[str], list[str]]:
 # --------------------------------------------------------------------------------------------
 # placing records
 # --------------------------------------------------------------------------------------------
+def _floats(values) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        return arr.astype("float64", copy=False)
+    if arr.dtype.kind in "iu":
+        return arr.astype("float64")
+    return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").to_numpy(dtype="float64")
+
+
 def to_bng(
     x: "pd.Series | np.ndarray", y: "pd.Series | np.ndarray", crs: "str | int" = _WGS84
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -421,8 +432,7 @@ def to_bng(
     """
     from pyproj import CRS, Transformer
 
-    xs = pd.to_numeric(pd.Series(np.asarray(x, dtype=object)), errors="coerce").to_numpy(dtype="float64")
-    ys = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce").to_numpy(dtype="float64")
+    xs, ys = _floats(x), _floats(y)
     src = CRS.from_user_input(crs)
     bad = np.isnan(xs) | np.isnan(ys) | (xs == 0) | (ys == 0)
     if src.to_epsg() == 4326:
@@ -637,9 +647,10 @@ def place(
     out_area = (has_code & ~code_in_area & ~pip_found) | pip_outside
     if not keep_unlocated:
         out = set_aside(out, no_loc, "no_location")
-    outside_codes = codes.astype("string")
-    out = set_aside(out, out_area, "out_of_area",
-                    ("LSOA " + outside_codes).where(has_code, "point outside the area's LSOAs"))
+    if out_area.any():
+        sub = codes[out_area]
+        detail = ("LSOA " + sub.astype("string")).fillna("point outside the area's LSOAs")
+        out = set_aside(out, out_area, "out_of_area", detail)
     # 5. district and partnership
     final = final.cat.remove_unused_categories()
     g = geography.set_index(geography["lsoa"].astype(str))
@@ -661,6 +672,27 @@ def _to_category(s: pd.Series) -> pd.Series:
             s = s.cat.rename_categories([str(c) for c in cats])
         return s.cat.remove_unused_categories()
     return s.astype("string").astype("category")
+
+
+def _all_missing(col: str, dtype: str, n: int):
+    """An array of n missing values of a canonical column (built without Python loops)."""
+    if col in CATEGORICAL_COLUMNS:
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype="str"))
+    if dtype == "float64":
+        return np.full(n, np.nan)
+    if dtype.startswith("datetime64"):
+        return np.full(n, np.datetime64("NaT", "ns"))
+    if dtype == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    if dtype in ("Int64", "Int32"):
+        return pd.arrays.IntegerArray(np.zeros(n, dtype=dtype.lower()), np.ones(n, dtype=bool))
+    if dtype == "Float64":
+        return pd.arrays.FloatingArray(np.zeros(n), np.ones(n, dtype=bool))
+    if dtype == "string":
+        import pyarrow as pa
+
+        return pd.array(pa.nulls(n, pa.large_string()), dtype=pd.StringDtype("pyarrow"))
+    return pd.array([pd.NA] * n, dtype=dtype)
 
 
 def canonical_incidents(frame: pd.DataFrame, *, source: str | None = None,
@@ -706,20 +738,16 @@ def canonical_incidents(frame: pd.DataFrame, *, source: str | None = None,
             else:
                 s = s.astype(dtype)
         else:
-            if col in CATEGORICAL_COLUMNS:
-                s = pd.Series(pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8),
-                                                        categories=pd.Index([], dtype="str")))
-            elif dtype == "float64":
-                s = pd.Series(np.full(n, np.nan))
-            else:
-                s = pd.Series(pd.array([pd.NA] * n, dtype=dtype) if dtype not in ("datetime64[ns]",)
-                              else np.full(n, np.datetime64("NaT", "ns")))
+            s = pd.Series(_all_missing(col, dtype, n))
         cols[col] = s.reset_index(drop=True)
     return pd.DataFrame(cols)
 
 
-def concat_incidents(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+def concat_incidents(frames: Iterable[pd.DataFrame], *, consume: bool = False) -> pd.DataFrame:
     """Concatenate incidents tables, keeping categorical columns categorical.
+
+    With ``consume=True`` each input's columns are dropped as soon as they are copied, so
+    memory peaks at the result plus one column (the inputs are left empty).
 
     Examples
     --------
@@ -735,8 +763,11 @@ def concat_incidents(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0].reset_index(drop=True)
     aligned = {}
-    for col in frames[0].columns:
+    for col in list(frames[0].columns):
         series = [f[col].reset_index(drop=True) for f in frames]
+        if consume:
+            for f in frames:
+                del f[col]
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in series):
             cats = sorted(set().union(*[{str(c) for c in s.cat.categories} for s in series]))
             dtype = pd.CategoricalDtype(pd.Index(cats, dtype="str"))
@@ -819,7 +850,7 @@ def finish_source(
         frame = start(frame)
     reason = frame[REASON]
     aside = reason.notna().to_numpy()
-    kept = frame.loc[~aside]
+    kept = frame.loc[~aside, [c for c in frame.columns if c in INCIDENT_COLUMNS]]
     rest = frame.loc[aside]
     if record_columns is None:
         record_columns = [c for c in frame.columns if c not in INCIDENT_COLUMNS
@@ -854,10 +885,76 @@ def finish_source(
     if duplicate_rows is not None:
         if hasattr(quality, "duplicate_rows"):
             quality.duplicate_rows = int(duplicate_rows)
-        quality.notes.append(
-            f"{int(duplicate_rows)} row(s) identical to an earlier row: kept (real records)")
+        quality.notes.append(f"{int(duplicate_rows)} {_DUP_NOTE}")
     quality.check()
     return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality)
+
+
+_DUP_NOTE = "row(s) identical to an earlier row: kept (real records)"
+
+
+def combine_cleaned(parts: Sequence[CleanedSource]) -> CleanedSource:
+    """Combine the results of cleaning one source in batches (streaming) into one.
+
+    Parameters
+    ----------
+    parts
+        :func:`finish_source` results of the same source, in file order (their incidents
+        tables are emptied as they are combined, to save memory).
+
+    Returns
+    -------
+    CleanedSource
+        Incidents and quarantines concatenated (categories unified); quality summed: rows
+        read, kept, set aside by reason, duplicate rows; months present and missing over all
+        parts; share geocoded weighted by rows kept; files in order; ``tables`` concatenated.
+
+    Examples
+    --------
+    >>> w = start(pd.DataFrame({"month": pd.to_datetime(["2019-01-01", "2019-03-01"]),
+    ...                         "category": ["A", "B"], "file": "f", "line": [2, 3]}))
+    >>> a = finish_source("s", "ecds", w.iloc[:1], duplicate_rows=0)
+    >>> b = finish_source("s", "ecds", set_aside(w.iloc[1:], [True], "bad_value"), duplicate_rows=1)
+    >>> q = combine_cleaned([a, b]).quality
+    >>> q.rows_read, q.rows_kept, q.set_aside, q.months, q.duplicate_rows
+    (2, 1, {'bad_value': 1}, ['2019-01'], 1)
+    """
+    parts = list(parts)
+    if not parts:
+        raise ValueError("nothing to combine")
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0].quality
+    incidents = concat_incidents([p.incidents for p in parts], consume=True)
+    quarantines = [p.quarantine for p in parts if len(p.quarantine)]
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else empty_quarantine()
+    set_aside_counts: dict[str, int] = {}
+    for p in parts:
+        for k, v in p.quality.set_aside.items():
+            set_aside_counts[k] = set_aside_counts.get(k, 0) + int(v)
+    months, missing = month_coverage(incidents["month"])
+    kept = sum(p.quality.rows_kept for p in parts)
+    geocoded = sum(p.quality.rows_kept * (0 if p.quality.share_geocoded != p.quality.share_geocoded
+                                          else p.quality.share_geocoded) for p in parts)
+    dups = [p.quality.duplicate_rows for p in parts if p.quality.duplicate_rows is not None]
+    notes = list(dict.fromkeys(n for p in parts for n in p.quality.notes if _DUP_NOTE not in n))
+    quality = SourceQuality(
+        name=first.name, format=first.format,
+        rows_read=sum(p.quality.rows_read for p in parts), rows_kept=kept,
+        set_aside=set_aside_counts, months=months, missing_months=missing,
+        share_geocoded=(geocoded / kept) if kept else float("nan"),
+        files=[f for p in parts for f in p.quality.files], notes=notes,
+    )
+    if dups:
+        quality.duplicate_rows = int(sum(dups))
+        quality.notes.append(f"{quality.duplicate_rows} {_DUP_NOTE}")
+    quality.check()
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for p in parts:
+        for k, v in (p.tables or {}).items():
+            tables.setdefault(k, []).append(v)
+    return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality,
+                         tables={k: pd.concat(v, ignore_index=True) for k, v in tables.items()})
 
 
 # --------------------------------------------------------------------------------------------
@@ -870,8 +967,9 @@ def clean_police_uk(
     geography: "gpd.GeoDataFrame",
     *,
     progress: Callable[[str], None] | None = None,
+    batch_rows: int | None = 1_000_000,
 ) -> CleanedSource:
-    """Read and clean a data.police.uk street-level source.
+    """Read and clean a data.police.uk street-level source, streaming batches of files.
 
     Parameters
     ----------
@@ -885,6 +983,9 @@ def clean_police_uk(
         The area (:func:`sna.io.geography.load_geography`).
     progress
         Called with a message before each file.
+    batch_rows
+        Files are read and cleaned in batches of at least this many rows (whole files), so
+        memory holds one raw batch plus the compact clean tables (None: all at once).
 
     Returns
     -------
@@ -907,18 +1008,35 @@ def clean_police_uk(
     >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
     (24988, 24123, {'no_location': 616, 'out_of_area': 249})
     """
-    from .io.police_uk import read_police_uk
+    from .io.police_uk import iter_police_uk
 
-    raw = read_police_uk(config.resolve_many(source.path), encoding=source.encoding, progress=progress)
+    best_fit = config.geography.lsoa_best_fit
+    if best_fit not in (None, "bundled"):
+        best_fit = str(config.resolve(best_fit))
+    parts = []
+    for raw in iter_police_uk(config.resolve_many(source.path), encoding=source.encoding,
+                              progress=progress, batch_rows=batch_rows):
+        parts.append(_clean_police_uk_batch(raw, name, config, geography, best_fit))
+        del raw
+    return combine_cleaned(parts)
+
+
+def _clean_police_uk_batch(raw: pd.DataFrame, name: str, config: "Config",
+                           geography: "gpd.GeoDataFrame", best_fit) -> CleanedSource:
+    from .definitions import police_uk_categories
+
     meta = raw.attrs.get("sna", {})
     work = start(raw)
     month = parse_months(raw["Month"])
-    work = set_aside(work, month.isna(), "bad_month", "Month " + raw["Month"].astype("string").fillna("(blank)"))
-    from .definitions import police_uk_categories
-
+    bad = month.isna()
+    if bad.any():
+        work = set_aside(work, bad, "bad_month",
+                         "Month " + raw.loc[bad, "Month"].astype("string").fillna("(blank)"))
     cats = police_uk_categories(raw["Crime type"], config.definition)
-    work = set_aside(work, cats["category"].isna(), "unknown_category",
-                     "Crime type " + raw["Crime type"].astype("string").fillna("(blank)"))
+    unknown = cats["category"].isna()
+    if unknown.any():
+        work = set_aside(work, unknown, "unknown_category",
+                         "Crime type " + raw.loc[unknown, "Crime type"].astype("string").fillna("(blank)"))
     work["record_id"] = raw["Crime ID"]
     work["date"] = month
     work["date_precision"] = pd.Categorical.from_codes(np.zeros(len(raw), dtype=np.int8), categories=["month"])
@@ -927,9 +1045,6 @@ def clean_police_uk(
     work["crime_type"] = raw["Crime type"]
     work["category"] = cats["category"]
     work["serious_violence"] = cats["serious_violence"]
-    best_fit = config.geography.lsoa_best_fit
-    if best_fit not in (None, "bundled"):
-        best_fit = str(config.resolve(best_fit))
     work = place(work, geography, lsoa="LSOA code", lon="Longitude", lat="Latitude",
                  best_fit=best_fit, source=name)
     raw_cols = [c for c in raw.columns if c not in ("file", "line")]

@@ -26,7 +26,7 @@ import io
 import logging
 import os
 import re
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,7 @@ __all__ = [
     "read_police_uk_stop_search",
     "police_uk_files",
     "file_kind",
+    "iter_police_uk",
 ]
 
 logger = logging.getLogger("sna")
@@ -272,12 +273,25 @@ def _diagnose(data: bytes, name: str, ncols: int, arrow_msg: str) -> InputFormat
     return InputFormatError(f"the CSV cannot be parsed: {arrow_msg}", file=name)
 
 
-def _record_lines(data: bytes, nrows: int) -> np.ndarray:
-    """Physical line (1-based; header = 1) at which each record starts."""
-    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+def _lines_and_duplicates(data: bytes, nrows: int) -> tuple[np.ndarray, int | None]:
+    """Physical line of each record (header = 1) and the number of byte-identical rows.
+
+    Fast path: one record per line (no quoted line breaks, no blank lines). Otherwise the
+    file is walked with the csv module, and duplicates are left to the caller (None).
+    """
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    parts = data.split(b"\n")
+    n_lines = len(parts)
+    while n_lines and not parts[n_lines - 1]:
+        n_lines -= 1
     if n_lines == nrows + 1:
-        return np.arange(2, nrows + 2, dtype=np.int32)
-    # embedded newlines or blank lines: walk the file
+        # blank lines and quoted line breaks would both add lines: here there are none
+        unique = set(parts)
+        unique.discard(b"")  # trailing newline(s)
+        unique.discard(parts[0])  # the header
+        return np.arange(2, nrows + 2, dtype=np.int32), nrows - len(unique)
+    # quoted line breaks or blank lines: walk the file
     text = data.decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     starts = []
@@ -288,17 +302,7 @@ def _record_lines(data: bytes, nrows: int) -> np.ndarray:
         if i == 0 or not row:
             continue
         starts.append(start)
-    return np.asarray(starts[:nrows], dtype=np.int32)
-
-
-def _duplicate_lines(data: bytes, nrows: int) -> int | None:
-    lines = data.split(b"\n")
-    body = [ln.rstrip(b"\r") for ln in lines[1:]]
-    while body and not body[-1]:
-        body.pop()
-    if len(body) != nrows:
-        return None
-    return len(body) - len(set(body))
+    return np.asarray(starts[:nrows], dtype=np.int32), None
 
 
 def read_file(
@@ -354,10 +358,10 @@ def read_file(
             file=f.name, line=1,
         )
     wanted = [c for c in (columns or default_cols) if c in header]
-    dict_t = pa.dictionary(pa.int32(), pa.string())
-    types = {c: (pa.float64() if c in float_cols else pa.string() if c in string_cols else dict_t)
-             for c in wanted}
-    read_opts = pacsv.ReadOptions(block_size=1 << 24, column_names=header, skip_rows=1)
+    types = {c: (pa.float64() if c in float_cols else pa.string()) for c in wanted}
+    to_encode = [c for c in wanted if c not in float_cols and c not in string_cols]
+    # one thread per file: files are small, and threads cost more than they give here
+    read_opts = pacsv.ReadOptions(block_size=1 << 24, column_names=header, skip_rows=1, use_threads=False)
     conv = pacsv.ConvertOptions(
         column_types=types, include_columns=wanted, strings_can_be_null=True,
         null_values=[""], quoted_strings_can_be_null=True,
@@ -385,9 +389,12 @@ def read_file(
                                              pa.array(num.to_numpy(dtype="float64"), type=pa.float64()))
         else:
             raise _diagnose(data, f.name, len(header), msg) from None
+    import pyarrow.compute as pc
+
+    for c in to_encode:  # text with few distinct values -> dictionary (categorical)
+        table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
     n = table.num_rows
-    lines = _record_lines(data, n)
-    dups = _duplicate_lines(data, n)
+    lines, dups = _lines_and_duplicates(data, n)
     if dups is None:
         dups = int(table.to_pandas().duplicated().sum()) if n else 0
     table = table.append_column(
@@ -397,36 +404,88 @@ def read_file(
     return table, {"file": f.name, "rows": n, "duplicate_rows": int(dups)}
 
 
-def _read_many(path, kind: str, columns, encoding: str, progress: Progress | None) -> pd.DataFrame:
+def _frame(tables: list, stats: list[dict], kind: str) -> pd.DataFrame:
     import pyarrow as pa
 
-    files = police_uk_files(path, kind)
-    tables, stats = [], []
-    for i, f in enumerate(files, 1):
-        if progress is not None:
-            progress(f"reading {f.basename} ({i}/{len(files)})")
-        t, s = read_file(f, kind, columns, encoding=encoding)
-        tables.append(t)
-        stats.append(s)
     if len(tables) > 1:
         # a column may be all-null (type null) in one file: cast to the common schema
         table = pa.concat_tables(tables, promote_options="permissive")
     else:
         table = tables[0]
     table = table.unify_dictionaries()
-    del tables
-    df = table.to_pandas(split_blocks=True, self_destruct=True)
+    tables.clear()
+    string_t = pd.StringDtype("pyarrow")
+    df = table.to_pandas(split_blocks=True, self_destruct=True,
+                         types_mapper={pa.string(): string_t, pa.large_string(): string_t}.get)
     del table
     for c in _KINDS[kind][3]:
         if c in df:
             df[c] = df[c].astype("float64")
     df["line"] = df["line"].astype("int32")
     df.attrs["sna"] = {
-        "files": stats,
+        "files": list(stats),
         "rows_read": int(sum(s["rows"] for s in stats)),
         "duplicate_rows": int(sum(s["duplicate_rows"] for s in stats)),
     }
-    logger.info("data.police.uk %s: %d rows from %d file(s)", kind, len(df), len(files))
+    return df
+
+
+def iter_police_uk(
+    path: "str | os.PathLike | Iterable[str | os.PathLike]",
+    *,
+    kind: str = "street",
+    columns: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    progress: Progress | None = None,
+    batch_rows: int | None = 1_000_000,
+) -> Iterator[pd.DataFrame]:
+    """Read data.police.uk files in batches of whole files (streaming).
+
+    Parameters
+    ----------
+    path, columns, encoding, progress
+        As :func:`read_police_uk`.
+    kind
+        ``street``, ``outcomes`` or ``stop_search``.
+    batch_rows
+        A batch is yielded once it holds at least this many rows (None: one batch of
+        everything). Memory is bounded by one batch, whatever the number of files.
+
+    Yields
+    ------
+    pandas.DataFrame
+        The rows of one or more whole files, shaped as :func:`read_police_uk` returns them,
+        with ``attrs["sna"]`` for the files of the batch.
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> folder = nottingham_sample_config().parent / "police"
+    >>> [len(b) for b in iter_police_uk(folder, batch_rows=10_000)]
+    [10678, 14310]
+    """
+    files = police_uk_files(path, kind)
+    tables: list = []
+    stats: list[dict] = []
+    rows = 0
+    for i, f in enumerate(files, 1):
+        if progress is not None:
+            progress(f"reading {f.basename} ({i}/{len(files)})")
+        t, s = read_file(f, kind, columns, encoding=encoding)
+        tables.append(t)
+        stats.append(s)
+        rows += s["rows"]
+        if batch_rows is not None and rows >= batch_rows:
+            yield _frame(tables, stats, kind)
+            tables, stats, rows = [], [], 0
+    if tables:
+        yield _frame(tables, stats, kind)
+
+
+def _read_many(path, kind: str, columns, encoding: str, progress: Progress | None) -> pd.DataFrame:
+    df = next(iter_police_uk(path, kind=kind, columns=columns, encoding=encoding, progress=progress,
+                             batch_rows=None))
+    logger.info("data.police.uk %s: %d rows from %d file(s)", kind, len(df), len(df.attrs["sna"]["files"]))
     return df
 
 
