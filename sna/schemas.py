@@ -150,9 +150,17 @@ def incidents_schema():
     """A pandera schema of the canonical incidents table (imported lazily)."""
     import pandera.pandas as pa
 
+    from .clean import CATEGORICAL_COLUMNS  # low-cardinality text columns are categoricals
+
+    def _text(s: pd.Series) -> bool:
+        return isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype)
+
     cols = {}
     for name, (dtype, desc) in INCIDENT_COLUMNS.items():
         checks = []
+        if name in CATEGORICAL_COLUMNS:
+            dtype = None  # a categorical of strings (or a string column)
+            checks.append(pa.Check(_text, error="a categorical of strings or a string column"))
         if name == "date_precision":
             checks.append(pa.Check.isin(["month", "day", "minute"]))
         if name in ("age", "offender_age"):

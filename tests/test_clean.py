@@ -321,3 +321,12 @@ def test_registry(monkeypatch):
     sentinel = lambda *a, **k: None  # noqa: E731
     monkeypatch.setitem(clean.SOURCE_CLEANERS, "ambulance", sentinel)
     assert get_cleaner("ambulance") is sentinel
+
+
+def test_incidents_satisfy_the_pandera_contract(result):
+    from sna.schemas import incidents_schema
+
+    incidents_schema().validate(result.incidents, lazy=True)
+    bad = result.incidents.assign(category=pd.Series([1.5] * len(result.incidents)))
+    with pytest.raises(Exception, match="category"):
+        incidents_schema().validate(bad, lazy=True)
