@@ -45,6 +45,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ._log import logger
@@ -88,6 +89,9 @@ def normalise_identifier(values: pd.Series) -> pd.Series:
     >>> normalise_identifier(pd.Series([" nt/19/ 001 ", 4857773456, "", None])).tolist()
     ['NT/19/001', '4857773456', <NA>, <NA>]
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     s = values
     if pd.api.types.is_float_dtype(s.dtype):
         # 4857773456.0 read by a spreadsheet tool -> "4857773456"
@@ -95,9 +99,10 @@ def normalise_identifier(values: pd.Series) -> pd.Series:
             s = s.astype("Int64")
         except (TypeError, ValueError):
             pass
-    s = s.astype("string")
-    s = s.str.replace(r"\s+", "", regex=True).str.upper()
-    return s.mask(s == "")
+    s = s.astype("string[pyarrow]")
+    arr = pc.utf8_upper(pc.replace_substring_regex(pa.array(s.array), r"\s+", ""))
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return pd.Series(pd.array(arr, dtype="string[pyarrow]"), index=values.index)
 
 
 class Pseudonymiser:
@@ -155,12 +160,11 @@ class Pseudonymiser:
         out = pd.Series(pd.NA, index=values.index, dtype="string")
         if not present.any():
             return out
-        uniq = pd.unique(norm[present].to_numpy(dtype=object))
+        codes, uniq = pd.factorize(norm[present].to_numpy(dtype=object))
         key, n = self._key, self.length
-        digest = {
-            u: hmac.new(key, u.encode("utf-8"), hashlib.sha256).hexdigest()[:n] for u in uniq
-        }
-        out[present] = norm[present].map(digest).astype("string")
+        hd = hmac.digest
+        digests = np.array([hd(key, u.encode("utf-8"), "sha256").hex()[:n] for u in uniq], dtype=object)
+        out[present] = pd.array(digests[codes], dtype="string")
         return out
 
 

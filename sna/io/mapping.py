@@ -618,12 +618,14 @@ def _read_csv_text(text: str, name: str, sep: str) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as exc:
         raise _diagnose(text, name, len(header), sep, str(exc)) from None
-    df = table.to_pandas()
-    out = pd.DataFrame(index=df.index)
+    import pyarrow.compute as pc
+
+    cols = {}
     for c in header:
-        s = df[c].astype(object)
-        s = s.str.strip()
-        out[c] = s.where(s != "", None)
+        arr = pc.utf8_trim_whitespace(table[c])
+        arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+        cols[c] = pd.Series(pd.array(arr, dtype=_STRING))
+    out = pd.DataFrame(cols)
     out["line"] = _physical_lines(text, len(out))[: len(out)]
     return out
 
@@ -667,8 +669,8 @@ def read_table(f: InputFile, *, encoding: str = "utf-8", sheet: str | int | None
     Returns
     -------
     pandas.DataFrame
-        The file's own columns (object dtype; CSV values as stripped text, ``None`` for blanks;
-        Excel values as the cells hold them: text, numbers, datetimes), plus ``file`` and
+        The file's own columns (CSV: ``string`` dtype, stripped, ``<NA>`` for blanks; Excel:
+        object dtype, values as the cells hold them: text, numbers, datetimes), plus ``file`` and
         ``line`` (1 = the header). ``attrs["excel"]`` is True for a workbook.
 
     Raises
@@ -684,7 +686,7 @@ def read_table(f: InputFile, *, encoding: str = "utf-8", sheet: str | int | None
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
     >>> _ = p.write_text("Ref,Age\\nA1,23\\nA2,\\n")
     >>> read_table(InputFile(str(p), p))[["Ref", "Age", "line"]].values.tolist()
-    [['A1', '23', 2], ['A2', None, 3]]
+    [['A1', '23', 2], ['A2', <NA>, 3]]
     """
     lower = f.basename.lower()
     if lower.endswith((".xlsx", ".xlsm")):
@@ -761,14 +763,31 @@ NA_TOKENS = frozenset({
 _NA_NUMERIC = NA_TOKENS - {"99"}  # 99 is an age
 
 
+_STRING = pd.StringDtype("pyarrow")
+
+
+def _is_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype)
+
+
 def _text(values: pd.Series) -> pd.Series:
-    """Values as stripped text (object), None for missing."""
-    out = values.astype(object).where(values.notna(), None)
-    return out.map(lambda v: None if v is None else " ".join(str(v).split()), na_action="ignore")
+    """Values as text (``string`` dtype): white space collapsed and stripped, blanks missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if _is_text(values):
+        s = values.astype(_STRING)
+    else:
+        obj = values.astype(object)
+        s = _map_unique(obj.where(values.notna()), lambda v: str(v)).astype(_STRING)
+    arr = pa.array(s.array)  # arrow-backed: RE2 in C, not Python's re
+    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"\s+", " "))
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return pd.Series(pd.array(arr, dtype=_STRING), index=values.index)
 
 
 def _is_na_token(t: pd.Series, tokens=NA_TOKENS) -> pd.Series:
-    return t.isna() | t.str.upper().isin(tokens)
+    return (t.isna() | t.str.upper().isin(tokens)).fillna(True).astype(bool)
 
 
 def _map_unique(values: pd.Series, fn) -> pd.Series:
@@ -922,11 +941,20 @@ def parse_float(values: pd.Series, *, na_tokens=_NA_NUMERIC) -> tuple[pd.Series,
     >>> num.tolist(), bad.tolist()
     ([1234.5, 20.0, <NA>, <NA>], [False, False, False, True])
     """
-    t = values.astype(object).where(values.notna(), None)
-    na = t.isna() | _text(t).str.upper().isin(na_tokens)
-    num = _map_unique(t.where(~na), _number)
-    out = pd.array(num.where(num.notna(), None).tolist(), dtype="Float64") if len(num) else pd.array([], dtype="Float64")
-    out = pd.Series(out, index=values.index)
+    t = _text(values)
+    na = (t.isna() | t.str.upper().isin(na_tokens)).fillna(True).astype(bool)
+    if _is_text(values) or values.dtype == object and not len(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        clean = pc.replace_substring_regex(pa.array(t.where(~na).array), r"[,£ ]", "")
+        num = pd.to_numeric(pd.Series(pd.array(clean, dtype=_STRING), index=t.index).astype(object),
+                            errors="coerce").astype("float64")
+    else:
+        obj = values.astype(object).where(~na)
+        num = _map_unique(obj, _number).astype("float64")
+    out = pd.Series(pd.array(num.to_numpy(dtype="float64"), dtype="Float64"), index=values.index)
+    out = out.mask(num.isna().to_numpy())
     bad = out.isna() & ~na
     return out, bad.astype(bool)
 
@@ -1020,19 +1048,22 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """
     import datetime as _dt
 
-    obj = values.astype(object).where(values.notna(), None)
+    obj = values if _is_text(values) else values.astype(object).where(values.notna(), None)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     prec = pd.Series(pd.NA, index=values.index, dtype="string")
-    is_dt = obj.map(lambda v: isinstance(v, (_dt.datetime, _dt.date, pd.Timestamp)), na_action="ignore")
-    is_dt = is_dt.fillna(False).astype(bool)
+    if _is_text(values):
+        is_dt = pd.Series(False, index=values.index)
+    else:
+        is_dt = obj.map(lambda v: isinstance(v, (_dt.datetime, _dt.date, pd.Timestamp)), na_action="ignore")
+        is_dt = is_dt.fillna(False).astype(bool)
     if is_dt.any():
         ts = pd.to_datetime(obj[is_dt].map(pd.Timestamp), errors="coerce")
         out[is_dt] = ts
         midnight = (ts == ts.dt.normalize())
         prec[is_dt] = np.where(midnight, "day", "minute")
-    t = _text(obj.where(~is_dt))
+    t = _text(obj.where(~is_dt) if is_dt.any() else obj)
     na = _is_na_token(t)
-    todo = t.where(~na).dropna()
+    todo = t.where(~na).dropna().astype(object)
     if len(todo):
         uniq = pd.Series(pd.unique(todo.to_numpy(dtype=object)))
         got = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[ns]")
@@ -1057,12 +1088,12 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
                 gp[hit[hit].index] = "minute"
         lut_d = dict(zip(uniq, got))
         lut_p = dict(zip(uniq, gp))
-        out[todo.index] = todo.map(lut_d).astype("datetime64[ns]")
+        out[todo.index] = pd.to_datetime(todo.map(lut_d)).astype("datetime64[ns]")
         prec[todo.index] = todo.map(lut_p).astype("string")
     now = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
     implausible = out.notna() & ((out < _EARLIEST) | (out > now))
     bad = (out.isna() & ~na & ~(is_dt & out.notna())) | implausible
-    bad = bad & obj.notna()
+    bad = (bad & obj.notna()).fillna(False)
     out[implausible] = pd.NaT
     prec[out.isna()] = pd.NA
     return out, prec, bad.astype(bool)
@@ -1102,10 +1133,10 @@ def parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             return None
         return pd.Timedelta(hours=h, minutes=mi, seconds=sec)
 
-    obj = values.astype(object).where(values.notna(), None)
-    t = _text(obj)
-    na = _is_na_token(t)
-    got = _map_unique(obj.where(~na), one)
+    t = _text(values)
+    na = _is_na_token(t).fillna(True).astype(bool)
+    obj = (t if _is_text(values) else values.astype(object)).where(~na)
+    got = _map_unique(obj.astype(object), one)
     out = pd.Series(pd.NaT, index=values.index, dtype="timedelta64[ns]")
     hit = got.notna()
     if hit.any():
