@@ -482,6 +482,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         _eprint(f"sna: error: {exc.strerror or exc}: {exc.filename}")
         return 2
+    except Exception as exc:  # a bug in sna, not a user error
+        if args.debug:
+            traceback.print_exc()
+        else:
+            _eprint(f"sna: internal error ({type(exc).__name__}: {exc}); this is a bug in sna - "
+                    "rerun with --debug for the traceback and report it")
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

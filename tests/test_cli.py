@@ -251,3 +251,15 @@ def test_acceptance_nottinghamshire_five_months(tmp_path, capsys, monkeypatch):
     assert p["duplicate_rows"] == 3627
     assert out["geography"]["lsoas"] == 679 and out["geography"]["districts"] == 8
     assert len(p["months"]) == 5 and p["missing_months"] == []
+
+
+def test_internal_errors_are_short_unless_debug(monkeypatch, capsys):
+    def broken(args):
+        raise TypeError("oops")
+
+    monkeypatch.setattr(cli, "_cmd_validate", broken)
+    assert main(["validate"]) == 1
+    err = capsys.readouterr().err
+    assert "internal error (TypeError: oops)" in err and "Traceback" not in err
+    assert main(["--debug", "validate"]) == 1
+    assert "Traceback" in capsys.readouterr().err
