@@ -1,0 +1,1210 @@
+"""Maps for the assessment: publication-ready, offline, in the house style.
+
+Static maps are matplotlib figures drawn from GeoDataFrames (every function returns the
+``Figure``, and takes an optional ``ax``); they need no network: web tiles are off by
+default, and an optional ``basemap=True`` adds them only when the optional package
+``contextily`` is installed and the tiles can be fetched. Each map carries a scale bar, a
+north arrow, optional district / partnership outlines with labels, and the source and Open
+Government Licence attribution line.
+
+- :func:`choropleth` -- a classified map of counts or rates (quantiles, natural breaks
+  (seeded), Fisher-Jenks, equal intervals or given breaks);
+- :func:`hotspot_map` -- Gi* classes (:func:`sna.hotspot.gistar`);
+- :func:`lisa_map` -- local Moran clusters and outliers (:func:`sna.hotspot.local_moran`);
+- :func:`kde_map` -- a density surface (:func:`sna.hotspot.kde`);
+- :func:`persistence_map` -- persistent / emerging / former / intermittent hot and cold
+  spots (:func:`sna.hotspot.classify`);
+- :func:`small_multiples` -- one panel per year (or any period) on a shared legend;
+- :func:`explore` -- an interactive map for JupyterLab (needs the optional ``folium``);
+- :func:`to_geopackage` -- every layer into one GeoPackage for QGIS.
+
+Colours come from :mod:`sna.plot.style` (colour-blind-safe Okabe-Ito hues; red for hot,
+blue for cold).
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import geopandas as gpd
+>>> from shapely.geometry import box
+>>> from sna import maps
+>>> cells = gpd.GeoDataFrame({"n": [0, 3, 5, 9]},
+...     geometry=[box(x * 500, y * 500, x * 500 + 500, y * 500 + 500)
+...               for y in range(2) for x in range(2)], crs=27700)
+>>> fig = maps.choropleth(cells, "n", k=2, title="Events")
+>>> fig.axes[0].get_title(loc="left")
+'Events'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._log import logger
+from .errors import AnalysisInputError, SnaError
+from .plot import style
+
+__all__ = [
+    "ATTRIBUTION",
+    "HOTSPOT_COLOURS",
+    "CLUSTER_COLOURS",
+    "CATEGORY_COLOURS",
+    "MissingDependencyError",
+    "choropleth",
+    "hotspot_map",
+    "lisa_map",
+    "kde_map",
+    "persistence_map",
+    "small_multiples",
+    "explore",
+    "to_geopackage",
+]
+
+BNG = "EPSG:27700"
+
+#: The licence line printed under every map (OS boundaries and OGL data).
+ATTRIBUTION = (
+    "Contains OS data © Crown copyright and database right. Contains public sector "
+    "information licensed under the Open Government Licence v3.0."
+)
+
+
+def _tint(colour: str, share: float) -> str:
+    """``colour`` mixed with white: ``share`` = 1 is the colour, 0 is white."""
+    from matplotlib.colors import to_hex, to_rgb
+
+    rgb = np.array(to_rgb(colour))
+    return to_hex(1 - share * (1 - rgb))
+
+
+_HOT, _COLD, _NONE = style.HOT_COLD["hot"], style.HOT_COLD["cold"], style.HOT_COLD["none"]
+
+#: Gi* class -> colour (strong hot spots darkest; not significant light grey).
+HOTSPOT_COLOURS: dict[str, str] = {
+    "hot spot (99.9%)": _HOT,
+    "hot spot (99%)": _tint(_HOT, 0.65),
+    "hot spot (95%)": _tint(_HOT, 0.35),
+    "not significant": _NONE,
+    "cold spot (95%)": _tint(_COLD, 0.35),
+    "cold spot (99%)": _tint(_COLD, 0.65),
+    "cold spot (99.9%)": _COLD,
+}
+
+#: Local Moran cluster -> colour.
+CLUSTER_COLOURS: dict[str, str] = {
+    "HH": _HOT,
+    "HL": _tint(_HOT, 0.4),
+    "LH": _tint(_COLD, 0.4),
+    "LL": _COLD,
+    "not significant": _NONE,
+}
+_CLUSTER_NAMES = {
+    "HH": "High-High: cluster of high values",
+    "HL": "High-Low: high among low",
+    "LH": "Low-High: low among high",
+    "LL": "Low-Low: cluster of low values",
+    "not significant": "Not significant",
+}
+_HOTSPOT_NAMES = {
+    label: (label.replace(" (", " ").rstrip(")")).capitalize() for label in HOTSPOT_COLOURS
+}
+
+#: Persistence class (``hotspot_category``) -> colour.
+CATEGORY_COLOURS: dict[str, str] = {
+    "persistent hot spot": "#B2182B",
+    "emerging hot spot": style.PALETTE[1],  # orange: new, look here
+    "intermittent hot spot": "#EF8A62",
+    "former hot spot": "#FDDBC7",
+    "mixed hot and cold spot": style.PALETTE[3],  # reddish purple
+    "no pattern": _NONE,
+    "former cold spot": "#D1E5F0",
+    "intermittent cold spot": "#67A9CF",
+    "emerging cold spot": style.PALETTE[2],  # bluish green
+    "persistent cold spot": "#2166AC",
+}
+_CATEGORY_NAMES = {label: label.capitalize() for label in CATEGORY_COLOURS}
+_MISSING = "#ffffff"
+
+
+class MissingDependencyError(SnaError, ImportError):
+    """An optional package is needed for this feature (the message says which to install)."""
+
+
+# --------------------------------------------------------------------------------------------
+# shared pieces
+# --------------------------------------------------------------------------------------------
+
+
+def _prepare(data, column: str | None, what: str = "data") -> gpd.GeoDataFrame:
+    if not isinstance(data, gpd.GeoDataFrame) or data.geometry.name not in data.columns:
+        raise AnalysisInputError(
+            f"{what} has no geometry: a map needs a GeoDataFrame (e.g. the output of "
+            "sna.hotspot.count or gistar on the geography)."
+        )
+    if len(data) == 0:
+        raise AnalysisInputError(f"{what} is empty: nothing to map.")
+    if column is not None and column not in data.columns:
+        raise AnalysisInputError(
+            f"{what} has no column {column!r} (columns: {list(data.columns)[:12]}).", column=column
+        )
+    if data.crs is None:
+        logger.info("%s has no CRS; assumed British National Grid (EPSG:27700)", what)
+        return data.set_crs(BNG)
+    if data.crs.to_epsg() != 27700:
+        logger.info("%s: reprojected from %s to British National Grid for the map", what, data.crs)
+        return data.to_crs(BNG)
+    return data
+
+
+def _figure(ax, figsize):
+    if ax is not None:
+        return ax.figure, ax
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, ax
+
+
+def _path(geom):
+    """A matplotlib Path of a (multi)polygon: every ring closed, holes kept."""
+    from matplotlib.path import Path as MPath
+
+    verts, codes = [], []
+    for poly in getattr(geom, "geoms", [geom]):
+        if poly.geom_type != "Polygon" or poly.is_empty:
+            continue
+        for ring in (poly.exterior, *poly.interiors):
+            xy = np.asarray(ring.coords)[:, :2]
+            if len(xy) < 3:
+                continue
+            c = np.full(len(xy), MPath.LINETO, dtype=np.uint8)
+            c[0], c[-1] = MPath.MOVETO, MPath.CLOSEPOLY
+            verts.append(xy)
+            codes.append(c)
+    if not verts:
+        return MPath(np.zeros((1, 2)), [MPath.MOVETO])
+    return MPath(np.concatenate(verts), np.concatenate(codes))
+
+
+def _draw(ax, geoms, facecolor, *, edgecolor="white", linewidth=0.3, zorder=2, hatch=None):
+    """Draw polygons as one collection (no intermediate redraw, fast on large grids)."""
+    from matplotlib.collections import PathCollection
+
+    geoms = list(geoms)
+    if not geoms:
+        return None
+    coll = PathCollection(
+        [_path(g) for g in geoms],
+        facecolors=facecolor,
+        edgecolors=edgecolor,
+        linewidths=linewidth,
+        zorder=zorder,
+        hatch=hatch,
+    )
+    ax.add_collection(coll, autolim=True)
+    ax.autoscale_view()
+    return coll
+
+
+def _edge_width(n: int) -> float:
+    return 0.3 if n <= 2_000 else 0.0
+
+
+def _nice_length(width_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 x 10^k metres) near a fifth of the map width."""
+    target = width_m / 5
+    if target <= 0:
+        return 1.0
+    exp = 10 ** math.floor(math.log10(target))
+    for m in (5, 2, 1):
+        if m * exp <= target:
+            return m * exp
+    return exp
+
+
+def _scalebar(ax) -> None:
+    from matplotlib.patches import Rectangle
+
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length(x1 - x0)
+    h = (y1 - y0) * 0.012
+    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
+    half = length / 2
+    for i, colour in enumerate(("#222222", "white")):
+        ax.add_patch(
+            Rectangle((bx + i * half, by), half, h, facecolor=colour, edgecolor="#222222", lw=0.6, zorder=20)
+        )
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(bx, by + 1.8 * h, "0", ha="center", va="bottom", fontsize=7, zorder=20)
+    ax.text(bx + length, by + 1.8 * h, label, ha="center", va="bottom", fontsize=7, zorder=20)
+
+
+def _north_arrow(ax) -> None:
+    ax.annotate(
+        "N",
+        xy=(0.95, 0.96),
+        xytext=(0.95, 0.86),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=9,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "facecolor": "#222222", "edgecolor": "#222222", "lw": 1.2},
+        zorder=20,
+    )
+
+
+def _dissolve(frame: gpd.GeoDataFrame, by: str) -> gpd.GeoDataFrame:
+    """Dissolve by a column, closing the slivers of generalised boundaries (2 m snap)."""
+    snap = 2.0
+    work = gpd.GeoDataFrame({by: frame[by].to_numpy()}, geometry=frame.geometry.buffer(snap).to_numpy(),
+                            crs=frame.crs)
+    out = work.dissolve(by=by).reset_index()
+    out[out.geometry.name] = [_drop_specks(g, snap**2) for g in out.geometry.buffer(-snap)]
+    return out
+
+
+def _drop_specks(geom, min_area: float):
+    """Remove the tiny parts a negative buffer can leave behind."""
+    from shapely.geometry import MultiPolygon
+
+    if geom.geom_type != "MultiPolygon":
+        return geom
+    parts = [p for p in geom.geoms if p.area >= min_area]
+    if not parts:
+        return geom
+    return parts[0] if len(parts) == 1 else MultiPolygon(parts)
+
+
+def _outline_frame(data: gpd.GeoDataFrame, outlines) -> tuple[gpd.GeoDataFrame | None, str | None]:
+    if outlines is None or outlines is False:
+        return None, None
+    if isinstance(outlines, tuple) and len(outlines) == 2:
+        frame, by = outlines
+        frame = _prepare(frame, by, "outlines")
+        return _dissolve(frame, by), by
+    if isinstance(outlines, str):
+        if outlines not in data.columns:
+            raise AnalysisInputError(
+                f"outlines={outlines!r} is not a column of the data; give a column to dissolve "
+                "by (e.g. 'district' or 'partnership'), a GeoDataFrame of boundaries, or a "
+                "(GeoDataFrame, column) pair such as (geography, 'district').",
+                column=outlines,
+            )
+        return _dissolve(data, outlines), outlines
+    if isinstance(outlines, gpd.GeoDataFrame):
+        frame = _prepare(outlines, None, "outlines")
+        label = next(
+            (c for c in ("name", "district_name", "partnership", "district", "lsoa") if c in frame.columns),
+            None,
+        )
+        return frame, label
+    raise AnalysisInputError("outlines must be a column name or a GeoDataFrame of boundaries.")
+
+
+def _decorate(
+    fig,
+    ax,
+    data: gpd.GeoDataFrame,
+    *,
+    title: str | None,
+    outlines,
+    outline_labels: bool,
+    source: str | None,
+    note: str | None,
+    scalebar: bool,
+    north_arrow: bool,
+    basemap: bool,
+    caption: bool = True,
+) -> None:
+    frame, label_col = _outline_frame(data, outlines)
+    if frame is not None:
+        _draw(ax, frame.geometry, "none", edgecolor="#222222", linewidth=1.0, zorder=10)
+        if outline_labels and label_col is not None:
+            import matplotlib.patheffects as pe
+
+            for _, row in frame.iterrows():
+                pt = row.geometry.representative_point()
+                ax.text(
+                    pt.x,
+                    pt.y,
+                    str(row[label_col]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    fontweight="bold",
+                    color="#222222",
+                    zorder=15,
+                    path_effects=[pe.withStroke(linewidth=2.5, foreground="white")],
+                )
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if basemap:
+        _add_basemap(ax)
+    if title:
+        ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
+    if scalebar:
+        _scalebar(ax)
+    if north_arrow:
+        _north_arrow(ax)
+    if caption:
+        _caption(fig, source, note, basemap_used=getattr(ax, "_sna_basemap", None))
+
+
+def _caption(fig, source, note, basemap_used=None):
+    parts = []
+    if note:
+        parts.append(note.rstrip(".") + ".")
+    if source:
+        parts.append(f"Source: {source.rstrip('.')}.")
+    parts.append(ATTRIBUTION)
+    if basemap_used:
+        parts.append(f"Basemap: {basemap_used}.")
+    text = " ".join(parts)
+    fig.supxlabel(text, x=0.01, ha="left", fontsize=7, color="#555555", wrap=True)
+
+
+def _add_basemap(ax) -> None:
+    if importlib.util.find_spec("contextily") is None:
+        logger.warning("basemap=True but contextily is not installed; the map is drawn without tiles")
+        return
+    try:
+        import contextily as cx
+
+        provider = cx.providers.CartoDB.Positron
+        cx.add_basemap(ax, crs=BNG, source=provider, attribution=False, zorder=0)
+        ax._sna_basemap = provider.get("attribution", "CartoDB, OpenStreetMap contributors")
+    except Exception as exc:  # tiles unreachable offline: draw without them
+        logger.warning("basemap tiles could not be fetched (%s); the map is drawn without them", exc)
+
+
+def _legend(ax, handles, title: str | None, *, outside: bool = True) -> None:
+    kw: dict[str, Any] = {"title": title, "fontsize": 8, "title_fontsize": 9, "frameon": False}
+    if outside:
+        kw.update(loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.5)
+    else:
+        kw.update(loc="lower right")
+    leg = ax.legend(handles=handles, **kw)
+    leg._legend_box.align = "left"
+
+
+def _patch(colour: str, label: str):
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=colour, edgecolor="#999999", linewidth=0.5, label=label)
+
+
+# --------------------------------------------------------------------------------------------
+# classification
+# --------------------------------------------------------------------------------------------
+
+Scheme = Literal["quantiles", "natural_breaks", "fisher_jenks", "equal_interval", "user"]
+
+
+def _classify(values: np.ndarray, scheme: Scheme, k: int, bins, seed: int) -> np.ndarray:
+    """Upper bounds of the classes (the last is the maximum)."""
+    import mapclassify
+
+    y = values[np.isfinite(values)]
+    if len(y) == 0:
+        raise AnalysisInputError("no finite values to classify.")
+    if scheme == "user":
+        if bins is None:
+            raise AnalysisInputError("scheme='user' needs bins= (the upper bounds of the classes).")
+        b = np.unique(np.r_[np.asarray(bins, dtype=float), y.max()])
+        return b[b >= y.min()] if (b >= y.min()).any() else np.array([y.max()])
+    k = int(min(k, len(np.unique(y))))
+    if k < 2:
+        return np.array([y.max()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if scheme == "quantiles":
+            c = mapclassify.Quantiles(y, k=k)
+        elif scheme == "natural_breaks":
+            state = np.random.get_state()
+            try:
+                np.random.seed(seed)
+                c = mapclassify.NaturalBreaks(y, k=k)
+            finally:
+                np.random.set_state(state)
+        elif scheme == "fisher_jenks":
+            c = mapclassify.FisherJenks(y, k=k)
+        elif scheme == "equal_interval":
+            c = mapclassify.EqualInterval(y, k=k)
+        else:
+            raise AnalysisInputError(
+                f"unknown scheme {scheme!r}; choose quantiles, natural_breaks, fisher_jenks, "
+                "equal_interval or user.",
+                key="scheme",
+            )
+    b = np.unique(np.asarray(c.bins, dtype=float))
+    if np.all(np.mod(y, 1) == 0):  # counts: whole-number class bounds
+        b = np.unique(np.r_[np.floor(b[:-1]), y.max()])
+        b = b[b >= y.min()]
+    return b
+
+
+def _fmt(v: float, integer: bool, decimals: int) -> str:
+    if integer:
+        return f"{int(round(v)):,}"
+    return f"{v:,.{decimals}f}"
+
+
+def _class_labels(bins: np.ndarray, values: np.ndarray, decimals: int | None) -> list[str]:
+    """Legend text of classes (lower, upper]; whole-number ranges for counts."""
+    y = values[np.isfinite(values)]
+    integer = bool(np.all(np.mod(y, 1) == 0))
+    if decimals is None:
+        spread = float(np.ptp(y)) if len(y) else 0.0
+        decimals = 0 if spread >= 100 else 1 if spread >= 10 else 2
+    labels = []
+    for i, hi in enumerate(bins):
+        if integer:
+            a = int(y.min()) if i == 0 else int(math.floor(bins[i - 1])) + 1
+            b = int(math.floor(hi))
+            labels.append(f"{a:,}" if a == b else f"{a:,} to {b:,}")
+        elif i == 0:
+            labels.append(f"{_fmt(y.min(), False, decimals)} to {_fmt(hi, False, decimals)}")
+        else:
+            labels.append(f"over {_fmt(bins[i - 1], False, decimals)} to {_fmt(hi, False, decimals)}")
+    return labels
+
+
+def _class_colours(cmap: str, k: int) -> list[str]:
+    import matplotlib as mpl
+    from matplotlib.colors import to_hex
+
+    cm = mpl.colormaps[cmap]
+    if k == 1:
+        return [to_hex(cm(0.6))]
+    return [to_hex(cm(0.12 + 0.83 * i / (k - 1))) for i in range(k)]
+
+
+def _assign_classes(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    cls = np.searchsorted(bins, values, side="left")
+    cls = np.minimum(cls, len(bins) - 1)
+    return np.where(np.isfinite(values), cls, -1)
+
+
+# --------------------------------------------------------------------------------------------
+# the maps
+# --------------------------------------------------------------------------------------------
+
+_COMMON_DOC = """
+    title
+        Title above the map.
+    outlines
+        District / partnership boundaries drawn over the map: a column of ``data`` to
+        dissolve by (e.g. ``"district"`` or ``"partnership"``), a ``(GeoDataFrame,
+        column)`` pair to dissolve another layer (e.g. ``(geography, "district")`` over a
+        grid), or a GeoDataFrame drawn as it is. Dissolving closes the slivers of
+        generalised boundaries.
+    outline_labels
+        Label each outline (with the dissolve column, or the outlines' ``name`` column).
+    source
+        Data source for the caption (e.g. ``"data.police.uk"``); the OGL / OS attribution
+        line (:data:`ATTRIBUTION`) is always added.
+    note
+        A note for the caption (e.g. ``"Synthetic data"``).
+    scalebar, north_arrow
+        Draw a scale bar and a north arrow (default True).
+    basemap
+        Add web tiles under the map -- only when the optional package ``contextily`` is
+        installed and the tiles can be fetched (a warning is logged otherwise). Default
+        False: maps are made offline.
+    ax
+        Draw into this Axes instead of a new figure.
+    figsize
+        Size of a new figure in inches."""
+
+
+def _with_common(func):
+    func.__doc__ = func.__doc__.replace("    {common}", _COMMON_DOC.strip("\n"))
+    return func
+
+
+@_with_common
+def choropleth(
+    data: gpd.GeoDataFrame,
+    column: str,
+    *,
+    scheme: Scheme = "quantiles",
+    k: int = 5,
+    bins: Sequence[float] | None = None,
+    cmap: str = style.SEQUENTIAL_CMAP,
+    legend_title: str | None = None,
+    decimals: int | None = None,
+    seed: int = 12345,
+    title: str | None = None,
+    outlines=None,
+    outline_labels: bool = True,
+    source: str | None = None,
+    note: str | None = None,
+    scalebar: bool = True,
+    north_arrow: bool = True,
+    basemap: bool = False,
+    ax=None,
+    figsize: tuple[float, float] = (7.5, 7.0),
+):
+    """A classified choropleth of counts or rates.
+
+    Parameters
+    ----------
+    data
+        Areas or grid cells with the value column (e.g. :func:`sna.hotspot.count`).
+    column
+        The column to map.
+    scheme
+        ``"quantiles"`` (default), ``"natural_breaks"`` (k-means style, seeded by
+        ``seed``), ``"fisher_jenks"`` (optimal natural breaks, deterministic),
+        ``"equal_interval"`` or ``"user"`` (with ``bins``). Classes come from mapclassify;
+        with many ties there may be fewer than ``k`` classes.
+    k
+        Number of classes (default 5).
+    bins
+        Upper bounds of the classes for ``scheme="user"``.
+    cmap
+        Matplotlib colour map (default the house sequential map, YlOrRd).
+    legend_title
+        Legend title (default: the column name). Each class shows its range and its number
+        of areas.
+    decimals
+        Decimals in the legend (default from the range of the values).
+    seed
+        Seed of ``natural_breaks``.
+    {common}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    AnalysisInputError
+        No geometry, an empty table, an unknown column or scheme.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> cells = gpd.GeoDataFrame({"n": [0, 3, 5, 9]},
+    ...     geometry=[box(x * 500, y * 500, x * 500 + 500, y * 500 + 500)
+    ...               for y in range(2) for x in range(2)], crs=27700)
+    >>> fig = choropleth(cells, "n", scheme="equal_interval", k=3)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['0 to 3 (2)', '4 to 6 (1)', '7 to 9 (1)']
+    """
+    data = _prepare(data, column)
+    values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
+    with style.house_style():
+        fig, ax = _figure(ax, figsize)
+        bins = _classify(values, scheme, k, bins, seed)
+        labels = _class_labels(bins, values, decimals)
+        colours = _class_colours(cmap, len(bins))
+        cls = _assign_classes(values, bins)
+        face = np.array([colours[c] if c >= 0 else _MISSING for c in cls], dtype=object)
+        _draw(ax, data.geometry, list(face), linewidth=_edge_width(len(data)))
+        counts = np.bincount(cls[cls >= 0], minlength=len(bins))
+        handles = [_patch(c, f"{lab} ({n:,})") for c, lab, n in zip(colours, labels, counts, strict=True)]
+        if (cls < 0).any():
+            _draw(ax, data.geometry[cls < 0], _MISSING, edgecolor="#999999", hatch="///", zorder=3)
+            handles.append(_patch(_MISSING, f"No data ({int((cls < 0).sum()):,})"))
+        _legend(ax, handles, legend_title or column)
+        _decorate(
+            fig, ax, data, title=title, outlines=outlines, outline_labels=outline_labels, source=source,
+            note=note, scalebar=scalebar, north_arrow=north_arrow, basemap=basemap,
+        )
+    logger.info("choropleth of %r: %s classes, upper bounds %s", column, scheme, [float(b) for b in bins])
+    return fig
+
+
+def _categorical(
+    data, column, colours: Mapping[str, str], names: Mapping[str, str] | None, *, legend_title, title,
+    outlines, outline_labels, source, note, scalebar, north_arrow, basemap, ax, figsize, all_classes,
+):
+    data = _prepare(data, column)
+    values = data[column].astype("object").where(data[column].notna(), None)
+    unknown = sorted({str(v) for v in values.dropna()} - set(colours))
+    if unknown:
+        raise AnalysisInputError(
+            f"column {column!r} has values this map does not know: {unknown[:5]}; expected "
+            f"{list(colours)}.",
+            column=column,
+        )
+    with style.house_style():
+        fig, ax = _figure(ax, figsize)
+        face = [colours.get(v, _MISSING) if v is not None else _MISSING for v in values]
+        _draw(ax, data.geometry, face, linewidth=_edge_width(len(data)))
+        present = values.value_counts()
+        handles = []
+        for label, colour in colours.items():
+            n = int(present.get(label, 0))
+            if n or all_classes:
+                handles.append(_patch(colour, f"{(names or {}).get(label, label)} ({n:,})"))
+        if values.isna().any():
+            handles.append(_patch(_MISSING, f"No data ({int(values.isna().sum()):,})"))
+        _legend(ax, handles, legend_title)
+        _decorate(
+            fig, ax, data, title=title, outlines=outlines, outline_labels=outline_labels, source=source,
+            note=note, scalebar=scalebar, north_arrow=north_arrow, basemap=basemap,
+        )
+    return fig
+
+
+@_with_common
+def hotspot_map(
+    data: gpd.GeoDataFrame,
+    *,
+    column: str = "hotspot",
+    legend_title: str | None = "Getis-Ord Gi*",
+    all_classes: bool = False,
+    title: str | None = None,
+    outlines=None,
+    outline_labels: bool = True,
+    source: str | None = None,
+    note: str | None = None,
+    scalebar: bool = True,
+    north_arrow: bool = True,
+    basemap: bool = False,
+    ax=None,
+    figsize: tuple[float, float] = (7.5, 7.0),
+):
+    """Gi* hot and cold spots (the ``hotspot`` column of :func:`sna.hotspot.gistar`).
+
+    Parameters
+    ----------
+    data
+        The output of :func:`sna.hotspot.gistar`.
+    column
+        The class column (default ``"hotspot"``).
+    legend_title
+        Legend title. Each class shows its number of areas.
+    all_classes
+        List every class in the legend, even those with no area (default: present ones).
+    {common}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Hot spots in red (darker = stronger: 99.9 %, 99 %, 95 %), cold spots in blue, the
+        rest light grey.
+
+    Raises
+    ------
+    AnalysisInputError
+        No geometry, no such column, or classes this map does not know.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoDataFrame({"hotspot": ["hot spot (99%)", "not significant"]},
+    ...     geometry=[box(0, 0, 500, 500), box(500, 0, 1000, 500)], crs=27700)
+    >>> fig = hotspot_map(g)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['Hot spot 99% (1)', 'Not significant (1)']
+    """
+    return _categorical(
+        data, column, HOTSPOT_COLOURS, _HOTSPOT_NAMES, legend_title=legend_title, title=title, outlines=outlines,
+        outline_labels=outline_labels, source=source, note=note, scalebar=scalebar,
+        north_arrow=north_arrow, basemap=basemap, ax=ax, figsize=figsize, all_classes=all_classes,
+    )
+
+
+@_with_common
+def lisa_map(
+    data: gpd.GeoDataFrame,
+    *,
+    column: str = "cluster",
+    legend_title: str | None = "Local Moran's I",
+    all_classes: bool = False,
+    title: str | None = None,
+    outlines=None,
+    outline_labels: bool = True,
+    source: str | None = None,
+    note: str | None = None,
+    scalebar: bool = True,
+    north_arrow: bool = True,
+    basemap: bool = False,
+    ax=None,
+    figsize: tuple[float, float] = (7.5, 7.0),
+):
+    """Local Moran clusters and outliers (the ``cluster`` column of
+    :func:`sna.hotspot.local_moran`).
+
+    Parameters
+    ----------
+    data
+        The output of :func:`sna.hotspot.local_moran`.
+    column
+        ``"cluster"`` (default: significant quadrants only) or ``"quadrant"`` (all).
+    legend_title, all_classes
+        As :func:`hotspot_map`.
+    {common}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        High-High red, Low-Low blue, the outliers High-Low and Low-High in light red and
+        light blue, the rest light grey.
+
+    Raises
+    ------
+    AnalysisInputError
+        No geometry, no such column, or unknown classes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoDataFrame({"cluster": ["HH", "not significant"]},
+    ...     geometry=[box(0, 0, 500, 500), box(500, 0, 1000, 500)], crs=27700)
+    >>> fig = lisa_map(g)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['High-High: cluster of high values (1)', 'Not significant (1)']
+    """
+    return _categorical(
+        data, column, CLUSTER_COLOURS, _CLUSTER_NAMES, legend_title=legend_title, title=title,
+        outlines=outlines, outline_labels=outline_labels, source=source, note=note, scalebar=scalebar,
+        north_arrow=north_arrow, basemap=basemap, ax=ax, figsize=figsize, all_classes=all_classes,
+    )
+
+
+@_with_common
+def persistence_map(
+    data: gpd.GeoDataFrame,
+    *,
+    column: str = "hotspot_category",
+    legend_title: str | None = "Hot spot pattern",
+    all_classes: bool = False,
+    title: str | None = None,
+    outlines=None,
+    outline_labels: bool = True,
+    source: str | None = None,
+    note: str | None = None,
+    scalebar: bool = True,
+    north_arrow: bool = True,
+    basemap: bool = False,
+    ax=None,
+    figsize: tuple[float, float] = (7.5, 7.0),
+):
+    """Persistent, emerging, intermittent and former hot and cold spots (the
+    ``hotspot_category`` column of :func:`sna.hotspot.classify`).
+
+    Parameters
+    ----------
+    data
+        The output of :func:`sna.hotspot.classify`.
+    column
+        The class column (default ``"hotspot_category"``).
+    legend_title, all_classes
+        As :func:`hotspot_map`.
+    {common}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Persistent hot spots dark red, emerging orange, intermittent light red, former
+        pale; cold spots in blues (emerging green); mixed purple; no pattern light grey.
+
+    Raises
+    ------
+    AnalysisInputError
+        No geometry, no such column, or unknown classes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoDataFrame({"hotspot_category": ["emerging hot spot", "no pattern"]},
+    ...     geometry=[box(0, 0, 500, 500), box(500, 0, 1000, 500)], crs=27700)
+    >>> len(persistence_map(g).axes)
+    1
+    """
+    return _categorical(
+        data, column, CATEGORY_COLOURS, _CATEGORY_NAMES, legend_title=legend_title, title=title,
+        outlines=outlines, outline_labels=outline_labels, source=source, note=note, scalebar=scalebar,
+        north_arrow=north_arrow, basemap=basemap, ax=ax, figsize=figsize, all_classes=all_classes,
+    )
+
+
+@_with_common
+def kde_map(
+    data: gpd.GeoDataFrame,
+    *,
+    column: str = "kde",
+    cmap: str = style.SEQUENTIAL_CMAP,
+    legend_title: str | None = "Events per km²",
+    hide_below: float | None = None,
+    title: str | None = None,
+    outlines=None,
+    outline_labels: bool = True,
+    source: str | None = None,
+    note: str | None = None,
+    scalebar: bool = True,
+    north_arrow: bool = True,
+    basemap: bool = False,
+    ax=None,
+    figsize: tuple[float, float] = (7.5, 7.0),
+):
+    """A kernel density surface (the ``kde`` column of :func:`sna.hotspot.kde`).
+
+    Parameters
+    ----------
+    data
+        The output of :func:`sna.hotspot.kde` (grid cells).
+    column
+        The density column (default ``"kde"``).
+    cmap
+        Continuous colour map (default YlOrRd), shown with a colour bar.
+    legend_title
+        Colour bar label (default "Events per km²").
+    hide_below
+        Leave cells below this share of the maximum density unfilled (e.g. 0.05), to show
+        only the denser areas; ``None`` (default) fills every cell.
+    {common}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    AnalysisInputError
+        No geometry, no such column, or no positive density.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoDataFrame({"kde": [0.0, 1.5, 4.0]},
+    ...     geometry=[box(i * 500, 0, i * 500 + 500, 500) for i in range(3)], crs=27700)
+    >>> len(kde_map(g).axes)  # the map and its colour bar
+    2
+    """
+    import matplotlib as mpl
+
+    data = _prepare(data, column)
+    values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
+    vmax = np.nanmax(values) if np.isfinite(values).any() else np.nan
+    if not vmax > 0:
+        raise AnalysisInputError(f"column {column!r} has no positive density to map.", column=column)
+    with style.house_style():
+        fig, ax = _figure(ax, figsize)
+        show = np.isfinite(values)
+        if hide_below:
+            show &= values >= hide_below * vmax
+        norm = mpl.colors.Normalize(vmin=0, vmax=vmax)
+        # the study area, faintly, under the surface
+        _draw(ax, data.geometry, "#f7f7f7", edgecolor="none", linewidth=0, zorder=1)
+        # cell edges in the face colour: no hairline seams between cells
+        colours = mpl.colormaps[cmap](norm(values[show]))
+        _draw(ax, data.geometry[show], colours, edgecolor=colours, linewidth=0.4, zorder=2)
+        sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
+        cb = fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.02, location="right")
+        cb.set_label(legend_title or column, fontsize=9)
+        cb.ax.tick_params(labelsize=8)
+        cb.outline.set_visible(False)
+        _decorate(
+            fig, ax, data, title=title, outlines=outlines, outline_labels=outline_labels, source=source,
+            note=note, scalebar=scalebar, north_arrow=north_arrow, basemap=basemap,
+        )
+    return fig
+
+
+def small_multiples(
+    data: gpd.GeoDataFrame | Mapping[str, gpd.GeoDataFrame],
+    column: str,
+    *,
+    by: str = "fy",
+    kind: Literal["auto", "choropleth", "hotspot", "lisa", "persistence"] = "auto",
+    scheme: Scheme = "quantiles",
+    k: int = 5,
+    bins: Sequence[float] | None = None,
+    cmap: str = style.SEQUENTIAL_CMAP,
+    ncols: int = 3,
+    legend_title: str | None = None,
+    decimals: int | None = None,
+    seed: int = 12345,
+    title: str | None = None,
+    outlines=None,
+    source: str | None = None,
+    note: str | None = None,
+    panel_size: float = 3.2,
+):
+    """One small map per year (or any period) on one shared legend.
+
+    Parameters
+    ----------
+    data
+        Either one GeoDataFrame in long form (one row per area and period, the period in
+        column ``by``) or a mapping ``{label: GeoDataFrame}`` (e.g. one Gi* result per
+        financial year).
+    column
+        The column to map (numbers, or Gi* / cluster / persistence classes).
+    by
+        The period column of a long table (default ``"fy"``); panels follow its sorted
+        values.
+    kind
+        ``"auto"`` (default: classes if the column holds the labels of
+        :func:`sna.hotspot.gistar`, :func:`~sna.hotspot.local_moran` or
+        :func:`~sna.hotspot.classify`, else a choropleth), or one of those explicitly.
+    scheme, k, bins, cmap, decimals, seed
+        The classification of a choropleth, computed once over every panel so that the
+        panels compare (see :func:`choropleth`).
+    ncols
+        Panels per row (default 3).
+    legend_title
+        Legend title (default: the column).
+    title
+        Overall title.
+    outlines
+        District / partnership outlines, as in :func:`choropleth` (no labels on small maps).
+    source, note
+        Caption (the attribution line is always added).
+    panel_size
+        Width of one panel in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per panel (titled with its label), plus a shared legend.
+
+    Raises
+    ------
+    AnalysisInputError
+        No panels, no geometry, or a missing column.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely.geometry import box
+    >>> cells = [box(0, 0, 500, 500), box(500, 0, 1000, 500)]
+    >>> long = gpd.GeoDataFrame({"fy": ["2019/20"] * 2 + ["2020/21"] * 2, "n": [1, 4, 2, 8]},
+    ...                         geometry=cells * 2, crs=27700)
+    >>> fig = small_multiples(long, "n", k=2)
+    >>> [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    ['2019/20', '2020/21']
+    """
+    if isinstance(data, Mapping):
+        panels = [(str(key), _prepare(frame, column, f"panel {key!r}")) for key, frame in data.items()]
+    else:
+        base = _prepare(data, column)
+        if by not in base.columns:
+            raise AnalysisInputError(
+                f"small_multiples: no period column {by!r}; pass by= the column that holds the "
+                "year / period, or a dict of one GeoDataFrame per period.",
+                column=by,
+            )
+        panels = [(str(key), frame) for key, frame in base.groupby(by, sort=True)]
+    if not panels:
+        raise AnalysisInputError("small_multiples: there are no panels to draw.")
+    all_values = pd.concat([p[column] for _, p in panels], ignore_index=True)
+    if kind == "auto":
+        labels = {str(v) for v in all_values.dropna()}
+        kind = (
+            "hotspot" if labels and labels <= set(HOTSPOT_COLOURS)
+            else "lisa" if labels and labels <= set(CLUSTER_COLOURS)
+            else "persistence" if labels and labels <= set(CATEGORY_COLOURS)
+            else "choropleth"
+        )
+    import matplotlib.pyplot as plt
+
+    n = len(panels)
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    with style.house_style():
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(panel_size * ncols + 2.2, panel_size * nrows + 0.9), layout="constrained",
+            squeeze=False,
+        )
+        if kind == "choropleth":
+            values = pd.to_numeric(all_values, errors="coerce").to_numpy(dtype=float)
+            cut = _classify(values, scheme, k, bins, seed)
+            class_labels = _class_labels(cut, values, decimals)
+            colours = _class_colours(cmap, len(cut))
+            handles = [_patch(c, lab) for c, lab in zip(colours, class_labels, strict=True)]
+        else:
+            palette, names, default_title = {
+                "hotspot": (HOTSPOT_COLOURS, _HOTSPOT_NAMES, "Getis-Ord Gi*"),
+                "lisa": (CLUSTER_COLOURS, _CLUSTER_NAMES, "Local Moran's I"),
+                "persistence": (CATEGORY_COLOURS, _CATEGORY_NAMES, "Hot spot pattern"),
+            }[kind]
+            legend_title = legend_title or default_title
+            present = {str(v) for v in all_values.dropna()}
+            handles = [_patch(c, (names or {}).get(lab, lab)) for lab, c in palette.items() if lab in present]
+        for i, (label, frame) in enumerate(panels):
+            ax = axes[i // ncols][i % ncols]
+            if kind == "choropleth":
+                v = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+                cls = _assign_classes(v, cut)
+                face = [colours[c] if c >= 0 else _MISSING for c in cls]
+            else:
+                face = [palette.get(str(v), _MISSING) if pd.notna(v) else _MISSING for v in frame[column]]
+            _draw(ax, frame.geometry, face, linewidth=_edge_width(len(frame)) / 2)
+            ax.set_title(label, loc="left", fontsize=10, fontweight="bold")
+            _decorate(
+                fig, ax, frame, title=None, outlines=outlines, outline_labels=False, source=None,
+                note=None, scalebar=i == 0, north_arrow=i == 0, basemap=False, caption=False,
+            )
+        for j in range(n, nrows * ncols):
+            axes[j // ncols][j % ncols].set_axis_off()
+        fig.legend(
+            handles=handles, title=legend_title or column, loc="outside right upper", fontsize=8,
+            title_fontsize=9, frameon=False,
+        )
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+        _caption(fig, source, note)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# interactive map and GeoPackage export
+# --------------------------------------------------------------------------------------------
+
+
+def explore(data: gpd.GeoDataFrame, column: str | None = None, **kwargs):
+    """An interactive map for JupyterLab (geopandas ``explore``), in the house colours.
+
+    Parameters
+    ----------
+    data
+        Any layer (counts, Gi*, local Moran, classify, KDE ...).
+    column
+        Column to colour by. Gi*, cluster and persistence classes get the colours of the
+        static maps; numbers a classified sequential map.
+    **kwargs
+        Passed to :meth:`geopandas.GeoDataFrame.explore` (e.g. ``tooltip``, ``tiles``;
+        ``tiles=None`` for no web tiles).
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    MissingDependencyError
+        The optional package ``folium`` is not installed: ``pip install folium``.
+    AnalysisInputError
+        No geometry, or an unknown column.
+    """
+    if importlib.util.find_spec("folium") is None:
+        raise MissingDependencyError(
+            "sna.maps.explore needs the optional package folium for interactive maps; install "
+            "it with `pip install folium` (static maps such as sna.maps.hotspot_map need no "
+            "extra package)."
+        )
+    data = _prepare(data, column)
+    opts: dict[str, Any] = {"tiles": "CartoDB positron", "style_kwds": {"weight": 0.5, "color": "white"}}
+    if column is not None:
+        labels = {str(v) for v in data[column].dropna()}
+        for palette in (HOTSPOT_COLOURS, CLUSTER_COLOURS, CATEGORY_COLOURS):
+            if labels and labels <= set(palette):
+                order = [lab for lab in palette if lab in labels]
+                opts.update(categorical=True, categories=order, cmap=[palette[lab] for lab in order])
+                break
+        else:
+            if pd.api.types.is_numeric_dtype(data[column]):
+                opts.update(scheme="quantiles", k=5, cmap=style.SEQUENTIAL_CMAP)
+    opts.update(kwargs)
+    plain = data.copy()
+    for col in plain.columns:
+        if col != plain.geometry.name and not (
+            pd.api.types.is_numeric_dtype(plain[col]) or pd.api.types.is_bool_dtype(plain[col])
+        ):
+            plain[col] = plain[col].astype("string")
+    return plain.to_crs(4326).explore(column=column, **opts)
+
+
+_LAYER = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,62}$")
+
+
+def to_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path) -> Path:
+    """Write every layer into one GeoPackage, for QGIS.
+
+    Parameters
+    ----------
+    layers
+        ``{layer name: GeoDataFrame}``, e.g. ``{"counts": ..., "gistar": ..., "lisa": ...,
+        "kde": ..., "persistence": ...}``. Names: letters, digits, ``_`` and ``-``.
+    path
+        The ``.gpkg`` file; replaced if it exists (so a re-run does not append).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written. Layers keep their CRS (British National Grid from
+        :mod:`sna.hotspot`); text and categorical columns are written as text.
+
+    Raises
+    ------
+    AnalysisInputError
+        No layers, a bad layer name, or a layer that is not a GeoDataFrame with geometry.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, geopandas as gpd, pyogrio
+    >>> from shapely.geometry import box
+    >>> g = gpd.GeoDataFrame({"n": [1, 2]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=27700)
+    >>> out = to_geopackage({"counts": g, "gistar": g.assign(hotspot="not significant")},
+    ...                     pathlib.Path(tempfile.mkdtemp()) / "maps.gpkg")
+    >>> sorted(name for name, _ in pyogrio.list_layers(out))
+    ['counts', 'gistar']
+    """
+    if not layers:
+        raise AnalysisInputError("to_geopackage: no layers to write.")
+    for name, frame in layers.items():
+        if not isinstance(name, str) or not _LAYER.match(name):
+            raise AnalysisInputError(
+                f"to_geopackage: layer name {name!r} must start with a letter and hold only "
+                "letters, digits, '_' or '-' (at most 63 characters)."
+            )
+        if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+            raise AnalysisInputError(f"to_geopackage: layer {name!r} is not a GeoDataFrame with geometry.")
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        path = path.with_suffix(".gpkg")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    for name, frame in layers.items():
+        out = frame.copy()
+        out.attrs = {}
+        if out.crs is None:
+            out = out.set_crs(BNG)
+            logger.info("to_geopackage: layer %r had no CRS; written as EPSG:27700", name)
+        for col in out.columns:
+            if col == out.geometry.name:
+                continue
+            s = out[col]
+            if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s):
+                out[col] = s.astype("string").astype(object).where(s.notna(), None)
+        if not isinstance(out.index, pd.RangeIndex):
+            out = out.reset_index(names=out.index.name or "index")
+        out.to_file(path, layer=name, driver="GPKG")
+    logger.info("to_geopackage: wrote %d layer(s) to %s", len(layers), path)
+    return path

@@ -1,0 +1,317 @@
+"""Tests of sna.maps: every map renders offline from the real Nottingham sample, legends count
+areas, classes are seeded, outlines close the slivers of generalised boundaries, the
+attribution is on every map, GeoPackage round trip, and the failure modes."""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import geopandas as gpd  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyogrio  # noqa: E402
+import pytest  # noqa: E402
+from shapely.geometry import box  # noqa: E402
+
+from sna import hotspot as hs  # noqa: E402
+from sna import maps  # noqa: E402
+from sna.errors import AnalysisInputError, SnaError  # noqa: E402
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sna" / "datasets" / "nottingham-sample"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def geography() -> gpd.GeoDataFrame:
+    g = gpd.read_file(SAMPLE / "boundaries" / "E06000018.json").to_crs(27700)
+    g = g.rename(columns={"LSOA11CD": "lsoa", "LSOA11NM": "name"})
+    g["district"] = "Nottingham"
+    # two made-up halves, to test outlines with more than one area
+    g["half"] = np.where(g.geometry.centroid.y > g.geometry.centroid.y.median(), "North", "South")
+    return g
+
+
+@pytest.fixture(scope="module")
+def counts(geography) -> gpd.GeoDataFrame:
+    files = sorted(glob.glob(str(SAMPLE / "police" / "*" / "*.csv")))
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    v = df[df["Crime type"] == "Violence and sexual offences"].rename(columns={"LSOA code": "lsoa"})
+    return hs.count(v, areas=geography)
+
+
+def texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+
+
+def legend_texts(fig, i: int = 0) -> list[str]:
+    leg = fig.axes[i].get_legend() or fig.legends[0]
+    return [t.get_text() for t in leg.get_texts()]
+
+
+def assert_furniture(fig):
+    """Scale bar, north arrow, attribution."""
+    all_text = " ".join(texts(fig))
+    assert maps.ATTRIBUTION in all_text
+    assert "Open Government Licence v3.0" in all_text and "Crown copyright" in all_text
+    assert "N" in texts(fig)
+    assert any(t.endswith(" km") or t.endswith(" m") for t in texts(fig))
+
+
+# --------------------------------------------------------------------------------------------
+# choropleth
+# --------------------------------------------------------------------------------------------
+
+
+def test_choropleth_quantiles_on_real_counts(counts, tmp_path):
+    fig = maps.choropleth(counts, "n", title="Violence", legend_title="Offences", source="data.police.uk")
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert fig.axes[0].get_title(loc="left") == "Violence"
+    labels = legend_texts(fig)
+    assert len(labels) == 5
+    # every class shows its range and its number of areas; they add up to 182
+    assert sum(int(lab.rsplit("(", 1)[1].rstrip(")")) for lab in labels) == 182
+    assert labels[0].startswith(f"{counts['n'].min()} to ")
+    assert labels[-1].split(" (")[0].endswith(f"to {counts['n'].max()}")
+    assert "Source: data.police.uk." in " ".join(texts(fig))
+    assert_furniture(fig)
+    out = tmp_path / "choropleth.png"
+    fig.savefig(out)
+    assert out.stat().st_size > 20_000
+
+
+def test_choropleth_schemes_and_seed(counts):
+    state = np.random.get_state()
+    a = legend_texts(maps.choropleth(counts, "n", scheme="natural_breaks", seed=1))
+    b = legend_texts(maps.choropleth(counts, "n", scheme="natural_breaks", seed=1))
+    assert a == b
+    # the global random state is left as it was
+    assert np.array_equal(np.random.get_state()[1], state[1])
+    fj = legend_texts(maps.choropleth(counts, "n", scheme="fisher_jenks", k=4))
+    assert len(fj) == 4
+    user = legend_texts(maps.choropleth(counts, "n", scheme="user", bins=[10, 50, 100]))
+    assert [t.split(" (")[0] for t in user] == [f"{counts['n'].min()} to 10", "11 to 50", "51 to 100", f"101 to {counts['n'].max()}"]
+    eq = legend_texts(maps.choropleth(counts, "n", scheme="equal_interval", k=3))
+    assert len(eq) == 3
+
+
+def test_choropleth_rates_and_missing_values(counts):
+    data = counts.assign(rate=np.where(counts.index % 10 == 0, np.nan, counts["n"] / 1.7))
+    labels = legend_texts(maps.choropleth(data, "rate", decimals=1))
+    assert labels[-1].startswith("No data (") and labels[-1].endswith(f"({int(data['rate'].isna().sum())})")
+    assert labels[1].startswith("over ")
+
+
+def test_choropleth_reprojects_lon_lat(counts, caplog):
+    with caplog.at_level(logging.INFO, logger="sna"):
+        fig = maps.choropleth(counts.to_crs(4326), "n")
+    assert "reprojected" in caplog.text
+    x0, x1 = fig.axes[0].get_xlim()
+    assert x0 > 400_000 and x1 < 500_000  # drawn in metres (British National Grid)
+
+
+def test_choropleth_errors(counts):
+    with pytest.raises(AnalysisInputError, match="no geometry"):
+        maps.choropleth(pd.DataFrame(counts.drop(columns="geometry")), "n")
+    with pytest.raises(AnalysisInputError, match="no column"):
+        maps.choropleth(counts, "count")
+    with pytest.raises(AnalysisInputError, match="unknown scheme"):
+        maps.choropleth(counts, "n", scheme="jenks")
+    with pytest.raises(AnalysisInputError, match="bins="):
+        maps.choropleth(counts, "n", scheme="user")
+    with pytest.raises(AnalysisInputError, match="empty"):
+        maps.choropleth(counts.iloc[:0], "n")
+    with pytest.raises(AnalysisInputError, match="outlines"):
+        maps.choropleth(counts, "n", outlines="partnership")
+
+
+# --------------------------------------------------------------------------------------------
+# outlines
+# --------------------------------------------------------------------------------------------
+
+
+def test_outlines_close_the_slivers_of_generalised_boundaries(geography):
+    # a plain union of the real LSOAs keeps hundreds of sliver holes; the map's dissolve not
+    plain = geography.dissolve("district").geometry.iloc[0]
+    holes = sum(len(p.interiors) for p in getattr(plain, "geoms", [plain]))
+    assert holes > 20
+    clean = maps._dissolve(geography, "district").geometry.iloc[0]
+    assert clean.geom_type == "Polygon" and len(clean.interiors) == 0
+    assert clean.area == pytest.approx(plain.area, rel=0.001)
+
+
+@pytest.mark.parametrize("kind", ["column", "pair", "frame"])
+def test_outlines_and_labels(counts, geography, kind):
+    outlines = {"column": "half", "pair": (geography, "half"), "frame": maps._dissolve(geography, "half").rename(columns={"half": "name"})}[kind]
+    fig = maps.choropleth(counts.assign(half=geography["half"]), "n", outlines=outlines)
+    assert {"North", "South"} <= set(texts(fig))
+    fig2 = maps.choropleth(counts.assign(half=geography["half"]), "n", outlines=outlines, outline_labels=False)
+    assert "North" not in texts(fig2)
+
+
+# --------------------------------------------------------------------------------------------
+# class maps
+# --------------------------------------------------------------------------------------------
+
+
+def test_hotspot_map_on_real_gistar(counts, tmp_path):
+    g = hs.gistar(counts, permutations=0)
+    fig = maps.hotspot_map(g, title="Gi*", outlines="district", source="data.police.uk")
+    labels = legend_texts(fig)
+    assert labels[0].startswith("Hot spot 99.9% (")
+    assert labels[-1] == f"Not significant ({(g['hotspot'] == 'not significant').sum()})"
+    assert_furniture(fig)
+    # the hot spots are drawn in the hot colour
+    faces = fig.axes[0].collections[0].get_facecolors()
+    hot = matplotlib.colors.to_rgba(maps.HOTSPOT_COLOURS["hot spot (99.9%)"])
+    assert sum(np.allclose(f, hot) for f in faces) == (g["hotspot"] == "hot spot (99.9%)").sum()
+    all_classes = legend_texts(maps.hotspot_map(g, all_classes=True))
+    assert len(all_classes) == 7
+    fig.savefig(tmp_path / "hot.png")
+
+
+def test_class_maps_reject_unknown_labels(counts):
+    with pytest.raises(AnalysisInputError, match="does not know"):
+        maps.hotspot_map(counts.assign(hotspot="very hot"))
+    with pytest.raises(AnalysisInputError, match="no column"):
+        maps.lisa_map(counts)
+
+
+def test_lisa_map(counts):
+    lm = hs.local_moran(counts, permutations=999)
+    labels = legend_texts(maps.lisa_map(lm))
+    assert labels[0].startswith("High-High: cluster of high values (")
+    quads = legend_texts(maps.lisa_map(lm, column="quadrant"))
+    assert len(quads) == 4 and "Not significant" not in " ".join(quads)
+
+
+def test_persistence_map(counts, geography):
+    files = sorted(glob.glob(str(SAMPLE / "police" / "*" / "*.csv")))
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    v = df[df["Crime type"] == "Violence and sexual offences"].rename(columns={"LSOA code": "lsoa"})
+    v = v.assign(month=pd.to_datetime(v["Month"]))
+    cl = hs.classify(v, time="month", period="1 month", areas=geography)
+    fig = maps.persistence_map(cl, title="Persistence")
+    labels = legend_texts(fig)
+    assert labels[0].startswith("Persistent hot spot (")
+    assert any(t.startswith("No pattern (") for t in labels)
+
+
+def test_kde_map(geography):
+    files = sorted(glob.glob(str(SAMPLE / "police" / "*" / "*.csv")))
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    v = df[(df["Crime type"] == "Violence and sexual offences") & df["LSOA code"].isin(geography["lsoa"])]
+    k = hs.kde(v[["Longitude", "Latitude"]], grid=hs.grid(geography, cell_size=250))
+    fig = maps.kde_map(k, outlines=(geography, "district"), title="Density")
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "Events per km²"
+    assert "Nottingham" in texts(fig)
+    assert_furniture(fig)
+    partial = maps.kde_map(k, hide_below=0.05)
+    assert len(partial.axes) == 2
+    with pytest.raises(AnalysisInputError, match="no positive density"):
+        maps.kde_map(k.assign(kde=0.0))
+
+
+# --------------------------------------------------------------------------------------------
+# small multiples
+# --------------------------------------------------------------------------------------------
+
+
+def test_small_multiples_share_one_legend(geography):
+    files = sorted(glob.glob(str(SAMPLE / "police" / "*" / "*.csv")))
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    v = df[df["Crime type"] == "Violence and sexual offences"].rename(columns={"LSOA code": "lsoa"})
+    per = {m: hs.count(sub, areas=geography) for m, sub in v.groupby("Month")}
+    fig = maps.small_multiples(per, "n", title="By month", source="data.police.uk")
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    assert titles == ["2018-10", "2018-11", "2018-12", "2019-01", "2019-02"]
+    assert len(fig.legends) == 1 and len(legend_texts(fig)) == 5
+    assert maps.ATTRIBUTION in " ".join(texts(fig))
+    # long form, and class maps detected from the labels
+    long = pd.concat([hs.gistar(c, permutations=0).assign(month=m) for m, c in per.items()])
+    long = gpd.GeoDataFrame(long, geometry="geometry", crs=27700)
+    hot = maps.small_multiples(long, "hotspot", by="month", ncols=2)
+    assert fig.legends[0].get_title().get_text() == "n"
+    assert hot.legends[0].get_title().get_text() == "Getis-Ord Gi*"
+    assert legend_texts(hot)[0] == "Hot spot 99.9%"
+    with pytest.raises(AnalysisInputError, match="period column"):
+        maps.small_multiples(long, "hotspot", by="year")
+    with pytest.raises(AnalysisInputError, match="no panels"):
+        maps.small_multiples({}, "n")
+
+
+# --------------------------------------------------------------------------------------------
+# basemap, explore, GeoPackage
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(importlib.util.find_spec("contextily") is not None, reason="contextily installed")
+def test_basemap_is_optional_and_offline(counts, caplog):
+    with caplog.at_level(logging.WARNING, logger="sna"):
+        fig = maps.choropleth(counts, "n", basemap=True)
+    assert "contextily is not installed" in caplog.text
+    assert isinstance(fig, matplotlib.figure.Figure)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("folium") is not None, reason="folium installed")
+def test_explore_without_folium_says_what_to_install(counts):
+    with pytest.raises(maps.MissingDependencyError, match="pip install folium") as err:
+        maps.explore(counts, "n")
+    assert isinstance(err.value, SnaError) and isinstance(err.value, ImportError)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("folium") is None, reason="folium not installed")
+def test_explore_with_folium(counts):  # pragma: no cover - optional dependency
+    m = maps.explore(hs.gistar(counts, permutations=0), "hotspot", tiles=None)
+    assert type(m).__name__ == "Map"
+
+
+def test_to_geopackage_round_trip(counts, tmp_path):
+    g = hs.gistar(counts, permutations=0)
+    lm = hs.local_moran(counts, permutations=0)
+    grid = hs.grid(counts, cell_size=500)
+    layers = {
+        "counts": counts,
+        "gistar": g.assign(hotspot=pd.Categorical(g["hotspot"])),
+        "lisa": lm,
+        "grid": grid,
+    }
+    path = maps.to_geopackage(layers, tmp_path / "out" / "maps")
+    assert path.name == "maps.gpkg" and path.exists()
+    assert sorted(name for name, _ in pyogrio.list_layers(path)) == ["counts", "gistar", "grid", "lisa"]
+    back = gpd.read_file(path, layer="gistar")
+    assert back.crs.to_epsg() == 27700 and len(back) == 182
+    assert back["hotspot"].tolist() == g["hotspot"].tolist()
+    assert np.allclose(back["gistar"], g["gistar"])
+    # written again: replaced, not appended
+    maps.to_geopackage({"counts": counts}, path)
+    assert [name for name, _ in pyogrio.list_layers(path)] == ["counts"]
+    assert len(gpd.read_file(path, layer="counts")) == 182
+
+
+def test_to_geopackage_errors(counts, tmp_path):
+    with pytest.raises(AnalysisInputError, match="no layers"):
+        maps.to_geopackage({}, tmp_path / "x.gpkg")
+    with pytest.raises(AnalysisInputError, match="layer name"):
+        maps.to_geopackage({"bad name!": counts}, tmp_path / "x.gpkg")
+    with pytest.raises(AnalysisInputError, match="not a GeoDataFrame"):
+        maps.to_geopackage({"table": pd.DataFrame({"a": [1]})}, tmp_path / "x.gpkg")
+
+
+def test_maps_do_not_mutate_inputs(counts):
+    before = counts.copy()
+    maps.choropleth(counts, "n", outlines="district")
+    maps.hotspot_map(hs.gistar(counts, permutations=0))
+    pd.testing.assert_frame_equal(counts, before)
