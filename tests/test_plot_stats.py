@@ -98,7 +98,7 @@ def test_savefig_png_at_150_dpi_and_caption(tmp_path):
 def test_trend_chart_monthly_with_baseline_and_lockdowns():
     fig = charts.trend_chart(_monthly(), year="2020/21", rolling=True, title="Violence")
     ax = fig.axes[0]
-    assert ax.get_title(loc="left") == "Violence"
+    assert ax.get_title() == "Violence"
     labels = _labels(ax)
     assert "Count" in labels and "12-month average" in labels
     assert "Baseline 2017/18 to 2019/20 average" in labels
@@ -136,7 +136,7 @@ def test_spc_chart_colours_limits_and_icon():
     df = pd.DataFrame({"month": pd.period_range("2020-04", periods=12, freq="M"), "n": x})
     fig = charts.spc_chart(xmr(df, "n", "month"), title="SPC")
     ax = fig.axes[0]
-    assert ax.get_title(loc="left") == "SPC"
+    assert ax.get_title() == "SPC"
     colours = _scatter_colours(ax)
     assert colours == {style.CONCERN, style.COMMON_CAUSE}
     assert "Mean" in _labels(ax) and "Process limits" in _labels(ax)
@@ -194,7 +194,7 @@ def test_funnel_plot_limits_points_and_labels():
 def test_stl_chart_panels():
     fig = charts.stl_chart(stl(_monthly()), title="Seasonality")
     assert [a.get_ylabel() for a in fig.axes] == ["Observed", "Trend", "Seasonal", "Remainder"]
-    assert fig.axes[0].get_title(loc="left") == "Seasonality"
+    assert fig.axes[0].get_title() == "Seasonality"
     fig2, axes = plt.subplots(4, 1)
     assert charts.stl_chart(stl(_monthly()), ax=axes) is fig2
     with pytest.raises(AnalysisInputError, match="four Axes"):

@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..errors import AnalysisInputError
 from ..periods import FinancialYear
+from ..trend import LOCKDOWNS as _TREND_LOCKDOWNS
 from .style import (
     COMMON_CAUSE,
     CONCERN,
@@ -60,11 +61,9 @@ __all__ = [
     "LOCKDOWNS",
 ]
 
-#: COVID-19 national lockdowns in England: label -> start date.
+#: COVID-19 national lockdowns in England (from :data:`sna.trend.LOCKDOWNS`): label -> start.
 LOCKDOWNS: dict[str, pd.Timestamp] = {
-    "Lockdown 1": pd.Timestamp("2020-03-23"),
-    "Lockdown 2": pd.Timestamp("2020-11-05"),
-    "Lockdown 3": pd.Timestamp("2021-01-06"),
+    f"Lockdown {i}": when for i, when in enumerate(_TREND_LOCKDOWNS.values(), start=1)
 }
 
 

@@ -157,7 +157,6 @@ def rc_params() -> dict:
         "font.size": 10,
         "axes.titlesize": 12,
         "axes.titleweight": "bold",
-        "axes.titlelocation": "left",
         "axes.labelsize": 10,
         "axes.labelcolor": TEXT_COLOUR,
         "axes.edgecolor": "#555555",
