@@ -249,10 +249,11 @@ def start(frame: pd.DataFrame) -> pd.DataFrame:
     (True, ['a', '_reason', '_detail'])
     """
     out = frame.copy(deep=False)
+    n = len(out)
     if REASON not in out:
-        out[REASON] = pd.Categorical([None] * len(out), dtype=_reason_dtype())
+        out[REASON] = pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), dtype=_reason_dtype())
     if DETAIL not in out:
-        out[DETAIL] = pd.Series(pd.NA, index=out.index, dtype="string")
+        out[DETAIL] = pd.Series(_all_missing(DETAIL, "string", n), index=out.index)
     return out
 
 
