@@ -551,9 +551,12 @@ def run(
         cfg.output = str(Path(output).expanduser().resolve())
     cache_dir = Path(cfg.cache_dir()).resolve()
     # The config the assessment is prepared with must be the one every chapter rebuilds
-    # (load_config(path) with the cache folder set): the cache key hashes the config.
+    # (load_config(path), with the cache folder set only when --output moved it): the cache
+    # key hashes the config, so `sna validate` then `sna run` share one cache.
     prep_cfg = load_config(config_path)
-    prep_cfg.cache = str(cache_dir)
+    moved_cache = Path(prep_cfg.cache_dir()).resolve() != cache_dir
+    if moved_cache:
+        prep_cfg.cache = str(cache_dir)
 
     notebooks = resolve_chapters(chapters)
     for nb in notebooks:  # before anything runs
@@ -584,7 +587,7 @@ def run(
     # 2. execute the chapters
     jobs = max(1, min(jobs or _default_jobs(), len(notebooks)))
     params = {"config_path": str(config_path), "year": str(fy), "build": build,
-              "output_dir": str(out), "cache_dir": str(cache_dir)}
+              "output_dir": str(out), "cache_dir": str(cache_dir) if moved_cache else None}
     weights = _previous_timings(out) or _WEIGHTS
     tasks = []
     for nb in notebooks:
@@ -595,7 +598,7 @@ def run(
             "html": str(out / "chapters" / f"{name}.html"), "cwd": str(out),
             "timeout": timeout, "env": _kernel_env(jobs),
         })
-    say(f"sna run: executing {len(tasks)} chapter(s) with {jobs} job(s)")
+    say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time (each in its own kernel)")
     t0 = time.perf_counter()
     results = _execute_all(tasks, jobs, weights, say)
     t_chapters = time.perf_counter() - t0
@@ -686,8 +689,6 @@ def _execute_all(tasks: list[dict], jobs: int, weights: dict, say) -> list[Chapt
         for phase in (first, last):
             if not phase:
                 continue
-            for t in phase:
-                say(f"         {t['name']:<{width}}  started")
             futures = {pool.submit(_execute_chapter, t): t for t in phase}
             pending = set(futures)
             while pending:
@@ -1169,7 +1170,8 @@ def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessmen
         "exit_code": result.exit_code,
         "parameters": {**params, "jobs": jobs,
                        "chapters": [c.name for c in result.chapters]},
-        "cache": {"key": getattr(assessment, "cache_key", None), "dir": params["cache_dir"],
+        "cache": {"key": getattr(assessment, "cache_key", None),
+                  "dir": str(Path(cfg.cache_dir()).resolve()),
                   "reused": result.cache_reused,
                   "copied_to_data": result.build == "restricted"},
         "inputs": input_files(cfg),
