@@ -166,11 +166,12 @@ def detect_source_format(path: Path) -> dict | None:
         ``{"format": ..., ...}`` (plus e.g. ``columns`` from a partner-data detector), or None
         when no reader recognises the files.
     """
-    from .io.police_uk import police_uk_files
+    from .io.police_uk import file_kind, police_uk_files
 
     try:
-        police_uk_files(path, "street")
-        return {"format": "police_uk"}
+        # a file named explicitly is always listed: check it really is a street file
+        if any(file_kind(f) == "street" for f in police_uk_files(path, "street")):
+            return {"format": "police_uk"}
     except InputFormatError:
         pass
     detectors = list(FORMAT_DETECTORS)

@@ -258,7 +258,8 @@ def ho_offence_codes(path: "str | Path | None" = None) -> "pd.DataFrame":
 def normalise_offence_codes(codes: "pd.Series") -> "pd.Series":
     """Home Office codes as written by forces -> the table's form.
 
-    Upper case, no spaces; ``/`` read as ``.`` (``4/1`` -> ``4.1``); leading zeros dropped
+    Upper case, no spaces; ``/`` read as ``.`` (``4/1`` -> ``4.1``) except before a final
+    letter (``34/B`` -> ``34B``); leading zeros dropped
     (``008N`` -> ``8N``, ``034B`` -> ``34B``); a trailing ``.0`` from a spreadsheet dropped
     (``1.0`` -> ``1``); a sub-classification (``105A/1``, ``8N.02``) kept as written (the
     lookup falls back to the part before the dot).
@@ -266,12 +267,13 @@ def normalise_offence_codes(codes: "pd.Series") -> "pd.Series":
     Examples
     --------
     >>> import pandas as pd
-    >>> normalise_offence_codes(pd.Series([" 8n", "4/1", "008N", "1.0", "34b", None])).tolist()
+    >>> normalise_offence_codes(pd.Series([" 8n", "4/1", "008N", "1.0", "34/b", None])).tolist()
     ['8N', '4.1', '8N', '1', '34B', <NA>]
     """
     import pandas as pd
 
     s = codes.astype("string").str.strip().str.upper().str.replace(" ", "", regex=False)
+    s = s.str.replace(r"^(\d+)[./](?=[A-Z]$)", r"\1", regex=True)  # 34/B -> 34B
     s = s.str.replace("/", ".", regex=False)
     s = s.str.replace(r"^0+(?=\d)", "", regex=True)
     s = s.str.replace(r"^(\d+)\.0$", r"\1", regex=True)

@@ -75,6 +75,8 @@ __all__ = [
     "clean_ambulance",
     "clean_ecds",
     "link_to_police",
+    "detect_ambulance",
+    "detect_ecds",
 ]
 
 _VIOLENCE_WORDS = re.compile(r"assault|stab|gunshot|shot|penetrat|wound|violen|fight|attack|sexual|rape")
@@ -439,3 +441,17 @@ def link_to_police(
     out[~ok.to_numpy()] = pd.NA
     out.attrs["sna"] = {"link_days": days, "link_age_tolerance": age_tolerance}
     return out
+
+
+def detect_ambulance(path) -> dict | None:
+    """``sna init``: an ambulance source's proposed config (format and column mapping), or None."""
+    from .mapping import detect_source
+
+    return detect_source(path, "ambulance")
+
+
+def detect_ecds(path) -> dict | None:
+    """``sna init``: an A&E (ECDS / ISTV) source's proposed config, or None."""
+    from .mapping import detect_source
+
+    return detect_source(path, "ecds")

@@ -61,6 +61,7 @@ __all__ = [
     "read_participants",
     "read_interventions_table",
     "clean_interventions",
+    "detect_interventions",
 ]
 
 #: Prevention levels, from the least to the most targeted.
@@ -197,6 +198,7 @@ def read_participants(
     encoding: str = "utf-8",
     sheet: str | int | None = None,
     interventions: pd.DataFrame | None = None,
+    exclude=(),
 ) -> pd.DataFrame:
     """Read intervention participants, one row per row read.
 
@@ -211,6 +213,9 @@ def read_participants(
     interventions
         The interventions table (:func:`read_interventions_table`): fills a participant's
         provider and level where the participants table has none.
+    exclude
+        Files not to read as participants (the interventions table, when ``path`` is a folder
+        holding both).
 
     Returns
     -------
@@ -224,7 +229,7 @@ def read_participants(
 
     df, raw = read_partner(path, "interventions", columns=columns, config=config, source=source,
                            encoding=encoding, sheet=sheet, key=key, prefix="participants",
-                           return_raw=True)
+                           return_raw=True, exclude=exclude)
     meta = df.attrs["sna"]
     out = df.copy()
     for c in ("referral_date", "start_date", "end_date"):
@@ -292,14 +297,16 @@ def clean_interventions(
     table = None
     notes: list[str] = []
     files: list[str] = []
+    table_paths = config.resolve_many(source.interventions_table) if source.interventions_table else []
     if source.interventions_table:
-        table = read_interventions_table(config.resolve_many(source.interventions_table),
+        table = read_interventions_table(table_paths,
                                          columns=source.columns, encoding=source.encoding, sheet=source.sheet)
         notes += table.attrs["sna"]["notes"]
         files += [f["file"] for f in table.attrs["sna"]["files"]]
         notes.append(f"interventions table: {len(table)} row(s)")
     p = read_participants(config.resolve_many(source.path), columns=source.columns, config=config,
-                          source=name, encoding=source.encoding, sheet=source.sheet, interventions=table)
+                          source=name, encoding=source.encoding, sheet=source.sheet, interventions=table,
+                          exclude=table_paths)
     notes = p.attrs["sna"]["notes"] + notes
     files = [f["file"] for f in p.attrs["sna"]["files"]] + files
     aside = p["set_aside"].notna()
@@ -349,3 +356,60 @@ def clean_interventions(
         quality=quality,
         tables={"participants": participants, "interventions": interventions},
     )
+
+
+def detect_interventions(path) -> dict | None:
+    """``sna init``: an intervention monitoring source's proposed config, or None.
+
+    ``path`` is the participants table, or a folder holding it and (optionally) the
+    interventions table, which is recognised by its header (an intervention name and a cost
+    or funding stream, no participant id).
+
+    Returns
+    -------
+    dict or None
+        ``{"format": "interventions", "columns": {...}}`` (mapping keys prefixed
+        ``participants.`` / ``interventions.``), plus ``interventions_table`` (absolute path)
+        when one was found.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "participants.csv").write_text("Client ID,Project,Start Date,Age\\n")
+    >>> _ = (d / "projects.csv").write_text("Project,Provider,Tier,Budget\\n")
+    >>> found = detect_interventions(d)
+    >>> found["columns"]["participants.intervention"], found["interventions_table"].endswith("projects.csv")
+    ('Project', True)
+    """
+    from ..errors import InputFormatError
+    from ._files import expand_paths
+    from .mapping import TABLE_PATTERNS, detect_format, header_of, propose_mapping
+
+    try:
+        files = expand_paths(path, patterns=TABLE_PATTERNS, what="interventions data")
+    except InputFormatError:
+        return None
+    participants = table = None
+    for f in files:
+        try:
+            header = header_of(f)
+        except (InputFormatError, OSError, ValueError):
+            continue
+        if participants is None and detect_format(header) == "interventions":
+            participants = (f, header)
+            continue
+        m = propose_mapping(header, "interventions_table")
+        if table is None and "intervention" in m and ({"cost", "funding_stream"} & set(m)) \
+                and "person_id" not in propose_mapping(header, "interventions"):
+            table = (f, header)
+    if participants is None:
+        return None
+    columns = {f"participants.{k}": v for k, v in propose_mapping(participants[1], "interventions").items()}
+    out: dict = {"format": "interventions"}
+    if table is not None:
+        columns.update({f"interventions.{k}": v
+                        for k, v in propose_mapping(table[1], "interventions_table").items()})
+        out["interventions_table"] = str(table[0].path.resolve())
+    out["columns"] = columns
+    return out

@@ -39,6 +39,7 @@ import gzip
 import io
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -60,6 +61,8 @@ __all__ = [
     "apply_mapping",
     "read_partner",
     "fill_records",
+    "detect_source",
+    "header_of",
     "parse_flag",
     "parse_sex",
     "parse_ethnicity",
@@ -1205,6 +1208,7 @@ def read_partner(
     prefix: str | None = None,
     max_age: int = 120,
     return_raw: bool = False,
+    exclude: "Iterable[object]" = (),
 ) -> "pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]":
     """Read partner tables of one format into canonical, parsed columns (one row per row read).
 
@@ -1237,6 +1241,8 @@ def read_partner(
         Table prefix of mapping keys (``participants`` / ``interventions``).
     max_age
         Largest possible age (older is ``bad_age``).
+    exclude
+        Files not to read (e.g. the interventions table inside a folder of participant files).
     return_raw
         Also return the mapped values as read (identifiers pseudonymised), from which
         :func:`fill_records` writes the quarantine records of rows set aside later.
@@ -1268,6 +1274,11 @@ def read_partner(
 
     fields = {f.name: f for f in _fields(format)}
     files = expand_paths(path, patterns=TABLE_PATTERNS, what=f"{format} data")
+    skip = {str(Path(e).resolve()) for e in exclude}
+    if skip:
+        files = [f for f in files if f.member is not None or str(f.path.resolve()) not in skip]
+        if not files:
+            raise InputFormatError(f"no {format} files left to read", file=str(path))
     frames, file_info = [], []
     for f in files:
         raw = read_table(f, encoding=encoding, sheet=sheet)
@@ -1447,3 +1458,45 @@ def combine_date_time(
 def month_start(dates: pd.Series) -> pd.Series:
     """First day of the month of each date (``datetime64[ns]``)."""
     return dates.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+
+
+def detect_source(path, format: str, *, encoding: str = "utf-8") -> dict | None:
+    """Propose a source config for ``path`` if its files look like ``format`` (for ``sna init``).
+
+    Parameters
+    ----------
+    path
+        A file, folder, glob or zip archive of partner tables.
+    format
+        The partner format to test.
+
+    Returns
+    -------
+    dict or None
+        ``{"format": format, "columns": <proposed mapping>}`` when the first table's header
+        belongs to ``format`` (:func:`detect_format`), else None.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "calls.csv"
+    >>> _ = p.write_text("Incident Number,Call Date,Chief Complaint,LSOA\\n")
+    >>> detect_source(p, "ambulance")["columns"]["call_category"]
+    'Chief Complaint'
+    >>> detect_source(p, "ecds") is None
+    True
+    """
+    from ._files import expand_paths
+
+    try:
+        files = expand_paths(path, patterns=TABLE_PATTERNS, what=f"{format} data")
+    except InputFormatError:
+        return None
+    for f in files[:1]:
+        try:
+            header = header_of(f, encoding=encoding)
+        except (InputFormatError, OSError, ValueError):
+            return None
+        if detect_format(header) == format:
+            return {"format": format, "columns": propose_mapping(header, format)}
+    return None

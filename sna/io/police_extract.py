@@ -72,7 +72,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..clean import CleanedSource
     from ..config import Config, DefinitionConfig, SourceConfig
 
-__all__ = ["MAX_WINDOW_FOR_TIME", "read_police_extract", "offence_dates", "clean_police_extract"]
+__all__ = [
+    "MAX_WINDOW_FOR_TIME",
+    "read_police_extract",
+    "offence_dates",
+    "clean_police_extract",
+    "detect_police_extract",
+]
 
 logger = logging.getLogger("sna")
 
@@ -345,3 +351,19 @@ _REASONS = {
     "bad_age": "an age is impossible (not a whole number of years from 0 to 120)",
     "unknown_category": "the crime type / category is not known to the definition",
 }
+
+
+def detect_police_extract(path) -> dict | None:
+    """``sna init``: a force crime extract's proposed config (format and column mapping), or None.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "extract.csv"
+    >>> _ = p.write_text("Crime Number,Offence Date,HO Code,Easting,Northing,Victim Age\\n")
+    >>> detect_police_extract(p)["columns"]["offence_code"]
+    'HO Code'
+    """
+    from .mapping import detect_source
+
+    return detect_source(path, "police_extract")
