@@ -46,6 +46,7 @@ concatenate incidents tables with :func:`concat_incidents`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -401,6 +402,15 @@ def _floats(values) -> np.ndarray:
     return pd.to_numeric(pd.Series(np.asarray(values, dtype=object)), errors="coerce").to_numpy(dtype="float64")
 
 
+@functools.lru_cache(maxsize=8)
+def _transformer_to_bng(src: str):
+    """A transformer to British National Grid, made once per source CRS (making one costs
+    tens of milliseconds; pyproj transformers are thread-safe)."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, _BNG, always_xy=True)
+
+
 def to_bng(
     x: "pd.Series | np.ndarray", y: "pd.Series | np.ndarray", crs: "str | int" = _WGS84
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -431,7 +441,7 @@ def to_bng(
     >>> [round(v) for v in ex[:1]], np.isnan(ex[1:]).tolist()
     ([457208], [True, True])
     """
-    from pyproj import CRS, Transformer
+    from pyproj import CRS
 
     xs, ys = _floats(x), _floats(y)
     src = CRS.from_user_input(crs)
@@ -452,7 +462,7 @@ def to_bng(
         codes, uniq = pd.factorize(key)
         first = np.zeros(len(uniq), dtype=np.int64)
         first[codes[::-1]] = np.arange(len(codes))[::-1]
-        ux, uy = Transformer.from_crs(src, _BNG, always_xy=True).transform(gx[first], gy[first])
+        ux, uy = _transformer_to_bng(src.srs).transform(gx[first], gy[first])
         tx, ty = np.asarray(ux)[codes], np.asarray(uy)[codes]
     out_x[good], out_y[good] = tx, ty
     # outside the grid's plausible range (a wrong CRS, swapped axes): unknown
