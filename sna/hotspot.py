@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,23 +54,23 @@ from .errors import AnalysisInputError
 
 __all__ = [
     "BNG",
-    "HOTSPOT_LABELS",
-    "CLUSTER_LABELS",
     "CATEGORY_LABELS",
-    "grid",
-    "count",
-    "kde",
-    "neighbours",
-    "gistar",
-    "local_moran",
+    "CLUSTER_LABELS",
+    "HOTSPOT_LABELS",
+    "Concentration",
+    "Overlap",
     "adjust_pvalues",
+    "by_deprivation",
     "change",
     "classify",
     "concentration",
+    "count",
+    "gistar",
+    "grid",
+    "kde",
+    "local_moran",
+    "neighbours",
     "overlap",
-    "by_deprivation",
-    "Concentration",
-    "Overlap",
 ]
 
 BNG = "EPSG:27700"
@@ -105,6 +105,7 @@ CATEGORY_LABELS: tuple[str, ...] = (
 )
 
 DEFAULT_SEED = 12345
+_BLOCK_BUDGET = 8_000_000  # permutations x units held at once by the permutation engine
 DEFAULT_TOLERANCE = 1.0  # metres, see neighbours()
 _MAX_CELLS = 2_000_000
 
@@ -126,7 +127,12 @@ def _is_lonlat(x: np.ndarray, y: np.ndarray) -> bool:
     ok = np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
     if not ok.any():
         return False
-    return bool((x[ok] >= -11).all() and (x[ok] <= 3).all() and (y[ok] >= 49).all() and (y[ok] <= 61.5).all())
+    return bool(
+        (x[ok] >= -11).all()
+        and (x[ok] <= 3).all()
+        and (y[ok] >= 49).all()
+        and (y[ok] <= 61.5).all()
+    )
 
 
 _XY_PAIRS = (("x", "y"), ("easting", "northing"), ("longitude", "latitude"), ("lon", "lat"))
@@ -194,7 +200,11 @@ def _points_xy(points, what: str = "points") -> tuple[np.ndarray, dict[str, Any]
 def _to_bng(geoms: gpd.GeoSeries, what: str, info: dict) -> gpd.GeoSeries:
     if geoms.crs is None:
         b = geoms.total_bounds
-        if np.all(np.isfinite(b)) and max(abs(b[0]), abs(b[2])) <= 180 and max(abs(b[1]), abs(b[3])) <= 90:
+        if (
+            np.all(np.isfinite(b))
+            and max(abs(b[0]), abs(b[2])) <= 180
+            and max(abs(b[1]), abs(b[3])) <= 90
+        ):
             raise _fail(
                 f"{what} has no CRS and its coordinates look like longitude/latitude; set it "
                 "with `.set_crs(4326)` (or `.set_crs(27700)` for British National Grid)."
@@ -203,7 +213,9 @@ def _to_bng(geoms: gpd.GeoSeries, what: str, info: dict) -> gpd.GeoSeries:
         info["crs_assumed"] = BNG
         return geoms.set_crs(BNG)
     if geoms.crs.to_epsg() != 27700:
-        logger.info("%s: reprojected from %s to British National Grid (EPSG:27700)", what, geoms.crs)
+        logger.info(
+            "%s: reprojected from %s to British National Grid (EPSG:27700)", what, geoms.crs
+        )
         info["reprojected"] = f"{what}: {geoms.crs.to_string()} -> {BNG}"
         return geoms.to_crs(BNG)
     return geoms
@@ -264,7 +276,9 @@ def _study_area(area) -> tuple[Any, dict]:
             xy = shapely.get_coordinates(geoms.to_numpy())
             return _hull(xy), {**info, "study_area": "convex hull of the points"}
         return shapely.union_all(geoms.to_numpy()), {**info, "study_area": "union of the polygons"}
-    raise _fail(f"area must be a GeoDataFrame, GeoSeries or shapely geometry, got {type(area).__name__}.")
+    raise _fail(
+        f"area must be a GeoDataFrame, GeoSeries or shapely geometry, got {type(area).__name__}."
+    )
 
 
 def _hull(xy: np.ndarray):
@@ -400,7 +414,7 @@ def grid(
         ),
         "shape": shape,
         "origin": [float(origin[0]), float(origin[1])],
-        "n_cells": int(len(out)),
+        "n_cells": len(out),
         **info,
     }
     out.attrs = {}
@@ -445,7 +459,9 @@ def _weights_values(points: pd.DataFrame, weights) -> np.ndarray | None:
     else:
         w = np.asarray(weights, dtype=float)
         if w.shape != (len(points),):
-            raise _fail(f"weights must have one value per point ({len(points)}), got shape {w.shape}.")
+            raise _fail(
+                f"weights must have one value per point ({len(points)}), got shape {w.shape}."
+            )
     return np.nan_to_num(w, nan=0.0)
 
 
@@ -468,7 +484,9 @@ def _assign(xy: np.ndarray, geoms: gpd.GeoSeries) -> np.ndarray:
     return out
 
 
-def _rate_column(out: pd.DataFrame, value: np.ndarray, population, per: float, what: str) -> np.ndarray:
+def _rate_column(
+    out: pd.DataFrame, value: np.ndarray, population, per: float, what: str
+) -> np.ndarray:
     pop = _population(out, population, what)
     rate = value / pop * per
     out["rate"] = rate
@@ -573,7 +591,7 @@ def count(
         built = True
     target, geoms, info = _areas(target, "areas" if areas is not None else "grid")
     wvals = _weights_values(points, weights) if isinstance(points, pd.DataFrame) else None
-    meta: dict[str, Any] = {"events": int(len(points)), **info}
+    meta: dict[str, Any] = {"events": len(points), **info}
     if built:
         meta["grid"] = target.attrs.get("sna", {}).get("grid")
 
@@ -591,7 +609,10 @@ def count(
         codes = points[match_on]
         lookup = pd.Series(np.arange(len(target)), index=pd.Index(target[match_on].astype(str)))
         if lookup.index.has_duplicates:
-            raise _fail(f"areas has duplicate {match_on!r} values; one row per area is needed.", column=match_on)
+            raise _fail(
+                f"areas has duplicate {match_on!r} values; one row per area is needed.",
+                column=match_on,
+            )
         pos = lookup.reindex(codes.astype(str).where(codes.notna(), "\0")).to_numpy()
         missing = codes.isna().to_numpy()
         pos = np.where(np.isnan(pos), -1, pos).astype(np.int64)
@@ -752,7 +773,9 @@ def kde(
         hx, hy = _bandwidth_nrd(xy_ok[:, 0]), _bandwidth_nrd(xy_ok[:, 1])
         bandwidth = float(round((hx + hy) / 2))
         if not bandwidth > 0:
-            raise _fail("cannot choose a bandwidth automatically: all points are at one place; give bandwidth=.")
+            raise _fail(
+                "cannot choose a bandwidth automatically: all points are at one place; give bandwidth=."
+            )
         logger.info("kde: bandwidth set to %s m automatically (rule of thumb)", f"{bandwidth:g}")
     bandwidth = float(bandwidth)
     if not bandwidth > 0:
@@ -761,9 +784,7 @@ def kde(
         pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy_ok[:, 0], xy_ok[:, 1]), crs=BNG)
         grid = globals()["grid"](pts, cell_size=cell_size)
     target, geoms, ginfo = _areas(grid, "grid")
-    counted = count(
-        pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}), grid=target, key=None
-    )
+    counted = count(pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]}), grid=target, key=None)
     # unique locations with their total weight (police data snaps events to map points)
     uniq, inv = np.unique(xy_ok, axis=0, return_inverse=True)
     mass = np.bincount(inv.ravel(), weights=w_ok)
@@ -902,7 +923,9 @@ def neighbours(
     name = weights.lower()
     known = ("queen", "fuzzy", "adjacent", "strict", "knn", "distance")
     if name not in known:
-        raise _fail(f"unknown weights {weights!r}; choose one of {', '.join(known)}.", key="weights")
+        raise _fail(
+            f"unknown weights {weights!r}; choose one of {', '.join(known)}.", key="weights"
+        )
     if not isinstance(data, gpd.GeoDataFrame | gpd.GeoSeries):
         raise _fail(
             f"weights={weights!r} needs geometry, but data is a {type(data).__name__}; pass a "
@@ -910,7 +933,9 @@ def neighbours(
         )
     geoms = _to_bng(data.geometry, "data", info).to_numpy()
     if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
-        raise _fail("data has rows with no geometry; drop or repair them before computing neighbours.")
+        raise _fail(
+            "data has rows with no geometry; drop or repair them before computing neighbours."
+        )
     if name in ("knn", "distance"):
         from scipy.spatial import cKDTree
 
@@ -948,7 +973,7 @@ def neighbours(
         tol = float(tolerance)
     if tol < 0:
         raise _fail(f"tolerance must be >= 0 metres, got {tol!r}.")
-    l, r = _touching_pairs(geoms, tol)
+    l, r, gap = _touching_pairs(geoms, tol)
     mat = sparse.csr_matrix((np.ones(2 * len(l)), (np.r_[l, r], np.r_[r, l])), shape=(n, n))
     mat.data[:] = 1.0
     info["method"] = (
@@ -958,37 +983,35 @@ def neighbours(
     )
     info["tolerance"] = tol
     if tol > 0:
-        ls, _ = _touching_pairs(geoms, 0.0, candidates=(l, r))
-        info["pairs_only_with_tolerance"] = int(len(l) - len(ls))
+        info["pairs_only_with_tolerance"] = int((gap > 0).sum())
     return _finish_weights(mat, data, info, islands, geoms)
 
 
-def _touching_pairs(geoms, tol: float, candidates=None) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) of geometries within ``tol`` of each other (intersecting when 0)."""
-    if candidates is None:
-        b = shapely.bounds(geoms)
-        pad = max(tol, 0.0)
-        boxes = shapely.box(b[:, 0] - pad, b[:, 1] - pad, b[:, 2] + pad, b[:, 3] + pad)
-        tree = shapely.STRtree(geoms)
-        l, r = tree.query(boxes)
-        keep = l < r
-        l, r = l[keep], r[keep]
-    else:
-        l, r = candidates
+def _touching_pairs(geoms, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j) of geometries within ``tol`` of each other, and their gaps (0 = touch)."""
+    b = shapely.bounds(geoms)
+    pad = max(tol, 0.0)
+    boxes = shapely.box(b[:, 0] - pad, b[:, 1] - pad, b[:, 2] + pad, b[:, 3] + pad)
+    l, r = shapely.STRtree(geoms).query(boxes)
+    keep = l < r
+    l, r = l[keep], r[keep]
     if len(l) == 0:
-        return l, r
+        return l, r, np.zeros(0)
     if tol > 0:
-        ok = shapely.dwithin(geoms[l], geoms[r], tol)
-    else:
-        ok = shapely.intersects(geoms[l], geoms[r])
-    return l[ok], r[ok]
+        gap = shapely.distance(geoms[l], geoms[r])
+        ok = gap <= tol
+        return l[ok], r[ok], gap[ok]
+    ok = shapely.intersects(geoms[l], geoms[r])
+    return l[ok], r[ok], np.zeros(int(ok.sum()))
 
 
 def _finish_weights(mat, data, info, islands, geoms):
     n = mat.shape[0]
     card = np.diff(mat.indptr)
     iso = np.flatnonzero(card == 0)
-    labels = _ids(data) if isinstance(data, pd.DataFrame) else [str(i) for i in range(n)]
+    labels: list[str] = []
+    if len(iso):
+        labels = _ids(data) if isinstance(data, pd.DataFrame) else [str(i) for i in range(n)]
     info["islands"] = [labels[i] for i in iso]
     if len(iso) and n > 1:
         if islands == "raise":
@@ -1166,15 +1189,7 @@ def _tail_counts(
             ge[eq_units] = permutations - np.searchsorted(sims, o_eq - tol, side="left")
             le[eq_units] = np.searchsorted(sims, o_eq + tol, side="right")
         elif len(eq_units):
-            x_lo, x_hi = x[idx], x[idx + 1]  # drawn index below / at or above the unit
-            block = max(1, budget // (permutations * kk))
-            for s0 in range(0, len(eq_units), block):
-                u = eq_units[s0 : s0 + block]
-                vals = np.where(idx[None, :, :] >= u[:, None, None], x_hi[None], x_lo[None])
-                sims = vals.sum(axis=2)
-                o = o_eq[s0 : s0 + block, None]
-                ge[u] = (sims >= o - tol).sum(axis=1)
-                le[u] = (sims <= o + tol).sum(axis=1)
+            _conditional_equal(x, idx, eq_units, o_eq, tol, ge, le)
         # rows of unequal weights (weights given by the user)
         other, w_other = units[~equal], w_rows[~equal]
         if len(other):
@@ -1192,6 +1207,38 @@ def _tail_counts(
                 ge[u] = (sims >= o - tol).sum(axis=1)
                 le[u] = (sims <= o + tol).sum(axis=1)
     return ge, le
+
+
+def _conditional_equal(x, idx, units, observed, tol, ge, le) -> None:
+    """Conditional randomisation for rows of equal weights, in O(units x permutations).
+
+    A drawn index d stands for unit d when d < i and for unit d + 1 when d >= i (the unit
+    itself is skipped). With each permutation's draws sorted, the draws at or above unit i
+    form a suffix, so the simulated sum for unit i is ``Σ x[d] + Σ_suffix (x[d+1] − x[d])``:
+    a shared base plus a suffix sum picked by how many draws fall below i. Those counts
+    come from a cumulative sum over the (sorted) units instead of a units x draws compare.
+    """
+    permutations, k = idx.shape
+    srt = np.sort(idx, axis=1)
+    lo = x[srt]
+    diff = x[srt + 1] - lo
+    base = lo.sum(axis=1)  # (P,)
+    # suffix[p, j] = sum of diff[p, j:], j = 0..k
+    suffix = np.zeros((permutations, k + 1))
+    suffix[:, :k] = np.cumsum(diff[:, ::-1], axis=1)[:, ::-1]
+    block = max(1, _BLOCK_BUDGET // permutations)
+    rows = np.repeat(np.arange(permutations), k)
+    for s0 in range(0, len(units), block):
+        u = units[s0 : s0 + block]  # ascending
+        nb = len(u)
+        # first unit (position in u) strictly above each draw: draws below it from there on
+        first = np.searchsorted(u, srt.ravel(), side="right")
+        inc = np.bincount(rows * (nb + 1) + first, minlength=permutations * (nb + 1))
+        below = np.cumsum(inc.reshape(permutations, nb + 1)[:, :nb], axis=1)
+        sims = base[:, None] + np.take_along_axis(suffix, below, axis=1)  # (P, nb)
+        o = observed[s0 : s0 + block][None, :]
+        ge[u] = (sims >= o - tol).sum(axis=0)
+        le[u] = (sims <= o + tol).sum(axis=0)
 
 
 def _perm_pvalues(ge, le, permutations: int, alternative: Alternative):
@@ -1223,7 +1270,10 @@ def _values(data: pd.DataFrame, value: str, rates: bool, population, per: float,
     if len(data) == 0:
         raise _fail(f"{what}: data is empty.")
     if value not in data.columns:
-        raise _fail(f"{what}: column {value!r} not found in data (columns: {list(data.columns)[:12]}).", column=value)
+        raise _fail(
+            f"{what}: column {value!r} not found in data (columns: {list(data.columns)[:12]}).",
+            column=value,
+        )
     x = pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float)
     if not np.isfinite(x).all():
         bad = list(data.index[~np.isfinite(x)][:5])
@@ -1402,11 +1452,16 @@ def gistar(
     n = len(x)
     if n < 3:
         raise _fail("gistar needs at least 3 areas.")
-    mat, winfo = neighbours(data, weights, tolerance=tolerance, k=k, distance=distance, islands=islands)
+    mat, winfo = neighbours(
+        data, weights, tolerance=tolerance, k=k, distance=distance, islands=islands
+    )
     xbar = x.mean()
     s = np.sqrt((x**2).mean() - xbar**2)
     if not s > 1e-12 * max(1.0, abs(xbar)):
-        raise _fail(f"gistar: all values of {value!r} are equal; there is no hot or cold spot to find.", column=value)
+        raise _fail(
+            f"gistar: all values of {value!r} are equal; there is no hot or cold spot to find.",
+            column=value,
+        )
     wstar = mat + sparse.identity(n, format="csr")
     wi = np.asarray(wstar.sum(axis=1)).ravel()
     s1 = np.asarray(wstar.multiply(wstar).sum(axis=1)).ravel()
@@ -1551,10 +1606,15 @@ def local_moran(
     n = len(x)
     if n < 3:
         raise _fail("local_moran needs at least 3 areas.")
-    mat, winfo = neighbours(data, weights, tolerance=tolerance, k=k, distance=distance, islands=islands)
+    mat, winfo = neighbours(
+        data, weights, tolerance=tolerance, k=k, distance=distance, islands=islands
+    )
     sd = x.std()
     if not sd > 1e-12 * max(1.0, abs(x.mean())):
-        raise _fail(f"local_moran: all values of {value!r} are equal; there is no cluster to find.", column=value)
+        raise _fail(
+            f"local_moran: all values of {value!r} are equal; there is no cluster to find.",
+            column=value,
+        )
     z = (x - x.mean()) / sd
     rs = np.asarray(mat.sum(axis=1)).ravel()
     inv = sparse.diags(np.where(rs != 0, 1 / np.where(rs != 0, rs, 1), 0))
@@ -1585,7 +1645,9 @@ def local_moran(
         p, _ = _norm_pvalues(zz, alternative)
         method = "normal approximation (conditional randomisation moments, Sokal et al. 1998)"
     padj = adjust_pvalues(p, correction)
-    quad = np.where(z > 0, np.where(lag > 0, "HH", "HL"), np.where(lag > 0, "LH", "LL")).astype(object)
+    quad = np.where(z > 0, np.where(lag > 0, "HH", "HL"), np.where(lag > 0, "LH", "LL")).astype(
+        object
+    )
     out = data.copy()
     out.attrs = {}
     if pop_col is not None:
@@ -1717,7 +1779,9 @@ _UNITS = {
 
 
 def _parse_period(period: str) -> tuple[float, str]:
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(day|week|month|quarter|year)s?\s*", str(period).lower())
+    m = re.fullmatch(
+        r"\s*([0-9]*\.?[0-9]+)\s*(day|week|month|quarter|year)s?\s*", str(period).lower()
+    )
     if not m:
         raise _fail(
             f"period must be a number and a unit of time, e.g. '12 months', '1 year', "
@@ -1860,7 +1924,10 @@ def classify(
             start = start.replace(day=1)
     start = pd.Timestamp(start)
     if start > t0:
-        raise _fail(f"start ({start.date()}) is after the first date in the data ({t0.date()}).", key="start")
+        raise _fail(
+            f"start ({start.date()}) is after the first date in the data ({t0.date()}).",
+            key="start",
+        )
     tmax = when.max()
     # the end of the data: a month of data when the dates are months (data.police.uk)
     month_precision = bool(((when.dt.day == 1) & (when.dt.normalize() == when)).all())
@@ -1872,7 +1939,9 @@ def classify(
     partial = data_end < edges[-1]
     if partial and collapse and len(edges) > 2:
         edges = edges[:-2] + [edges[-1]]
-    pos = np.searchsorted(np.array(edges[1:], dtype="datetime64[ns]"), when.to_numpy(), side="right")
+    pos = np.searchsorted(
+        np.array(edges[1:], dtype="datetime64[ns]"), when.to_numpy(), side="right"
+    )
     pos = np.where(when.isna().to_numpy(), -1, pos)
     n_periods = len(edges) - 1
 
@@ -1889,10 +1958,12 @@ def classify(
     for p in range(n_periods):
         sub = points[pos == p]
         end = min(edges[p + 1], data_end) - pd.Timedelta(days=1)
-        info = {"start": str(edges[p].date()), "end": str(end.date()), "events": int(len(sub))}
+        info = {"start": str(edges[p].date()), "end": str(end.date()), "events": len(sub)}
         per_period.append(info)
         if len(sub) == 0:
-            logger.warning("classify: no events in the period starting %s; it is left out", info["start"])
+            logger.warning(
+                "classify: no events in the period starting %s; it is left out", info["start"]
+            )
             info["used"] = False
             continue
         c = count(sub, areas=areas, grid=target if areas is None else None)
@@ -1928,13 +1999,17 @@ def classify(
     hot = sig & (zmat > 0)
     cold = sig & (zmat < 0)
     m = nmat.shape[1]
-    recent = int(math.floor(recent_prop * m))
+    recent = math.floor(recent_prop * m)
     if recent < 1:
         recent = 1
-        logger.warning("classify: recent_prop x %d periods < 1; the last period is treated as recent", m)
+        logger.warning(
+            "classify: recent_prop x %d periods < 1; the last period is treated as recent", m
+        )
     older = m - recent
     if older < 1:
-        raise _fail("classify needs at least one non-recent period; use a shorter period.", key="period")
+        raise _fail(
+            "classify needs at least one non-recent period; use a shorter period.", key="period"
+        )
 
     def cats(flag: np.ndarray, kind: str) -> np.ndarray:
         prop = flag.sum(axis=1) / m
@@ -2012,7 +2087,10 @@ def _count_series(counts, value: str, what: str) -> pd.Series:
         raise _fail(f"{what} is empty.")
     s = pd.to_numeric(s, errors="coerce")
     if s.isna().any() or (s < 0).any():
-        raise _fail(f"{what}: counts must be non-negative numbers ({int(s.isna().sum())} missing).", column=value)
+        raise _fail(
+            f"{what}: counts must be non-negative numbers ({int(s.isna().sum())} missing).",
+            column=value,
+        )
     return s.astype(float)
 
 
@@ -2029,8 +2107,13 @@ class Concentration:
 
     def to_frame(self) -> pd.DataFrame:
         """One row: the shares in the top areas and the Gini coefficient."""
-        row = {f"share_top_{_pct(t)}": s for t, s in zip(self.shares["top"], self.shares["share"], strict=True)}
-        return pd.DataFrame([{"n_areas": self.n_areas, "n_events": self.n_events, **row, "gini": self.gini}])
+        row = {
+            f"share_top_{_pct(t)}": s
+            for t, s in zip(self.shares["top"], self.shares["share"], strict=True)
+        }
+        return pd.DataFrame(
+            [{"n_areas": self.n_areas, "n_events": self.n_events, **row, "gini": self.gini}]
+        )
 
 
 def _pct(t: float) -> str:
@@ -2095,8 +2178,15 @@ def concentration(
     for t in tops:
         if not 0 < t <= 1:
             raise _fail(f"tops must be proportions in (0, 1], got {t!r}.")
-        k = max(1, int(math.floor(t * n + 0.5)))
-        rows.append({"top": float(t), "n_areas": k, "events": float(cum[k - 1]), "share": float(cum[k - 1] / total)})
+        k = max(1, math.floor(t * n + 0.5))
+        rows.append(
+            {
+                "top": float(t),
+                "n_areas": k,
+                "events": float(cum[k - 1]),
+                "share": float(cum[k - 1] / total),
+            }
+        )
     i = np.arange(1, n + 1)
     gini = float(2 * (i * x).sum() / (n * total) - (n + 1) / n)
     lorenz = pd.DataFrame(
@@ -2145,7 +2235,7 @@ class Overlap:
 
 
 def _top_set(s: pd.Series, top: float) -> list:
-    k = max(1, int(math.floor(top * len(s) + 0.5)))
+    k = max(1, math.floor(top * len(s) + 0.5))
     ordered = s.sort_values(ascending=False, kind="mergesort")
     threshold = ordered.iloc[k - 1]
     chosen = s[(s >= threshold) & (s > 0)]
@@ -2331,7 +2421,9 @@ def by_deprivation(
         raise _fail("by_deprivation: every LSOA needs a positive population.", column=population)
     geo = geo[~no_decile].assign(**{population: pop[~no_decile]})
     group = "imd_quintile" if quintiles else "imd_decile"
-    geo[group] = ((dec[~no_decile] + 1) // 2).astype(int) if quintiles else dec[~no_decile].astype(int)
+    geo[group] = (
+        ((dec[~no_decile] + 1) // 2).astype(int) if quintiles else dec[~no_decile].astype(int)
+    )
     tab = (
         geo.groupby(group)
         .agg(areas=("lsoa", "size"), n=("n", "sum"), population=(population, "sum"))

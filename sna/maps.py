@@ -44,7 +44,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -56,19 +56,23 @@ from .plot import style
 
 __all__ = [
     "ATTRIBUTION",
-    "HOTSPOT_COLOURS",
-    "CLUSTER_COLOURS",
     "CATEGORY_COLOURS",
+    "CLUSTER_COLOURS",
+    "HOTSPOT_COLOURS",
     "MissingDependencyError",
     "choropleth",
+    "explore",
     "hotspot_map",
-    "lisa_map",
     "kde_map",
+    "lisa_map",
     "persistence_map",
     "small_multiples",
-    "explore",
     "to_geopackage",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    import folium
+    from matplotlib.figure import Figure
 
 BNG = "EPSG:27700"
 
@@ -243,7 +247,15 @@ def _scalebar(ax) -> None:
     half = length / 2
     for i, colour in enumerate(("#222222", "white")):
         ax.add_patch(
-            Rectangle((bx + i * half, by), half, h, facecolor=colour, edgecolor="#222222", lw=0.6, zorder=20)
+            Rectangle(
+                (bx + i * half, by),
+                half,
+                h,
+                facecolor=colour,
+                edgecolor="#222222",
+                lw=0.6,
+                zorder=20,
+            )
         )
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     ax.text(bx, by + 1.8 * h, "0", ha="center", va="bottom", fontsize=7, zorder=20)
@@ -268,8 +280,9 @@ def _north_arrow(ax) -> None:
 def _dissolve(frame: gpd.GeoDataFrame, by: str) -> gpd.GeoDataFrame:
     """Dissolve by a column, closing the slivers of generalised boundaries (2 m snap)."""
     snap = 2.0
-    work = gpd.GeoDataFrame({by: frame[by].to_numpy()}, geometry=frame.geometry.buffer(snap).to_numpy(),
-                            crs=frame.crs)
+    work = gpd.GeoDataFrame(
+        {by: frame[by].to_numpy()}, geometry=frame.geometry.buffer(snap).to_numpy(), crs=frame.crs
+    )
     out = work.dissolve(by=by).reset_index()
     out[out.geometry.name] = [_drop_specks(g, snap**2) for g in out.geometry.buffer(-snap)]
     return out
@@ -306,7 +319,11 @@ def _outline_frame(data: gpd.GeoDataFrame, outlines) -> tuple[gpd.GeoDataFrame |
     if isinstance(outlines, gpd.GeoDataFrame):
         frame = _prepare(outlines, None, "outlines")
         label = next(
-            (c for c in ("name", "district_name", "partnership", "district", "lsoa") if c in frame.columns),
+            (
+                c
+                for c in ("name", "district_name", "partnership", "district", "lsoa")
+                if c in frame.columns
+            ),
             None,
         )
         return frame, label
@@ -377,7 +394,9 @@ def _caption(fig, source, note, basemap_used=None):
 
 def _add_basemap(ax) -> None:
     if importlib.util.find_spec("contextily") is None:
-        logger.warning("basemap=True but contextily is not installed; the map is drawn without tiles")
+        logger.warning(
+            "basemap=True but contextily is not installed; the map is drawn without tiles"
+        )
         return
     try:
         import contextily as cx
@@ -385,8 +404,10 @@ def _add_basemap(ax) -> None:
         provider = cx.providers.CartoDB.Positron
         cx.add_basemap(ax, crs=BNG, source=provider, attribution=False, zorder=0)
         ax._sna_basemap = provider.get("attribution", "CartoDB, OpenStreetMap contributors")
-    except Exception as exc:  # tiles unreachable offline: draw without them
-        logger.warning("basemap tiles could not be fetched (%s); the map is drawn without them", exc)
+    except Exception as exc:  # noqa: BLE001 -- tiles unreachable offline: draw without them
+        logger.warning(
+            "basemap tiles could not be fetched (%s); the map is drawn without them", exc
+        )
 
 
 def _legend(ax, handles, title: str | None, *, outside: bool = True) -> None:
@@ -457,7 +478,7 @@ def _classify(values: np.ndarray, scheme: Scheme, k: int, bins, seed: int) -> np
 
 def _fmt(v: float, integer: bool, decimals: int) -> str:
     if integer:
-        return f"{int(round(v)):,}"
+        return f"{round(v):,}"
     return f"{v:,.{decimals}f}"
 
 
@@ -471,13 +492,15 @@ def _class_labels(bins: np.ndarray, values: np.ndarray, decimals: int | None) ->
     labels = []
     for i, hi in enumerate(bins):
         if integer:
-            a = int(y.min()) if i == 0 else int(math.floor(bins[i - 1])) + 1
-            b = int(math.floor(hi))
+            a = int(y.min()) if i == 0 else math.floor(bins[i - 1]) + 1
+            b = math.floor(hi)
             labels.append(f"{a:,}" if a == b else f"{a:,} to {b:,}")
         elif i == 0:
             labels.append(f"{_fmt(y.min(), False, decimals)} to {_fmt(hi, False, decimals)}")
         else:
-            labels.append(f"over {_fmt(bins[i - 1], False, decimals)} to {_fmt(hi, False, decimals)}")
+            labels.append(
+                f"over {_fmt(bins[i - 1], False, decimals)} to {_fmt(hi, False, decimals)}"
+            )
     return labels
 
 
@@ -556,7 +579,7 @@ def choropleth(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
-):
+) -> Figure:
     """A classified choropleth of counts or rates.
 
     Parameters
@@ -618,22 +641,50 @@ def choropleth(
         face = np.array([colours[c] if c >= 0 else _MISSING for c in cls], dtype=object)
         _draw(ax, data.geometry, list(face), linewidth=_edge_width(len(data)))
         counts = np.bincount(cls[cls >= 0], minlength=len(bins))
-        handles = [_patch(c, f"{lab} ({n:,})") for c, lab, n in zip(colours, labels, counts, strict=True)]
+        handles = [
+            _patch(c, f"{lab} ({n:,})") for c, lab, n in zip(colours, labels, counts, strict=True)
+        ]
         if (cls < 0).any():
             _draw(ax, data.geometry[cls < 0], _MISSING, edgecolor="#999999", hatch="///", zorder=3)
             handles.append(_patch(_MISSING, f"No data ({int((cls < 0).sum()):,})"))
         _legend(ax, handles, legend_title or column)
         _decorate(
-            fig, ax, data, title=title, outlines=outlines, outline_labels=outline_labels, source=source,
-            note=note, scalebar=scalebar, north_arrow=north_arrow, basemap=basemap,
+            fig,
+            ax,
+            data,
+            title=title,
+            outlines=outlines,
+            outline_labels=outline_labels,
+            source=source,
+            note=note,
+            scalebar=scalebar,
+            north_arrow=north_arrow,
+            basemap=basemap,
         )
-    logger.info("choropleth of %r: %s classes, upper bounds %s", column, scheme, [float(b) for b in bins])
+    logger.info(
+        "choropleth of %r: %s classes, upper bounds %s", column, scheme, [float(b) for b in bins]
+    )
     return fig
 
 
 def _categorical(
-    data, column, colours: Mapping[str, str], names: Mapping[str, str] | None, *, legend_title, title,
-    outlines, outline_labels, source, note, scalebar, north_arrow, basemap, ax, figsize, all_classes,
+    data,
+    column,
+    colours: Mapping[str, str],
+    names: Mapping[str, str] | None,
+    *,
+    legend_title,
+    title,
+    outlines,
+    outline_labels,
+    source,
+    note,
+    scalebar,
+    north_arrow,
+    basemap,
+    ax,
+    figsize,
+    all_classes,
 ):
     data = _prepare(data, column)
     values = data[column].astype("object").where(data[column].notna(), None)
@@ -658,8 +709,17 @@ def _categorical(
             handles.append(_patch(_MISSING, f"No data ({int(values.isna().sum()):,})"))
         _legend(ax, handles, legend_title)
         _decorate(
-            fig, ax, data, title=title, outlines=outlines, outline_labels=outline_labels, source=source,
-            note=note, scalebar=scalebar, north_arrow=north_arrow, basemap=basemap,
+            fig,
+            ax,
+            data,
+            title=title,
+            outlines=outlines,
+            outline_labels=outline_labels,
+            source=source,
+            note=note,
+            scalebar=scalebar,
+            north_arrow=north_arrow,
+            basemap=basemap,
         )
     return fig
 
@@ -681,7 +741,7 @@ def hotspot_map(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
-):
+) -> Figure:
     """Gi* hot and cold spots (the ``hotspot`` column of :func:`sna.hotspot.gistar`).
 
     Parameters
@@ -720,9 +780,22 @@ def hotspot_map(
     ['Hot spot 99% (1)', 'Not significant (1)']
     """
     return _categorical(
-        data, column, HOTSPOT_COLOURS, _HOTSPOT_NAMES, legend_title=legend_title, title=title, outlines=outlines,
-        outline_labels=outline_labels, source=source, note=note, scalebar=scalebar,
-        north_arrow=north_arrow, basemap=basemap, ax=ax, figsize=figsize, all_classes=all_classes,
+        data,
+        column,
+        HOTSPOT_COLOURS,
+        _HOTSPOT_NAMES,
+        legend_title=legend_title,
+        title=title,
+        outlines=outlines,
+        outline_labels=outline_labels,
+        source=source,
+        note=note,
+        scalebar=scalebar,
+        north_arrow=north_arrow,
+        basemap=basemap,
+        ax=ax,
+        figsize=figsize,
+        all_classes=all_classes,
     )
 
 
@@ -743,7 +816,7 @@ def lisa_map(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
-):
+) -> Figure:
     """Local Moran clusters and outliers (the ``cluster`` column of
     :func:`sna.hotspot.local_moran`).
 
@@ -781,9 +854,22 @@ def lisa_map(
     ['High-High: cluster of high values (1)', 'Not significant (1)']
     """
     return _categorical(
-        data, column, CLUSTER_COLOURS, _CLUSTER_NAMES, legend_title=legend_title, title=title,
-        outlines=outlines, outline_labels=outline_labels, source=source, note=note, scalebar=scalebar,
-        north_arrow=north_arrow, basemap=basemap, ax=ax, figsize=figsize, all_classes=all_classes,
+        data,
+        column,
+        CLUSTER_COLOURS,
+        _CLUSTER_NAMES,
+        legend_title=legend_title,
+        title=title,
+        outlines=outlines,
+        outline_labels=outline_labels,
+        source=source,
+        note=note,
+        scalebar=scalebar,
+        north_arrow=north_arrow,
+        basemap=basemap,
+        ax=ax,
+        figsize=figsize,
+        all_classes=all_classes,
     )
 
 
@@ -804,7 +890,7 @@ def persistence_map(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
-):
+) -> Figure:
     """Persistent, emerging, intermittent and former hot and cold spots (the
     ``hotspot_category`` column of :func:`sna.hotspot.classify`).
 
@@ -841,9 +927,22 @@ def persistence_map(
     1
     """
     return _categorical(
-        data, column, CATEGORY_COLOURS, _CATEGORY_NAMES, legend_title=legend_title, title=title,
-        outlines=outlines, outline_labels=outline_labels, source=source, note=note, scalebar=scalebar,
-        north_arrow=north_arrow, basemap=basemap, ax=ax, figsize=figsize, all_classes=all_classes,
+        data,
+        column,
+        CATEGORY_COLOURS,
+        _CATEGORY_NAMES,
+        legend_title=legend_title,
+        title=title,
+        outlines=outlines,
+        outline_labels=outline_labels,
+        source=source,
+        note=note,
+        scalebar=scalebar,
+        north_arrow=north_arrow,
+        basemap=basemap,
+        ax=ax,
+        figsize=figsize,
+        all_classes=all_classes,
     )
 
 
@@ -865,7 +964,7 @@ def kde_map(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
-):
+) -> Figure:
     """A kernel density surface (the ``kde`` column of :func:`sna.hotspot.kde`).
 
     Parameters
@@ -909,7 +1008,9 @@ def kde_map(
     values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
     vmax = np.nanmax(values) if np.isfinite(values).any() else np.nan
     if not vmax > 0:
-        raise AnalysisInputError(f"column {column!r} has no positive density to map.", column=column)
+        raise AnalysisInputError(
+            f"column {column!r} has no positive density to map.", column=column
+        )
     with style.house_style():
         fig, ax = _figure(ax, figsize)
         show = np.isfinite(values)
@@ -927,8 +1028,17 @@ def kde_map(
         cb.ax.tick_params(labelsize=8)
         cb.outline.set_visible(False)
         _decorate(
-            fig, ax, data, title=title, outlines=outlines, outline_labels=outline_labels, source=source,
-            note=note, scalebar=scalebar, north_arrow=north_arrow, basemap=basemap,
+            fig,
+            ax,
+            data,
+            title=title,
+            outlines=outlines,
+            outline_labels=outline_labels,
+            source=source,
+            note=note,
+            scalebar=scalebar,
+            north_arrow=north_arrow,
+            basemap=basemap,
         )
     return fig
 
@@ -952,7 +1062,7 @@ def small_multiples(
     source: str | None = None,
     note: str | None = None,
     panel_size: float = 3.2,
-):
+) -> Figure:
     """One small map per year (or any period) on one shared legend.
 
     Parameters
@@ -1010,7 +1120,9 @@ def small_multiples(
     ['2019/20', '2020/21']
     """
     if isinstance(data, Mapping):
-        panels = [(str(key), _prepare(frame, column, f"panel {key!r}")) for key, frame in data.items()]
+        panels = [
+            (str(key), _prepare(frame, column, f"panel {key!r}")) for key, frame in data.items()
+        ]
     else:
         base = _prepare(data, column)
         if by not in base.columns:
@@ -1026,9 +1138,12 @@ def small_multiples(
     if kind == "auto":
         labels = {str(v) for v in all_values.dropna()}
         kind = (
-            "hotspot" if labels and labels <= set(HOTSPOT_COLOURS)
-            else "lisa" if labels and labels <= set(CLUSTER_COLOURS)
-            else "persistence" if labels and labels <= set(CATEGORY_COLOURS)
+            "hotspot"
+            if labels and labels <= set(HOTSPOT_COLOURS)
+            else "lisa"
+            if labels and labels <= set(CLUSTER_COLOURS)
+            else "persistence"
+            if labels and labels <= set(CATEGORY_COLOURS)
             else "choropleth"
         )
     import matplotlib.pyplot as plt
@@ -1038,7 +1153,10 @@ def small_multiples(
     nrows = math.ceil(n / ncols)
     with style.house_style():
         fig, axes = plt.subplots(
-            nrows, ncols, figsize=(panel_size * ncols + 2.2, panel_size * nrows + 0.9), layout="constrained",
+            nrows,
+            ncols,
+            figsize=(panel_size * ncols + 2.2, panel_size * nrows + 0.9),
+            layout="constrained",
             squeeze=False,
         )
         if kind == "choropleth":
@@ -1055,7 +1173,11 @@ def small_multiples(
             }[kind]
             legend_title = legend_title or default_title
             present = {str(v) for v in all_values.dropna()}
-            handles = [_patch(c, (names or {}).get(lab, lab)) for lab, c in palette.items() if lab in present]
+            handles = [
+                _patch(c, (names or {}).get(lab, lab))
+                for lab, c in palette.items()
+                if lab in present
+            ]
         for i, (label, frame) in enumerate(panels):
             ax = axes[i // ncols][i % ncols]
             if kind == "choropleth":
@@ -1063,18 +1185,35 @@ def small_multiples(
                 cls = _assign_classes(v, cut)
                 face = [colours[c] if c >= 0 else _MISSING for c in cls]
             else:
-                face = [palette.get(str(v), _MISSING) if pd.notna(v) else _MISSING for v in frame[column]]
+                face = [
+                    palette.get(str(v), _MISSING) if pd.notna(v) else _MISSING
+                    for v in frame[column]
+                ]
             _draw(ax, frame.geometry, face, linewidth=_edge_width(len(frame)) / 2)
             ax.set_title(label, loc="left", fontsize=10, fontweight="bold")
             _decorate(
-                fig, ax, frame, title=None, outlines=outlines, outline_labels=False, source=None,
-                note=None, scalebar=i == 0, north_arrow=i == 0, basemap=False, caption=False,
+                fig,
+                ax,
+                frame,
+                title=None,
+                outlines=outlines,
+                outline_labels=False,
+                source=None,
+                note=None,
+                scalebar=i == 0,
+                north_arrow=i == 0,
+                basemap=False,
+                caption=False,
             )
         for j in range(n, nrows * ncols):
             axes[j // ncols][j % ncols].set_axis_off()
         fig.legend(
-            handles=handles, title=legend_title or column, loc="outside right upper", fontsize=8,
-            title_fontsize=9, frameon=False,
+            handles=handles,
+            title=legend_title or column,
+            loc="outside right upper",
+            fontsize=8,
+            title_fontsize=9,
+            frameon=False,
         )
         if title:
             fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
@@ -1087,7 +1226,7 @@ def small_multiples(
 # --------------------------------------------------------------------------------------------
 
 
-def explore(data: gpd.GeoDataFrame, column: str | None = None, **kwargs):
+def explore(data: gpd.GeoDataFrame, column: str | None = None, **kwargs) -> folium.Map:
     """An interactive map for JupyterLab (geopandas ``explore``), in the house colours.
 
     Parameters
@@ -1119,13 +1258,18 @@ def explore(data: gpd.GeoDataFrame, column: str | None = None, **kwargs):
             "extra package)."
         )
     data = _prepare(data, column)
-    opts: dict[str, Any] = {"tiles": "CartoDB positron", "style_kwds": {"weight": 0.5, "color": "white"}}
+    opts: dict[str, Any] = {
+        "tiles": "CartoDB positron",
+        "style_kwds": {"weight": 0.5, "color": "white"},
+    }
     if column is not None:
         labels = {str(v) for v in data[column].dropna()}
         for palette in (HOTSPOT_COLOURS, CLUSTER_COLOURS, CATEGORY_COLOURS):
             if labels and labels <= set(palette):
                 order = [lab for lab in palette if lab in labels]
-                opts.update(categorical=True, categories=order, cmap=[palette[lab] for lab in order])
+                opts.update(
+                    categorical=True, categories=order, cmap=[palette[lab] for lab in order]
+                )
                 break
         else:
             if pd.api.types.is_numeric_dtype(data[column]):
@@ -1184,7 +1328,9 @@ def to_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path) -> Path:
                 "letters, digits, '_' or '-' (at most 63 characters)."
             )
         if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-            raise AnalysisInputError(f"to_geopackage: layer {name!r} is not a GeoDataFrame with geometry.")
+            raise AnalysisInputError(
+                f"to_geopackage: layer {name!r} is not a GeoDataFrame with geometry."
+            )
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
         path = path.with_suffix(".gpkg")
@@ -1201,7 +1347,11 @@ def to_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path) -> Path:
             if col == out.geometry.name:
                 continue
             s = out[col]
-            if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s):
+            if (
+                isinstance(s.dtype, pd.CategoricalDtype)
+                or s.dtype == object
+                or pd.api.types.is_string_dtype(s)
+            ):
                 out[col] = s.astype("string").astype(object).where(s.notna(), None)
         if not isinstance(out.index, pd.RangeIndex):
             out = out.reset_index(names=out.index.name or "index")

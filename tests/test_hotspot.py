@@ -90,7 +90,14 @@ def ord_getis(x, adj):
 
 @pytest.mark.parametrize(
     ("width", "height", "expected"),
-    [(10_000, 5_000, 100.0), (20_000, 14_600, 200.0), (3_000, 9_000, 60.0), (300, 400, 6.0), (7_399, 8_000, 100.0), (2_990, 8_000, 50.0)],
+    [
+        (10_000, 5_000, 100.0),
+        (20_000, 14_600, 200.0),
+        (3_000, 9_000, 60.0),
+        (300, 400, 6.0),
+        (7_399, 8_000, 100.0),
+        (2_990, 8_000, 50.0),
+    ],
 )
 def test_grid_automatic_cell_size_rule(width, height, expected, caplog):
     area = gpd.GeoDataFrame(geometry=[box(0, 0, width, height)], crs=27700)
@@ -126,7 +133,7 @@ def test_hex_grid_has_six_neighbours_inside():
     area = gpd.GeoDataFrame(geometry=[box(0, 0, 3_000, 3_000)], crs=27700)
     g = hs.grid(area, cell_size=200, shape="hex")
     assert g.attrs["sna"]["grid"]["shape"] == "hex"
-    w, info = hs.neighbours(g, "adjacent")
+    w, _info = hs.neighbours(g, "adjacent")
     card = np.diff(w.indptr)
     assert card.max() == 6
     inner = g.geometry.area.to_numpy() > 0.999 * (200**2 * math.sqrt(3) / 2)
@@ -171,7 +178,9 @@ def two_areas():
 
 def test_count_point_in_polygon_records_outside_and_missing():
     areas = two_areas()
-    events = pd.DataFrame({"x": [10, 20, 150, 500, np.nan], "y": [10, 20, 50, 50, np.nan], "w": [1, 2, 3, 4, 5]})
+    events = pd.DataFrame(
+        {"x": [10, 20, 150, 500, np.nan], "y": [10, 20, 50, 50, np.nan], "w": [1, 2, 3, 4, 5]}
+    )
     before = events.copy()
     out = hs.count(events, areas=areas, weights="w", population="population")
     assert out["n"].tolist() == [2, 1]
@@ -179,7 +188,14 @@ def test_count_point_in_polygon_records_outside_and_missing():
     assert out["sum"].tolist() == [3.0, 3.0]
     assert out["rate"].tolist() == [2.0, 2.0]
     meta = out.attrs["sna"]["count"]
-    assert meta == {**meta, "events": 5, "counted": 3, "outside": 1, "missing_location": 1, "method": "point in polygon"}
+    assert meta == {
+        **meta,
+        "events": 5,
+        "counted": 3,
+        "outside": 1,
+        "missing_location": 1,
+        "method": "point in polygon",
+    }
     pd.testing.assert_frame_equal(events, before)  # input untouched
     assert "n" not in areas.columns
 
@@ -218,7 +234,9 @@ def test_count_by_lsoa_code_keeps_the_real_quirks(city_counts, violence):
 
 def test_count_falls_back_to_location_for_events_without_a_code():
     areas = two_areas()
-    ev = pd.DataFrame({"lsoa": ["A", None, None], "x": [np.nan, 150.0, np.nan], "y": [np.nan, 50.0, np.nan]})
+    ev = pd.DataFrame(
+        {"lsoa": ["A", None, None], "x": [np.nan, 150.0, np.nan], "y": [np.nan, 50.0, np.nan]}
+    )
     out = hs.count(ev, areas=areas)
     assert out["n"].tolist() == [1, 1]
     assert out.attrs["sna"]["count"]["placed_by_location"] == 1
@@ -247,7 +265,11 @@ def test_count_errors():
     with pytest.raises(AnalysisInputError, match="point geometries"):
         hs.count(areas.drop(columns="lsoa"), areas=areas)
     with pytest.raises(AnalysisInputError, match="population"):
-        hs.count(pd.DataFrame({"x": [1], "y": [1]}), areas=areas.assign(population=[0, 5]), population="population")
+        hs.count(
+            pd.DataFrame({"x": [1], "y": [1]}),
+            areas=areas.assign(population=[0, 5]),
+            population="population",
+        )
     assert issubclass(AnalysisInputError, SnaError)
 
 
@@ -294,7 +316,9 @@ def test_kde_automatic_bandwidth_is_the_documented_rule(violence, geography, cap
 def test_kde_kernels_integrate_to_one(kernel):
     area = gpd.GeoDataFrame(geometry=[box(0, 0, 3000, 3000)], crs=27700)
     cells = hs.grid(area, cell_size=25)
-    k = hs.kde(pd.DataFrame({"x": [1510.0], "y": [1490.0]}), grid=cells, bandwidth=400, kernel=kernel)
+    k = hs.kde(
+        pd.DataFrame({"x": [1510.0], "y": [1490.0]}), grid=cells, bandwidth=400, kernel=kernel
+    )
     assert (k["kde"] * k.area / 1e6).sum() == pytest.approx(1.0, rel=0.02)
 
 
@@ -343,7 +367,9 @@ def test_default_weights_cope_with_slivers(geography):
 
 def island_frame():
     cells = [box(0, 0, 1, 1), box(1.5, 0, 2.5, 1), box(2.5, 0, 3.5, 1), box(10, 0, 11, 1)]
-    return gpd.GeoDataFrame({"lsoa": ["a", "b", "c", "far"], "n": [1, 5, 7, 2]}, geometry=cells, crs=27700)
+    return gpd.GeoDataFrame(
+        {"lsoa": ["a", "b", "c", "far"], "n": [1, 5, 7, 2]}, geometry=cells, crs=27700
+    )
 
 
 def test_island_joined_to_nearest_and_recorded(caplog):
@@ -361,7 +387,9 @@ def test_island_joined_to_nearest_and_recorded(caplog):
 def test_an_island_never_gets_a_silent_zero():
     # the island's z is computed with its nearest neighbour, and the run does not break
     vals = [0, 1, 0, 2, 0, 9, 8, 1, 7, 9, 1, 0, 3]
-    cells = [box((i % 4) * 10, (i // 4) * 10, (i % 4) * 10 + 10, (i // 4) * 10 + 10) for i in range(12)]
+    cells = [
+        box((i % 4) * 10, (i // 4) * 10, (i % 4) * 10 + 10, (i // 4) * 10 + 10) for i in range(12)
+    ]
     cells.append(box(200, 200, 210, 210))  # far away
     g = gpd.GeoDataFrame({"n": vals}, geometry=cells, crs=27700)
     out = hs.gistar(g, permutations=99)
@@ -386,7 +414,7 @@ def test_weights_names(spec):
 
 def test_weights_distance_and_given_matrix():
     g = lattice(np.arange(9), 3)
-    w, info = hs.neighbours(g, "distance", distance=101)
+    w, _info = hs.neighbours(g, "distance", distance=101)
     assert np.diff(w.indptr).tolist() == [2, 3, 2, 3, 4, 3, 2, 3, 2]
     w2, info2 = hs.neighbours(g, w)
     assert (w2 != w).nnz == 0 and info2["method"].startswith("given")
@@ -471,10 +499,16 @@ def test_gistar_correction_options(city_counts, correction):
     if correction is None:
         np.testing.assert_array_equal(out["pvalue_adj"], out["pvalue"])
     else:
-        np.testing.assert_allclose(out["pvalue_adj"], multipletests(out["pvalue"], method=correction)[1], atol=1e-12)
+        np.testing.assert_allclose(
+            out["pvalue_adj"], multipletests(out["pvalue"], method=correction)[1], atol=1e-12
+        )
     assert out.attrs["sna"]["gistar"]["correction"] == correction
     # classes come from the adjusted p-value and the sign of z
-    for label, lo, hi in [("hot spot (99.9%)", 0, 0.001), ("hot spot (99%)", 0.001, 0.01), ("hot spot (95%)", 0.01, 0.05)]:
+    for label, lo, hi in [
+        ("hot spot (99.9%)", 0, 0.001),
+        ("hot spot (99%)", 0.001, 0.01),
+        ("hot spot (95%)", 0.01, 0.05),
+    ]:
         sel = out["hotspot"] == label
         assert ((out.loc[sel, "pvalue_adj"] > lo) | (lo == 0)).all()
         assert (out.loc[sel, "pvalue_adj"] <= hi).all() and (out.loc[sel, "gistar"] > 0).all()
@@ -515,6 +549,15 @@ def test_conditional_engine_matches_a_slow_reference(weighted):
         assert not (j == i).any()
         sims = x[j] @ w.data[lo:hi]
         assert ge[i] == (sims >= obs[i] - 1e-9).sum() and le[i] == (sims <= obs[i] + 1e-9).sum()
+
+
+def test_conditional_engine_in_blocks_gives_the_same_counts(monkeypatch):
+    x = np.random.default_rng(13).poisson(3, 400).astype(float)
+    w, _ = hs.neighbours(lattice(x, 20), "adjacent")
+    whole = hs._tail_counts(x, w, 99, seed=5, conditional=True)
+    monkeypatch.setattr(hs, "_BLOCK_BUDGET", 99 * 7)  # blocks of 7 units
+    blocked = hs._tail_counts(x, w, 99, seed=5, conditional=True)
+    assert np.array_equal(whole[0], blocked[0]) and np.array_equal(whole[1], blocked[1])
 
 
 def test_total_randomisation_engine_matches_a_slow_reference():
@@ -563,7 +606,10 @@ def test_gistar_permutations_are_seeded_and_two_sided(city_counts):
 
 
 def test_gistar_on_rates(city_counts):
-    pop = pd.read_csv(SAMPLE / "population" / "population19_lsoa11.csv", usecols=["lsoa11_code", "total_population"])
+    pop = pd.read_csv(
+        SAMPLE / "population" / "population19_lsoa11.csv",
+        usecols=["lsoa11_code", "total_population"],
+    )
     data = city_counts.merge(pop, left_on="lsoa", right_on="lsoa11_code").rename(
         columns={"total_population": "population"}
     )
@@ -629,7 +675,9 @@ def test_city_centre_violence_is_a_99pct_hotspot(city_counts):
     assert default.loc[top.index, "hotspot"].str.startswith("hot spot").all()
     assert "resolution_warning" in default.attrs["sna"]["gistar"]
     # no cold spot among the top and no hotspot in an LSOA with below-median violence
-    assert not default.loc[default["n"] < default["n"].median(), "hotspot"].str.startswith("hot").any()
+    assert (
+        not default.loc[default["n"] < default["n"].median(), "hotspot"].str.startswith("hot").any()
+    )
 
 
 def test_city_centre_is_a_high_high_cluster(city_counts):
@@ -674,7 +722,9 @@ def test_local_moran_permutation_direction():
     x[np.arange(100).reshape(10, 10)[1:4, 1:4].ravel()] = 30
     out = hs.local_moran(lattice(x, 10), permutations=999, correction=None)
     centre = np.arange(100).reshape(10, 10)[2, 2]
-    assert out["quadrant"].iloc[centre] == "HH" and out["pvalue"].iloc[centre] == pytest.approx(0.002)
+    assert out["quadrant"].iloc[centre] == "HH" and out["pvalue"].iloc[centre] == pytest.approx(
+        0.002
+    )
     far = np.arange(100).reshape(10, 10)[8, 8]
     assert out["quadrant"].iloc[far] == "LL"
 
@@ -716,7 +766,10 @@ HOT, BACKGROUND, COLD = 30, 10, 0
 
 def panel_areas() -> gpd.GeoDataFrame:
     n = PANEL_SIDE * PANEL_SIDE
-    cells = [box(i % PANEL_SIDE, i // PANEL_SIDE, i % PANEL_SIDE + 1, i // PANEL_SIDE + 1) for i in range(n)]
+    cells = [
+        box(i % PANEL_SIDE, i // PANEL_SIDE, i % PANEL_SIDE + 1, i // PANEL_SIDE + 1)
+        for i in range(n)
+    ]
     return gpd.GeoDataFrame({"lsoa": [f"L{i:03d}" for i in range(n)]}, geometry=cells, crs=27700)
 
 
@@ -757,7 +810,11 @@ def panel_events(patterns=PATTERNS, mixed=MIXED) -> pd.DataFrame:
             if p in cold:
                 x[block(r, c)] = COLD
         month = pd.Timestamp("2019-04-01") + pd.DateOffset(months=p)
-        rows.append(pd.DataFrame({"lsoa": np.repeat([f"L{i:03d}" for i in range(len(x))], x), "month": month}))
+        rows.append(
+            pd.DataFrame(
+                {"lsoa": np.repeat([f"L{i:03d}" for i in range(len(x))], x), "month": month}
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -771,7 +828,12 @@ def test_classify_pins_every_category():
     assert set(out["hotspot_category"]) <= set(hs.CATEGORY_LABELS)
     meta = out.attrs["sna"]["classify"]
     assert meta["n_periods"] == 10 and meta["recent_periods"] == 2
-    assert (meta["hotspot_prop"], meta["persistent_prop"], meta["recent_prop"], meta["critical_p"]) == (0.1, 0.8, 0.2, 0.05)
+    assert (
+        meta["hotspot_prop"],
+        meta["persistent_prop"],
+        meta["recent_prop"],
+        meta["critical_p"],
+    ) == (0.1, 0.8, 0.2, 0.05)
     assert meta["correction"].startswith("holm")
     assert out["periods_hot"].iloc[block(2, 2)[0]] == 10
     assert out["periods_cold"].iloc[block(7, 2)[0]] == 8
@@ -858,7 +920,14 @@ def test_concentration_known_values():
     area = np.trapezoid(c.lorenz["event_share"], c.lorenz["area_share"])
     assert c.gini == pytest.approx(1 - 2 * area)
     row = c.to_frame()
-    assert list(row.columns) == ["n_areas", "n_events", "share_top_1pct", "share_top_5pct", "share_top_10pct", "gini"]
+    assert list(row.columns) == [
+        "n_areas",
+        "n_events",
+        "share_top_1pct",
+        "share_top_5pct",
+        "share_top_10pct",
+        "gini",
+    ]
 
 
 def test_concentration_real_city(city_counts):
@@ -886,7 +955,9 @@ def test_overlap_known_values():
     assert o.top_a == ["A", "B"] and o.top_b == ["A", "C"] and o.both == ["A"]
     assert o.jaccard == pytest.approx(1 / 3)
     res = stats.spearmanr(a, b)
-    assert o.spearman == pytest.approx(res.statistic) and o.spearman_pvalue == pytest.approx(res.pvalue)
+    assert o.spearman == pytest.approx(res.statistic) and o.spearman_pvalue == pytest.approx(
+        res.pvalue
+    )
     assert o.to_frame()["n_both"].item() == 1
 
 
@@ -905,30 +976,52 @@ def test_overlap_ties_missing_areas_and_lsoa_columns():
 def test_by_deprivation_byar_known_answer_and_rate_ratio():
     # DOMAIN.md: O = 300, n = 250,000 per 100,000 -> 120.0 (106.80, 134.38); O = 7 exact
     geo = pd.DataFrame(
-        {"lsoa": ["A", "B", "C"], "population": [250_000, 100_000, 750_000], "imd_decile": [1, 5, 10]}
+        {
+            "lsoa": ["A", "B", "C"],
+            "population": [250_000, 100_000, 750_000],
+            "imd_decile": [1, 5, 10],
+        }
     )
     ev = pd.DataFrame({"lsoa": ["A", "B", "C"], "n": [300, 7, 1050]})
     out = hs.by_deprivation(ev, geo, per=100_000)
     first = out.iloc[0]
-    assert (round(first["rate"], 2), round(first["lowercl"], 2), round(first["uppercl"], 2)) == (120.0, 106.80, 134.38)
+    assert (round(first["rate"], 2), round(first["lowercl"], 2), round(first["uppercl"], 2)) == (
+        120.0,
+        106.80,
+        134.38,
+    )
     assert out.iloc[1]["lowercl"] == pytest.approx(2.8144 / 100_000 * 100_000, abs=1e-4)
     assert out.iloc[1]["uppercl"] == pytest.approx(14.4227, abs=1e-4)
     # DOMAIN.md: 300 against 1,050 over three times the exposure -> RR 0.8571 (0.7514, 0.9754)
     rr = out.attrs["sna"]["by_deprivation"]["rate_ratio"]
-    assert (round(rr["value"], 4), round(rr["lowercl"], 4), round(rr["uppercl"], 4)) == (0.8571, 0.7514, 0.9754)
+    assert (round(rr["value"], 4), round(rr["lowercl"], 4), round(rr["uppercl"], 4)) == (
+        0.8571,
+        0.7514,
+        0.9754,
+    )
     assert rr["most_deprived"] == 1 and rr["least_deprived"] == 10
     assert out["rate_ratio"].iloc[-1] == 1.0
 
 
 def test_by_deprivation_real_city(city_counts, geography):
-    imd = pd.read_csv(SAMPLE / "imd" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv", encoding="utf-8-sig")
-    pop = pd.read_csv(SAMPLE / "population" / "population19_lsoa11.csv", usecols=["lsoa11_code", "total_population"])
+    imd = pd.read_csv(
+        SAMPLE / "imd" / "File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv", encoding="utf-8-sig"
+    )
+    pop = pd.read_csv(
+        SAMPLE / "population" / "population19_lsoa11.csv",
+        usecols=["lsoa11_code", "total_population"],
+    )
     geo = geography.merge(
-        imd.rename(columns={"LSOA code (2011)": "lsoa", "Index of Multiple Deprivation (IMD) Decile": "imd_decile"})[
-            ["lsoa", "imd_decile"]
-        ],
+        imd.rename(
+            columns={
+                "LSOA code (2011)": "lsoa",
+                "Index of Multiple Deprivation (IMD) Decile": "imd_decile",
+            }
+        )[["lsoa", "imd_decile"]],
         on="lsoa",
-    ).merge(pop.rename(columns={"lsoa11_code": "lsoa", "total_population": "population"}), on="lsoa")
+    ).merge(
+        pop.rename(columns={"lsoa11_code": "lsoa", "total_population": "population"}), on="lsoa"
+    )
     out = hs.by_deprivation(city_counts, geo)
     assert out["n"].sum() == city_counts["n"].sum()
     assert out["population"].sum() == geo["population"].sum()

@@ -13,17 +13,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import geopandas as gpd  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pyogrio  # noqa: E402
-import pytest  # noqa: E402
-from shapely.geometry import box  # noqa: E402
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
 
-from sna import hotspot as hs  # noqa: E402
-from sna import maps  # noqa: E402
-from sna.errors import AnalysisInputError, SnaError  # noqa: E402
+from sna import hotspot as hs
+from sna import maps
+from sna.errors import AnalysisInputError, SnaError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sna" / "datasets" / "nottingham-sample"
 
@@ -67,7 +66,7 @@ def assert_furniture(fig):
     assert maps.ATTRIBUTION in all_text
     assert "Open Government Licence v3.0" in all_text and "Crown copyright" in all_text
     assert "N" in texts(fig)
-    assert any(t.endswith(" km") or t.endswith(" m") for t in texts(fig))
+    assert any(t.endswith((" km", " m")) for t in texts(fig))
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,7 +75,9 @@ def assert_furniture(fig):
 
 
 def test_choropleth_quantiles_on_real_counts(counts, tmp_path):
-    fig = maps.choropleth(counts, "n", title="Violence", legend_title="Offences", source="data.police.uk")
+    fig = maps.choropleth(
+        counts, "n", title="Violence", legend_title="Offences", source="data.police.uk"
+    )
     assert isinstance(fig, matplotlib.figure.Figure)
     assert fig.axes[0].get_title(loc="left") == "Violence"
     labels = legend_texts(fig)
@@ -102,7 +103,12 @@ def test_choropleth_schemes_and_seed(counts):
     fj = legend_texts(maps.choropleth(counts, "n", scheme="fisher_jenks", k=4))
     assert len(fj) == 4
     user = legend_texts(maps.choropleth(counts, "n", scheme="user", bins=[10, 50, 100]))
-    assert [t.split(" (")[0] for t in user] == [f"{counts['n'].min()} to 10", "11 to 50", "51 to 100", f"101 to {counts['n'].max()}"]
+    assert [t.split(" (")[0] for t in user] == [
+        f"{counts['n'].min()} to 10",
+        "11 to 50",
+        "51 to 100",
+        f"101 to {counts['n'].max()}",
+    ]
     eq = legend_texts(maps.choropleth(counts, "n", scheme="equal_interval", k=3))
     assert len(eq) == 3
 
@@ -110,7 +116,9 @@ def test_choropleth_schemes_and_seed(counts):
 def test_choropleth_rates_and_missing_values(counts):
     data = counts.assign(rate=np.where(counts.index % 10 == 0, np.nan, counts["n"] / 1.7))
     labels = legend_texts(maps.choropleth(data, "rate", decimals=1))
-    assert labels[-1].startswith("No data (") and labels[-1].endswith(f"({int(data['rate'].isna().sum())})")
+    assert labels[-1].startswith("No data (") and labels[-1].endswith(
+        f"({int(data['rate'].isna().sum())})"
+    )
     assert labels[1].startswith("over ")
 
 
@@ -154,10 +162,16 @@ def test_outlines_close_the_slivers_of_generalised_boundaries(geography):
 
 @pytest.mark.parametrize("kind", ["column", "pair", "frame"])
 def test_outlines_and_labels(counts, geography, kind):
-    outlines = {"column": "half", "pair": (geography, "half"), "frame": maps._dissolve(geography, "half").rename(columns={"half": "name"})}[kind]
+    outlines = {
+        "column": "half",
+        "pair": (geography, "half"),
+        "frame": maps._dissolve(geography, "half").rename(columns={"half": "name"}),
+    }[kind]
     fig = maps.choropleth(counts.assign(half=geography["half"]), "n", outlines=outlines)
     assert {"North", "South"} <= set(texts(fig))
-    fig2 = maps.choropleth(counts.assign(half=geography["half"]), "n", outlines=outlines, outline_labels=False)
+    fig2 = maps.choropleth(
+        counts.assign(half=geography["half"]), "n", outlines=outlines, outline_labels=False
+    )
     assert "North" not in texts(fig2)
 
 
@@ -212,7 +226,10 @@ def test_persistence_map(counts, geography):
 def test_kde_map(geography):
     files = sorted(glob.glob(str(SAMPLE / "police" / "*" / "*.csv")))
     df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
-    v = df[(df["Crime type"] == "Violence and sexual offences") & df["LSOA code"].isin(geography["lsoa"])]
+    v = df[
+        (df["Crime type"] == "Violence and sexual offences")
+        & df["LSOA code"].isin(geography["lsoa"])
+    ]
     k = hs.kde(v[["Longitude", "Latitude"]], grid=hs.grid(geography, cell_size=250))
     fig = maps.kde_map(k, outlines=(geography, "district"), title="Density")
     assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "Events per km²"
@@ -257,7 +274,9 @@ def test_small_multiples_share_one_legend(geography):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(importlib.util.find_spec("contextily") is not None, reason="contextily installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("contextily") is not None, reason="contextily installed"
+)
 def test_basemap_is_optional_and_offline(counts, caplog):
     with caplog.at_level(logging.WARNING, logger="sna"):
         fig = maps.choropleth(counts, "n", basemap=True)
@@ -290,7 +309,12 @@ def test_to_geopackage_round_trip(counts, tmp_path):
     }
     path = maps.to_geopackage(layers, tmp_path / "out" / "maps")
     assert path.name == "maps.gpkg" and path.exists()
-    assert sorted(name for name, _ in pyogrio.list_layers(path)) == ["counts", "gistar", "grid", "lisa"]
+    assert sorted(name for name, _ in pyogrio.list_layers(path)) == [
+        "counts",
+        "gistar",
+        "grid",
+        "lisa",
+    ]
     back = gpd.read_file(path, layer="gistar")
     assert back.crs.to_epsg() == 27700 and len(back) == 182
     assert back["hotspot"].tolist() == g["hotspot"].tolist()
