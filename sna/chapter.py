@@ -274,7 +274,7 @@ def format_table(df, formats: Mapping[str, Any] | None = None):
         s = df[col]
         fmt = formats.get(col)
         if isinstance(fmt, str):
-            out[col] = [("" if _isna(v) else fmt.format(v)) for v in s]
+            out[col] = [("" if _isna(v) else v if isinstance(v, str) else fmt.format(v)) for v in s]
         elif pd.api.types.is_bool_dtype(s.dtype):
             out[col] = [format_number(v) if not _isna(v) else "" for v in s]
         elif pd.api.types.is_integer_dtype(s.dtype):
@@ -796,6 +796,8 @@ class Chapter:
             from . import disclosure
 
             applied = self.disclosure_rule(sources)
+            if counts is not None and not list(counts) and not derived:
+                applied = "none"  # no counts in the layer (e.g. a density surface)
             geom = layer.geometry.name
             attrs = disclosure.apply(layer.drop(columns=geom), rule=applied, counts=counts,
                                      derived=derived, totals=[],
@@ -863,11 +865,17 @@ def _disclosure_note(rule: str) -> str:
 
 def _with_disclosure_attrs(html_text: str, entry: dict) -> str:
     """Add the ``data-sna-*`` attributes the output checker reads to a ``<table>``."""
+    def shown(name):  # the header as table_html shows it
+        return str(name).replace("_", " ")
+
+    derived = {shown(k): [shown(c) for c in (v if isinstance(v, list) else [v])]
+               for k, v in entry["derived"].items()}
     attrs = {
-        "data-sna-rule": entry["rule"], "data-sna-counts": json.dumps(entry["counts"]),
-        "data-sna-derived": json.dumps(entry["derived"]),
+        "data-sna-rule": entry["rule"],
+        "data-sna-counts": json.dumps([shown(c) for c in entry["counts"]]),
+        "data-sna-derived": json.dumps(derived),
         "data-sna-total-rows": json.dumps(entry["total_rows"]),
-        "data-sna-total-columns": json.dumps(entry["total_columns"]),
+        "data-sna-total-columns": json.dumps([shown(c) for c in entry["total_columns"]]),
     }
     extra = "".join(f' {k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
     return re.sub(r"<table\b([^>]*)>", lambda m: f"<table{m.group(1)}{extra}>", html_text, count=1)

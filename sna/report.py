@@ -720,7 +720,7 @@ def _clean_outputs(out: Path, names: list[str], everything: bool) -> None:
     if everything:
         for sub in _CLEANED_SUBDIRS:
             shutil.rmtree(out / sub, ignore_errors=True)
-        for f in ("report.html", "report.pdf", "tables.xlsx", "manifest.json"):
+        for f in ("report.html", "report.pdf", "tables.xlsx", "tables.meta.json", "manifest.json"):
             (out / f).unlink(missing_ok=True)
         return
     for name in names:
@@ -788,7 +788,7 @@ def write_tables_xlsx(out: str | os.PathLike) -> Path | None:
             captions[Path(t["file"]).name] = (t.get("label", ""), t.get("caption", ""),
                                               t.get("disclosure", ""))
     used: set[str] = set()
-    index_rows = []
+    index_rows, records = [], []
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         sheets = []
         for csv in csvs:
@@ -800,11 +800,36 @@ def write_tables_xlsx(out: str | os.PathLike) -> Path | None:
                 df = pd.read_csv(csv)
             except pd.errors.EmptyDataError:
                 df = pd.DataFrame()
+            for col in df.columns:  # a controlled column reads as text ("*" among numbers)
+                if df[col].dtype == object:
+                    df[col] = df[col].map(_number_or_text)
             sheets.append((name, df))
+            meta = csv.with_name(csv.stem + ".meta.json")
+            if meta.exists():  # public build: the checker's metadata, by sheet
+                rec = json.loads(meta.read_text(encoding="utf-8"))
+                rec.update({"table": name, "file": f"tables/{csv.name}"})
+                records.append(rec)
         pd.DataFrame(index_rows).to_excel(xw, sheet_name="contents", index=False)
         for name, df in sheets:
             df.to_excel(xw, sheet_name=name, index=False)
+    meta_path = out / "tables.meta.json"
+    if records:
+        records.insert(0, {"table": "contents", "rule": "none", "counts": [], "derived": {},
+                           "total_rows": [], "total_columns": []})
+        meta_path.write_text(json.dumps({"file": "tables.xlsx", "tables": records}, indent=2),
+                             encoding="utf-8")
+    else:
+        meta_path.unlink(missing_ok=True)
     return path
+
+
+def _number_or_text(v):
+    """'35' -> 35, '2.5' -> 2.5, '*' and other text unchanged (for Excel cells)."""
+    if isinstance(v, str) and re.fullmatch(r"-?\d+", v.strip()):
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"-?\d*\.\d+(e-?\d+)?", v.strip()):
+        return float(v)
+    return v
 
 
 def _sheet_name(stem: str, used: set[str]) -> str:
@@ -1180,6 +1205,18 @@ def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessmen
         "timings": result.timings,
         "chapters": chapters,
         "outputs": files,
+    }
+    disc_tables = []
+    for side in sidecars.values():
+        for t in side.get("tables", []) + side.get("maps", []):
+            disc_tables.append({k: t.get(k) for k in ("file", "label", "rule", "counts", "derived",
+                                                      "total_rows", "total_columns")
+                                if t.get(k) is not None} | {"disclosure": t.get("disclosure")})
+    manifest["disclosure"] = {
+        "build": result.build,
+        "default_rule": cfg.disclosure.default_rule,
+        "source_rules": {n: s.default_disclosure for n, s in cfg.sources.items()},
+        "tables": disc_tables if result.build == "public" else [],
     }
     if result.pdf_message:
         manifest["pdf"] = {"made": False, "message": result.pdf_message}
