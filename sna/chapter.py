@@ -65,6 +65,7 @@ __all__ = [
     "FORMAT_LABELS",
     "chapter_number",
     "field_coverage",
+    "local_statistic",
     "join_words",
     "percent",
     "format_number",
@@ -195,6 +196,50 @@ def percent(part: float, whole: float | None = None, decimals: int = 0) -> str:
     return f"{100 * float(part):.{decimals}f}%"
 
 
+def local_statistic(fn, data, *, permutations: int = 999, escalate_to: int = 9999, **kwargs):
+    """Run a permutation statistic (Gi*, local Moran), with more permutations when needed.
+
+    With many areas, 999 permutations cannot reach significance (or the higher confidence
+    levels) after a multiple-testing correction: the smallest p-value is 2/1000 (two-sided)
+    and the correction multiplies it. :mod:`sna.hotspot` then records a
+    ``resolution_warning``, and the statistic is run again with ``escalate_to`` permutations
+    (Gi* with 9,999 permutations on 679 LSOAs takes well under a second). The result's ``attrs["sna"]`` records the number used.
+
+    Parameters
+    ----------
+    fn
+        :func:`sna.hotspot.gistar` or :func:`sna.hotspot.local_moran`.
+    data
+        Its input.
+    permutations, escalate_to
+        The default and the fallback number of permutations.
+    **kwargs
+        Passed to ``fn``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``fn``'s result.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> from sna import hotspot
+    >>> cells = gpd.GeoDataFrame({"n": [0, 1, 0, 1, 0, 2, 0, 1, 9, 8, 0, 1, 7, 9, 1, 0]},
+    ...     geometry=[box(x, y, x + 1, y + 1) for y in range(4) for x in range(4)], crs=27700)
+    >>> local_statistic(hotspot.gistar, cells, correction=None).attrs["sna"]["gistar"]["permutations"]
+    999
+    >>> local_statistic(hotspot.gistar, cells).attrs["sna"]["gistar"]["permutations"]  # FDR: 999 too few
+    9999
+    """
+    out = fn(data, permutations=permutations, **kwargs)
+    key = getattr(fn, "__name__", "")
+    if out.attrs.get("sna", {}).get(key, {}).get("resolution_warning") and escalate_to > permutations:
+        out = fn(data, permutations=escalate_to, **kwargs)
+    return out
+
+
 def chapter_number(name: str) -> int | None:
     """The chapter number from a notebook name: ``"04_geography"`` -> 4.
 
@@ -258,12 +303,16 @@ def format_number(value: Any, decimals: int | None = None) -> str:
 def format_table(df, formats: Mapping[str, Any] | None = None):
     """A copy of ``df`` with every cell formatted as text for display (not for CSV).
 
-    ``formats`` maps a column to a number of decimals or a format string (``"{:.1%}"``).
+    ``formats`` maps a column to a number of decimals, a format string (``"{:.1%}"``) or a
+    function of the value.
 
     >>> import pandas as pd
     >>> format_table(pd.DataFrame({"n": [1200, 3], "rate": [1.23456, 0.5]}),
     ...              {"rate": 1}).values.tolist()
     [['1,200', '1.2'], ['3', '0.5']]
+    >>> controlled = pd.DataFrame({"n": [1200, "*"], "rate": [43.0728, "*"]}, dtype=object)
+    >>> format_table(controlled, {"rate": 1}).values.tolist()
+    [['1,200', '43.1'], ['*', '*']]
     """
     import numpy as np
     import pandas as pd
@@ -273,7 +322,9 @@ def format_table(df, formats: Mapping[str, Any] | None = None):
     for col in df.columns:
         s = df[col]
         fmt = formats.get(col)
-        if isinstance(fmt, str):
+        if callable(fmt):
+            out[col] = ["" if _isna(v) else str(fmt(v)) for v in s]
+        elif isinstance(fmt, str):
             out[col] = [("" if _isna(v) else v if isinstance(v, str) else fmt.format(v)) for v in s]
         elif pd.api.types.is_bool_dtype(s.dtype):
             out[col] = [format_number(v) if not _isna(v) else "" for v in s]
@@ -288,10 +339,24 @@ def format_table(df, formats: Mapping[str, Any] | None = None):
                 out[col] = [format_number(v, fmt) for v in s]
         elif pd.api.types.is_datetime64_any_dtype(s.dtype):
             out[col] = [("" if _isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")) for v in s]
-        else:
-            out[col] = ["" if _isna(v) else str(v) for v in s]
+        else:  # text, or a controlled column: numbers and "*" (sna.disclosure)
+            out[col] = [_format_cell(v, fmt) for v in s]
     out.columns = [str(c) for c in df.columns]
     return out
+
+
+def _format_cell(v, fmt) -> str:
+    if v is None or _isna(v):
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return format_number(v)
+    if isinstance(v, int) or (isinstance(v, float) and fmt is None and float(v).is_integer()):
+        return format_number(int(v))
+    if isinstance(v, float):
+        return format_number(v, fmt if isinstance(fmt, int) else None)
+    return str(v)
 
 
 def table_html(df, formats: Mapping[str, Any] | None = None) -> str:
