@@ -90,10 +90,10 @@ def area(tmp_path, city_points):
         fh.write(amb)
     (tmp_path / "ecds.csv").write_text(
         "Attendance ID,NHS Number,Arrival Date,Arrival Time,Assault Date,Assault Time,Assault Method,"
-        "Incident LSOA,Home LSOA,Patient Age,Patient Gender,Ethnic Category,Site Code\n"
-        f"ED-1,999 000 0001,14/06/2020,00:30,13/06/2020,23:15,Knife or sharp object,{l1},{l2},19,1,A,RX1RA\n"
-        f"ED-2,999 000 0002,14/06/2020,04:30,,,Body part (fist),,{l2},31,2,N,RX1RA\n"
-        f"ED-3,999 000 0003,15/06/2020,04:30,14/06/2020,,Unknown,E01019442,{l2},40,1,Z,RX1RA\n",
+        "Incident LSOA,Home LSOA,Patient Age,Patient Gender,Ethnic Category,Site Code,Location Description\n"
+        f"ED-1,999 000 0001,14/06/2020,00:30,13/06/2020,23:15,Knife or sharp object,{l1},{l2},19,1,A,RX1RA,Bar\n"
+        f"ED-2,999 000 0002,14/06/2020,04:30,,,Body part (fist),,{l2},31,2,N,RX1RA,\n"
+        f"ED-3,999 000 0003,15/06/2020,04:30,14/06/2020,,Unknown,E01019442,{l2},40,1,Z,RX1RA,At Jo Bloggs' house\n",
         encoding="utf-8")
     _participants_xlsx(tmp_path / "participants.xlsx", l1)
     (tmp_path / "interventions.csv").write_text(
@@ -388,6 +388,10 @@ def test_ecds_cleaned(area, monkeypatch, city_points):
     assert ed["sex"].tolist() == ["Male", "Female"] and ed["ethnicity"].tolist() == ["White", "Black"]
     assert ed["site"].tolist() == ["RX1RA", "RX1RA"]
     assert ed["serious_violence"].all()
+    # the set-aside attendance's record keeps no free text (it may name people)
+    rec = a.quarantine.loc[a.quarantine["source"] == "ecds", "record"].iloc[0]
+    assert "Bloggs" not in rec and "Location Description" not in rec
+    assert json.loads(rec)["Incident LSOA"] == "E01019442"
 
 
 def test_interventions_cleaned_and_age_250_set_aside(area, monkeypatch, city_points):

@@ -61,6 +61,7 @@ __all__ = [
     "apply_mapping",
     "read_partner",
     "fill_records",
+    "FREE_TEXT",
     "detect_source",
     "header_of",
     "parse_flag",
@@ -77,6 +78,9 @@ __all__ = [
     "ETHNIC_GROUPS",
     "NA_TOKENS",
 ]
+
+#: Free-text fields: read, but never written to the quarantine (they may name people).
+FREE_TEXT = frozenset({"location_description"})
 
 #: File-name patterns read from a folder for partner sources.
 TABLE_PATTERNS = ("*.csv", "*.csv.gz", "*.xlsx", "*.txt", "*.tsv")
@@ -1412,7 +1416,8 @@ def fill_records(out: pd.DataFrame, raw: pd.DataFrame) -> None:
     raw
         The mapped values as read, aligned with ``out`` (from ``read_partner(...,
         return_raw=True)``); identifiers already pseudonymised. The record uses the file's
-        own column names.
+        own column names; free-text fields (:data:`FREE_TEXT`, which may name people) are
+        left out.
     """
     import json
 
@@ -1420,7 +1425,7 @@ def fill_records(out: pd.DataFrame, raw: pd.DataFrame) -> None:
     if not need.any():
         return
     colname = raw.attrs.get("colname", {})
-    cols = [c for c in raw.columns if c not in ("file", "line")]
+    cols = [c for c in raw.columns if c not in ("file", "line") and c not in FREE_TEXT]
     rec = raw.loc[need, cols].astype(object)
     rec = rec.where(rec.notna(), None)
     rec.columns = [colname.get(c, c) for c in cols]
