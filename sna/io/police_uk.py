@@ -368,13 +368,14 @@ def read_file(
             raise InputFormatError(f"the file cannot be decoded as {encoding}: {exc}", file=f.name) from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
-    if not data.strip():
+    if not data[:4096].strip() and not data.strip():
         raise InputFormatError(
             "the file is empty" + (" (0 bytes)" if not data else " (only blank lines)")
             + ": a data.police.uk file has at least its header line; download it again",
             file=f.name,
         )
-    first = data.split(b"\n", 1)[0].rstrip(b"\r")
+    end = data.find(b"\n")
+    first = (data if end < 0 else data[:end]).rstrip(b"\r")  # (no copy of the whole file)
     try:
         header = next(csv.reader([first.decode("utf-8")]))
     except UnicodeDecodeError:
