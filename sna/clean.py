@@ -411,6 +411,15 @@ def _transformer_to_bng(src: str):
     return Transformer.from_crs(src, _BNG, always_xy=True)
 
 
+@functools.lru_cache(maxsize=32)
+def _crs_facts(crs) -> tuple[int | None, str]:
+    """EPSG code and definition of a CRS given as text or a number (a database look-up)."""
+    from pyproj import CRS
+
+    src = CRS.from_user_input(crs)
+    return src.to_epsg(), src.srs
+
+
 def to_bng(
     x: "pd.Series | np.ndarray", y: "pd.Series | np.ndarray", crs: "str | int" = _WGS84
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -441,12 +450,10 @@ def to_bng(
     >>> [round(v) for v in ex[:1]], np.isnan(ex[1:]).tolist()
     ([457208], [True, True])
     """
-    from pyproj import CRS
-
     xs, ys = _floats(x), _floats(y)
-    src = CRS.from_user_input(crs)
+    epsg, srs = _crs_facts(crs) if isinstance(crs, (str, int)) else _crs_facts.__wrapped__(crs)
     bad = np.isnan(xs) | np.isnan(ys) | (xs == 0) | (ys == 0)
-    if src.to_epsg() == 4326:
+    if epsg == 4326:
         bad |= (xs < -11) | (xs > 3) | (ys < 49) | (ys > 61.5)
     out_x = np.full(len(xs), np.nan)
     out_y = np.full(len(ys), np.nan)
@@ -454,7 +461,7 @@ def to_bng(
     if not good.any():
         return out_x, out_y
     gx, gy = xs[good], ys[good]
-    if src.to_epsg() == 27700:
+    if epsg == 27700:
         tx, ty = gx, gy
     else:
         # transform each distinct point once
@@ -462,7 +469,7 @@ def to_bng(
         codes, uniq = pd.factorize(key)
         first = np.zeros(len(uniq), dtype=np.int64)
         first[codes[::-1]] = np.arange(len(codes))[::-1]
-        ux, uy = _transformer_to_bng(src.srs).transform(gx[first], gy[first])
+        ux, uy = _transformer_to_bng(srs).transform(gx[first], gy[first])
         tx, ty = np.asarray(ux)[codes], np.asarray(uy)[codes]
     out_x[good], out_y[good] = tx, ty
     # outside the grid's plausible range (a wrong CRS, swapped axes): unknown
@@ -978,9 +985,9 @@ def clean_police_uk(
     geography: "gpd.GeoDataFrame",
     *,
     progress: Callable[[str], None] | None = None,
-    batch_rows: int | None = 1_000_000,
+    engine=None,
 ) -> CleanedSource:
-    """Read and clean a data.police.uk street-level source, streaming batches of files.
+    """Read and clean a data.police.uk street-level source, one task per file.
 
     Parameters
     ----------
@@ -994,9 +1001,9 @@ def clean_police_uk(
         The area (:func:`sna.io.geography.load_geography`).
     progress
         Called with a message before each file.
-    batch_rows
-        Files are read and cleaned in batches of at least this many rows (whole files), so
-        memory holds one raw batch plus the compact clean tables (None: all at once).
+    engine
+        ``"pandas"`` (threads of this process) or ``"dask"`` (a ``dask.distributed``
+        cluster), or a Dask ``Client``; None: the config's ``engine.name``. Same results.
 
     Returns
     -------
@@ -1005,8 +1012,15 @@ def clean_police_uk(
         ``date`` = ``month`` (``date_precision`` "month"), ``fy``, ``crime_type`` and
         ``category`` (the crime type), ``serious_violence`` (local definition), ``knife`` /
         ``firearm`` / ``domestic`` unknown, ``lsoa``, ``district``, ``partnership``, ``x``,
-        ``y``, ``file``, ``line``. Set aside: ``bad_month``, ``unknown_category``,
-        ``no_location``, ``out_of_area``.
+        ``y``, ``file``, ``line``, in file and line order (categories sorted). Set aside:
+        ``bad_month``, ``unknown_category``, ``no_location``, ``out_of_area``.
+
+    Notes
+    -----
+    Each file is read and its plainly kept rows (readable month, known crime type, an LSOA
+    of the area) are settled with lookups on its distinct values; the other rows of all files
+    then go together through :func:`place` and :func:`finish_source` (see :mod:`sna.engine`).
+    Memory holds one raw file per worker plus the compact clean columns.
 
     Examples
     --------
@@ -1019,21 +1033,16 @@ def clean_police_uk(
     >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
     (24988, 24123, {'no_location': 616, 'out_of_area': 249})
     """
-    from .io.police_uk import iter_police_uk
+    from .engine import clean_police_uk_files
 
-    best_fit = config.geography.lsoa_best_fit
-    if best_fit not in (None, "bundled"):
-        best_fit = str(config.resolve(best_fit))
-    parts = []
-    for raw in iter_police_uk(config.resolve_many(source.path), encoding=source.encoding,
-                              progress=progress, batch_rows=batch_rows):
-        parts.append(_clean_police_uk_batch(raw, name, config, geography, best_fit))
-        del raw
-    return combine_cleaned(parts)
+    return clean_police_uk_files(name, source, config, geography, progress=progress, engine=engine)
 
 
 def _clean_police_uk_batch(raw: pd.DataFrame, name: str, config: "Config",
                            geography: "gpd.GeoDataFrame", best_fit) -> CleanedSource:
+    """Clean raw street rows (as read_police_uk returns them) the general way: months, crime
+    types, :func:`place`, :func:`finish_source`. :mod:`sna.engine` sends here the rows its
+    per-file lookups do not settle (out of area, unlocated, bad month, ...)."""
     from .definitions import police_uk_categories
 
     meta = raw.attrs.get("sna", {})

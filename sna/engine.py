@@ -1,0 +1,705 @@
+"""Execution engines for ingest and aggregation: ``pandas`` (this process) or ``dask`` (a cluster).
+
+Ingest of data.police.uk street files runs as **one task per file**: read and validate the file
+(:func:`sna.io.police_uk.read_file`), decide every row that is plainly kept (a readable month,
+a known crime type and an LSOA code of the area) with lookups on the file's few distinct
+values, convert those rows' coordinates to British National Grid, and return them as compact
+columns; every other row (the few that are out of the area, unlocated, need a point-in-polygon
+or a best-fit translation, or have a bad month or crime type) is returned raw. The results are
+then merged: the raw rows of all files go once through the shared cleaning path
+(:mod:`sna.clean`: :func:`~sna.clean.place`, :func:`~sna.clean.finish_source`), which sets them
+aside with a reason in the quarantine or keeps them, and the kept rows of every file are
+assembled, in file and line order, into the canonical incidents table. Rows read = rows kept +
+rows set aside is checked as for any source.
+
+Engines
+-------
+``pandas`` (default)
+    The file tasks run on a pool of threads of this process (the parsing, coordinate
+    conversion and most array work release the GIL): ``engine.workers`` threads, else one per
+    core.
+``dask``
+    The file tasks run on a ``dask.distributed`` cluster: the scheduler at
+    ``engine.scheduler`` (``tcp://host:8786``; every worker must see the input files at the
+    same paths, e.g. on a shared file system), else a ``LocalCluster`` of ``engine.workers``
+    processes (one per core by default) on the loopback interface. The results are identical
+    to the pandas engine's: the same incidents (same rows, order and dtypes), QualityLog and
+    quarantine, and the same aggregates.
+
+Choose the engine in ``sna.yml``::
+
+    engine:
+      name: dask
+      scheduler: tcp://10.0.0.5:8786   # omit for a LocalCluster on this machine
+      workers: 8                        # LocalCluster workers (or pandas threads)
+
+or per call: ``sna.load_assessment(cfg, engine="dask")``, ``aggregate(inc, engine="dask")``;
+a ``dask.distributed.Client`` may be given as the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, SnaError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from .clean import CleanedSource
+    from .config import Config, DefinitionConfig, EngineConfig, SourceConfig
+
+__all__ = [
+    "ENGINES",
+    "AGGREGATE_BY",
+    "engine_name",
+    "get_client",
+    "clean_police_uk_files",
+    "aggregate",
+]
+
+logger = logging.getLogger("sna")
+
+#: The engines.
+ENGINES: tuple[str, ...] = ("pandas", "dask")
+#: The default keys of :func:`aggregate`.
+AGGREGATE_BY: tuple[str, ...] = ("lsoa", "month", "category")
+
+Progress = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------------------------
+# choosing the engine
+# --------------------------------------------------------------------------------------------
+def _is_client(obj: Any) -> bool:
+    return type(obj).__name__ == "Client" and hasattr(obj, "submit") and hasattr(obj, "scheduler")
+
+
+def engine_name(engine: Any = None, config: "Config | None" = None) -> str:
+    """The engine to use: ``engine`` if given (a name or a Dask ``Client``), else the config's.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown engine name.
+
+    Examples
+    --------
+    >>> engine_name(), engine_name("dask")
+    ('pandas', 'dask')
+    """
+    if engine is None:
+        if config is not None:
+            return config.engine.name
+        return "pandas"
+    if _is_client(engine):
+        return "dask"
+    name = getattr(engine, "name", engine)  # an EngineConfig
+    if name not in ENGINES:
+        raise ConfigError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}", key="engine.name")
+    return str(name)
+
+
+def _engine_config(engine: Any, config: "Config | None"):
+    from .config import EngineConfig
+
+    if isinstance(engine, EngineConfig):
+        return engine
+    if config is not None:
+        return config.engine
+    return EngineConfig()
+
+
+_CLIENTS: dict[tuple, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def get_client(engine: "EngineConfig | None" = None):
+    """A ``dask.distributed`` client for the engine settings (made once per process).
+
+    Parameters
+    ----------
+    engine
+        ``scheduler`` (an address: connect to that cluster) and ``workers`` (the size of the
+        ``LocalCluster`` started otherwise: worker processes on 127.0.0.1, one thread each,
+        no dashboard). None: a LocalCluster with one worker per core.
+
+    Returns
+    -------
+    distributed.Client
+        Cached: later calls with the same settings reuse it (closed when Python exits).
+
+    Notes
+    -----
+    Dask: https://distributed.dask.org/. Every worker of a remote cluster must have ``sna``
+    installed (same version) and see the input files at the same paths.
+    """
+    from .config import EngineConfig
+
+    engine = engine or EngineConfig()
+    key = (engine.scheduler, engine.workers)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is not None and client.status == "running":
+            return client
+        from dask.distributed import Client, LocalCluster
+
+        if engine.scheduler:
+            client = Client(engine.scheduler)
+            logger.info("dask engine: connected to %s", engine.scheduler)
+        else:
+            n = engine.workers or os.cpu_count() or 1
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+            logger.info("dask engine: LocalCluster of %d worker process(es) at %s", n,
+                        cluster.scheduler_address)
+        _CLIENTS[key] = client
+        return client
+
+
+def _close_clients() -> None:  # pragma: no cover - at exit
+    for client in list(_CLIENTS.values()):
+        try:
+            cluster = client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        except Exception:
+            pass
+    _CLIENTS.clear()
+
+
+import atexit  # noqa: E402
+
+atexit.register(_close_clients)
+
+
+# --------------------------------------------------------------------------------------------
+# one data.police.uk file
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """What a file task needs (small, picklable): the area's LSOAs and the definition."""
+
+    name: str
+    encoding: str
+    definition: "DefinitionConfig | None"
+    area: pd.Index  # the area's LSOA codes, sorted
+    _months: dict = field(default_factory=dict, repr=False)
+    _types: dict = field(default_factory=dict, repr=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_months"], state["_types"] = {}, {}
+        return state
+
+    def month_lut(self, labels: list) -> np.ndarray:
+        """datetime64[ns] of each month label (NaT where unreadable), plus NaT for missing."""
+        from .clean import parse_months
+
+        new = [v for v in labels if v not in self._months]
+        if new:
+            parsed = parse_months(pd.Series(new, dtype=object))
+            self._months.update(zip(new, parsed.to_numpy()))
+        return np.array([self._months[v] for v in labels] + [np.datetime64("NaT", "ns")],
+                        dtype="datetime64[ns]")
+
+    def type_luts(self, labels: list) -> tuple[list, np.ndarray, np.ndarray]:
+        """The crime types' categories: (labels, index of each type or -1, serious violence)."""
+        from .definitions import police_uk_categories
+
+        new = [v for v in labels if v not in self._types]
+        if new:
+            out = police_uk_categories(pd.Series(new, dtype=object), self.definition)
+            cat = out["category"].astype(object)
+            for v, c, sv in zip(new, cat, out["serious_violence"].to_numpy()):
+                self._types[v] = (None if pd.isna(c) else str(c), bool(sv))
+        mapped = [self._types[v] for v in labels]
+        cats = sorted({c for c, _ in mapped if c is not None})
+        pos = {c: i for i, c in enumerate(cats)}
+        idx = np.array([pos[c] if c is not None else -1 for c, _ in mapped] + [-1], dtype=np.int32)
+        sv = np.array([s for _, s in mapped] + [False], dtype=bool)
+        return cats, idx, sv
+
+
+@dataclass
+class _Part:
+    """The compact result of one file: its kept rows as columns, the other rows raw."""
+
+    file: str
+    rows: int
+    duplicate_rows: int
+    n_kept: int
+    columns: dict = field(default_factory=dict)
+    rest: Any = None  # pyarrow.Table of the rows left to the shared cleaning path
+
+
+@dataclass
+class _Failed:
+    """An SnaError raised in a task, carried back whole (its file and line survive pickling)."""
+
+    cls: type
+    message: str
+    where: dict
+
+
+def _encoded(column) -> tuple[np.ndarray, list]:
+    """Dictionary-encode a pyarrow column: (index of each row, -1 if missing; distinct values)."""
+    import pyarrow.compute as pc
+
+    arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    enc = pc.dictionary_encode(arr)
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return idx, enc.dictionary.to_pylist()
+
+
+def _police_uk_file(f, ctx: _Context) -> "_Part | _Failed":
+    """Read one street file and split it into plainly kept rows (columns) and the rest (raw)."""
+    try:
+        return _police_uk_file_inner(f, ctx)
+    except SnaError as exc:
+        return _Failed(type(exc), exc.message, {"file": exc.file, "line": exc.line,
+                                                "column": exc.column, "key": exc.key})
+
+
+def _police_uk_file_inner(f, ctx: _Context) -> _Part:
+    import pyarrow as pa
+
+    from .clean import to_bng
+    from .io.police_uk import read_file
+
+    table, stats = read_file(f, "street", encoding=ctx.encoding, dictionary=())
+    n = table.num_rows
+    if n == 0:
+        return _Part(f.name, 0, int(stats["duplicate_rows"]), 0)
+    m_idx, m_vals = _encoded(table["Month"])
+    month = ctx.month_lut(m_vals)[m_idx]
+    t_idx, t_vals = _encoded(table["Crime type"])
+    cats, cat_lut, sv_lut = ctx.type_luts(t_vals)
+    cat = cat_lut[t_idx]
+    c_idx, c_vals = _encoded(table["LSOA code"])
+    stripped = [v.strip() for v in c_vals]
+    area_lut = np.append(ctx.area.get_indexer(stripped), -1).astype(np.int32)
+    lsoa = area_lut[c_idx]
+    kept = (lsoa >= 0) & ~np.isnat(month) & (cat >= 0)
+    n_kept = int(kept.sum())
+    cols: dict[str, Any] = {}
+    if n_kept:
+        mask = pa.array(kept)
+        lon = table["Longitude"].filter(mask).to_numpy()
+        lat = table["Latitude"].filter(mask).to_numpy()
+        x, y = to_bng(lon, lat)
+        cols = {
+            "record_id": table["Crime ID"].filter(mask).combine_chunks(),
+            "month": month[kept],
+            "crime_type": pd.Categorical.from_codes(t_idx[kept], categories=pd.Index(t_vals, dtype="str")),
+            "category": pd.Categorical.from_codes(cat[kept], categories=pd.Index(cats, dtype="str")),
+            "serious_violence": sv_lut[t_idx][kept],
+            "lsoa": lsoa[kept],
+            "x": x,
+            "y": y,
+            "line": table["line"].filter(mask).to_numpy(),
+        }
+    rest = None
+    if n_kept < n:
+        rest = table.filter(pa.array(~kept))
+    return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
+
+
+# --------------------------------------------------------------------------------------------
+# running the file tasks
+# --------------------------------------------------------------------------------------------
+def _raise(result):
+    if isinstance(result, _Failed):
+        raise result.cls(result.message, **result.where)
+    return result
+
+
+def _run_pandas(files: list, ctx: _Context, workers: int | None, progress: Progress | None) -> list[_Part]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = len(files)
+    threads = max(1, min(workers or os.cpu_count() or 1, n))
+    parts: list[_Part] = []
+    if threads == 1:
+        for i, f in enumerate(files, 1):
+            if progress:
+                progress(f"reading {f.basename} ({i}/{n})")
+            parts.append(_raise(_police_uk_file(f, ctx)))
+        return parts
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sna-ingest") as ex:
+        futures = [ex.submit(_police_uk_file, f, ctx) for f in files]
+        try:
+            for i, (f, fut) in enumerate(zip(files, futures), 1):
+                if progress:
+                    progress(f"reading {f.basename} ({i}/{n})")
+                parts.append(_raise(fut.result()))
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+    return parts
+
+
+def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> list[_Part]:
+    n = len(files)
+    ctx_f = client.scatter(ctx, broadcast=True, hash=False)
+    futures = client.map(_police_uk_file, files, ctx=ctx_f, pure=False)
+    parts: list[_Part] = []
+    try:
+        for i, (f, fut) in enumerate(zip(files, futures), 1):
+            if progress:
+                progress(f"reading {f.basename} ({i}/{n})")
+            parts.append(_raise(fut.result()))
+            fut.release()
+    except BaseException:
+        client.cancel(futures)
+        raise
+    return parts
+
+
+# --------------------------------------------------------------------------------------------
+# assembling the incidents table
+# --------------------------------------------------------------------------------------------
+def _union_categorical(values: list[pd.Categorical]) -> pd.Categorical:
+    """Concatenate categoricals; categories = the sorted values present."""
+    cats = sorted(set().union(*[set(v.categories[np.unique(v.codes[v.codes >= 0])]) for v in values]))
+    target = pd.Index(cats, dtype="str")
+    codes = []
+    for v in values:
+        lut = np.append(target.get_indexer(v.categories), -1).astype(np.int32)
+        codes.append(lut[v.codes])
+    allc = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+    return pd.Categorical.from_codes(_small_int(allc, len(cats)), categories=target)
+
+
+def _small_int(codes: np.ndarray, k: int) -> np.ndarray:
+    dtype = np.int8 if k < 127 else np.int16 if k < 32767 else np.int32
+    return codes.astype(dtype, copy=False)
+
+
+def _from_lut(index: np.ndarray, values: np.ndarray) -> pd.Categorical:
+    """A categorical of ``values[index]`` (index -1 = missing), categories sorted and present."""
+    present = np.unique(index[index >= 0]) if len(index) else np.zeros(0, dtype=np.int64)
+    labels = values[present].astype(str)
+    cats = pd.Index(sorted(set(labels)), dtype="str")
+    lut = np.full(len(values) + 1, -1, dtype=np.int32)
+    lut[present] = cats.get_indexer(labels)
+    return pd.Categorical.from_codes(_small_int(lut[index], len(cats)), categories=cats)
+
+
+def _constant(value: str, n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
+
+
+def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
+              geography: "gpd.GeoDataFrame") -> "CleanedSource":
+    import pyarrow as pa
+
+    from .clean import (
+        _DUP_NOTE,
+        CleanedSource,
+        _all_missing,
+        _clean_police_uk_batch,
+        fy_labels,
+        month_coverage,
+    )
+    from .io.police_uk import _frame
+    from .quality import SourceQuality, empty_quarantine
+    from .schemas import INCIDENT_COLUMNS
+
+    files = [p.file for p in parts]
+    file_pos = {f: i for i, f in enumerate(files)}
+    # 1. the rows left to the shared cleaning path, all files at once
+    rest_tables = [p.rest for p in parts if p.rest is not None]
+    set_aside: dict[str, int] = {}
+    quarantine = empty_quarantine()
+    extra = None  # kept rows of the shared path, as part columns
+    if rest_tables:
+        import pyarrow.compute as pc
+
+        encoded = []
+        for t in rest_tables:
+            for c in ("Month", "Reported by", "Falls within", "Location", "LSOA code", "LSOA name",
+                      "Crime type", "Last outcome category", "Context"):
+                if c in t.column_names and not pa.types.is_dictionary(t[c].type):
+                    t = t.set_column(t.column_names.index(c), c, pc.dictionary_encode(t[c]))
+            encoded.append(t)
+        for p in parts:
+            p.rest = None
+        raw = _frame(encoded, [], "street")
+        raw.attrs = {}
+        best_fit = config.geography.lsoa_best_fit
+        if best_fit not in (None, "bundled"):
+            best_fit = str(config.resolve(best_fit))
+        res = _clean_police_uk_batch(raw, name, config, geography, best_fit)
+        del raw
+        set_aside = dict(res.quality.set_aside)
+        quarantine = res.quarantine
+        inc = res.incidents
+        if len(inc):
+            extra = {
+                "record_id": pa.array(inc["record_id"].array, type=pa.large_string()),
+                "month": inc["month"].to_numpy(dtype="datetime64[ns]"),
+                "crime_type": inc["crime_type"].array,
+                "category": inc["category"].array,
+                "serious_violence": inc["serious_violence"].to_numpy(dtype=bool, na_value=False),
+                "lsoa": np.append(ctx.area.get_indexer(inc["lsoa"].cat.categories.astype(str)), -1)
+                .astype(np.int32)[inc["lsoa"].cat.codes.to_numpy()],
+                "x": inc["x"].to_numpy(dtype="float64"),
+                "y": inc["y"].to_numpy(dtype="float64"),
+                "line": inc["line"].to_numpy(dtype=np.int32),
+                "_file": np.array([file_pos[str(v)] for v in inc["file"].astype(str)], dtype=np.int32),
+            }
+    # 2. every kept row: the file parts in order, then the shared path's
+    kept_parts = [p for p in parts if p.n_kept]
+    blocks = [p.columns for p in kept_parts] + ([extra] if extra is not None else [])
+    file_idx = [np.full(p.n_kept, file_pos[p.file], dtype=np.int32) for p in kept_parts]
+    if extra is not None:
+        file_idx.append(extra["_file"])
+    n = int(sum(len(b["month"]) for b in blocks))
+    order = None
+    if extra is not None and n:
+        key = (np.concatenate(file_idx).astype(np.int64) << 32) | np.concatenate(
+            [b["line"] for b in blocks]).astype(np.int64)
+        order = np.argsort(key, kind="stable")
+
+    def column(col: str):
+        vals = [b.pop(col) for b in blocks]
+        if not vals:
+            return None
+        if col == "record_id":
+            arr = pa.chunked_array([v.cast(pa.large_string()) for v in vals], type=pa.large_string())
+            if order is not None:
+                arr = arr.take(pa.array(order))
+            return pd.arrays.ArrowStringArray(arr)
+        if col in ("crime_type", "category"):
+            out = _union_categorical(vals)
+        else:
+            out = np.concatenate(vals)
+        return out.take(order) if order is not None else out
+
+    cols: dict[str, Any] = {}
+    if n:
+        month = column("month")
+        lsoa = column("lsoa")
+        fidx = np.concatenate(file_idx)
+        if order is not None:
+            fidx = fidx.take(order)
+        area = ctx.area.to_numpy()
+        g = geography.set_index(geography["lsoa"].astype(str))
+        district = g["district"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
+        partnership = g["partnership"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
+        sv = column("serious_violence")
+        line = column("line")
+        cols = {
+            "source": _constant(name, n),
+            "source_format": _constant("police_uk", n),
+            "record_id": column("record_id"),
+            "date": month.copy(),
+            "date_precision": _constant("month", n),
+            "month": month,
+            "fy": fy_labels(pd.Series(month)).array,
+            "crime_type": column("crime_type"),
+            "category": column("category"),
+            "serious_violence": pd.arrays.BooleanArray(sv, np.zeros(n, dtype=bool)),
+            "lsoa": _from_lut(lsoa, area),
+            "district": _from_lut(lsoa, district),
+            "partnership": _from_lut(lsoa, partnership),
+            "x": column("x"),
+            "y": column("y"),
+            "file": _from_lut(fidx, np.array(files, dtype=object)),
+            "line": pd.arrays.IntegerArray(line.astype(np.int64), np.zeros(n, dtype=bool)),
+        }
+        del blocks
+    frame: dict[str, Any] = {}
+    nulls = None
+    for col, (dtype, _) in INCIDENT_COLUMNS.items():
+        if col in cols:
+            frame[col] = cols.pop(col)
+        elif dtype == "string" and col not in _categorical_columns():
+            # all missing text: the (immutable) Arrow buffers are shared, the arrays are not
+            nulls = pa.nulls(n, pa.large_string()) if nulls is None else nulls
+            frame[col] = pd.arrays.ArrowStringArray(nulls)
+        else:
+            frame[col] = _all_missing(col, dtype, n)
+    # each column owns its array: no copy, no consolidation (memory stays one table)
+    incidents = pd.DataFrame(frame, copy=False)
+    # 3. the quality entry
+    months, missing = month_coverage(pd.Series(pd.unique(incidents["month"].to_numpy())))
+    dups = int(sum(p.duplicate_rows for p in parts))
+    quality = SourceQuality(
+        name=name, format="police_uk",
+        rows_read=int(sum(p.rows for p in parts)), rows_kept=int(n),
+        set_aside=set_aside, months=months, missing_months=missing,
+        share_geocoded=float(np.mean(~np.isnan(incidents["x"].to_numpy()))) if n else float("nan"),
+        files=files, notes=[f"{dups} {_DUP_NOTE}"], duplicate_rows=dups,
+    )
+    quality.check()
+    return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality)
+
+
+def _categorical_columns() -> tuple[str, ...]:
+    from .clean import CATEGORICAL_COLUMNS
+
+    return CATEGORICAL_COLUMNS
+
+
+# --------------------------------------------------------------------------------------------
+# the police_uk source
+# --------------------------------------------------------------------------------------------
+def clean_police_uk_files(
+    name: str,
+    source: "SourceConfig",
+    config: "Config",
+    geography: "gpd.GeoDataFrame",
+    *,
+    progress: Progress | None = None,
+    engine: Any = None,
+) -> "CleanedSource":
+    """Read and clean a data.police.uk street source, one task per file, on an engine.
+
+    Parameters
+    ----------
+    name, source, config, geography, progress
+        As :func:`sna.clean.clean_police_uk`.
+    engine
+        ``"pandas"``, ``"dask"``, an :class:`~sna.config.EngineConfig`, or a Dask
+        ``distributed.Client``; None: ``config.engine``.
+
+    Returns
+    -------
+    CleanedSource
+        As :func:`sna.clean.clean_police_uk` (identical whatever the engine).
+
+    Notes
+    -----
+    The plainly kept rows of each file are decided with lookups on the file's distinct months,
+    crime types and LSOA codes, so a file costs little more than its parse and the conversion
+    of its coordinates (pyproj); the other rows go through :func:`sna.clean.place` and
+    :func:`sna.clean.finish_source` together at the end.
+
+    Examples
+    --------
+    >>> from sna.config import load_config
+    >>> from sna.datasets import nottingham_sample_config
+    >>> from sna.io.geography import load_geography
+    >>> cfg = load_config(nottingham_sample_config())
+    >>> geo, _ = load_geography(cfg)
+    >>> res = clean_police_uk_files("police", cfg.sources["police"], cfg, geo, engine="pandas")
+    >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
+    (24988, 24123, {'no_location': 616, 'out_of_area': 249})
+    """
+    from .io.police_uk import police_uk_files
+
+    which = engine_name(engine, config)
+    files = police_uk_files(config.resolve_many(source.path), "street")
+    area = pd.Index(sorted(set(geography["lsoa"].astype(str))), dtype="str")
+    ctx = _Context(name=name, encoding=source.encoding, definition=config.definition, area=area)
+    if which == "dask":
+        client = engine if _is_client(engine) else get_client(_engine_config(engine, config))
+        parts = _run_dask(files, ctx, client, progress)
+    else:
+        parts = _run_pandas(files, ctx, _engine_config(engine, config).workers, progress)
+    return _assemble(parts, name, ctx, config, geography)
+
+
+# --------------------------------------------------------------------------------------------
+# aggregation
+# --------------------------------------------------------------------------------------------
+def _count(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    if frame.empty:
+        out = frame[by].iloc[:0].copy()
+        out["count"] = pd.Series(dtype="int64")
+        return out.reset_index(drop=True)
+    s = frame.groupby(by, observed=True, sort=True, dropna=True).size()
+    out = s.rename("count").reset_index()
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+def _add_counts(a: pd.DataFrame, b: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    both = pd.concat([a, b], ignore_index=True)
+    if both.empty:
+        return both
+    s = both.groupby(by, observed=True, sort=True, dropna=True)["count"].sum()
+    out = s.reset_index()
+    out["count"] = out["count"].astype("int64")
+    return out
+
+
+def aggregate(
+    incidents: pd.DataFrame,
+    by: Sequence[str] = AGGREGATE_BY,
+    *,
+    engine: Any = None,
+    partitions: int | None = None,
+) -> pd.DataFrame:
+    """Count incidents by ``by`` (LSOA x month x category by default), on an engine.
+
+    Parameters
+    ----------
+    incidents
+        An incidents table (or any frame with the ``by`` columns); not modified.
+    by
+        The keys. Categorical keys are grouped on their codes (fast); rows with a missing key
+        are not counted.
+    engine
+        ``"pandas"`` (default), ``"dask"``, an :class:`~sna.config.EngineConfig` or a Dask
+        ``distributed.Client``. On Dask the table is cut into ``partitions`` (default: two per
+        worker), counted on the workers and the counts summed pairwise (a tree).
+    partitions
+        Number of pieces for the Dask engine.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns (same dtypes) and ``count`` (int64), one row per combination with
+        at least one incident, sorted by the keys; identical whatever the engine.
+        ``attrs["sna"]["engine"]`` records the engine.
+
+    Examples
+    --------
+    >>> inc = pd.DataFrame({"lsoa": pd.Categorical(["A", "B", "A", None]),
+    ...                     "month": pd.to_datetime(["2019-01-01"] * 4),
+    ...                     "category": pd.Categorical(["Robbery"] * 4)})
+    >>> aggregate(inc)[["lsoa", "count"]].values.tolist()
+    [['A', 2], ['B', 1]]
+    """
+    by = list(by)
+    missing = [c for c in by if c not in incidents.columns]
+    if missing:
+        from .errors import AnalysisInputError
+
+        raise AnalysisInputError(f"aggregate: no column(s) {', '.join(missing)} in the table; "
+                                 f"it has: {', '.join(map(str, incidents.columns))}")
+    which = engine_name(engine)
+    frame = incidents[by]
+    if which == "dask" and len(frame):
+        client = engine if _is_client(engine) else get_client(_engine_config(engine, None))
+        k = partitions or max(2, 2 * len(client.scheduler_info().get("workers", {}) or [0]))
+        k = max(1, min(k, len(frame)))
+        bounds = np.linspace(0, len(frame), k + 1).astype(int)
+        pieces = [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        level = [client.submit(_count, f, by, pure=False) for f in client.scatter(pieces)]
+        while len(level) > 1:  # tree: sum neighbours pairwise
+            nxt = [client.submit(_add_counts, level[i], level[i + 1], by, pure=False)
+                   for i in range(0, len(level) - 1, 2)]
+            if len(level) % 2:
+                nxt.append(level[-1])
+            level = nxt
+        out = level[0].result().reset_index(drop=True)
+    else:
+        out = _count(frame, by)
+    out = out.sort_values(by, kind="stable").reset_index(drop=True)
+    out.attrs["sna"] = {"engine": which, "by": by}
+    logger.info("aggregate: %d row(s) -> %d cell(s) by %s (%s)", len(frame), len(out), "x".join(by), which)
+    return out
