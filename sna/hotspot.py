@@ -853,12 +853,12 @@ def neighbours(
     weights
         - ``"queen"`` (default): polygons that touch, at a point or along an edge, where
           "touch" allows a gap of up to ``tolerance`` metres -- generalised boundary files
-          leave slivers between neighbours (on the bundled Nottingham LSOAs strict queen
-          contiguity finds no neighbour at all);
+          leave slivers and overlaps between neighbours (on the bundled Nottingham LSOAs
+          libpysal's ``Queen``, which needs shared vertices, finds no neighbour at all);
         - ``"fuzzy"``: the same (the name libpysal uses for contiguity with a tolerance);
         - ``"adjacent"``: the same, for grid cells: the 8 cells around a square, the 6
           around a hexagon;
-        - ``"strict"``: queen contiguity with no tolerance (shared boundary points only);
+        - ``"strict"``: no tolerance: polygons that share a point or overlap;
         - ``"knn"``: the ``k`` nearest centroids;
         - ``"distance"``: centroids within ``distance`` metres;
         - or a libpysal ``W`` / ``Graph`` or a scipy sparse n × n matrix, used as given
@@ -1877,11 +1877,11 @@ def classify(
     - else *intermittent*: hot in at least ``hotspot_prop`` of all periods;
     - an area with both a hot and a cold pattern is *mixed*; otherwise *no pattern*.
 
-    These are sfhotspot's documented rules. Its code (version 0.9) differs slightly: the
-    recent window includes one more period than it divides by, and "emerging" compares the
-    recent share with ``recent_prop``; with the default parameters the two agree whenever
-    there are fewer than 30 periods and no period is double counted -- ``sna`` follows the
-    documentation. Periods without events are left out (logged).
+    These are sfhotspot's documented rules, which ``sna`` follows. Its code (version 0.9)
+    differs in two details: the recent window it sums holds one period more than it divides
+    by (the last older period is counted as recent too), and "emerging" compares the recent
+    share with ``recent_prop`` rather than ``hotspot_prop`` (the same decision with the
+    default parameters below 30 periods). Periods without events are left out (logged).
 
     Examples
     --------

@@ -1259,7 +1259,7 @@ def explore(data: gpd.GeoDataFrame, column: str | None = None, **kwargs) -> foli
         )
     data = _prepare(data, column)
     opts: dict[str, Any] = {
-        "tiles": "CartoDB positron",
+        "tiles": "OpenStreetMap",
         "style_kwds": {"weight": 0.5, "color": "white"},
     }
     if column is not None:
