@@ -527,3 +527,12 @@ def test_link_to_police_measures_the_share_known_to_police():
                                                "2020-06-14 00:00"]),
                        "sex": ["Male", "Female", "Female", "Female"], "age": [20, 30, 30, 19]})
     assert link_to_police(ed, police).tolist() == [True, True, False, False]
+
+
+def test_init_proposal_leaves_out_columns_renamed_between_files(tmp_path):
+    from sna.io.police_extract import detect_police_extract
+
+    (tmp_path / "2019.csv").write_text("Crime Ref,HO Class Code,Offence Date,Victim Age\n")
+    (tmp_path / "2020.csv").write_text("Crime Ref,HO Code,Offence Date,Victim Age\n")
+    cols = detect_police_extract(tmp_path)["columns"]
+    assert cols == {"record_id": "Crime Ref", "date": "Offence Date", "age": "Victim Age"}

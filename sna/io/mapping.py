@@ -1478,8 +1478,10 @@ def detect_source(path, format: str, *, encoding: str = "utf-8") -> dict | None:
     Returns
     -------
     dict or None
-        ``{"format": format, "columns": <proposed mapping>}`` when the first table's header
-        belongs to ``format`` (:func:`detect_format`), else None.
+        ``{"format": format, "columns": <proposed mapping>}`` when every table's header
+        belongs to ``format`` (:func:`detect_format`), else None. A field found under
+        different names in different files is left out of the mapping (each file then finds
+        it by its common spellings).
 
     Examples
     --------
@@ -1497,11 +1499,17 @@ def detect_source(path, format: str, *, encoding: str = "utf-8") -> dict | None:
         files = expand_paths(path, patterns=TABLE_PATTERNS, what=f"{format} data")
     except InputFormatError:
         return None
-    for f in files[:1]:
+    proposals = []
+    for f in files[:24]:
         try:
             header = header_of(f, encoding=encoding)
         except (InputFormatError, OSError, ValueError):
             return None
-        if detect_format(header) == format:
-            return {"format": format, "columns": propose_mapping(header, format)}
-    return None
+        if detect_format(header) != format:
+            return None
+        proposals.append(propose_mapping(header, format))
+    if not proposals:
+        return None
+    # a field whose column is named differently in some files is left to the common spellings
+    columns = {k: v for k, v in proposals[0].items() if all(p.get(k) == v for p in proposals[1:])}
+    return {"format": format, "columns": columns}
