@@ -7,12 +7,11 @@ import gzip
 import json
 import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from sna.config import DefinitionConfig, load_config
+from sna.config import DefinitionConfig
 from sna.datasets import nottingham_sample_config
 from sna.errors import ConfigError, InputFormatError, PrivacyError
 from sna.io._files import InputFile

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-import numpy as np
 import pandas as pd
 
 from ..errors import InputFormatError

@@ -739,7 +739,17 @@ def apply_mapping(df: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
 
 
 def header_of(f: InputFile, *, encoding: str = "utf-8", sheet: str | int | None = None) -> list[str]:
-    """The header of a table file (first line of a CSV, first row of a sheet)."""
+    """The header of a table file (first line of a CSV, first row of a sheet).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sna.io._files import InputFile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("\\ufeffRef, HO Code\\nA,8N\\n", encoding="utf-8")
+    >>> header_of(InputFile(str(p), p))
+    ['Ref', 'HO Code']
+    """
     lower = f.basename.lower()
     if lower.endswith((".xlsx", ".xlsm")):
         df = _read_excel(f, sheet)
@@ -752,10 +762,6 @@ def header_of(f: InputFile, *, encoding: str = "utf-8", sheet: str | int | None 
     sep = "\t" if first.count("\t") > first.count(",") else ","
     return [h.strip() for h in next(csv.reader([first.rstrip("\r")], delimiter=sep), [])]
 
-
-def _iter_unique(values: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    return [v for v in values if not (v in seen or seen.add(v))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1153,7 +1159,14 @@ def parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_code(values: pd.Series) -> pd.Series:
-    """Codes as upper-case text without spaces (``" 8n "`` -> ``"8N"``)."""
+    """Codes as upper-case text without spaces (``" 8n "`` -> ``"8N"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parse_code(pd.Series([" 8n ", "105 A", None, "unknown"])).tolist()
+    ['8N', '105A', <NA>, <NA>]
+    """
     t = _text(values)
     na = _is_na_token(t, NA_TOKENS - {"99", "Z", "U"})
     return t.str.upper().str.replace(" ", "", regex=False).where(~na).astype("string")
@@ -1461,7 +1474,14 @@ def combine_date_time(
 
 
 def month_start(dates: pd.Series) -> pd.Series:
-    """First day of the month of each date (``datetime64[ns]``)."""
+    """First day of the month of each date (``datetime64[ns]``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> [str(d) for d in month_start(pd.Series(pd.to_datetime(["2020-06-13 23:15", None])))]
+    ['2020-06-01 00:00:00', 'NaT']
+    """
     return dates.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
 
 
