@@ -326,6 +326,7 @@ def test_police_extract_cleaned(area, monkeypatch, city_points):
     a = _load(area, monkeypatch)
     q = a.quality.sources["police"]
     assert q.rows_read == 8 and q.rows_kept == 3
+    assert q.share_geocoded == 1.0 and any("have coordinates" in n for n in q.notes)
     assert q.set_aside == {"bad_age": 1, "unknown_category": 1, "no_location": 1, "out_of_area": 1,
                            "no_date": 1}
     p = a.source("police").sort_values("line").reset_index(drop=True)
@@ -377,6 +378,7 @@ def test_ecds_cleaned(area, monkeypatch, city_points):
     a = _load(area, monkeypatch)
     q = a.quality.sources["ecds"]
     assert (q.rows_read, q.rows_kept, q.set_aside) == (3, 2, {"out_of_area": 1})
+    assert q.share_geocoded == 0.5  # placed in an LSOA; the home LSOA does not count
     ed = a.source("ecds").sort_values("line").reset_index(drop=True)
     (l1, _, _), (l2, _, _) = city_points
     # the arrival is the date; the home LSOA is never used as the place of the assault

@@ -311,6 +311,9 @@ def finish_partner(
     Returns
     -------
     CleanedSource
+        As :func:`sna.clean.finish_source`, except ``quality.share_geocoded``: the share of
+        kept rows placed in an LSOA (by code or by point), since partner records often give
+        an LSOA and no coordinates (the share with coordinates is in the notes).
     """
     from .. import clean
 
@@ -342,6 +345,13 @@ def finish_partner(
     if meta.get("identifiers_pseudonymised"):
         res.quality.notes.append("identifiers pseudonymised at read time (HMAC-SHA256): "
                                  + ", ".join(meta["identifiers_pseudonymised"]))
+    inc = res.incidents
+    if len(inc):
+        # partner records are often located by LSOA only: "geocoded" = placed in an LSOA
+        res.quality.share_geocoded = float(inc["lsoa"].notna().mean())
+        res.quality.notes.append(
+            f"share geocoded = share of kept rows placed in an LSOA; {inc['x'].notna().mean():.1%} "
+            "have coordinates")
     return res
 
 
