@@ -1292,6 +1292,7 @@ def _parser():
 # ---- styles -------------------------------------------------------------------------------
 _BASE_CSS = """
 .sna-banner{padding:.6em .9em;margin:.6em 0;border-radius:4px;border-left:6px solid;font-size:.95em}
+.sna-banner,.sna-na,.sna-error,.sna-tag,.sna-flag{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .sna-synthetic{background:#fff4e5;border-color:#e67e00}
 .sna-restricted{background:#fdecea;border-color:#b3261e}
 .sna-public{background:#e8f3ea;border-color:#2e7d32}
@@ -1334,18 +1335,22 @@ figure.sna-figure img{max-width:100%;height:auto}
 figure.sna-figure figcaption{text-align:left;font-size:.92em;color:#333;margin-top:.3em}
 img{max-width:100%;height:auto}
 pre{white-space:pre-wrap;font-size:.85em}
-@page{size:A4 portrait;margin:15mm 14mm}
+@page{size:A4 portrait;margin:15mm 14mm;
+ @bottom-right{content:"page " counter(page) " of " counter(pages);font:8pt sans-serif;color:#57606a}}
 @media print{
  html{font-size:10.5pt}
+ p,li{orphans:3;widows:3}
  body{max-width:none;padding:0}
  .sna-contents{break-after:page}
  section.chapter{break-before:page}
  section.chapter>h1{margin-top:0}
  figure,.sna-tablewrap,.sna-banner,.sna-na{break-inside:avoid}
  tr{break-inside:avoid}
- h1,h2,h3{break-after:avoid}
+ h1,h2,h3,.sna-caption{break-after:avoid}
+ .sna-tablenote{break-before:avoid}
  .sna-tablewrap{overflow:visible}
- table.sna-table{font-size:8.5pt;width:100%}
+ thead{display:table-header-group}
+ table.sna-table{font-size:8.5pt;width:auto;max-width:100%}
  a{color:inherit;text-decoration:none}
 }
 """
