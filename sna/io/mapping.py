@@ -45,6 +45,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .._log import logger
 from ..errors import ConfigError, InputFormatError
 from ._files import InputFile
 
@@ -1303,6 +1304,8 @@ def read_partner(
         mapping = resolve_mapping(header, format, columns, file=f.name, source=source, prefix=prefix)
         m = apply_mapping(raw, mapping)
         m.attrs["mapping"] = mapping
+        logger.info("%s: %d rows read as %s, columns %s", f.name, len(m), format,
+                    ", ".join(f"{k}={v!r}" for k, v in mapping.items()))
         frames.append(m)
         file_info.append({"file": f.name, "rows": len(m), "mapping": mapping})
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
@@ -1407,6 +1410,8 @@ def read_partner(
     out["record"] = pd.Series(pd.NA, index=df.index, dtype="string")
     raw_text.attrs = {"colname": colname}
     fill_records(out, raw_text)
+    for note in notes:
+        logger.warning("%s: %s", source or format, note)
     out.attrs["sna"] = {
         "format": format,
         "rows_read": int(len(out)),
