@@ -24,7 +24,6 @@ import codecs
 import csv
 import io
 import logging
-import operator
 import os
 import re
 from typing import Callable, Iterable, Iterator, Sequence
@@ -274,33 +273,35 @@ def _diagnose(data: bytes, name: str, ncols: int, arrow_msg: str) -> InputFormat
     return InputFormatError(f"the CSV cannot be parsed: {arrow_msg}", file=name)
 
 
-def _lines_and_duplicates(data: bytes, nrows: int,
-                          candidates: np.ndarray | None = None) -> tuple[np.ndarray, int | None]:
+def _lines_and_duplicates(data: bytes, nrows: int) -> tuple[np.ndarray, int | None]:
     """Physical line of each record (header = 1) and the number of byte-identical rows.
 
-    Fast path: one record per line (no quoted line breaks, no blank lines). Otherwise the
-    file is walked with the csv module, and duplicates are left to the caller (None).
-    ``candidates`` (sorted record numbers) limits the comparison to the records that can be
-    identical to another one (see :func:`_duplicate_candidates`).
+    Fast path: one record per line (no quoted line breaks, no blank lines); the lines are
+    compared as slices of the file's bytes in Arrow (no Python object per line). Otherwise
+    the file is walked with the csv module, and duplicates are left to the caller (None).
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
-    parts = data.split(b"\n")
-    n_lines = len(parts)
-    while n_lines and not parts[n_lines - 1]:
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    if not data.endswith(b"\n"):
+        ends = np.append(ends, len(data))
+    n_lines = len(ends)
+    while n_lines > 1 and ends[n_lines - 1] - ends[n_lines - 2] == 1:  # trailing blank lines
         n_lines -= 1
     if n_lines == nrows + 1:
-        # blank lines and quoted line breaks would both add lines: here there are none
-        if candidates is not None:
-            if len(candidates) < 2:
-                return np.arange(2, nrows + 2, dtype=np.int32), 0
-            # record i is line i + 2, parts[i + 1]
-            picked = operator.itemgetter(*(candidates + 1).tolist())(parts)
-            return np.arange(2, nrows + 2, dtype=np.int32), len(picked) - len(set(picked))
-        unique = set(parts)
-        unique.discard(b"")  # trailing newline(s)
-        unique.discard(parts[0])  # the header
-        return np.arange(2, nrows + 2, dtype=np.int32), nrows - len(unique)
+        # blank lines and quoted line breaks would both add lines: here there are none.
+        # Slice j runs from the newline ending line j + 1 to the one ending line j + 2: a
+        # newline then the bytes of record j, so equal slices are byte-identical records.
+        offsets = ends[:n_lines]
+        big = len(data) >= 2**31 - 1
+        lines = pa.Array.from_buffers(
+            pa.large_binary() if big else pa.binary(), nrows,
+            [None, pa.py_buffer(offsets.astype(np.int64 if big else np.int32)), pa.py_buffer(data)])
+        distinct = len(pc.dictionary_encode(lines).dictionary) if nrows else 0
+        return np.arange(2, nrows + 2, dtype=np.int32), nrows - distinct
     # quoted line breaks or blank lines: walk the file
     text = data.decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -313,25 +314,6 @@ def _lines_and_duplicates(data: bytes, nrows: int,
             continue
         starts.append(start)
     return np.asarray(starts[:nrows], dtype=np.int32), None
-
-
-def _duplicate_candidates(table) -> np.ndarray | None:
-    """Records that may be byte-identical to another record of the file.
-
-    Two identical lines have the same first field, the ``Crime ID``: only records whose Crime ID
-    is blank (anti-social behaviour) or repeated in the file can be duplicates, so only those
-    lines are compared (about a quarter of a street file instead of all of it).
-    """
-    if "Crime ID" not in table.column_names or table.num_rows == 0:
-        return None
-    import pyarrow.compute as pc
-
-    ids = table["Crime ID"]
-    enc = pc.dictionary_encode(ids).combine_chunks()
-    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    counts = np.bincount(idx[idx >= 0], minlength=len(enc.dictionary))
-    maybe = (idx < 0) | (counts[np.maximum(idx, 0)] > 1)
-    return np.flatnonzero(maybe)
 
 
 def read_file(
@@ -432,7 +414,7 @@ def read_file(
     for c in to_encode:  # text with few distinct values -> dictionary (categorical)
         table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
     n = table.num_rows
-    lines, dups = _lines_and_duplicates(data, n, _duplicate_candidates(table))
+    lines, dups = _lines_and_duplicates(data, n)
     if dups is None:
         dups = int(table.to_pandas().duplicated().sum()) if n else 0
     table = table.append_column(
