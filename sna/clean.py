@@ -469,7 +469,7 @@ def to_bng(
         codes, uniq = pd.factorize(key)
         first = np.zeros(len(uniq), dtype=np.int64)
         first[codes[::-1]] = np.arange(len(codes))[::-1]
-        ux, uy = _transformer_to_bng(srs).transform(gx[first], gy[first])
+        ux, uy = _transformer_to_bng(srs).transform(gx[first], gy[first], inplace=True)  # fresh copies
         tx, ty = np.asarray(ux)[codes], np.asarray(uy)[codes]
     out_x[good], out_y[good] = tx, ty
     # outside the grid's plausible range (a wrong CRS, swapped axes): unknown
