@@ -1351,6 +1351,7 @@ pre{white-space:pre-wrap;font-size:.85em}
  .sna-tablewrap{overflow:visible}
  thead{display:table-header-group}
  table.sna-table{font-size:8.5pt;width:auto;max-width:100%}
+ table.sna-table td,table.sna-table th{overflow-wrap:anywhere}
  a{color:inherit;text-decoration:none}
 }
 """
