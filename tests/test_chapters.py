@@ -87,11 +87,7 @@ def _section(page: str, name: str) -> str:
     return page[start:end if end > 0 else None]
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    result = report.run(None, output=out, jobs=2, progress=False)
-    return result
+# demo_run: one `sna run` on the demo, shared with test_browser.py (tests/conftest.py)
 
 
 @pytest.mark.slow
