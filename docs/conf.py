@@ -66,7 +66,7 @@ nitpick_ignore_regex = [
     # Third-party types in signatures and docstrings (no intersphinx: see above).
     (r"py:.*", r"(pd|pandas|gpd|geopandas|np|numpy|scipy|statsmodels|esda|libpysal|shapely|"
                r"pyproj|matplotlib|mpl|plt|pydantic|pandera|pa|papermill|nbformat|yaml|dask|"
-               r"distributed|duckdb|pyarrow|openpyxl|mapclassify)(\..*)?"),
+               r"distributed|duckdb|pyarrow|openpyxl|mapclassify|folium)(\..*)?"),
     # Standard-library types: Sphinx resolves builtins itself, but not these modules
     # without the Python inventory.
     (r"py:.*", r"(pathlib|os|datetime|collections|collections\.abc|typing|logging|json|"
@@ -75,10 +75,14 @@ nitpick_ignore_regex = [
                r"Self|TypeAlias|Hashable|Figure|Axes|DataFrame|Series|GeoDataFrame|"
                r"GeoSeries|Index|Timestamp|Period|PeriodIndex|ndarray|ArrayLike|"
                r"BaseModel|Logger|Namespace|ArgumentParser)"),
-    # Names in public signatures that have no documentation page (reported to the owners):
-    # a module-level Literal alias of sna.config, and a class of a private module of sna.io.
-    (r"py:class", r"DisclosureRule"),
+    # Names in public signatures or docstrings that have no documentation page (each
+    # reported to the module's owner): module-level type aliases (sna.config.DisclosureRule,
+    # sna.maps.Scheme, the Progress callback type of sna.assessment / sna.engine /
+    # sna.io.police_uk), a class of the private module sna.io._files, and a function that
+    # is not in its module's __all__.
+    (r"py:class", r"(DisclosureRule|Scheme|Progress)"),
     (r"py:class", r"sna\.io\._files\.InputFile"),
+    (r"py:func", r"sna\.io\.police_uk\.read_file"),
     # numpydoc's "type" phrases such as "str, optional", "default 3" or "array-like".
     (r"py:class", r"(optional|default.*|array[_-]like|scalar|callable|file-like|"
                   r"path-like|mapping|sequence|iterable|int or str|str or int)"),
