@@ -820,6 +820,7 @@ def finish_source(
     files: Sequence[str] = (),
     duplicate_rows: int | None = None,
     notes: Sequence[str] = (),
+    records: str | None = None,
 ) -> CleanedSource:
     """Split a working frame into kept incidents and quarantine, and log its quality.
 
@@ -842,6 +843,9 @@ def finish_source(
         Rows identical to an earlier row (kept: real records), if the reader counted them.
     notes
         Remarks for the QualityLog.
+    records
+        A column of ``frame`` already holding each row's record as JSON (e.g. written where
+        the rows were read), used instead of writing ``record_columns``.
 
     Returns
     -------
@@ -881,7 +885,8 @@ def finish_source(
             "line": rest["line"] if "line" in rest else pd.NA,
             "reason": rest[REASON].astype("string"),
             "detail": rest[DETAIL] if DETAIL in rest else pd.NA,
-            "record": _records_json(rest[list(record_columns)]) if record_columns else pd.NA,
+            "record": (rest[records] if records is not None
+                       else _records_json(rest[list(record_columns)]) if record_columns else pd.NA),
         })
         quarantine = pd.DataFrame({c: q[c].astype(d) for c, (d, _) in QUARANTINE_COLUMNS.items()}).reset_index(drop=True)
     incidents = canonical_incidents(kept, source=name, source_format=format)
@@ -1067,9 +1072,10 @@ def _clean_police_uk_batch(raw: pd.DataFrame, name: str, config: "Config",
     work["serious_violence"] = cats["serious_violence"]
     work = place(work, geography, lsoa="LSOA code", lon="Longitude", lat="Latitude",
                  best_fit=best_fit, source=name)
-    raw_cols = [c for c in raw.columns if c not in ("file", "line")]
+    records = "_record" if "_record" in raw else None  # JSON written by sna.engine's file tasks
+    raw_cols = [c for c in raw.columns if c not in ("file", "line", "_record")]
     return finish_source(
-        name, "police_uk", work, record_columns=raw_cols,
+        name, "police_uk", work, record_columns=raw_cols, records=records,
         files=[f["file"] for f in meta.get("files", [])],
         duplicate_rows=meta.get("duplicate_rows"),
     )
