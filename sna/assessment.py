@@ -172,6 +172,19 @@ def input_files(config: Config) -> list[Path]:
     return sorted(set(files), key=str)
 
 
+def _fingerprints(files: list[Path], *, content: bool = True) -> list[dict]:
+    """Fingerprints of the input files; contents hashed on a few threads (hashlib releases
+    the GIL), and not at all when nothing is cached (``content=False``: size and time only)."""
+    from .io._files import file_fingerprint
+
+    if not content or len(files) < 4:
+        return [file_fingerprint(f, content=content) for f in files]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as ex:
+        return list(ex.map(file_fingerprint, files))
+
+
 def cache_key(config: Config, inputs: list[dict]) -> str:
     """Hash of the sna version, the config and the inputs' fingerprints."""
     from . import __version__
@@ -179,7 +192,8 @@ def cache_key(config: Config, inputs: list[dict]) -> str:
     payload = {
         "cache_format": _CACHE_FORMAT,
         "version": __version__,
-        "config": config.model_dump(mode="json"),
+        # the engine changes how the tables are made, never what they hold
+        "config": config.model_dump(mode="json", exclude={"engine"}),
         "config_path": str(config.config_path) if config.config_path else None,
         "inputs": [{k: v for k, v in i.items()} for i in inputs],
         # pseudonyms depend on the key: a new key must not serve pseudonyms made with the old one
@@ -364,6 +378,7 @@ def load_assessment(
     *,
     use_cache: bool = True,
     progress: Progress | None = None,
+    engine=None,
 ) -> Assessment:
     """Load, clean (once) and cache an area's data for an assessment year.
 
@@ -378,9 +393,13 @@ def load_assessment(
         noted in the QualityLog).
     use_cache
         Reuse (and write) the clean tables cached under ``config.cache_dir()``; False reads
-        and cleans from the raw files and writes nothing.
+        and cleans from the raw files and writes nothing (the inputs' contents are then not
+        hashed: ``inputs`` holds their size and modification time only).
     progress
         Called with short messages while reading (the command line prints them).
+    engine
+        ``"pandas"`` or ``"dask"`` (or a Dask ``distributed.Client``): overrides the config's
+        ``engine`` for reading and cleaning (:mod:`sna.engine`); same results either way.
 
     Returns
     -------
@@ -409,11 +428,14 @@ def load_assessment(
     True
     """
     from .datasets import demo_config
-    from .io._files import file_fingerprint
 
     cfg = load_config(demo_config() if config is None else config)
+    if engine is not None:
+        from .engine import engine_settings
+
+        cfg = cfg.model_copy(update={"engine": engine_settings(engine, cfg)})
     files = input_files(cfg)
-    inputs = [file_fingerprint(f) for f in files]
+    inputs = _fingerprints(files, content=use_cache)
     key = cache_key(cfg, inputs)
     folder = cfg.cache_dir() / key
     data = None
