@@ -60,6 +60,7 @@ __all__ = [
     "ENGINES",
     "AGGREGATE_BY",
     "engine_name",
+    "engine_settings",
     "get_client",
     "clean_police_uk_files",
     "aggregate",
@@ -105,6 +106,27 @@ def engine_name(engine: Any = None, config: "Config | None" = None) -> str:
     if name not in ENGINES:
         raise ConfigError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}", key="engine.name")
     return str(name)
+
+
+def engine_settings(engine: Any, config: "Config | None" = None) -> "EngineConfig":
+    """The :class:`~sna.config.EngineConfig` that ``engine`` stands for.
+
+    A name keeps the config's other settings; a Dask ``Client`` becomes its scheduler's
+    address (so the same cluster is used).
+
+    Examples
+    --------
+    >>> engine_settings("dask").name
+    'dask'
+    """
+    from .config import EngineConfig
+
+    base = config.engine if config is not None else EngineConfig()
+    if isinstance(engine, EngineConfig):
+        return engine
+    if _is_client(engine):
+        return base.model_copy(update={"name": "dask", "scheduler": engine.scheduler.address})
+    return base.model_copy(update={"name": engine_name(engine)})
 
 
 def _engine_config(engine: Any, config: "Config | None"):
@@ -310,8 +332,34 @@ def _police_uk_file_inner(f, ctx: _Context) -> _Part:
         }
     rest = None
     if n_kept < n:
-        rest = table.filter(pa.array(~kept))
+        rest = _with_records(_encode_text(table.filter(pa.array(~kept))))
     return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
+
+
+def _encode_text(table):
+    """Dictionary-encode the text columns, as :func:`sna.io.police_uk.read_police_uk` does."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .io.police_uk import _KINDS
+
+    header, _, _, floats, strings = _KINDS["street"]
+    for c in table.column_names:
+        if c in header and c not in floats and c not in strings and not pa.types.is_dictionary(table[c].type):
+            table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
+    return table
+
+
+def _with_records(table):
+    """Add ``_record``: each row as the JSON the quarantine keeps (written here, in parallel)."""
+    import pyarrow as pa
+
+    from .clean import _records_json
+    from .io.police_uk import _frame
+
+    raw = _frame([table.select(table.column_names)], [], "street")
+    rec = _records_json(raw[[c for c in raw.columns if c not in ("file", "line")]])
+    return table.append_column("_record", pa.array(rec.array, type=pa.large_string()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -371,7 +419,8 @@ def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> 
 # --------------------------------------------------------------------------------------------
 def _union_categorical(values: list[pd.Categorical]) -> pd.Categorical:
     """Concatenate categoricals; categories = the sorted values present."""
-    cats = sorted(set().union(*[set(v.categories[np.unique(v.codes[v.codes >= 0])]) for v in values]))
+    used = [np.flatnonzero(np.bincount(v.codes[v.codes >= 0], minlength=len(v.categories))) for v in values]
+    cats = sorted(set().union(*[set(v.categories[u]) for v, u in zip(values, used)]))
     target = pd.Index(cats, dtype="str")
     codes = []
     for v in values:
@@ -388,7 +437,8 @@ def _small_int(codes: np.ndarray, k: int) -> np.ndarray:
 
 def _from_lut(index: np.ndarray, values: np.ndarray) -> pd.Categorical:
     """A categorical of ``values[index]`` (index -1 = missing), categories sorted and present."""
-    present = np.unique(index[index >= 0]) if len(index) else np.zeros(0, dtype=np.int64)
+    seen = np.bincount(index[index >= 0], minlength=len(values)) if len(index) else np.zeros(len(values))
+    present = np.flatnonzero(seen)
     labels = values[present].astype(str)
     cats = pd.Index(sorted(set(labels)), dtype="str")
     lut = np.full(len(values) + 1, -1, dtype=np.int32)
@@ -424,18 +474,9 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
     quarantine = empty_quarantine()
     extra = None  # kept rows of the shared path, as part columns
     if rest_tables:
-        import pyarrow.compute as pc
-
-        encoded = []
-        for t in rest_tables:
-            for c in ("Month", "Reported by", "Falls within", "Location", "LSOA code", "LSOA name",
-                      "Crime type", "Last outcome category", "Context"):
-                if c in t.column_names and not pa.types.is_dictionary(t[c].type):
-                    t = t.set_column(t.column_names.index(c), c, pc.dictionary_encode(t[c]))
-            encoded.append(t)
         for p in parts:
             p.rest = None
-        raw = _frame(encoded, [], "street")
+        raw = _frame(rest_tables, [], "street")
         raw.attrs = {}
         best_fit = config.geography.lsoa_best_fit
         if best_fit not in (None, "bundled"):
@@ -615,25 +656,62 @@ def clean_police_uk_files(
 # --------------------------------------------------------------------------------------------
 # aggregation
 # --------------------------------------------------------------------------------------------
-def _count(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    if frame.empty:
-        out = frame[by].iloc[:0].copy()
-        out["count"] = pd.Series(dtype="int64")
-        return out.reset_index(drop=True)
-    s = frame.groupby(by, observed=True, sort=True, dropna=True).size()
-    out = s.rename("count").reset_index()
-    out["count"] = out["count"].astype("int64")
+def _codes(s: pd.Series) -> tuple[np.ndarray, Any]:
+    """Integer codes of a key column (-1 = missing) and what each code stands for, sorted."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), s.dtype
+    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), uniques
+
+
+def _decode(codes: np.ndarray, what: Any):
+    if isinstance(what, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(codes, dtype=what)
+    return what.take(codes)
+
+
+def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd.DataFrame:
+    """Counts (or sums of ``weights``) by ``by``: one combined integer key per row, counted
+    with ``numpy.bincount`` (dense) or ``numpy.unique`` (sparse); like ``groupby(by,
+    observed=True, sort=True).size()``."""
+    n = len(frame)
+    keys = [_codes(frame[c]) for c in by]
+    sizes = [len(w.categories) if isinstance(w, pd.CategoricalDtype) else len(w) for _, w in keys]
+    total = 1
+    for k in sizes:
+        total *= max(k, 1)
+    if total >= 2**62:  # keys too many to combine: let pandas do it
+        g = frame.groupby(by, observed=True, sort=True, dropna=True)
+        s = g[weights].sum() if weights else g.size()
+        out = s.rename("count").reset_index()
+        out["count"] = out["count"].astype("int64")
+        return out
+    valid = np.ones(n, dtype=bool)
+    key = np.zeros(n, dtype=np.int64)
+    for (codes, _), k in zip(keys, sizes):
+        valid &= codes >= 0
+        key = key * max(k, 1) + codes
+    key = key[valid]
+    w = frame[weights].to_numpy(dtype=np.int64)[valid] if weights else None
+    if total <= max(4 * len(key), 1 << 16):
+        counts = np.bincount(key, weights=w, minlength=total)
+        cells = np.flatnonzero(counts)
+        counts = counts[cells]
+    else:
+        cells, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse, weights=w, minlength=len(cells))
+    cols: dict[str, Any] = {}
+    rem = cells
+    for c, (codes, what), k in reversed(list(zip(by, keys, sizes))):
+        rem, code = np.divmod(rem, max(k, 1))
+        cols[c] = _decode(code, what)
+    out = pd.DataFrame({c: cols[c] for c in by})
+    out["count"] = np.rint(counts).astype(np.int64) if w is not None else counts.astype(np.int64)
     return out
 
 
 def _add_counts(a: pd.DataFrame, b: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    both = pd.concat([a, b], ignore_index=True)
-    if both.empty:
-        return both
-    s = both.groupby(by, observed=True, sort=True, dropna=True)["count"].sum()
-    out = s.reset_index()
-    out["count"] = out["count"].astype("int64")
-    return out
+    return _count(pd.concat([a, b], ignore_index=True), by, weights="count")
 
 
 def aggregate(
@@ -699,7 +777,6 @@ def aggregate(
         out = level[0].result().reset_index(drop=True)
     else:
         out = _count(frame, by)
-    out = out.sort_values(by, kind="stable").reset_index(drop=True)
     out.attrs["sna"] = {"engine": which, "by": by}
     logger.info("aggregate: %d row(s) -> %d cell(s) by %s (%s)", len(frame), len(out), "x".join(by), which)
     return out
