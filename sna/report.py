@@ -1325,8 +1325,14 @@ h3{font-size:1.05rem}
 .sna-kicker{text-transform:uppercase;letter-spacing:.06em;color:var(--muted);margin:0;font-size:.85rem}
 .sna-doc-title{font-size:2rem;margin:.1em 0}
 .sna-meta{color:var(--muted);margin:.2em 0 .8em}
-.sna-contents>ol{list-style:none;padding-left:0}.sna-contents li{margin:.15em 0}
-.sna-contents ol ol{font-size:.92em;list-style:none;padding-left:1.4em}
+a{color:var(--accent)}
+.sna-contents a{text-decoration:none}.sna-contents a:hover{text-decoration:underline}
+.sna-contents>ol{list-style:none;padding-left:0;columns:2 20rem;column-gap:2rem}
+.sna-contents li{margin:.15em 0}
+.sna-contents>ol>li{break-inside:avoid;margin-bottom:.5em}
+.sna-contents>ol>li>a{font-weight:600}
+.sna-contents ol ol{font-size:.9em;list-style:none;padding-left:1.1em;color:var(--muted)}
+.sna-contents ol ol a{color:#3d4b5c}
 .sna-flag{background:#b3261e;color:#fff;border-radius:3px;padding:0 .4em;font-size:.8em;margin-left:.4em}
 .sna-tag{font-size:.7rem;font-weight:normal;color:#8a4b00;background:#fff4e5;border:1px solid #e67e00;
  border-radius:3px;padding:0 .4em;margin-left:.6em;vertical-align:middle}
