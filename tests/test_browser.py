@@ -81,7 +81,7 @@ _LINKS_JS = """(async () => {
 _CHAPTERS_JS = """[...document.querySelectorAll('section.chapter')].map(s => {
   const r = s.getBoundingClientRect();
   return {id: s.id, title: s.querySelector('h1').textContent.trim(),
-          top: r.top + scrollY, height: r.height};
+          top: r.top + scrollY, height: r.height, left: r.left, width: r.width};
 })"""
 
 _CAPTIONS_JS = """[...document.querySelectorAll('section.chapter')].map(s => ({
@@ -253,7 +253,7 @@ def test_a_screenshot_per_chapter(screen):
     assert [p.stem for p in shots] == list(report.CHAPTERS)
     for p in shots:
         with Image.open(p) as im:
-            assert im.width == SCREEN_WIDTH and im.height > 200
+            assert 600 < im.width <= SCREEN_WIDTH and im.height > 200
             lo, hi = im.convert("L").getextrema()
             assert hi - lo > 100, f"{p.name} is blank"
 
@@ -314,8 +314,8 @@ def _screenshots(page, chapters: list[dict], folder: Path) -> list[Path]:
     shots = []
     for ch in chapters:
         name = ch["id"].removeprefix("ch-")
-        clip = {"x": 0, "y": max(ch["top"] - 12, 0), "width": SCREEN_WIDTH,
-                "height": min(ch["height"] + 24, 1600)}
+        clip = {"x": max(ch["left"] - 16, 0), "y": max(ch["top"] - 12, 0),
+                "width": min(ch["width"] + 32, SCREEN_WIDTH), "height": min(ch["height"] + 24, 1600)}
         shots.append(page.screenshot(folder / f"{name}.png", clip=clip))
         if docs:
             _small_copy(shots[-1], Path(docs) / f"{name}.png")
@@ -326,19 +326,24 @@ def _screenshots(page, chapters: list[dict], folder: Path) -> list[Path]:
 
 
 def _readme_images(page, chapters: list[dict], folder: Path, tmp: Path) -> None:
-    """report.png: the top of the report; map.png: the geography chapter's hotspot map."""
+    """report.png: the top of the report; map.png: the geography chapter's density (hot spot)
+    map, else its Gi* map."""
+    body = page.evaluate("(() => { const r = document.querySelector('main').getBoundingClientRect();"
+                         " return {x: r.left, width: r.width}; })()")
     top = page.screenshot(tmp / "readme-report.png",
-                          clip={"x": 0, "y": 0, "width": SCREEN_WIDTH, "height": 1100})
+                          clip={"x": max(body["x"] - 16, 0), "y": 0, "width": body["width"] + 32,
+                                "height": 1000})
     _small_copy(top, folder / "report.png")
     box = page.evaluate("""(() => {
       const figs = [...document.querySelectorAll('#ch-04_geography figure')];
-      const f = figs.find(f => /Gi\\*|hot ?spot/i.test(f.textContent)) || figs[0];
+      const f = figs.find(f => /density|KDE/i.test(f.textContent))
+             || figs.find(f => /Gi\\*|hot ?spot/i.test(f.textContent)) || figs[0];
       if (!f) return null;
       const r = f.getBoundingClientRect();
       return {x: r.left - 8, y: r.top + scrollY - 8, width: r.width + 16, height: r.height + 16};
     })()""")
     assert box, "the geography chapter has no figure for the README map"
-    _small_copy(page.screenshot(tmp / "readme-map.png", clip=box), folder / "map.png")
+    _small_copy(page.screenshot(tmp / "readme-map.png", clip=box, scale=1.5), folder / "map.png")
 
 
 def _small_copy(src: Path, dest: Path, limit: int = DOCS_PNG_LIMIT) -> Path:
