@@ -566,7 +566,7 @@ def run(
     say(f"sna run: preparing the assessment ({cfg.area}"
         f"{', ' + str(year) if year else ''}) ...")
     t0 = time.perf_counter()
-    assessment, cache_reused = _prepare(prep_cfg, year)
+    assessment, cache_reused = _prepare(prep_cfg, year, progress=lambda m: say(f"  {m}"))
     t_prepare = time.perf_counter() - t0
     fy = assessment.year
     out = Path(cfg.output_dir(fy)).resolve()
@@ -579,6 +579,12 @@ def run(
             key="cache")
 
     names = [p.stem for p in notebooks]
+    previous = None
+    if chapters is not None:  # keep the earlier run's record of the other chapters
+        try:
+            previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
     _clean_outputs(out, names, everything=chapters is None)
     for sub in ("chapters", "figures", "tables", "maps", "quarantine"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -623,7 +629,8 @@ def run(
     result.timings = {"prepare": round(t_prepare, 2), "chapters": round(t_chapters, 2),
                       "assemble": round(t_assemble, 2),
                       "total": round(time.perf_counter() - t_start, 2)}
-    result.manifest = _write_manifest(result, cfg, config_path, params, jobs, assessment)
+    result.manifest = _write_manifest(result, cfg, config_path, params, jobs, assessment,
+                                      previous=previous)
 
     # 4. summary
     ok = sum(c.ok for c in results)
@@ -650,13 +657,13 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
-def _prepare(cfg, year):
+def _prepare(cfg, year, progress=None):
     """Load (or build and cache) the assessment; tell whether the cache was reused."""
     from .assessment import load_assessment
 
     folder = Path(cfg.cache_dir())
     before = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-    assessment = load_assessment(cfg, year, use_cache=True)
+    assessment = load_assessment(cfg, year, use_cache=True, progress=progress)
     return assessment, assessment.cache_key in before
 
 
@@ -1085,6 +1092,19 @@ def print_pdf(report: str | os.PathLike, pdf: str | os.PathLike, *, timeout: int
             "Chrome) or set SNA_CHROMIUM to its path, then run again with --pdf; or open "
             "report.html in a browser and print it to PDF.")
     report, pdf = Path(report).resolve(), Path(pdf).resolve()
+    try:  # the DevTools driver: the same page a browser shows, with a PDF outline
+        from ._browser import Browser
+
+        with Browser(exe, timeout=timeout) as browser:
+            page = browser.new_page()
+            page.goto(report)
+            page.print_pdf(pdf, outline=True)
+        if pdf.exists() and pdf.stat().st_size > 0:
+            return pdf
+    except ImportError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - fall back to Chromium's own --print-to-pdf
+        logger.warning("printing with the DevTools driver failed (%s); using --print-to-pdf", exc)
     with tempfile.TemporaryDirectory(prefix="sna-chromium-") as profile:
         cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
                f"--print-to-pdf={pdf}", report.as_uri()]
@@ -1167,7 +1187,8 @@ def _package_versions() -> dict[str, str]:
     return out
 
 
-def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessment) -> Path:
+def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessment,
+                    previous: dict | None = None) -> Path:
     from . import __version__
 
     sidecars = read_sidecars(result.output_dir)
@@ -1184,6 +1205,12 @@ def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessmen
         if c.error:
             entry["error"] = {k: c.error.get(k) for k in ("where", "cell", "ename", "evalue")}
         chapters.append(entry)
+    if previous:  # a partial re-run: the other chapters of the report are from an earlier run
+        done = {c["name"] for c in chapters}
+        kept = [dict(c, run="previous") for c in previous.get("chapters", [])
+                if c.get("name") not in done and (result.output_dir / "chapters" / f"{c.get('name')}.ipynb").exists()]
+        chapters = sorted(chapters + kept, key=lambda c: (
+            CHAPTERS.index(c["name"]) if c["name"] in CHAPTERS else 99, c["name"]))
     files = sorted(str(p.relative_to(result.output_dir)) for p in result.output_dir.rglob("*")
                    if p.is_file() and p.name != "manifest.json")
     manifest = {

@@ -70,7 +70,7 @@ def test_every_shipped_chapter_declares_the_run_parameters():
 
 # ---- running (the assessment is faked: the fixtures do not load it) ----------------------
 def _fake_prepare(cache_root: Path):
-    def prepare(cfg, year):
+    def prepare(cfg, year, progress=None):
         cache = cache_root / "key123"
         cache.mkdir(parents=True, exist_ok=True)
         (cache / "incidents.parquet").write_bytes(b"PAR1 fake")
@@ -173,6 +173,10 @@ def test_rerunning_one_chapter_keeps_the_others_and_replaces_its_files(fake_prep
     assert (out / "chapters" / "broken_cell.ipynb").exists()  # the other chapter is kept
     page = (out / "report.html").read_text()
     assert 'id="ch-broken_cell"' in page and 'id="ch-98_tiny_chapter"' in page
+    m = json.loads((out / "manifest.json").read_text())
+    runs = {c["name"]: (c["status"], c.get("run")) for c in m["chapters"]}
+    assert runs == {"98_tiny_chapter": ("ok", None), "broken_cell": ("failed", "previous")}
+    assert m["status"] == "ok"  # this run's chapters
 
 
 def test_preflight_errors_stop_before_anything_runs(fake_prepare):
@@ -245,3 +249,18 @@ def test_error_description_numbers_cells_as_stored(tmp_path):
     exc = PapermillExecutionError(3, 3, "1/0", "ZeroDivisionError", "division by zero", [])
     d = report._describe_execution_error(exc, str(path))
     assert d["cell"] == 3 and d["where"] == "cell 3 (In [3]) `1/0`"
+
+
+@pytest.mark.browser
+def test_pdf_is_printed_from_the_report_with_chromium(tmp_path):
+    if report.find_chromium() is None:
+        pytest.skip("no headless Chromium installed (apt-get install chromium)")
+    out = tmp_path / "run"
+    (out / "chapters").mkdir(parents=True)
+    import shutil
+
+    html = report.assemble_report(out, area="Test area", year="2020/21", synthetic=True)
+    pdf = report.print_pdf(html, out / "report.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 1000
+    shutil.rmtree(out)
