@@ -354,12 +354,74 @@ def _with_records(table):
     """Add ``_record``: each row as the JSON the quarantine keeps (written here, in parallel)."""
     import pyarrow as pa
 
-    from .clean import _records_json
-    from .io.police_uk import _frame
+    rec = _records_arrow(table)
+    if rec is None:  # a value whose JSON text Arrow cannot be trusted to write as pandas does
+        from .clean import _records_json
+        from .io.police_uk import _frame
 
-    raw = _frame([table.select(table.column_names)], [], "street")
-    rec = _records_json(raw[[c for c in raw.columns if c not in ("file", "line")]])
-    return table.append_column("_record", pa.array(rec.array, type=pa.large_string()))
+        raw = _frame([table.select(table.column_names)], [], "street")
+        rec = pa.array(_records_json(raw[[c for c in raw.columns if c not in ("file", "line")]]).array,
+                       type=pa.large_string())
+    return table.append_column("_record", rec)
+
+
+_PLAIN_NUMBER = r"^-?[0-9]{1,9}(\.[0-9]{1,8})?$"
+
+
+def _json_values(column):
+    """Each value of a pyarrow column as JSON text, exactly as :func:`sna.clean._records_json`
+    (pandas ``to_json``) writes it, or None when a value is outside the cases handled here
+    (control characters in text; numbers in exponent form or with many digits)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(col.type):
+        words = _json_values(col.dictionary)
+        if words is None:
+            return None
+        return pc.fill_null(pc.take(words, col.indices), "null")
+    if pa.types.is_floating(col.type):
+        text = pc.cast(col, pa.string())
+        ok = pc.match_substring_regex(text, _PLAIN_NUMBER)
+        if not pc.all(pc.or_kleene(ok, pc.is_null(text))).as_py():
+            return None
+        whole = pc.invert(pc.match_substring(text, "."))
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+        text = pc.if_else(pc.equal(text, "-0.0"), "0.0", text)
+        return pc.fill_null(text, "null")
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        if pc.any(pc.match_substring_regex(col, "[\x00-\x1f]")).as_py():
+            return None
+        esc = col
+        for a, b in (("\\", "\\\\"), ('"', '\\"'), ("/", "\\/")):
+            esc = pc.replace_substring(esc, a, b)
+        return pc.fill_null(pc.binary_join_element_wise('"', esc, '"', ""), "null")
+    if pa.types.is_null(col.type):
+        return pa.array(["null"] * len(col), type=pa.string())
+    return None
+
+
+def _records_arrow(table):
+    """The rows of a raw street table as JSON objects (columns but ``file`` / ``line``), or
+    None when :func:`_json_values` cannot write a column."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = [c for c in table.column_names if c not in ("file", "line")]
+    if not names or table.num_rows == 0:
+        return None
+    pieces: list = []
+    for i, c in enumerate(names):
+        values = _json_values(table[c])
+        if values is None:
+            return None
+        key = ("{" if i == 0 else ",") + json.dumps(c, ensure_ascii=False) + ":"
+        pieces += [pa.scalar(key, pa.string()), values.cast(pa.string())]
+    pieces.append(pa.scalar("}", pa.string()))
+    return pc.binary_join_element_wise(*pieces, pa.scalar("", pa.string())).cast(pa.large_string())
 
 
 # --------------------------------------------------------------------------------------------
