@@ -27,13 +27,10 @@ from sna import report
 from sna._browser import A4_CONTENT_WIDTH_PX, A4_HEIGHT_MM, TOP_MARGIN_MM, Browser, mm_to_px
 from sna._browser import find_chromium
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(find_chromium() is None,
-                       reason="no headless Chromium/Chrome found (Debian: apt-get install "
-                              "chromium; or set SNA_CHROMIUM); .ci/run installs it"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NO_CHROMIUM = ("no headless Chromium/Chrome found (Debian: apt-get install chromium; or set "
+               "SNA_CHROMIUM); .ci/run installs it")
 
 #: Screen layout used for the checks and the screenshots (a laptop browser window).
 SCREEN_WIDTH, SCREEN_HEIGHT = 1000, 1200
@@ -50,6 +47,7 @@ _IMAGES_JS = """(async () => {
     broken: imgs.filter(i => !i.complete || i.naturalWidth === 0)
                 .map(i => (i.alt || i.getAttribute('src') || '').slice(0, 80)),
     figures: document.querySelectorAll('figure.sna-figure img').length,
+    noAlt: imgs.filter(i => !(i.alt || '').trim()).map(i => (i.getAttribute('src') || '').slice(0, 40)),
   };
 })()"""
 
@@ -154,6 +152,8 @@ def shots_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    if find_chromium() is None:
+        pytest.skip(NO_CHROMIUM)
     with Browser() as b:
         yield b
 
@@ -187,7 +187,55 @@ def printed(browser, page_html):
     page.close()
 
 
-# ---- the checks -------------------------------------------------------------------------
+# ---- the checks catch what they look for -----------------------------------------------
+_BROKEN = """<!DOCTYPE html><html><head><style>.sna-tablewrap{overflow-x:auto}
+@media print{.sna-tablewrap{overflow:visible} figure{break-inside:avoid}}</style></head><body>
+<nav class="sna-contents"><ol><li><a href="#ch-a">A</a><ol><li><a href="#nowhere">x</a></li>
+</ol></li></ol></nav><main><section class="chapter" id="ch-a" data-chapter="1"><h1>1. A</h1>
+<figure><img src="missing.png"><figcaption>Figure 1.2. Out of order.</figcaption></figure>
+<div class="sna-tablewrap"><p class="sna-caption">A table without its number.</p>
+<table><tr>%s</tr></table></div>
+<pre style="overflow:hidden;width:100px">%s</pre>
+<script>console.error("boom"); undefinedFunction();</script></section></main></body></html>"""
+
+
+def test_the_checks_catch_a_broken_page(browser, tmp_path):
+    path = tmp_path / "broken.html"
+    cells = "".join(f"<td>unbreakable_cell_value_{i}</td>" for i in range(30))
+    path.write_text(_BROKEN % (cells, "x" * 300), encoding="utf-8")
+    page = browser.new_page(SCREEN_WIDTH, SCREEN_HEIGHT)
+    page.goto(path)
+    images = page.evaluate(_IMAGES_JS)
+    assert images["broken"] == ["missing.png"] and images["noAlt"] == ["missing.png"]
+    links = {lk["href"]: lk for lk in page.evaluate(_LINKS_JS)}
+    assert links["#ch-a"]["landed"] and not links["#nowhere"]["exists"]
+    caps = page.evaluate(_CAPTIONS_JS)[0]
+    assert caps["figures"] == ["Figure 1.2. Out of order."]
+    assert caps["tables"] == ["A table without its number."]
+    problems = page.problems()
+    assert any("boom" in p for p in problems) and any("undefinedFunction" in p for p in problems)
+    assert any("missing.png" in p for p in problems)
+    page.close()
+    page = browser.new_page(A4_CONTENT_WIDTH_PX, int(PAGE_HEIGHT_PX))
+    page.emulate_media("print")
+    page.goto(path)
+    printed = page.evaluate(_PRINT_JS)
+    page.close()
+    assert [w["what"] for w in printed["wide"]] == ["table in A table without its number."]
+    assert [c["what"].split(" ")[0] for c in printed["cut"]] == ["pre"] and printed["rows"] == 1
+    assert printed["scrollWidth"] > A4_CONTENT_WIDTH_PX
+
+
+def test_no_browser_says_how_to_get_one(monkeypatch):
+    from sna import _browser
+    from sna.errors import ChapterError
+
+    monkeypatch.setattr(_browser, "find_chromium", lambda: None)
+    with pytest.raises(ChapterError, match="apt-get install chromium.*SNA_CHROMIUM"):
+        _browser.Browser()
+
+
+# ---- the checks on the demo report ------------------------------------------------------
 def test_report_has_every_chapter_in_order(screen):
     ids = [c["id"] for c in screen["chapters"]]
     assert ids == [f"ch-{name}" for name in report.CHAPTERS]
@@ -198,6 +246,7 @@ def test_every_image_loads(screen):
     imgs = screen["images"]
     assert imgs["count"] >= 8 and imgs["figures"] >= 8, imgs
     assert imgs["broken"] == [], f"images that did not load: {imgs['broken']}"
+    assert imgs["noAlt"] == [], "images without a text alternative (alt)"
 
 
 def test_every_contents_link_lands_on_its_chapter(screen):
@@ -265,7 +314,7 @@ _NEEDS_POPPLER = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def pdf(page_html, shots_dir):
+def pdf(browser, page_html, shots_dir):
     return report.print_pdf(page_html, shots_dir / "report.pdf")
 
 
@@ -291,6 +340,11 @@ def test_pdf_is_a4_portrait_with_every_chapter_on_a_new_page(pdf, screen):
         after = hits[0]
     n = len(pages)
     assert f"page {n} of {n}" in pages[-1], "no page numbers in the footer"
+    text = " ".join(" ".join(p.split()) for p in pages)
+    labels = [re.match(r"(?:Figure|Table) \d+\.\d+\.", c).group(0)
+              for ch in screen["captions"] for c in ch["figures"] + ch["tables"]]
+    missing = [lb for lb in labels if lb not in text]
+    assert labels and missing == [], f"captions missing from the PDF: {missing}"
 
 
 @_NEEDS_POPPLER
