@@ -86,6 +86,9 @@ class Browser:
     """
 
     def __init__(self, executable: str | None = None, *, timeout: float = 120.0):
+        if os.name != "posix":
+            raise ChapterError("driving Chromium over its DevTools pipe needs a POSIX system "
+                               "(Linux, macOS); print report.html from the browser instead")
         exe = executable or find_chromium()
         if exe is None:
             raise ChapterError(
@@ -163,7 +166,8 @@ class Browser:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _messages(self, timeout: float | None) -> Iterator[dict]:
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        wait = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         while True:
             while b"\0" in self._buf:
                 raw, self._buf = self._buf.split(b"\0", 1)
@@ -171,7 +175,7 @@ class Browser:
                     yield json.loads(raw)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise ChapterError(f"Chromium did not answer in {self.timeout:.0f} s")
+                raise ChapterError(f"Chromium did not answer in {wait:.0f} s")
             ready, _, _ = select.select([self._in], [], [], min(left, 1.0))
             if ready:
                 chunk = os.read(self._in, 1 << 20)
