@@ -125,3 +125,7 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_context = {"default_mode": "light"}
+# The user guide pages are flat (no sub-pages): no empty left sidebar; the API pages keep it.
+html_sidebars = {page: [] for page in (
+    "index", "getting-started", "command-line", "configuration", "input-formats", "chapters",
+    "troubleshooting", "methods", "architecture", "changelog")}

@@ -134,8 +134,10 @@ class Chapters(SphinxDirective):
             shot = screenshot_path(self.env.srcdir, info["name"])
             self.env.note_dependency(str(shot))
             if shot.exists():
-                lines += [f".. figure:: /_static/screenshots/{shot.name}", "   :width: 100%",
-                          f"   :alt: {title} (demo report)", "", f"   {title}, from the demo report.",
+                # a thumbnail floated beside the description; Sphinx links it to the full PNG
+                lines += [f".. figure:: /_static/screenshots/{shot.name}", "   :width: 320px",
+                          "   :align: right", "   :class: sna-screenshot",
+                          f"   :alt: {title} (demo report)", "", f"   The demo report: {title}.",
                           ""]
             if info["sections"]:
                 lines += ["**Sections:** " + "; ".join(_inline(s) for s in info["sections"]) + ".", ""]

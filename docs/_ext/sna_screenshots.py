@@ -33,7 +33,8 @@ class Screenshot(SphinxDirective):
             return []
         caption = "\n".join(self.content) or self.arguments[0]
         rel = "/" + f"{SCREENSHOTS}/{path.name}"
-        lines = [f".. figure:: {rel}", "   :width: 100%", f"   :alt: {caption.splitlines()[0]}",
+        lines = [f".. figure:: {rel}", "   :width: 320px", "   :align: right",
+                 "   :class: sna-screenshot", f"   :alt: {caption.splitlines()[0]}",
                  "", f"   {caption.splitlines()[0]}"]
         return parse_rst(self, lines)
 
