@@ -99,8 +99,6 @@ autodoc_mock_imports: list[str] = []
 # instead of failing the build. Each is reported to the module's owner; remove the entry
 # when the docstring is fixed.
 sna_docstring_quarantine: dict[str, str] = {
-    "sna.people": "its roles table is a malformed simple table (a cell wider than its column)",
-    "sna.people.repeat_distribution": "an inline literal followed by '+' (````top````+)",
     "sna.hotspot.overlap": "``|A ∩ B|`` is read as a reST substitution",
 }
 autosummary_generate = False  # sna_api writes the API pages itself

@@ -12,20 +12,14 @@ always add up to the rows analysed.
 
 Roles select the columns of a person:
 
-========  =========================  ==========================  ===================
-role      rows used                  columns                     id
-========  =========================  ==========================  ===================
-victim    police rows (not health,   ``age``, ``sex``,           ``person_id``
-          not data.police.uk)        ``ethnicity``
-offender  same rows as victim        ``offender_age``,           ``offender_id``
-                                     ``offender_sex``,
-                                     ``offender_ethnicity`` [1]_
-patient   health rows (ambulance,    ``age``, ``sex``,           ``person_id``
-          ecds)                      ``ethnicity``
-========  =========================  ==========================  ===================
-
-.. [1] not a canonical column: where a source does not carry it, offender ethnicity is
-   "Not known" for every row (and the result says so in ``attrs["sna"]``).
+- ``victim``: police rows (not health, not data.police.uk); columns ``age``, ``sex``,
+  ``ethnicity``; id ``person_id``.
+- ``offender``: the same rows as ``victim``; columns ``offender_age``, ``offender_sex`` and
+  ``offender_ethnicity`` (not a canonical column: where a source does not carry it, offender
+  ethnicity is "Not known" for every row, and the result says so in ``attrs["sna"]``); id
+  ``offender_id``.
+- ``patient``: health rows (ambulance, ecds); columns ``age``, ``sex``, ``ethnicity``; id
+  ``person_id``.
 
 Rows are chosen by ``source_format`` when the table has that column (data.police.uk rows
 carry no person attributes by design and are left out, with their count recorded); a table
@@ -1294,7 +1288,7 @@ def repeat_distribution(
     id_col: str | None = None,
     top: int = 5,
 ) -> pd.DataFrame:
-    """How many people have 1, 2, ... ``top``+ records (people with an id only).
+    """How many people have 1, 2, ... or at least ``top`` records (people with an id only).
 
     Parameters
     ----------
