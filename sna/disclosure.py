@@ -60,7 +60,7 @@ NHS Digital, *Hospital Episode Statistics (HES) Analysis Guide*, section on the 
 of small numbers (the 2018 rule, which also covers ECDS). Government Statistical Service,
 *Disclosure control for tables produced from administrative sources*. Hundepool A. et al.
 (2012) *Statistical Disclosure Control*, Wiley, ch. 4 (cell suppression). The project's
-``DOMAIN.md`` section 5 summarises the rules this module implements.
+The methods page of the documentation (*Disclosure control*) summarises the rules this module implements.
 
 Examples
 --------
@@ -530,7 +530,7 @@ def apply(
     population, so the public build suppresses it.
 
     References: NHS Digital, *HES Analysis Guide* (suppression of small numbers, 2018 rule);
-    Hundepool et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4; ``DOMAIN.md`` s5.
+    Hundepool et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4.
 
     Examples
     --------

@@ -154,7 +154,7 @@ def _z(conf_level: float) -> float:
 def _wilson(x, n, conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score limits of x/n (NaN where n == 0), from :mod:`sna.rates`.
 
-    [2x + z² ∓ z√(z² + 4x(1 − x/n))] / [2(n + z²)]  (DOMAIN.md §4).
+    [2x + z² ∓ z√(z² + 4x(1 − x/n))] / [2(n + z²)] .
     """
     from .rates import wilson_lower, wilson_upper
 
@@ -170,7 +170,7 @@ def _wilson(x, n, conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
 def _poisson_limits(o, conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Limits of a Poisson count: Byar for O >= 10, exact (chi-squared) below.
 
-    As PHEindicatormethods ``phe_rate`` (DOMAIN.md §4), from :mod:`sna.rates`.
+    As PHEindicatormethods ``phe_rate``, from :mod:`sna.rates`.
     """
     from .rates import poisson_count_limits
 
