@@ -59,8 +59,8 @@ References
 NHS Digital, *Hospital Episode Statistics (HES) Analysis Guide*, section on the suppression
 of small numbers (the 2018 rule, which also covers ECDS). Government Statistical Service,
 *Disclosure control for tables produced from administrative sources*. Hundepool A. et al.
-(2012) *Statistical Disclosure Control*, Wiley, ch. 4 (cell suppression). The project's
-The methods page of the documentation (*Disclosure control*) summarises the rules this module implements.
+(2012) *Statistical Disclosure Control*, Wiley, ch. 4 (cell suppression). The methods page
+of the documentation (*Disclosure control*) summarises the rules this module implements.
 
 Examples
 --------
