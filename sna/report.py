@@ -1384,7 +1384,8 @@ pre{white-space:pre-wrap;font-size:.85em}
  .sna-tablewrap{overflow:visible}
  thead{display:table-header-group}
  table.sna-table{font-size:8.5pt;width:auto;max-width:100%}
- table.sna-table td,table.sna-table th{overflow-wrap:anywhere}
+ table.sna-table:has(tr>:nth-child(12)){font-size:7.5pt}
+ table.sna-table:has(tr>:nth-child(16)){font-size:6.5pt}
  a{color:inherit;text-decoration:none}
 }
 """
