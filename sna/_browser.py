@@ -147,7 +147,8 @@ class Browser:
         for reply in self._messages(timeout):
             if reply.get("id") == want:
                 if "error" in reply:
-                    raise ChapterError(f"Chromium refused {method}: {reply['error'].get('message')}")
+                    why = reply["error"].get("message")
+                    raise ChapterError(f"Chromium refused {method}: {why}")
                 return reply.get("result", {})
             self.events.append(reply)
         raise AssertionError("unreachable")  # pragma: no cover

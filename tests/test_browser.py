@@ -4,10 +4,21 @@ Checks what a reader or a board member would meet: every image loads, every cont
 lands on its chapter or section, the page logs no console error, tables and figures fit the
 width of an A4-portrait page when printed, figures and table rows are kept whole across
 pages, and the PDF (``sna run --pdf``) has every chapter, each starting on a new page.
-Saves a screenshot per chapter in the test's temporary folder (``screenshots/``); with ``SNA_SCREENSHOTS=<folder>``
-also small copies there (the docs use ``docs/_static/screenshots``), and with
-``SNA_README_IMAGES=<folder>`` the README's ``report.png`` and ``map.png``.
-``SNA_BROWSER_REPORT=<report.html>`` checks a report made earlier instead of running the demo.
+Saves a screenshot per chapter in the test's temporary folder (``screenshots/``).
+
+Environment variables:
+
+- ``SNA_SCREENSHOTS=<folder>``: also small copies of the chapter screenshots there (the
+  docs use ``docs/_static/screenshots``);
+- ``SNA_README_IMAGES=<folder>``: the README's ``report.png`` and ``map.png`` there
+  (``docs/_static/readme``);
+- ``SNA_BROWSER_REPORT=<report.html>``: check a report made earlier instead of running the
+  demo.
+
+Refresh the committed pictures with::
+
+    SNA_SCREENSHOTS=docs/_static/screenshots SNA_README_IMAGES=docs/_static/readme \
+        .venv/bin/pytest tests/test_browser.py
 
 Skipped when no Chromium / Chrome is installed (``.ci/run`` installs Debian's ``chromium``);
 the PDF checks also skip without poppler's ``pdfinfo`` / ``pdftotext``.
@@ -24,8 +35,14 @@ from pathlib import Path
 import pytest
 
 from sna import report
-from sna._browser import A4_CONTENT_WIDTH_PX, A4_HEIGHT_MM, TOP_MARGIN_MM, Browser, mm_to_px
-from sna._browser import find_chromium
+from sna._browser import (
+    A4_CONTENT_WIDTH_PX,
+    A4_HEIGHT_MM,
+    TOP_MARGIN_MM,
+    Browser,
+    find_chromium,
+    mm_to_px,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,7 +64,8 @@ _IMAGES_JS = """(async () => {
     broken: imgs.filter(i => !i.complete || i.naturalWidth === 0)
                 .map(i => (i.alt || i.getAttribute('src') || '').slice(0, 80)),
     figures: document.querySelectorAll('figure.sna-figure img').length,
-    noAlt: imgs.filter(i => !(i.alt || '').trim()).map(i => (i.getAttribute('src') || '').slice(0, 40)),
+    noAlt: imgs.filter(i => !(i.alt || '').trim())
+               .map(i => (i.getAttribute('src') || '').slice(0, 40)),
   };
 })()"""
 
@@ -369,7 +387,8 @@ def _screenshots(page, chapters: list[dict], folder: Path) -> list[Path]:
     for ch in chapters:
         name = ch["id"].removeprefix("ch-")
         clip = {"x": max(ch["left"] - 16, 0), "y": max(ch["top"] - 12, 0),
-                "width": min(ch["width"] + 32, SCREEN_WIDTH), "height": min(ch["height"] + 24, 1600)}
+                "width": min(ch["width"] + 32, SCREEN_WIDTH),
+                "height": min(ch["height"] + 24, 1600)}
         shots.append(page.screenshot(folder / f"{name}.png", clip=clip))
         if docs:
             _small_copy(shots[-1], Path(docs) / f"{name}.png")
@@ -382,8 +401,8 @@ def _screenshots(page, chapters: list[dict], folder: Path) -> list[Path]:
 def _readme_images(page, chapters: list[dict], folder: Path, tmp: Path) -> None:
     """report.png: the top of the report; map.png: the geography chapter's density (hot spot)
     map, else its Gi* map."""
-    body = page.evaluate("(() => { const r = document.querySelector('main').getBoundingClientRect();"
-                         " return {x: r.left, width: r.width}; })()")
+    body = page.evaluate("(() => { const r = document.querySelector('main')"
+                         ".getBoundingClientRect(); return {x: r.left, width: r.width}; })()")
     top = page.screenshot(tmp / "readme-report.png",
                           clip={"x": max(body["x"] - 16, 0), "y": 0, "width": body["width"] + 32,
                                 "height": 1000})
