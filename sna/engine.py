@@ -332,7 +332,7 @@ def _police_uk_file_inner(f, ctx: _Context) -> _Part:
         }
     rest = None
     if n_kept < n:
-        rest = _with_records(_encode_text(table.filter(pa.array(~kept))))
+        rest = table.filter(pa.array(~kept))
     return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
 
 
@@ -512,33 +512,102 @@ def _constant(value: str, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
 
 
+_LIBC: Any = None
+
+
+def _trim_memory() -> None:
+    """Give freed memory back to the operating system (the C heap keeps the many small
+    per-file arrays otherwise, and a column's copy would sit on top of them)."""
+    global _LIBC
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+        if _LIBC is None:
+            import ctypes
+            import ctypes.util
+
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _LIBC.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        _LIBC = False
+
+
+def _concat(blocks: list[dict], order: np.ndarray | None = None) -> dict:
+    """Concatenate blocks of kept-row columns (emptying them as it goes), then reorder."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for col in list(blocks[0]):
+        vals = [b.pop(col) for b in blocks]
+        if col == "record_id":
+            arr = pa.chunked_array([v.cast(pa.large_string()) for v in vals], type=pa.large_string())
+            del vals
+            out[col] = arr.take(pa.array(order)) if order is not None else arr
+            continue
+        if isinstance(vals[0], pd.Categorical):
+            arr = _union_categorical(vals)
+        else:
+            arr = np.concatenate(vals)
+        del vals
+        out[col] = arr.take(order) if order is not None else arr
+        if _LIBC is not False:
+            _trim_memory()
+    return out
+
+
+def _rest_block(inc: pd.DataFrame, ctx: _Context, file_pos: dict) -> dict:
+    """Kept rows of the shared cleaning path as a block of kept-row columns."""
+    import pyarrow as pa
+
+    lut = np.append(ctx.area.get_indexer(inc["lsoa"].cat.categories.astype(str)), -1).astype(np.int32)
+    return {
+        "record_id": pa.array(inc["record_id"].array, type=pa.large_string()),
+        "month": inc["month"].to_numpy(dtype="datetime64[ns]"),
+        "crime_type": inc["crime_type"].array,
+        "category": inc["category"].array,
+        "serious_violence": inc["serious_violence"].to_numpy(dtype=bool, na_value=False),
+        "lsoa": lut[inc["lsoa"].cat.codes.to_numpy()],
+        "x": inc["x"].to_numpy(dtype="float64"),
+        "y": inc["y"].to_numpy(dtype="float64"),
+        "line": inc["line"].to_numpy(dtype=np.int32),
+        "_file": np.array([file_pos[str(v)] for v in inc["file"].astype(str)], dtype=np.int32),
+    }
+
+
 def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
               geography: "gpd.GeoDataFrame") -> "CleanedSource":
     import pyarrow as pa
 
-    from .clean import (
-        _DUP_NOTE,
-        CleanedSource,
-        _all_missing,
-        _clean_police_uk_batch,
-        fy_labels,
-        month_coverage,
-    )
+    from .clean import _DUP_NOTE, CleanedSource, _clean_police_uk_batch, month_coverage
     from .io.police_uk import _frame
     from .quality import SourceQuality, empty_quarantine
-    from .schemas import INCIDENT_COLUMNS
 
     files = [p.file for p in parts]
     file_pos = {f: i for i, f in enumerate(files)}
-    # 1. the rows left to the shared cleaning path, all files at once
+    rows_read = int(sum(p.rows for p in parts))
+    dups = int(sum(p.duplicate_rows for p in parts))
+    # 1. the plainly kept rows of every file, in file order (the parts are emptied as we go)
+    blocks = []
+    for p in parts:
+        if p.n_kept:
+            p.columns["_file"] = np.full(p.n_kept, file_pos[p.file], dtype=np.int32)
+            blocks.append(p.columns)
+        p.columns = {}
+    kept = _concat(blocks) if blocks else None
+    del blocks
+    # 2. the other rows, all files at once, through the shared cleaning path
     rest_tables = [p.rest for p in parts if p.rest is not None]
+    for p in parts:
+        p.rest = None
     set_aside: dict[str, int] = {}
     quarantine = empty_quarantine()
-    extra = None  # kept rows of the shared path, as part columns
     if rest_tables:
-        for p in parts:
-            p.rest = None
-        raw = _frame(rest_tables, [], "street")
+        rest = pa.concat_tables(rest_tables, promote_options="permissive").combine_chunks()
+        del rest_tables
+        # text as categoricals (as read_police_uk gives it) and each row's JSON, all at once
+        raw = _frame([_with_records(_encode_text(rest))], [], "street")
+        del rest
         raw.attrs = {}
         best_fit = config.geography.lsoa_best_fit
         if best_fit not in (None, "bundled"):
@@ -547,82 +616,67 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
         del raw
         set_aside = dict(res.quality.set_aside)
         quarantine = res.quarantine
-        inc = res.incidents
-        if len(inc):
-            extra = {
-                "record_id": pa.array(inc["record_id"].array, type=pa.large_string()),
-                "month": inc["month"].to_numpy(dtype="datetime64[ns]"),
-                "crime_type": inc["crime_type"].array,
-                "category": inc["category"].array,
-                "serious_violence": inc["serious_violence"].to_numpy(dtype=bool, na_value=False),
-                "lsoa": np.append(ctx.area.get_indexer(inc["lsoa"].cat.categories.astype(str)), -1)
-                .astype(np.int32)[inc["lsoa"].cat.codes.to_numpy()],
-                "x": inc["x"].to_numpy(dtype="float64"),
-                "y": inc["y"].to_numpy(dtype="float64"),
-                "line": inc["line"].to_numpy(dtype=np.int32),
-                "_file": np.array([file_pos[str(v)] for v in inc["file"].astype(str)], dtype=np.int32),
-            }
-    # 2. every kept row: the file parts in order, then the shared path's
-    kept_parts = [p for p in parts if p.n_kept]
-    blocks = [p.columns for p in kept_parts] + ([extra] if extra is not None else [])
-    file_idx = [np.full(p.n_kept, file_pos[p.file], dtype=np.int32) for p in kept_parts]
-    if extra is not None:
-        file_idx.append(extra["_file"])
-    n = int(sum(len(b["month"]) for b in blocks))
-    order = None
-    if extra is not None and n:
-        key = (np.concatenate(file_idx).astype(np.int64) << 32) | np.concatenate(
-            [b["line"] for b in blocks]).astype(np.int64)
-        order = np.argsort(key, kind="stable")
+        if len(res.incidents):
+            # kept after all (placed by their point, or translated): merge in file and line order
+            extra = _rest_block(res.incidents, ctx, file_pos)
+            both = ([kept] if kept is not None else []) + [extra]
+            key = ((np.concatenate([b["_file"] for b in both]).astype(np.int64) << 32)
+                   | np.concatenate([b["line"] for b in both]).astype(np.int64))
+            kept = _concat(both, order=np.argsort(key, kind="stable"))
+        del res
+    incidents = _incidents(kept, name, files, ctx, geography)
+    del kept
+    _trim_memory()
+    # 3. the quality entry
+    n = len(incidents)
+    months, missing = month_coverage(pd.Series(pd.unique(incidents["month"].to_numpy())))
+    quality = SourceQuality(
+        name=name, format="police_uk", rows_read=rows_read, rows_kept=n,
+        set_aside=set_aside, months=months, missing_months=missing,
+        share_geocoded=float(np.mean(~np.isnan(incidents["x"].to_numpy()))) if n else float("nan"),
+        files=files, notes=[f"{dups} {_DUP_NOTE}"], duplicate_rows=dups,
+    )
+    quality.check()
+    return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality)
 
-    def column(col: str):
-        vals = [b.pop(col) for b in blocks]
-        if not vals:
-            return None
-        if col == "record_id":
-            arr = pa.chunked_array([v.cast(pa.large_string()) for v in vals], type=pa.large_string())
-            if order is not None:
-                arr = arr.take(pa.array(order))
-            return pd.arrays.ArrowStringArray(arr)
-        if col in ("crime_type", "category"):
-            out = _union_categorical(vals)
-        else:
-            out = np.concatenate(vals)
-        return out.take(order) if order is not None else out
 
+def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
+               geography: "gpd.GeoDataFrame") -> pd.DataFrame:
+    """The canonical incidents table from the kept-row columns (each column owns its array:
+    no copy, no consolidation)."""
+    import pyarrow as pa
+
+    from .clean import _all_missing, fy_labels
+    from .schemas import INCIDENT_COLUMNS
+
+    n = 0 if kept is None else len(kept["month"])
     cols: dict[str, Any] = {}
     if n:
-        month = column("month")
-        lsoa = column("lsoa")
-        fidx = np.concatenate(file_idx)
-        if order is not None:
-            fidx = fidx.take(order)
-        area = ctx.area.to_numpy()
+        month = kept.pop("month")
+        lsoa = kept.pop("lsoa")
         g = geography.set_index(geography["lsoa"].astype(str))
         district = g["district"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
         partnership = g["partnership"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
-        sv = column("serious_violence")
-        line = column("line")
         cols = {
             "source": _constant(name, n),
             "source_format": _constant("police_uk", n),
-            "record_id": column("record_id"),
+            "record_id": pd.arrays.ArrowStringArray(kept.pop("record_id")),
             "date": month.copy(),
             "date_precision": _constant("month", n),
             "month": month,
             "fy": fy_labels(pd.Series(month)).array,
-            "crime_type": column("crime_type"),
-            "category": column("category"),
-            "serious_violence": pd.arrays.BooleanArray(sv, np.zeros(n, dtype=bool)),
-            "lsoa": _from_lut(lsoa, area),
+            "crime_type": kept.pop("crime_type"),
+            "category": kept.pop("category"),
+            "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"), np.zeros(n, dtype=bool)),
+            "lsoa": _from_lut(lsoa, ctx.area.to_numpy()),
             "district": _from_lut(lsoa, district),
             "partnership": _from_lut(lsoa, partnership),
-            "x": column("x"),
-            "y": column("y"),
-            "file": _from_lut(fidx, np.array(files, dtype=object)),
-            "line": pd.arrays.IntegerArray(line.astype(np.int64), np.zeros(n, dtype=bool)),
+            "x": kept.pop("x"),
+            "y": kept.pop("y"),
+            "file": _from_lut(kept.pop("_file"), np.array(files, dtype=object)),
+            "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64), np.zeros(n, dtype=bool)),
         }
-        del blocks
+        del lsoa
     frame: dict[str, Any] = {}
     nulls = None
     for col, (dtype, _) in INCIDENT_COLUMNS.items():
@@ -634,20 +688,7 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
             frame[col] = pd.arrays.ArrowStringArray(nulls)
         else:
             frame[col] = _all_missing(col, dtype, n)
-    # each column owns its array: no copy, no consolidation (memory stays one table)
-    incidents = pd.DataFrame(frame, copy=False)
-    # 3. the quality entry
-    months, missing = month_coverage(pd.Series(pd.unique(incidents["month"].to_numpy())))
-    dups = int(sum(p.duplicate_rows for p in parts))
-    quality = SourceQuality(
-        name=name, format="police_uk",
-        rows_read=int(sum(p.rows for p in parts)), rows_kept=int(n),
-        set_aside=set_aside, months=months, missing_months=missing,
-        share_geocoded=float(np.mean(~np.isnan(incidents["x"].to_numpy()))) if n else float("nan"),
-        files=files, notes=[f"{dups} {_DUP_NOTE}"], duplicate_rows=dups,
-    )
-    quality.check()
-    return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality)
+    return pd.DataFrame(frame, copy=False)
 
 
 def _categorical_columns() -> tuple[str, ...]:
@@ -718,12 +759,18 @@ def clean_police_uk_files(
 # --------------------------------------------------------------------------------------------
 # aggregation
 # --------------------------------------------------------------------------------------------
-def _codes(s: pd.Series) -> tuple[np.ndarray, Any]:
-    """Integer codes of a key column (-1 = missing) and what each code stands for, sorted."""
+def _key_values(s: pd.Series) -> Any:
+    """What the codes of a key column stand for: its categories (categorical), else its
+    distinct non-missing values, sorted."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), s.dtype
-    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=True)
-    return codes.astype(np.int64), uniques
+        return s.dtype
+    return pd.Index(pd.unique(s)).dropna().sort_values()
+
+
+def _key_codes(s: pd.Series, what: Any) -> np.ndarray:
+    if isinstance(what, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy()
+    return what.get_indexer(s)
 
 
 def _decode(codes: np.ndarray, what: Any):
@@ -732,43 +779,63 @@ def _decode(codes: np.ndarray, what: Any):
     return what.take(codes)
 
 
+_CHUNK = 1 << 20
+
+
 def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd.DataFrame:
     """Counts (or sums of ``weights``) by ``by``: one combined integer key per row, counted
-    with ``numpy.bincount`` (dense) or ``numpy.unique`` (sparse); like ``groupby(by,
-    observed=True, sort=True).size()``."""
+    with ``numpy.bincount`` a million rows at a time (dense keys) or ``numpy.unique``
+    (sparse keys); the same result as ``groupby(by, observed=True, sort=True).size()``."""
     n = len(frame)
-    keys = [_codes(frame[c]) for c in by]
-    sizes = [len(w.categories) if isinstance(w, pd.CategoricalDtype) else len(w) for _, w in keys]
+    whats = [_key_values(frame[c]) for c in by]
+    sizes = [max(len(w.categories) if isinstance(w, pd.CategoricalDtype) else len(w), 1) for w in whats]
     total = 1
     for k in sizes:
-        total *= max(k, 1)
-    if total >= 2**62:  # keys too many to combine: let pandas do it
+        total *= k
+    if total >= 2**62 or any(frame[c].dtype == object for c in by):  # let pandas do it
         g = frame.groupby(by, observed=True, sort=True, dropna=True)
         s = g[weights].sum() if weights else g.size()
         out = s.rename("count").reset_index()
         out["count"] = out["count"].astype("int64")
         return out
-    valid = np.ones(n, dtype=bool)
-    key = np.zeros(n, dtype=np.int64)
-    for (codes, _), k in zip(keys, sizes):
-        valid &= codes >= 0
-        key = key * max(k, 1) + codes
-    key = key[valid]
-    w = frame[weights].to_numpy(dtype=np.int64)[valid] if weights else None
-    if total <= max(4 * len(key), 1 << 16):
-        counts = np.bincount(key, weights=w, minlength=total)
+
+    def keys(a: int, b: int) -> np.ndarray:
+        """The combined key of rows a..b (-1 where a key is missing)."""
+        key = np.zeros(b - a, dtype=np.int64)
+        missing = None
+        for c, what, k in zip(by, whats, sizes):
+            codes = _key_codes(frame[c].iloc[a:b], what)
+            if codes.min(initial=0) < 0:
+                missing = (codes < 0) if missing is None else (missing | (codes < 0))
+            key *= k
+            key += codes
+        if missing is not None:
+            key[missing] = -1
+        return key
+
+    w_all = frame[weights].to_numpy(dtype=np.int64) if weights else None
+    if total <= max(4 * n, 1 << 16):  # dense: count in place, a chunk at a time
+        counts = np.zeros(total, dtype=np.int64)
+        for a in range(0, n, _CHUNK):
+            key = keys(a, min(a + _CHUNK, n))
+            ok = key >= 0
+            w = None if w_all is None else w_all[a:a + len(key)][ok]
+            counts += np.rint(np.bincount(key[ok], weights=w, minlength=total)).astype(np.int64)
         cells = np.flatnonzero(counts)
         counts = counts[cells]
     else:
-        cells, inverse = np.unique(key, return_inverse=True)
-        counts = np.bincount(inverse, weights=w, minlength=len(cells))
+        key = keys(0, n)
+        ok = key >= 0
+        cells, inverse = np.unique(key[ok], return_inverse=True)
+        w = None if w_all is None else w_all[ok]
+        counts = np.rint(np.bincount(inverse, weights=w, minlength=len(cells))).astype(np.int64)
     cols: dict[str, Any] = {}
     rem = cells
-    for c, (codes, what), k in reversed(list(zip(by, keys, sizes))):
-        rem, code = np.divmod(rem, max(k, 1))
+    for c, what, k in reversed(list(zip(by, whats, sizes))):
+        rem, code = np.divmod(rem, k)
         cols[c] = _decode(code, what)
     out = pd.DataFrame({c: cols[c] for c in by})
-    out["count"] = np.rint(counts).astype(np.int64) if w is not None else counts.astype(np.int64)
+    out["count"] = counts
     return out
 
 
