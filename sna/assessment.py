@@ -192,6 +192,8 @@ def cache_key(config: Config, inputs: list[dict]) -> str:
     payload = {
         "cache_format": _CACHE_FORMAT,
         "version": __version__,
+        # the code that reads and cleans: a change to it (even within one version) is a new cache
+        "code": _code_fingerprint(),
         # the engine changes how the tables are made, never what they hold
         "config": config.model_dump(mode="json", exclude={"engine"}),
         "config_path": str(config.config_path) if config.config_path else None,
@@ -201,6 +203,32 @@ def cache_key(config: Config, inputs: list[dict]) -> str:
     }
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+_CODE_FINGERPRINT: str | None = None
+
+
+def _code_fingerprint() -> str:
+    """Hash of the source of the modules that make the cached tables (computed once)."""
+    global _CODE_FINGERPRINT
+    if _CODE_FINGERPRINT is None:
+        root = Path(__file__).resolve().parent
+        files = sorted(
+            [*root.glob("io/*.py"), *(root / n for n in (
+                "clean.py", "definitions.py", "privacy.py", "schemas.py", "quality.py",
+                "assessment.py", "engine.py", "config.py", "periods.py",
+            ))]
+        )
+        h = hashlib.sha256()
+        for f in files:
+            if f.exists():
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
+        ref = root / "datasets" / "reference" / "ho_offence_codes.csv"
+        if ref.exists():
+            h.update(ref.read_bytes())
+        _CODE_FINGERPRINT = h.hexdigest()[:16]
+    return _CODE_FINGERPRINT
 
 
 def _key_fingerprint(config: Config) -> str | None:

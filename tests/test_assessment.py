@@ -143,3 +143,12 @@ def test_default_config_is_the_bundled_demo(monkeypatch, tmp_path):
     a = load_assessment()
     assert calls and a.config.config_path == nottingham_sample_config()
     assert str(a.cache_path).startswith(str(tmp_path))  # bundled data caches under ./outputs
+
+
+def test_changed_cleaning_code_changes_the_key(monkeypatch):
+    cfg = load_config(nottingham_sample_config())
+    inputs = [{"path": "x.csv", "sha256": "abc"}]
+    before = assessment_mod.cache_key(cfg, inputs)
+    assert assessment_mod.cache_key(cfg, inputs) == before  # stable
+    monkeypatch.setattr(assessment_mod, "_CODE_FINGERPRINT", "edited-clean-py")
+    assert assessment_mod.cache_key(cfg, inputs) != before
