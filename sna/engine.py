@@ -217,11 +217,22 @@ class _Context:
     area: pd.Index  # the area's LSOA codes, sorted
     _months: dict = field(default_factory=dict, repr=False)
     _types: dict = field(default_factory=dict, repr=False)
+    _lsoas: dict = field(default_factory=dict, repr=False)
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_months"], state["_types"] = {}, {}
+        state["_months"], state["_types"], state["_lsoas"] = {}, {}, {}
         return state
+
+    def lsoa_lut(self, codes: list) -> np.ndarray:
+        """Position of each code (stripped) among the area's LSOAs (-1: not in the area),
+        plus -1 for missing."""
+        known = self._lsoas
+        new = [c for c in codes if c not in known]
+        if new:
+            found = self.area.get_indexer(pd.Index([c.strip() for c in new], dtype="str"))
+            known.update(zip(new, found.tolist()))
+        return np.array([known[c] for c in codes] + [-1], dtype=np.int32)
 
     def month_lut(self, labels: list) -> np.ndarray:
         """datetime64[ns] of each month label (NaT where unreadable), plus NaT for missing."""
@@ -308,9 +319,7 @@ def _police_uk_file_inner(f, ctx: _Context) -> _Part:
     cats, cat_lut, sv_lut = ctx.type_luts(t_vals)
     cat = cat_lut[t_idx]
     c_idx, c_vals = _encoded(table["LSOA code"])
-    stripped = [v.strip() for v in c_vals]
-    area_lut = np.append(ctx.area.get_indexer(stripped), -1).astype(np.int32)
-    lsoa = area_lut[c_idx]
+    lsoa = ctx.lsoa_lut(c_vals)[c_idx]
     kept = (lsoa >= 0) & ~np.isnat(month) & (cat >= 0)
     n_kept = int(kept.sum())
     cols: dict[str, Any] = {}
