@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import hashlib
 import html
@@ -73,6 +72,8 @@ __all__ = [
     "run",
     "run_cli",
     "assemble_report",
+    "export_chapter_html",
+    "input_files",
     "write_tables_xlsx",
     "print_pdf",
     "find_chromium",
@@ -601,7 +602,10 @@ def run(
         tasks.append({
             "name": name, "notebook": str(nb), "parameters": params,
             "executed": str(out / "chapters" / f"{name}.ipynb"),
-            "html": str(out / "chapters" / f"{name}.html"), "cwd": str(out),
+            # the kernel works in the caller's folder, as the prepared config did: a bundled
+            # config resolves its output and cache against it (the chapters write to
+            # output_dir by absolute path)
+            "html": str(out / "chapters" / f"{name}.html"), "cwd": str(Path.cwd()),
             "timeout": timeout, "env": _kernel_env(jobs),
         })
     say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time (each in its own kernel)")

@@ -114,6 +114,8 @@ def test_every_chapter_runs_on_the_demo(demo_run):
     assert len(xl.sheet_names) == len(tables) + 1
     assert list((out / "maps").glob("*.gpkg"))
     assert (out / "data" / "incidents.parquet").exists()
+    # the chapters read the prepared cache: none rebuilt it inside the output folder
+    assert not (out / "outputs").exists() and not (out / ".cache").exists()
     # every chapter's executed notebook and HTML, and the manifest
     for name in report.CHAPTERS:
         assert (out / "chapters" / f"{name}.ipynb").exists()

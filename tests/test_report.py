@@ -186,6 +186,18 @@ def test_preflight_errors_stop_before_anything_runs(fake_prepare):
     assert not (fake_prepare / "out").exists()
 
 
+@pytest.mark.slow
+def test_cli_exit_code_1_for_a_broken_chapter(fake_prepare, capsys):
+    from sna import cli
+
+    code = cli.main(["run", "--config", str(SAMPLE), "--output", str(fake_prepare / "o"),
+                     "--chapters", str(FIXTURES / "broken_cell.ipynb"), "--jobs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "broken_cell: FAILED at cell 4" in err and "KeyError: 'ambulance'" in err
+    assert "executed notebook:" in err and "Traceback" not in err
+
+
 def test_run_cli_exit_codes_for_preflight_errors(fake_prepare, capsys):
     code = report.run_cli(["--config", str(SAMPLE), "--output", str(fake_prepare / "o"),
                            "--chapters", str(FIXTURES / "unknown_parameter.ipynb")])
@@ -264,3 +276,16 @@ def test_pdf_is_printed_from_the_report_with_chromium(tmp_path):
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 1000
     shutil.rmtree(out)
+
+
+@pytest.mark.slow
+def test_bundled_config_without_output_shares_the_cache_with_the_chapters(tmp_path, monkeypatch):
+    """A bundled config writes to ./outputs: the chapter kernels must resolve it against the
+    same folder, read the prepared cache and not rebuild one inside the output folder."""
+    monkeypatch.chdir(tmp_path)
+    result = report.run(SAMPLE, chapters="00", jobs=1, progress=False)
+    assert result.exit_code == 0, [c.summary() for c in result.failed]
+    assert result.output_dir == (tmp_path / "outputs" / "nottingham-sample" / "2018-19").resolve()
+    assert not (result.output_dir / "outputs").exists()
+    caches = [p for p in (tmp_path / "outputs" / ".cache").iterdir() if not p.name.startswith(".")]
+    assert len(caches) == 1  # the chapter read the cache the run prepared
