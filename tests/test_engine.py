@@ -1,0 +1,307 @@
+"""sna.engine: the per-file ingest (pandas threads or a Dask cluster) gives the same tables as
+the general cleaning path, and the Dask engine gives the same tables as the pandas engine."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sna import engine as eng
+from sna.clean import _clean_police_uk_batch, clean_police_uk, concat_incidents
+from sna.config import load_config
+from sna.datasets import nottingham_sample_config
+from sna.errors import ConfigError, InputFormatError
+from sna.io.geography import load_geography
+from sna.io.police_uk import read_police_uk
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = nottingham_sample_config().parent
+
+
+def _national():
+    spec = importlib.util.spec_from_file_location("bench_national", REPO / "benchmarks" / "national.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _edit(lines: list[bytes], i: int, col: int, value: str) -> None:
+    row = next(csv.reader([lines[i].decode()]))
+    row[col] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    lines[i] = out.getvalue().encode()
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    """A small SYNTHETIC multi-force set (3 forces x 2 months) in the data.police.uk layout,
+    with the real quirks planted, and a synthetic geography of part of the forces' LSOAs."""
+    import geopandas as gpd
+    import shapely
+
+    nat = _national()
+    root = tmp_path_factory.mktemp("multi")
+    police = root / "police"
+    nat.generate(police, forces=3, months=2, rows=400, seed=7)
+    f = sorted(police.glob("*/*.csv"))[0]
+    lines = f.read_bytes().split(b"\n")
+    pip_code = next(csv.reader([lines[5].decode()]))[7]
+    _edit(lines, 5, 7, "")               # LSOA code blank, coordinates kept: point in polygon
+    _edit(lines, 6, 7, " ")              # a blank code with a space
+    _edit(lines, 7, 1, "2023-13")        # bad month
+    _edit(lines, 8, 9, "Knife crime")    # unknown crime type
+    _edit(lines, 9, 4, "0")              # zeroed coordinates and no code: no location
+    _edit(lines, 9, 5, "0")
+    _edit(lines, 9, 7, "")
+    _edit(lines, 10, 7, " " + next(csv.reader([lines[10].decode()]))[7] + " ")  # padded code
+    _edit(lines, 12, 1, "")              # blank month
+    _edit(lines, 13, 9, "violence and sexual offences")  # crime type in other case
+    _edit(lines, 14, 6, 'On or near "The Mall" / "Arcade"')  # quotes and a slash in a record
+    lines.insert(20, lines[19])          # byte-identical rows: real records, kept
+    lines.insert(30, lines[25])
+    f.write_bytes(b"\n".join(lines))
+    geo = nat.geography_frame()
+    used, first_force = set(), set()
+    for p in police.glob("*/*.csv"):
+        codes = set(pd.read_csv(p, usecols=["LSOA code"])["LSOA code"].dropna().str.strip())
+        used |= codes
+        if p.name.endswith(f.name[7:]):
+            first_force |= codes
+    # the area: most districts of the first force (the other forces are out of the area)
+    districts = sorted(geo.loc[geo["lsoa"].isin(first_force), "district"].unique())
+    pip_district = geo.loc[geo["lsoa"] == pip_code, "district"].iloc[0]
+    keep = sorted({pip_district} | set(districts[: max(2, 3 * len(districts) // 4)]))
+    sub = geo[geo["district"].isin(keep) | geo["lsoa"].isin(used)]
+    x0, y0 = sub["x0"].to_numpy(), sub["y0"].to_numpy()
+    gpd.GeoDataFrame({"LSOA11CD": sub["lsoa"].to_numpy()},
+                     geometry=shapely.box(x0, y0, x0 + nat.CELL, y0 + nat.CELL), crs=27700,
+                     ).to_parquet(root / "lsoas.parquet")
+    cfg = {
+        "area": "Test (SYNTHETIC)", "synthetic": True,
+        "partnerships": {"North": keep[: len(keep) // 2], "South": keep[len(keep) // 2:]},
+        "geography": {"boundaries": str(root / "lsoas.parquet")},
+        "sources": {"police": {"format": "police_uk", "path": str(police)}},
+        "cache": str(root / "cache"),
+    }
+    return load_config(cfg)
+
+
+def _general(cfg):
+    """The reference: every row through the general path (place, finish_source)."""
+    geo, _ = load_geography(cfg)
+    raw = read_police_uk(cfg.resolve_many(cfg.sources["police"].path))
+    res = _clean_police_uk_batch(raw, "police", cfg, geo, cfg.geography.lsoa_best_fit)
+    return res, geo
+
+
+def _sorted_categories(inc: pd.DataFrame) -> pd.DataFrame:
+    inc = inc.copy()
+    for c in inc.columns:
+        if isinstance(inc[c].dtype, pd.CategoricalDtype):
+            inc[c] = inc[c].cat.set_categories(pd.Index(sorted(inc[c].cat.categories.astype(str)), dtype="str"))
+    return inc
+
+
+def assert_same(a, b) -> None:
+    """Two CleanedSource results hold the same tables, exactly."""
+    pd.testing.assert_frame_equal(a.incidents, b.incidents, check_exact=True)
+    pd.testing.assert_frame_equal(a.quarantine, b.quarantine, check_exact=True)
+    assert a.quality.to_dict() == b.quality.to_dict()
+
+
+# ---- the per-file path equals the general path --------------------------------------------
+@pytest.mark.parametrize("which", ["sample", "multi"])
+def test_per_file_ingest_equals_the_general_path(which, multi):
+    cfg = load_config(nottingham_sample_config()) if which == "sample" else multi
+    ref, geo = _general(cfg)
+    got = clean_police_uk("police", cfg.sources["police"], cfg, geo, engine="pandas")
+    pd.testing.assert_frame_equal(got.incidents, _sorted_categories(ref.incidents), check_exact=True)
+    pd.testing.assert_frame_equal(got.quarantine, ref.quarantine, check_exact=True)
+    q, r = got.quality, ref.quality
+    assert (q.rows_read, q.rows_kept, q.set_aside) == (r.rows_read, r.rows_kept, r.set_aside)
+    assert q.rows_read == q.rows_kept + q.rows_set_aside
+    assert q.duplicate_rows == r.duplicate_rows
+
+
+def test_multi_force_quirks(multi):
+    geo, _ = load_geography(multi)
+    res = clean_police_uk("police", multi.sources["police"], multi, geo)
+    q, inc, qa = res.quality, res.incidents, res.quarantine
+    assert q.rows_read == 3 * 2 * 400 + 2 and len(q.files) == 6
+    assert {"bad_month", "unknown_category", "no_location", "out_of_area"} <= set(q.set_aside)
+    assert q.set_aside["bad_month"] == 2 and q.set_aside["unknown_category"] == 1
+    assert q.duplicate_rows >= 2  # the two planted copies (and the generator's own)
+    first = str(sorted(Path(multi.sources["police"].path).glob("*/*.csv"))[0])
+    by_line = qa[qa.file == first].set_index("line")
+    assert by_line.loc[8, "detail"] == "Month 2023-13" and by_line.loc[13, "detail"] == "Month (blank)"
+    assert by_line.loc[9, "detail"] == "Crime type Knife crime"
+    rec = json.loads(by_line.loc[9, "record"])
+    assert rec["Crime type"] == "Knife crime" and set(rec) >= {"Crime ID", "Longitude", "LSOA name"}
+    # the row with coordinates but no code was placed by its point, in file and line order
+    mine = inc[inc.file == first]
+    assert mine.line.is_monotonic_increasing and 6 in set(mine.line)
+    assert mine.loc[mine.line == 6, "lsoa"].notna().all()
+    assert inc.category.isin(["Violence and sexual offences"]).any()
+    # categories are sorted and only the values present
+    for c in ("lsoa", "district", "partnership", "category", "crime_type", "file", "fy"):
+        cats = list(inc[c].cat.categories)
+        assert cats == sorted(cats) and set(cats) == set(inc[c].dropna().astype(str)), c
+    assert set(inc.partnership.astype(str)) <= {"North", "South"}
+
+
+def test_threads_do_not_change_results(multi):
+    geo, _ = load_geography(multi)
+    one = multi.model_copy(update={"engine": multi.engine.model_copy(update={"workers": 1})})
+    four = multi.model_copy(update={"engine": multi.engine.model_copy(update={"workers": 4})})
+    assert_same(clean_police_uk("police", one.sources["police"], one, geo),
+                clean_police_uk("police", four.sources["police"], four, geo))
+
+
+def test_json_records_equal_pandas_writer(tmp_path):
+    """Quarantine JSON written with Arrow equals pandas' to_json, including the fallback."""
+    from sna.clean import _records_json
+    from sna.io._files import InputFile
+    from sna.io.police_uk import _frame, read_file
+
+    header = (SAMPLE / "police" / "2018-10" / "2018-10-nottinghamshire-street.csv"
+              ).read_bytes().split(b"\n", 1)[0].decode()
+    rows = [
+        'a/b,2019-01,"Force ""X""",B\\C,0,0,"On or near é / 中",E01,n,Robbery,,',
+        ",2019-01,F,F,-0.0,5,L,E01,n,Drugs,,",
+        "id,2019-01,F,F,12.000001,53.12345678,,,,Drugs,Under investigation,",
+        "id,2019-01,F,F,1e-7,5.5,L,E01,n,Drugs,,",  # exponent: pandas writes it
+        'id,2019-01,F,F,1,2,"tab\there",E01,n,Drugs,,',  # control character: pandas writes it
+    ]
+    for i, r in enumerate(rows):
+        p = tmp_path / f"2019-01-f{i}-street.csv"
+        p.write_text(header + "\n" + r + "\n" + r + "\n", encoding="utf-8")
+        t = eng._encode_text(read_file(InputFile(str(p), p), dictionary=())[0])
+        raw = _frame([t.select(t.column_names)], [], "street")
+        want = _records_json(raw[[c for c in raw.columns if c not in ("file", "line")]]).tolist()
+        assert eng._with_records(t)["_record"].to_pylist() == want
+        fast = eng._records_arrow(t)
+        assert (fast is None) == (i >= 3), i
+        if fast is not None:
+            assert fast.to_pylist() == want
+
+
+# ---- aggregate ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample_incidents():
+    cfg = load_config(nottingham_sample_config())
+    geo, _ = load_geography(cfg)
+    return clean_police_uk("police", cfg.sources["police"], cfg, geo).incidents
+
+
+@pytest.mark.parametrize("by", [["lsoa", "month", "category"], ["month"], ["district", "fy", "serious_violence"],
+                                ["record_id"], ["lsoa", "x"]])
+def test_aggregate_equals_groupby(sample_incidents, by):
+    inc = sample_incidents.copy()
+    inc.loc[:49, "lsoa"] = np.nan  # missing keys are not counted
+    inc.loc[20:79, "month"] = pd.NaT
+    got = eng.aggregate(inc, by)
+    assert got.attrs["sna"]["engine"] == "pandas"
+    want = inc.groupby(by, observed=True, sort=True, dropna=True).size().rename("count").reset_index()
+    want["count"] = want["count"].astype("int64")
+    got.attrs = {}
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_aggregate_known_answer_and_errors():
+    inc = pd.DataFrame({"lsoa": pd.Categorical(["B", "A", "B", None], categories=["A", "B", "C"]),
+                        "month": pd.to_datetime(["2019-02-01", "2019-01-01", "2019-02-01", "2019-01-01"])})
+    out = eng.aggregate(inc, ["lsoa", "month"])
+    assert out.values.tolist() == [["A", pd.Timestamp("2019-01-01"), 1], ["B", pd.Timestamp("2019-02-01"), 2]]
+    assert list(out["lsoa"].cat.categories) == ["A", "B", "C"]
+    empty = eng.aggregate(inc.iloc[:0], ["lsoa"])
+    assert empty.empty and list(empty.columns) == ["lsoa", "count"]
+    from sna.errors import AnalysisInputError
+
+    with pytest.raises(AnalysisInputError, match="category"):
+        eng.aggregate(inc, ["lsoa", "category"])
+    with pytest.raises(ConfigError, match="spark"):
+        eng.aggregate(inc, ["lsoa"], engine="spark")
+
+
+def test_engine_names():
+    assert eng.engine_name() == "pandas" and eng.engine_name("dask") == "dask"
+    with pytest.raises(ConfigError, match="engine.name"):
+        eng.engine_name("ray")
+    assert eng.engine_settings("dask").name == "dask"
+
+
+# ---- the Dask engine ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
+    cl = distributed.Client(cluster)
+    yield cl
+    eng._close_clients()  # clients sna made to this cluster's address (from a config)
+    cl.close()
+    cluster.close()
+
+
+@pytest.mark.parametrize("which", ["sample", "multi"])
+def test_dask_equals_pandas(client, multi, which):
+    cfg = load_config(nottingham_sample_config()) if which == "sample" else multi
+    geo, _ = load_geography(cfg)
+    src = cfg.sources["police"]
+    assert_same(clean_police_uk("police", src, cfg, geo, engine=client),
+                clean_police_uk("police", src, cfg, geo, engine="pandas"))
+
+
+def test_dask_from_the_config_and_load_assessment(client, multi, tmp_path):
+    import sna
+
+    cfg = multi.model_copy(update={"cache": str(tmp_path / "cache")})
+    by_config = cfg.model_copy(update={
+        "engine": cfg.engine.model_copy(update={"name": "dask", "scheduler": client.scheduler.address})})
+    a = sna.load_assessment(by_config, use_cache=False)
+    assert eng.get_client(by_config.engine).scheduler.address == client.scheduler.address
+    b = sna.load_assessment(by_config, use_cache=False, engine="pandas")
+    pd.testing.assert_frame_equal(a.incidents, b.incidents, check_exact=True)
+    pd.testing.assert_frame_equal(a.quarantine, b.quarantine, check_exact=True)
+    assert a.quality.to_dict() == b.quality.to_dict()
+    assert a.cache_key == b.cache_key  # the engine is not part of the cache key
+    counts = eng.aggregate(a.incidents, engine=client, partitions=3)  # an odd tree
+    assert counts.attrs["sna"]["engine"] == "dask"
+    want = eng.aggregate(b.incidents, engine="pandas")
+    counts.attrs, want.attrs = {}, {}
+    pd.testing.assert_frame_equal(counts, want, check_exact=True)
+    assert int(counts["count"].sum()) == len(a.incidents)
+
+
+def test_dask_reports_the_file_and_line(client, tmp_path):
+    d = tmp_path / "police"
+    shutil.copytree(SAMPLE / "police", d)
+    f = d / "2018-12" / "2018-12-nottinghamshire-street.csv"
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) - 40])  # truncated mid-row
+    cfg = load_config(nottingham_sample_config()).model_copy(update={
+        "sources": {"police": load_config(nottingham_sample_config()).sources["police"].model_copy(
+            update={"path": str(d)})}})
+    geo, _ = load_geography(cfg)
+    with pytest.raises(InputFormatError) as err:
+        clean_police_uk("police", cfg.sources["police"], cfg, geo, engine=client)
+    assert err.value.file == str(f) and err.value.line is not None and "truncated" in str(err.value)
+    with pytest.raises(InputFormatError) as err2:
+        clean_police_uk("police", cfg.sources["police"], cfg, geo, engine="pandas")
+    assert (err2.value.file, err2.value.line) == (err.value.file, err.value.line)
+
+
+def test_concat_of_engines_keeps_categories(client, multi):
+    geo, _ = load_geography(multi)
+    a = clean_police_uk("police", multi.sources["police"], multi, geo, engine=client).incidents
+    both = concat_incidents([a, a])
+    assert len(both) == 2 * len(a) and isinstance(both["lsoa"].dtype, pd.CategoricalDtype)
