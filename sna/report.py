@@ -929,7 +929,7 @@ def _render_chapter(executed: Path, result: ChapterResult | None) -> tuple[str, 
 
     nb = nbformat.read(str(executed), as_version=4)
     title = _notebook_title(nb) or executed.stem
-    parts: list[str] = []
+    parts: list[tuple[bool, str]] = []  # (is a bare section heading, html)
     state: dict = {}
     seen_title = False
     for c in nb.cells:
@@ -942,11 +942,17 @@ def _render_chapter(executed: Path, result: ChapterResult | None) -> tuple[str, 
                 src = re.sub(r"^#\s+.+$", "", src, count=1, flags=re.M)
                 seen_title = True
             if src.strip():
-                parts.append(_markdown(src))
+                bare = bool(re.fullmatch(r"\s*#{2,6}\s+[^\n]+\s*", src))
+                parts.append((bare, _markdown(src)))
         elif c.cell_type == "code":
             for o in c.get("outputs", []):
-                parts.append(_render_output(o, state))
-    body = "\n".join(p for p in parts if p)
+                text = _render_output(o, state)
+                if text:
+                    parts.append((False, text))
+    # a section heading with nothing under it (the chapter said its data are missing) goes
+    kept = [html_ for i, (bare, html_) in enumerate(parts)
+            if not (bare and (i + 1 == len(parts) or parts[i + 1][0]))]
+    body = "\n".join(kept)
     # ids for the section headings, so the contents list can link to them
     heads: list[tuple[str, str]] = []
 

@@ -206,6 +206,7 @@ def test_real_sample_config_from_sna_init_runs_every_chapter(tmp_path, capsys):
     assert "No source records the time of day (data.police.uk gives only the month)" in timing
     people = _section(page, "06_people")
     assert "No source records the age, sex or ethnicity" in people
+    assert "Repeat victims" not in people  # section headings with nothing under them are dropped
     health = _section(page, "07_health")
     assert "No A&amp;E (ECDS / ISTV) or ambulance data are configured" in health
     interventions = _section(page, "08_interventions")
