@@ -10,7 +10,14 @@ LSOA x month x crime type):
 - ``pyarrow``: pyarrow's bare CSV parse of every file (no group-by: the parse floor);
 - ``duckdb``: DuckDB reading and grouping the same files (two scans: count + group-by);
 - ``sna``: ``sna.io.police_uk`` read -> clean (validate, place, area filter, quarantine,
-  QualityLog reconciliation) -> aggregate, through the public API.
+  QualityLog reconciliation) -> aggregate, through the public API (``sna_ingest.py``);
+- ``sna-dask``: the same on the Dask engine (a LocalCluster of one worker process per core,
+  started inside the run: its start-up is part of the time).
+
+Peak memory is the process's own high-water mark (``VmHWM``); for ``sna-dask`` the largest
+worker process's peak is reported apart (``workers_peak_mb``).
+
+Usage: python benchmarks/bench_ingest.py [DATA_DIR] (one run of each; see run.py for medians)
 """
 
 from __future__ import annotations
@@ -63,39 +70,85 @@ def run_duckdb(root: Path) -> dict:
 
 
 
-CONTENDERS = {"naive": run_naive, "pyarrow": run_pyarrow, "duckdb": run_duckdb}
+def run_sna(root: Path) -> dict:
+    sys.path.insert(0, str(HERE))
+    from sna_ingest import sna_ingest
+
+    return sna_ingest(root)
+
+
+def run_sna_dask(root: Path) -> dict:
+    sys.path.insert(0, str(HERE))
+    from sna_ingest import sna_ingest
+
+    from sna.engine import get_client
+
+    out = sna_ingest(root, engine="dask")
+    peaks = get_client().run(peak_mb)  # each worker's own peak, before the cluster stops
+    out["workers_peak_mb"] = max(peaks.values()) if peaks else None
+    return out
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process since it started (MiB).
+
+    ``VmHWM`` of /proc/self/status: unlike ``ru_maxrss``, it does not inherit the memory of
+    the process that launched this one (Linux carries that across exec).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+CONTENDERS = {"naive": run_naive, "pyarrow": run_pyarrow, "duckdb": run_duckdb, "sna": run_sna,
+              "sna-dask": run_sna_dask}
 
 
 def _child(name: str, root: str) -> None:
-    sys.path.insert(0, str(HERE))
-    if name == "sna":
-        from sna_ingest import sna_ingest
+    import logging
 
-        fn = sna_ingest
-    else:
-        fn = CONTENDERS[name]
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    fn = CONTENDERS[name]
     t0 = time.perf_counter()
     out = fn(Path(root))
     out["seconds"] = time.perf_counter() - t0
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = peak_mb()
     print(json.dumps(out))
 
 
-def measure(name: str, root: Path, repeat: int = 3) -> dict:
-    runs = []
-    for _ in range(repeat):
-        res = subprocess.run([sys.executable, __file__, "--child", name, str(root)],
-                             capture_output=True, text=True)
-        if res.returncode != 0:
-            raise RuntimeError(f"{name} failed:\n{res.stderr[-3000:]}")
-        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    return {
-        "seconds": statistics.median(r["seconds"] for r in runs),
-        "peak_mb": max(r["peak_mb"] for r in runs),
+def run_once(name: str, root: Path, timeout: float | None = None) -> dict:
+    """One run of a contender in a fresh Python process: its result, seconds, peak MB."""
+    res = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name, str(root)],
+                         capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Median seconds and highest peak of several runs of one contender."""
+    out = {
+        "seconds": round(statistics.median(r["seconds"] for r in runs), 3),
+        "runs_s": [round(r["seconds"], 3) for r in runs],
+        "peak_mb": round(max(r["peak_mb"] for r in runs), 1),
         "rows": runs[0]["rows"],
         "groups": runs[0].get("groups"),
-        "runs": [round(r["seconds"], 3) for r in runs],
     }
+    if any(r.get("workers_peak_mb") for r in runs):
+        out["workers_peak_mb"] = round(max(r.get("workers_peak_mb") or 0 for r in runs), 1)
+    for k in ("kept", "set_aside", "quarantine"):
+        if k in runs[0]:
+            out[k] = runs[0][k]
+    return out
+
+
+def measure(name: str, root: Path, repeat: int = 3) -> dict:
+    return summarise([run_once(name, root) for _ in range(repeat)])
 
 
 if __name__ == "__main__":
@@ -103,5 +156,5 @@ if __name__ == "__main__":
         _child(sys.argv[2], sys.argv[3])
     else:
         root = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "_data" / "national"
-        for name in ["naive", "pyarrow", "duckdb", "sna"]:
+        for name in CONTENDERS:
             print(name, measure(name, root, repeat=1))
