@@ -1068,22 +1068,8 @@ def assemble_report(
 
 
 # ---- PDF ----------------------------------------------------------------------------------
-def find_chromium() -> str | None:
-    """The headless Chromium / Chrome to print with: ``$SNA_CHROMIUM`` or one on PATH."""
-    env = os.environ.get("SNA_CHROMIUM")
-    if env and Path(env).exists():
-        return env
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
-                 "chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync")
+# one place knows how to find and start Chromium: sna._browser
+from ._browser import CHROMIUM_FLAGS, find_chromium  # noqa: E402
 
 
 def print_pdf(report: str | os.PathLike, pdf: str | os.PathLike, *, timeout: int = 180) -> Path:
