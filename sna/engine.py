@@ -828,8 +828,10 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
         for a in range(0, n, _CHUNK):
             key = keys(a, min(a + _CHUNK, n))
             ok = key >= 0
-            w = None if w_all is None else w_all[a:a + len(key)][ok]
-            counts += np.rint(np.bincount(key[ok], weights=w, minlength=total)).astype(np.int64)
+            if w_all is None:
+                counts += np.bincount(key[ok], minlength=total)
+            else:  # (summing counts: small frames)
+                np.add.at(counts, key[ok], w_all[a:a + len(key)][ok])
         cells = np.flatnonzero(counts)
         counts = counts[cells]
     else:
@@ -839,11 +841,14 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
         w = None if w_all is None else w_all[ok]
         counts = np.rint(np.bincount(inverse, weights=w, minlength=len(cells))).astype(np.int64)
     cols: dict[str, Any] = {}
-    rem = cells
+    rem = cells  # (the last use of cells: decoded in place, key by key)
     for c, what, k in reversed(list(zip(by, whats, sizes))):
-        rem, code = np.divmod(rem, k)
-        cols[c] = _decode(code, what)
-    out = pd.DataFrame({c: cols[c] for c in by})
+        code = rem % k
+        rem //= k
+        cols[c] = _decode(code.astype(np.int32 if k < 2**31 else np.int64), what)
+        del code
+    del rem, cells
+    out = pd.DataFrame({c: cols.pop(c) for c in by}, copy=False)
     out["count"] = counts
     return out
 
