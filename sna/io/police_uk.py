@@ -273,16 +273,14 @@ def _diagnose(data: bytes, name: str, ncols: int, arrow_msg: str) -> InputFormat
     return InputFormatError(f"the CSV cannot be parsed: {arrow_msg}", file=name)
 
 
-def _lines_and_duplicates(data: bytes, nrows: int) -> tuple[np.ndarray, int | None]:
+def _lines_and_duplicates(data: bytes, nrows: int, table=None) -> tuple[np.ndarray, int | None]:
     """Physical line of each record (header = 1) and the number of byte-identical rows.
 
-    Fast path: one record per line (no quoted line breaks, no blank lines); the lines are
-    compared as slices of the file's bytes in Arrow (no Python object per line). Otherwise
-    the file is walked with the csv module, and duplicates are left to the caller (None).
+    Fast path: one record per line (no quoted line breaks, no blank lines): lines that could
+    be identical are found with a cheap key (see :func:`_duplicate_candidates`), and only those
+    are compared as bytes. Otherwise the file is walked with the csv module, and duplicates
+    are left to the caller (None).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
     ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
@@ -293,15 +291,13 @@ def _lines_and_duplicates(data: bytes, nrows: int) -> tuple[np.ndarray, int | No
         n_lines -= 1
     if n_lines == nrows + 1:
         # blank lines and quoted line breaks would both add lines: here there are none.
-        # Slice j runs from the newline ending line j + 1 to the one ending line j + 2: a
-        # newline then the bytes of record j, so equal slices are byte-identical records.
-        offsets = ends[:n_lines]
-        big = len(data) >= 2**31 - 1
-        lines = pa.Array.from_buffers(
-            pa.large_binary() if big else pa.binary(), nrows,
-            [None, pa.py_buffer(offsets.astype(np.int64 if big else np.int32)), pa.py_buffer(data)])
-        distinct = len(pc.dictionary_encode(lines).dictionary) if nrows else 0
-        return np.arange(2, nrows + 2, dtype=np.int32), nrows - distinct
+        # Record j is the bytes between the newlines ending lines j + 1 and j + 2.
+        starts, stops = ends[: n_lines - 1] + 1, ends[1:n_lines]
+        cand = _duplicate_candidates(stops - starts, table)
+        if len(cand) < 2:
+            return np.arange(2, nrows + 2, dtype=np.int32), 0
+        lines = [data[a:b] for a, b in zip(starts[cand].tolist(), stops[cand].tolist())]
+        return np.arange(2, nrows + 2, dtype=np.int32), len(lines) - len(set(lines))
     # quoted line breaks or blank lines: walk the file
     text = data.decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -314,6 +310,23 @@ def _lines_and_duplicates(data: bytes, nrows: int) -> tuple[np.ndarray, int | No
             continue
         starts.append(start)
     return np.asarray(starts[:nrows], dtype=np.int32), None
+
+
+def _duplicate_candidates(lengths: np.ndarray, table=None) -> np.ndarray:
+    """Records that may be byte-identical to another one: those sharing a key made of the
+    line's length, its parsed coordinates (bits) and whether its Crime ID is blank. Identical
+    lines always share the key (each value is a function of the line's bytes); the key is
+    cheap, with no text hashed."""
+    key = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    if table is not None:
+        for c, mult in (("Longitude", 0xC2B2AE3D27D4EB4F), ("Latitude", 0x165667B19E3779F9)):
+            if c in table.column_names and table[c].type == "double":
+                v = np.nan_to_num(table[c].to_numpy(), nan=1e308)
+                key ^= v.view(np.uint64) * np.uint64(mult)
+                key = (key << np.uint64(29)) | (key >> np.uint64(35))
+        if "Crime ID" in table.column_names:
+            key ^= table["Crime ID"].is_null().to_numpy(zero_copy_only=False).astype(np.uint64)
+    return np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
 
 
 def read_file(
@@ -414,7 +427,7 @@ def read_file(
     for c in to_encode:  # text with few distinct values -> dictionary (categorical)
         table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
     n = table.num_rows
-    lines, dups = _lines_and_duplicates(data, n)
+    lines, dups = _lines_and_duplicates(data, n, table)
     if dups is None:
         dups = int(table.to_pandas().duplicated().sum()) if n else 0
     table = table.append_column(
