@@ -99,7 +99,6 @@ autodoc_mock_imports: list[str] = []
 # instead of failing the build. Each is reported to the module's owner; remove the entry
 # when the docstring is fixed.
 sna_docstring_quarantine: dict[str, str] = {
-    "sna.hotspot.overlap": "``|A ∩ B|`` is read as a reST substitution",
 }
 autosummary_generate = False  # sna_api writes the API pages itself
 numpydoc_show_class_members = False

@@ -2258,7 +2258,7 @@ def overlap(a, b, *, top: float = 0.1, value: str = "n") -> Overlap:
     Returns
     -------
     Overlap
-        ``jaccard`` (|A ∩ B| / |A ∪ B| of the two top sets), ``spearman`` (rank correlation
+        ``jaccard`` (``|A ∩ B| / |A ∪ B|`` of the two top sets), ``spearman`` (rank correlation
         over all areas) and its ``spearman_pvalue``, ``top_a``, ``top_b``, ``both`` (area
         labels), ``n_areas``; ``to_frame()`` gives one row.
 
