@@ -469,19 +469,36 @@ def _run_pandas(files: list, ctx: _Context, workers: int | None, progress: Progr
 
 
 def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> list[_Part]:
+    """The file tasks on a Dask cluster; results streamed back as they finish (not one round
+    trip per file). A failure is raised once every earlier file is done, so that the error
+    reported is the first file's in order, as with the pandas engine."""
+    from distributed import as_completed
+
     n = len(files)
     ctx_f = client.scatter(ctx, broadcast=True, hash=False)
     futures = client.map(_police_uk_file, files, ctx=ctx_f, pure=False)
-    parts: list[_Part] = []
+    position = {f.key: i for i, f in enumerate(futures)}
+    parts: list = [None] * n
+    first_failure = n
+    done = 0
     try:
-        for i, (f, fut) in enumerate(zip(files, futures), 1):
-            if progress:
-                progress(f"reading {f.basename} ({i}/{n})")
-            parts.append(_raise(fut.result()))
+        for fut, res in as_completed(futures, with_results=True):
+            i = position[fut.key]
             fut.release()
+            done += 1
+            if progress:
+                progress(f"read {files[i].basename} ({done}/{n})")
+            parts[i] = res
+            if isinstance(res, _Failed):
+                first_failure = min(first_failure, i)
+            if first_failure < n and all(p is not None for p in parts[:first_failure]):
+                break
     except BaseException:
         client.cancel(futures)
         raise
+    if first_failure < n:
+        client.cancel(futures)
+        _raise(parts[first_failure])
     return parts
 
 
