@@ -1,7 +1,7 @@
 """Ingest benchmark: sna's full ingest against the naive pandas path, pyarrow and DuckDB.
 
 Each contender runs in its own fresh Python process (so peak memory is its own), several
-times; the median wall time and the peak resident memory (ru_maxrss) are reported.
+times; the median wall time and the peak resident memory are reported.
 
 Contenders (all read the same data.police.uk street files and end with counts by
 LSOA x month x crime type):
@@ -12,7 +12,9 @@ LSOA x month x crime type):
 - ``sna``: ``sna.io.police_uk`` read -> clean (validate, place, area filter, quarantine,
   QualityLog reconciliation) -> aggregate, through the public API (``sna_ingest.py``);
 - ``sna-dask``: the same on the Dask engine (a LocalCluster of one worker process per core,
-  started inside the run: its start-up is part of the time).
+  started inside the run: its start-up is part of the time);
+- ``sna-reader``: ``sna.io.read_police_uk`` alone (read and validate every file into one
+  frame, no cleaning): the reader's time and memory.
 
 Peak memory is the process's own high-water mark (``VmHWM``); for ``sna-dask`` the largest
 worker process's peak is reported apart (``workers_peak_mb``).
@@ -70,6 +72,15 @@ def run_duckdb(root: Path) -> dict:
 
 
 
+def run_sna_reader(root: Path) -> dict:
+    """sna's reader alone: every street file into one frame (validated, file/line kept, text
+    as categoricals), no cleaning."""
+    from sna.io.police_uk import read_police_uk
+
+    df = read_police_uk(root)
+    return {"rows": len(df), "groups": None}
+
+
 def run_sna(root: Path) -> dict:
     sys.path.insert(0, str(HERE))
     from sna_ingest import sna_ingest
@@ -106,7 +117,7 @@ def peak_mb() -> float:
 
 
 CONTENDERS = {"naive": run_naive, "pyarrow": run_pyarrow, "duckdb": run_duckdb, "sna": run_sna,
-              "sna-dask": run_sna_dask}
+              "sna-dask": run_sna_dask, "sna-reader": run_sna_reader}
 
 
 def _child(name: str, root: str) -> None:

@@ -13,8 +13,9 @@ ingest
     rows = 5,985,600 rows; ``benchmarks/national.py``, generated into ``benchmarks/_data/`` if
     missing, never committed) read and counted by LSOA x month x crime type by: the naive
     pandas path, pyarrow's bare parse, DuckDB, sna's full ingest (read, validate, clean,
-    place, reconcile, aggregate; ``sna_ingest.py``) and the same on sna's Dask engine. Each run
-    is a fresh process; wall time and peak resident memory (``VmHWM``).
+    place, reconcile, aggregate; ``sna_ingest.py``), the same on sna's Dask engine, and sna's
+    reader alone (``read_police_uk``: its time and memory). Each run is a fresh process; wall
+    time and peak resident memory (``VmHWM``).
 hotspot
     ``bench_hotspot.py``: Gi* and local Moran with 999 permutations on 35,000 synthetic polygons,
     sna against esda called directly (fresh process; its own repeats and medians).
@@ -51,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-INGEST = ("naive", "pyarrow", "duckdb", "sna", "sna-dask")
+INGEST = ("naive", "pyarrow", "duckdb", "sna", "sna-dask", "sna-reader")
 PEAK_TARGET_MB = 1536.0  # 1.5 GiB
 
 
@@ -288,15 +289,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--size", default=None,
                     help="FORCESxMONTHSxROWS of generated data (default 43x12x11600; quick 4x3x11600)")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other benchmarks' sections already in --out (each section "
+                         "stays one side-by-side run)")
     a = ap.parse_args(argv)
     repeat = a.repeat or (1 if a.quick else 3)
     only = [x.strip() for x in a.only.split(",") if x.strip()]
     size = a.size or ("4x3x11600" if a.quick else "43x12x11600")
     forces, months, rows = (int(x) for x in size.lower().split("x"))
     root = a.data or (HERE / "_data" / ("quick" if a.quick else "national"))
-    results: dict = {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": a.quick,
-                     "command": "python benchmarks/run.py " + " ".join(argv or sys.argv[1:]),
-                     "environment": environment()}
+    results: dict = {}
+    if a.merge and a.out.exists():
+        results = json.loads(a.out.read_text())
+    command = "python benchmarks/run.py " + " ".join(argv or sys.argv[1:])
+    results.update({"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": a.quick,
+                    "environment": environment()})
+    results.setdefault("commands", {})
+    for section in only:
+        results["commands"][section] = command
     t0 = time.perf_counter()
     if "ingest" in only:
         say(f"ingest: data {root}")
@@ -309,7 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     if "batch" in only:
         say("batch:")
         results["batch"] = bench_batch(repeat)
-    results["seconds"] = round(time.perf_counter() - t0, 1)
+    results.setdefault("seconds", {})
+    if not isinstance(results["seconds"], dict):
+        results["seconds"] = {}
+    results["seconds"][",".join(only)] = round(time.perf_counter() - t0, 1)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     say("")

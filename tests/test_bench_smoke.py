@@ -27,7 +27,7 @@ def test_every_ingest_contender_ran_on_the_same_rows(results):
     data, stdout, tmp = results
     ing = data["ingest"]
     assert ing["data"]["rows"] == 2 * 2 * 500 and ing["data"]["files"] == 4 and ing["data"]["synthetic"]
-    assert set(ing["contenders"]) == {"naive", "pyarrow", "duckdb", "sna", "sna-dask"}
+    assert set(ing["contenders"]) == {"naive", "pyarrow", "duckdb", "sna", "sna-dask", "sna-reader"}
     for name, c in ing["contenders"].items():
         assert c["rows"] == 2000, name
         assert c["seconds"] > 0 and c["peak_mb"] > 0 and len(c["runs_s"]) == 1, name
