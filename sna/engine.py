@@ -104,7 +104,8 @@ def engine_name(engine: Any = None, config: "Config | None" = None) -> str:
         return "dask"
     name = getattr(engine, "name", engine)  # an EngineConfig
     if name not in ENGINES:
-        raise ConfigError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}", key="engine.name")
+        raise ConfigError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}",
+                          key="engine.name")
     return str(name)
 
 
@@ -331,8 +332,10 @@ def _police_uk_file_inner(f, ctx: _Context) -> _Part:
         cols = {
             "record_id": table["Crime ID"].filter(mask).combine_chunks(),
             "month": month[kept],
-            "crime_type": pd.Categorical.from_codes(t_idx[kept], categories=pd.Index(t_vals, dtype="str")),
-            "category": pd.Categorical.from_codes(cat[kept], categories=pd.Index(cats, dtype="str")),
+            "crime_type": pd.Categorical.from_codes(t_idx[kept],
+                                                    categories=pd.Index(t_vals, dtype="str")),
+            "category": pd.Categorical.from_codes(cat[kept],
+                                                  categories=pd.Index(cats, dtype="str")),
             "serious_violence": sv_lut[t_idx][kept],
             "lsoa": lsoa[kept],
             "x": x,
@@ -354,7 +357,8 @@ def _encode_text(table):
 
     header, _, _, floats, strings = _KINDS["street"]
     for c in table.column_names:
-        if c in header and c not in floats and c not in strings and not pa.types.is_dictionary(table[c].type):
+        text = c in header and c not in floats and c not in strings
+        if text and not pa.types.is_dictionary(table[c].type):
             table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
     return table
 
@@ -369,8 +373,8 @@ def _with_records(table):
         from .io.police_uk import _frame
 
         raw = _frame([table.select(table.column_names)], [], "street")
-        rec = pa.array(_records_json(raw[[c for c in raw.columns if c not in ("file", "line")]]).array,
-                       type=pa.large_string())
+        json_text = _records_json(raw[[c for c in raw.columns if c not in ("file", "line")]])
+        rec = pa.array(json_text.array, type=pa.large_string())
     return table.append_column("_record", rec)
 
 
@@ -442,7 +446,8 @@ def _raise(result):
     return result
 
 
-def _run_pandas(files: list, ctx: _Context, workers: int | None, progress: Progress | None) -> list[_Part]:
+def _run_pandas(files: list, ctx: _Context, workers: int | None,
+                progress: Progress | None) -> list[_Part]:
     from concurrent.futures import ThreadPoolExecutor
 
     n = len(files)
@@ -507,7 +512,8 @@ def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> 
 # --------------------------------------------------------------------------------------------
 def _union_categorical(values: list[pd.Categorical]) -> pd.Categorical:
     """Concatenate categoricals; categories = the sorted values present."""
-    used = [np.flatnonzero(np.bincount(v.codes[v.codes >= 0], minlength=len(v.categories))) for v in values]
+    used = [np.flatnonzero(np.bincount(v.codes[v.codes >= 0], minlength=len(v.categories)))
+            for v in values]
     cats = sorted(set().union(*[set(v.categories[u]) for v, u in zip(values, used)]))
     target = pd.Index(cats, dtype="str")
     codes = []
@@ -525,7 +531,8 @@ def _small_int(codes: np.ndarray, k: int) -> np.ndarray:
 
 def _from_lut(index: np.ndarray, values: np.ndarray) -> pd.Categorical:
     """A categorical of ``values[index]`` (index -1 = missing), categories sorted and present."""
-    seen = np.bincount(index[index >= 0], minlength=len(values)) if len(index) else np.zeros(len(values))
+    seen = (np.bincount(index[index >= 0], minlength=len(values)) if len(index)
+            else np.zeros(len(values)))
     present = np.flatnonzero(seen)
     labels = values[present].astype(str)
     cats = pd.Index(sorted(set(labels)), dtype="str")
@@ -535,7 +542,8 @@ def _from_lut(index: np.ndarray, values: np.ndarray) -> pd.Categorical:
 
 
 def _constant(value: str, n: int) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8),
+                                     categories=pd.Index([value], dtype="str"))
 
 
 _LIBC: Any = None
@@ -567,7 +575,8 @@ def _concat(blocks: list[dict], order: np.ndarray | None = None) -> dict:
     for col in list(blocks[0]):
         vals = [b.pop(col) for b in blocks]
         if col == "record_id":
-            arr = pa.chunked_array([v.cast(pa.large_string()) for v in vals], type=pa.large_string())
+            arr = pa.chunked_array([v.cast(pa.large_string()) for v in vals],
+                                   type=pa.large_string())
             del vals
             out[col] = arr.take(pa.array(order)) if order is not None else arr
             continue
@@ -586,7 +595,8 @@ def _rest_block(inc: pd.DataFrame, ctx: _Context, file_pos: dict) -> dict:
     """Kept rows of the shared cleaning path as a block of kept-row columns."""
     import pyarrow as pa
 
-    lut = np.append(ctx.area.get_indexer(inc["lsoa"].cat.categories.astype(str)), -1).astype(np.int32)
+    lut = np.append(ctx.area.get_indexer(inc["lsoa"].cat.categories.astype(str)), -1)
+    lut = lut.astype(np.int32)
     return {
         "record_id": pa.array(inc["record_id"].array, type=pa.large_string()),
         "month": inc["month"].to_numpy(dtype="datetime64[ns]"),
@@ -693,14 +703,16 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
             "fy": fy_labels(pd.Series(month)).array,
             "crime_type": kept.pop("crime_type"),
             "category": kept.pop("category"),
-            "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"), np.zeros(n, dtype=bool)),
+            "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"),
+                                                       np.zeros(n, dtype=bool)),
             "lsoa": _from_lut(lsoa, ctx.area.to_numpy()),
             "district": _from_lut(lsoa, district),
             "partnership": _from_lut(lsoa, partnership),
             "x": kept.pop("x"),
             "y": kept.pop("y"),
             "file": _from_lut(kept.pop("_file"), np.array(files, dtype=object)),
-            "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64), np.zeros(n, dtype=bool)),
+            "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64),
+                                           np.zeros(n, dtype=bool)),
         }
         del lsoa
     frame: dict[str, Any] = {}
@@ -814,7 +826,8 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
     (sparse keys); the same result as ``groupby(by, observed=True, sort=True).size()``."""
     n = len(frame)
     whats = [_key_values(frame[c]) for c in by]
-    sizes = [max(len(w.categories) if isinstance(w, pd.CategoricalDtype) else len(w), 1) for w in whats]
+    sizes = [max(len(w.categories) if isinstance(w, pd.CategoricalDtype) else len(w), 1)
+             for w in whats]
     total = 1
     for k in sizes:
         total *= k
@@ -938,5 +951,6 @@ def aggregate(
     else:
         out = _count(frame, by)
     out.attrs["sna"] = {"engine": which, "by": by}
-    logger.info("aggregate: %d row(s) -> %d cell(s) by %s (%s)", len(frame), len(out), "x".join(by), which)
+    logger.info("aggregate: %d row(s) -> %d cell(s) by %s (%s)", len(frame), len(out),
+                "x".join(by), which)
     return out
