@@ -117,6 +117,7 @@ class ChapterResult:
     executed: str | None = None
     html: str | None = None
     error: dict | None = None
+    attempts: int = 1  # > 1 when the kernel died while starting and was started again
 
     @property
     def ok(self) -> bool:
@@ -382,23 +383,64 @@ class _stderr_to:
         return False
 
 
-def _run_papermill(papermill, task: dict, result: ChapterResult) -> None:
-    src, out = task["notebook"], task["executed"]
+#: How often a chapter's kernel is started when it dies before running a cell (a kernel that
+#: cannot start on a busy machine, e.g. "Kernel died before replying to kernel_info").
+KERNEL_START_ATTEMPTS = 3
+
+_START_FAILURE = re.compile(r"Kernel died before replying to kernel_info|"
+                            r"Kernel didn't respond in \d+ seconds|"
+                            r"Kernel died|DeadKernel", re.I)
+
+
+def _ran_a_cell(executed_path: str) -> bool:
+    """Whether the executed notebook shows any code cell run (so a failure is not a start-up one)."""
     try:
-        papermill.execute_notebook(
-            src, out, parameters=task["parameters"], progress_bar=False, log_output=False,
-            cwd=task.get("cwd"), start_timeout=task.get("start_timeout", 180),
-            execution_timeout=task.get("timeout"), kernel_name=task.get("kernel_name"),
-        )
-        result.status = "ok"
-    except papermill.PapermillExecutionError as exc:
-        result.status = "failed"
-        result.error = _describe_execution_error(exc, out)
-    except Exception as exc:  # noqa: BLE001 - a dead kernel, a timeout...: record, go on
-        result.status = "failed"
-        result.error = {"where": None, "cell": None, "ename": type(exc).__name__,
-                        "evalue": str(exc).strip().splitlines()[0] if str(exc).strip() else "",
-                        "traceback": None}
+        import nbformat
+
+        nb = nbformat.read(executed_path, as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook written: nothing ran
+        return False
+    return any(c.cell_type == "code" and c.get("execution_count") is not None
+               and "injected-parameters" not in c.get("metadata", {}).get("tags", [])
+               for c in nb.cells)
+
+
+def _run_papermill(papermill, task: dict, result: ChapterResult) -> None:
+    """Run one notebook; a kernel that dies while starting is started again (up to
+    :data:`KERNEL_START_ATTEMPTS` times). A failure inside a cell is never retried."""
+    src, out = task["notebook"], task["executed"]
+    attempts = int(task.get("kernel_start_attempts", KERNEL_START_ATTEMPTS))
+    for attempt in range(1, attempts + 1):
+        result.attempts = attempt
+        try:
+            papermill.execute_notebook(
+                src, out, parameters=task["parameters"], progress_bar=False, log_output=False,
+                cwd=task.get("cwd"), start_timeout=task.get("start_timeout", 180),
+                execution_timeout=task.get("timeout"), kernel_name=task.get("kernel_name"),
+            )
+            result.status = "ok"
+            result.error = None
+            return
+        except papermill.PapermillExecutionError as exc:
+            result.status = "failed"
+            result.error = _describe_execution_error(exc, out)
+            return
+        except Exception as exc:  # noqa: BLE001 - a dead kernel, a timeout...: record, go on
+            text = str(exc).strip()
+            result.status = "failed"
+            result.error = {"where": None, "cell": None, "ename": type(exc).__name__,
+                            "evalue": text.splitlines()[0] if text else "",
+                            "traceback": None}
+            start_failure = (_START_FAILURE.search(f"{type(exc).__name__}: {text}")
+                             and not _ran_a_cell(out))
+            if not start_failure or attempt == attempts:
+                if start_failure:
+                    result.error["evalue"] += (f" (the kernel was started {attempts} times;"
+                                               " see the chapter's .log)")
+                return
+            print(f"sna: {task['name']}: the kernel died while starting ({text.splitlines()[0]});"
+                  f" starting it again ({attempt + 1}/{attempts})", file=sys.stderr, flush=True)
+            time.sleep(1.0 * attempt)
 
 
 def _describe_execution_error(exc, executed_path: str) -> dict:
@@ -693,6 +735,8 @@ def _execute_all(tasks: list[dict], jobs: int, weights: dict, say) -> list[Chapt
         done[res.name] = res
         status = "ok    " if res.ok else "FAILED"
         extra = "" if res.ok else f"  {res.error.get('ename')}: {res.error.get('evalue', '')[:100]}"
+        if res.attempts > 1:
+            extra += f"  (kernel started {res.attempts} times)"
         say(f"  [{len(done):>2}/{total}] {res.name:<{width}}  {status} {res.seconds:6.1f} s{extra}")
 
     ctx = mp.get_context("spawn")
@@ -1192,6 +1236,7 @@ def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessmen
     for c in result.chapters:
         side = sidecars.get(c.name, {})
         entry = {"name": c.name, "status": c.status, "seconds": c.seconds,
+                 "kernel_starts": c.attempts,
                  "notebook": _rel(c.executed, result.output_dir),
                  "html": _rel(c.html, result.output_dir),
                  "figures": [f["file"] for f in side.get("figures", [])],

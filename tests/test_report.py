@@ -289,3 +289,67 @@ def test_bundled_config_without_output_shares_the_cache_with_the_chapters(tmp_pa
     assert not (result.output_dir / "outputs").exists()
     caches = [p for p in (tmp_path / "outputs" / ".cache").iterdir() if not p.name.startswith(".")]
     assert len(caches) == 1  # the chapter read the cache the run prepared
+
+
+class _FakePapermill:
+    """papermill stand-in: the kernel dies while starting ``deaths`` times, then the run works."""
+
+    class PapermillExecutionError(Exception):
+        pass
+
+    def __init__(self, deaths: int, message: str = "Kernel died before replying to kernel_info",
+                 ran_a_cell: bool = False):
+        self.deaths, self.message, self.ran_a_cell, self.calls = deaths, message, ran_a_cell, 0
+
+    def execute_notebook(self, src, out, **kwargs):
+        self.calls += 1
+        if self.ran_a_cell:  # the executed notebook shows a cell that ran before the death
+            import nbformat
+
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1)]
+            nbformat.write(nb, out)
+        if self.calls <= self.deaths:
+            raise RuntimeError(self.message)
+
+
+def _task(tmp_path, attempts=3):
+    return {"name": "07_health", "notebook": "in.ipynb", "executed": str(tmp_path / "out.ipynb"),
+            "parameters": {}, "kernel_start_attempts": attempts}
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    pm = _FakePapermill(deaths=2)
+    res = report.ChapterResult(name="07_health", notebook="in.ipynb")
+    report._run_papermill(pm, _task(tmp_path), res)
+    assert (res.status, res.attempts, pm.calls, res.error) == ("ok", 3, 3, None)
+
+
+def test_a_kernel_that_never_starts_fails_after_the_attempts_saying_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    pm = _FakePapermill(deaths=5)
+    res = report.ChapterResult(name="07_health", notebook="in.ipynb")
+    report._run_papermill(pm, _task(tmp_path, attempts=3), res)
+    assert (res.status, res.attempts, pm.calls) == ("failed", 3, 3)
+    assert res.error["ename"] == "RuntimeError"
+    assert "started 3 times" in res.error["evalue"]
+    assert "before the first cell" in res.summary()
+
+
+def test_a_kernel_that_dies_after_running_cells_is_not_run_again(tmp_path, monkeypatch):
+    """A chapter that killed its kernel half-way (memory, a crash) fails at once: re-running it
+    would only repeat the harm."""
+    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    pm = _FakePapermill(deaths=1, message="Kernel died", ran_a_cell=True)
+    res = report.ChapterResult(name="07_health", notebook="in.ipynb")
+    report._run_papermill(pm, _task(tmp_path), res)
+    assert (res.status, res.attempts, pm.calls) == ("failed", 1, 1)
+
+
+def test_an_other_error_is_not_retried(tmp_path, monkeypatch):
+    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    pm = _FakePapermill(deaths=1, message="No such kernel named python3")
+    res = report.ChapterResult(name="07_health", notebook="in.ipynb")
+    report._run_papermill(pm, _task(tmp_path), res)
+    assert (res.status, res.attempts, pm.calls) == ("failed", 1, 1)
