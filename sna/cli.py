@@ -387,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chapters run in parallel (default: the number of cores)")
     r.add_argument("--pdf", action="store_true",
                    help="also print report.html to report.pdf with headless Chromium")
+    r.add_argument("--fresh-kernels", action="store_true",
+                   help="a new kernel for every chapter (default: one warm kernel per worker, "
+                   "reset between chapters; same tables, about half the CPU)")
     r.add_argument("--quiet", action="store_true", help="no progress messages")
 
     i = sub.add_parser("init", help="write a config (sna.yml) for your own files, detecting formats")

@@ -7,8 +7,10 @@
 2. **check** the parameters against every chapter notebook (:func:`check_notebook`, with
    ``papermill.inspect_notebook``): a notebook without a ``parameters`` cell, or one that does
    not declare a parameter the run passes, stops the run before anything executes (exit 2);
-3. **execute** the chapters with papermill in parallel (``jobs`` worker processes, each
-   starting its own kernel), with a progress line per chapter on stderr. A failing chapter
+3. **execute** the chapters with papermill in parallel (``jobs`` worker processes, each with
+   one warm kernel started while step 1 runs and reset between chapters, see
+   :mod:`sna._kernels`; ``fresh_kernels=True`` starts one per chapter), with a progress line
+   per chapter on stderr. A kernel that dies while starting is started again. A failing chapter
    does not stop the others: its executed notebook is kept (it *is* the log), and the run
    ends with a summary (chapter, cell, error) and exit code 1;
 4. **assemble** the output folder ``outputs/<area>/<FY as 2020-21>/``::
@@ -374,13 +376,18 @@ class _stderr_to:
         os.dup2(self.saved, 2)
         os.close(self.saved)
         self.fh.close()
-        try:
-            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-            if all(_NOISE.search(ln) for ln in lines):
-                self.path.unlink()
-        except OSError:
-            pass
+        _drop_noise_log(self.path)
         return False
+
+
+def _drop_noise_log(path: Path) -> None:
+    """Delete a log that holds only the kernel's usual start-up chatter."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        if all(_NOISE.search(ln) for ln in lines):
+            Path(path).unlink()
+    except OSError:
+        pass
 
 
 #: How often a chapter's kernel is started when it dies before running a cell (a kernel that
@@ -413,11 +420,17 @@ def _run_papermill(papermill, task: dict, result: ChapterResult) -> None:
     for attempt in range(1, attempts + 1):
         result.attempts = attempt
         try:
-            papermill.execute_notebook(
-                src, out, parameters=task["parameters"], progress_bar=False, log_output=False,
-                cwd=task.get("cwd"), start_timeout=task.get("start_timeout", 180),
-                execution_timeout=task.get("timeout"), kernel_name=task.get("kernel_name"),
-            )
+            if task.get("reuse_kernel"):
+                from . import _kernels
+
+                _kernels.execute(papermill, src, out, task)
+            else:
+                papermill.execute_notebook(
+                    src, out, parameters=task["parameters"], progress_bar=False,
+                    log_output=False, cwd=task.get("cwd"),
+                    start_timeout=task.get("start_timeout", 180),
+                    execution_timeout=task.get("timeout"), kernel_name=task.get("kernel_name"),
+                )
             result.status = "ok"
             result.error = None
             return
@@ -524,6 +537,7 @@ def run(
     pdf: bool = False,
     progress: bool | Callable[[str], None] = True,
     timeout: int | None = None,
+    fresh_kernels: bool = False,
 ) -> RunResult:
     """Run the yearly needs assessment: every chapter notebook, then the report.
 
@@ -553,6 +567,11 @@ def run(
         Print a line per step on stderr (True), stay silent (False), or call a function.
     timeout
         Seconds one cell may run before its chapter is stopped (default: no limit).
+    fresh_kernels
+        Start a new kernel for every chapter (papermill's own way). By default each worker
+        keeps one warm kernel and runs its chapters in it one after another, clearing the
+        namespace and matplotlib's settings between them (:mod:`sna._kernels`): the same
+        tables, about half the CPU.
 
     Returns
     -------
@@ -604,10 +623,27 @@ def run(
     notebooks = resolve_chapters(chapters)
     for nb in notebooks:  # before anything runs
         check_notebook(nb)
+    jobs = max(1, min(jobs or _default_jobs(), len(notebooks)))
+    # the chapter workers start (and warm their kernels) while the assessment is prepared
+    pool = _ChapterPool(jobs, reuse=not fresh_kernels, kernel_name=_kernel_name(notebooks[0]))
 
     # 1. prepare the assessment once
     say(f"sna run: preparing the assessment ({cfg.area}"
         f"{', ' + str(year) if year else ''}) ...")
+    try:
+        return _run_with_pool(
+            pool, cfg=cfg, config_path=config_path, prep_cfg=prep_cfg, cache_dir=cache_dir,
+            moved_cache=moved_cache, notebooks=notebooks, year=year, chapters=chapters,
+            build=build, jobs=jobs, pdf=pdf, say=say, timeout=timeout,
+            fresh_kernels=fresh_kernels, t_start=t_start)
+    finally:
+        pool.close()
+
+
+def _run_with_pool(pool, *, cfg, config_path, prep_cfg, cache_dir, moved_cache, notebooks, year,
+                   chapters, build, jobs, pdf, say, timeout, fresh_kernels,
+                   t_start) -> RunResult:
+    """:func:`run` once the chapter workers are starting: prepare, execute, assemble."""
     t0 = time.perf_counter()
     assessment, cache_reused = _prepare(prep_cfg, year, progress=lambda m: say(f"  {m}"))
     t_prepare = time.perf_counter() - t0
@@ -634,7 +670,6 @@ def run(
     _write_quarantine(assessment, out / "quarantine", build)
 
     # 2. execute the chapters
-    jobs = max(1, min(jobs or _default_jobs(), len(notebooks)))
     params = {"config_path": str(config_path), "year": str(fy), "build": build,
               "output_dir": str(out), "cache_dir": str(cache_dir) if moved_cache else None}
     weights = _previous_timings(out) or _WEIGHTS
@@ -648,11 +683,17 @@ def run(
             # config resolves its output and cache against it (the chapters write to
             # output_dir by absolute path)
             "html": str(out / "chapters" / f"{name}.html"), "cwd": str(Path.cwd()),
-            "timeout": timeout, "env": _kernel_env(jobs),
+            "timeout": timeout, "env": _kernel_env(jobs), "reuse_kernel": not fresh_kernels,
+            "kernel_name": _kernel_name(nb),
         })
-    say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time (each in its own kernel)")
+    how = ("each in its own kernel" if fresh_kernels else
+           "in one warm kernel per worker, reset between chapters")
+    say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time ({how})")
     t0 = time.perf_counter()
-    results = _execute_all(tasks, jobs, weights, say)
+    try:
+        results = _execute_all(tasks, jobs, weights, say, pool=pool)
+    finally:
+        pool.close(keep_logs_in=out / "chapters")
     t_chapters = time.perf_counter() - t0
 
     # 3. assemble
@@ -720,9 +761,60 @@ def _kernel_env(jobs: int) -> dict[str, str]:
     return env
 
 
-def _execute_all(tasks: list[dict], jobs: int, weights: dict, say) -> list[ChapterResult]:
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+def _kernel_name(notebook: Path) -> str:
+    """The kernel a notebook asks for (its kernelspec), ``python3`` if it names none."""
+    try:
+        meta = json.loads(Path(notebook).read_text(encoding="utf-8")).get("metadata", {})
+        return (meta.get("kernelspec") or {}).get("name") or "python3"
+    except (OSError, ValueError):
+        return "python3"
+
+
+class _ChapterPool:
+    """The worker processes that execute chapters; with ``reuse`` each keeps a warm kernel,
+    started as soon as the pool is made (see :mod:`sna._kernels`)."""
+
+    def __init__(self, jobs: int, reuse: bool, kernel_name: str = "python3"):
+        import multiprocessing as mp
+        import tempfile
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.jobs, self.reuse = jobs, reuse
+        self.log_dir = tempfile.mkdtemp(prefix="sna-kernels-") if reuse else None
+        kwargs = {}
+        if reuse:
+            from . import _kernels
+
+            kwargs = {"initializer": _kernels.warm_worker,
+                      "initargs": (kernel_name, str(Path.cwd()), _kernel_env(jobs),
+                                   self.log_dir)}
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                                        **kwargs)
+        if reuse:  # workers are spawned on demand: one no-op each starts them all now
+            for _ in range(jobs):
+                self.pool.submit(_noop)
+
+    def close(self, keep_logs_in: Path | None = None) -> None:
+        if self.pool is None:
+            return
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = None
+        if self.log_dir is not None:  # kernels' own stderr: kept when it says something
+            for log in Path(self.log_dir).glob("*.log"):
+                _drop_noise_log(log)
+                if log.exists() and keep_logs_in is not None:
+                    keep_logs_in.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(log), str(keep_logs_in / log.name))
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+
+def _noop() -> None:
+    return None
+
+
+def _execute_all(tasks: list[dict], jobs: int, weights: dict, say,
+                 pool: _ChapterPool | None = None) -> list[ChapterResult]:
+    from concurrent.futures import FIRST_COMPLETED, wait
 
     first = sorted([t for t in tasks if t["name"] not in RUN_LAST],
                    key=lambda t: -weights.get(t["name"], 1.0))
@@ -739,12 +831,14 @@ def _execute_all(tasks: list[dict], jobs: int, weights: dict, say) -> list[Chapt
             extra += f"  (kernel started {res.attempts} times)"
         say(f"  [{len(done):>2}/{total}] {res.name:<{width}}  {status} {res.seconds:6.1f} s{extra}")
 
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    own = pool is None
+    if own:
+        pool = _ChapterPool(jobs, reuse=any(t.get("reuse_kernel") for t in tasks))
+    try:
         for phase in (first, last):
             if not phase:
                 continue
-            futures = {pool.submit(_execute_chapter, t): t for t in phase}
+            futures = {pool.pool.submit(_execute_chapter, t): t for t in phase}
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -758,6 +852,9 @@ def _execute_all(tasks: list[dict], jobs: int, weights: dict, say) -> list[Chapt
                                             error={"where": None, "ename": type(exc).__name__,
                                                    "evalue": str(exc)})
                     report(res)
+    finally:
+        if own:
+            pool.close()
     return [done[t["name"]] for t in tasks]
 
 
@@ -1331,7 +1428,8 @@ def run_cli(args: Any) -> int:
         result = run(get("config"), get("year"), chapters=chapters,
                      build=get("build") or "restricted", output=get("output"),
                      jobs=get("jobs"), pdf=bool(get("pdf", False)),
-                     progress=not get("quiet", False), timeout=get("timeout"))
+                     progress=not get("quiet", False), timeout=get("timeout"),
+                     fresh_kernels=bool(get("fresh_kernels", False)))
     except SnaError as exc:
         if get("debug"):
             raise
@@ -1353,6 +1451,7 @@ def _parser():
     p.add_argument("--pdf", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--timeout", type=int)
+    p.add_argument("--fresh-kernels", action="store_true")
     p.add_argument("--debug", action="store_true")
     return p
 

@@ -353,3 +353,39 @@ def test_an_other_error_is_not_retried(tmp_path, monkeypatch):
     res = report.ChapterResult(name="07_health", notebook="in.ipynb")
     report._run_papermill(pm, _task(tmp_path), res)
     assert (res.status, res.attempts, pm.calls) == ("failed", 1, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fresh", [False, True])
+def test_chapters_sharing_a_warm_kernel_see_nothing_of_each_other(fake_prepare, fresh):
+    """With one worker both chapters run in the same kernel (unless --fresh-kernels): the second
+    must still see a clean namespace, default matplotlib settings, no open figures and cells
+    numbered from 1."""
+    out_base = fake_prepare / "out"
+    result = report.run(SAMPLE, chapters=[str(FIXTURES / "96_leaves_state.ipynb"),
+                                          str(FIXTURES / "97_sees_no_state.ipynb")],
+                        output=out_base, jobs=1, progress=False, fresh_kernels=fresh)
+    by = {c.name: c for c in result.chapters}
+    assert by["96_leaves_state"].ok
+    assert by["97_sees_no_state"].ok, by["97_sees_no_state"].error
+    out = result.output_dir
+    same_kernel = (out / "96.pid").read_text() == (out / "97.pid").read_text()
+    assert same_kernel is (not fresh)  # else the isolation above is not being tested
+    nb = json.loads((out / "chapters" / "97_sees_no_state.ipynb").read_text())
+    counts = [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"]
+    assert counts == [1, 2, 3]  # parameters, injected parameters, the check
+    m = json.loads((out / "manifest.json").read_text())
+    assert {c["name"]: c["kernel_starts"] for c in m["chapters"]} == {
+        "96_leaves_state": 1, "97_sees_no_state": 1}
+    assert not list((out / "chapters").glob("kernel-*.log"))  # start-up chatter is dropped
+
+
+@pytest.mark.slow
+def test_a_failed_chapter_takes_its_warm_kernel_with_it(fake_prepare):
+    """After a failing chapter the next one in that worker runs in a new kernel."""
+    out_base = fake_prepare / "out"
+    result = report.run(SAMPLE, chapters=[str(FIXTURES / "broken_cell.ipynb"),
+                                          str(FIXTURES / "97_sees_no_state.ipynb")],
+                        output=out_base, jobs=1, progress=False)
+    by = {c.name: c for c in result.chapters}
+    assert not by["broken_cell"].ok and by["97_sees_no_state"].ok

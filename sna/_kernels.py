@@ -1,0 +1,237 @@
+"""Warm, reused chapter kernels for ``sna run`` (runs inside the runner's worker processes).
+
+Starting a Jupyter kernel and importing pandas, geopandas, matplotlib and ``sna`` costs about
+4 s of CPU per chapter: on the demo year that is more than half the work of the batch. So each
+worker process of :func:`sna.report.run` keeps **one kernel** and runs its chapters in it,
+one after another, through papermill with an already-started kernel manager (papermill passes
+``km`` on to nbclient, which then neither starts nor stops the kernel).
+
+What a chapter sees is what a fresh kernel gives it:
+
+- before every chapter but the kernel's first, the IPython user namespace is cleared
+  (IPython's ``reset(new_session=True)``: every variable and import name, the input and
+  output history, cells numbered from 1 again), open figures are
+  closed and matplotlib's settings are put back as they were when the kernel was fresh;
+- the kernel is started in the chapter's working folder with the run's environment;
+- a chapter that fails (an error in a cell, a kernel that died, a timeout) takes its kernel
+  with it: the next chapter gets a new one.
+
+What is shared is only what a Python process caches for itself: imported modules (``sna`` is
+stateless between calls: every chapter builds its own :class:`~sna.chapter.Chapter`) and the
+seeded random generators each function creates. ``sna run --fresh-kernels`` restores one kernel
+per chapter (papermill's own behaviour) for anyone who wants that isolation at its cost.
+
+The kernel is warmed while the main process prepares the assessment: the worker's initializer
+starts it and imports the heavy modules in a throw-away namespace.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.util
+import os
+import sys
+from pathlib import Path
+
+#: Modules imported (in a throw-away namespace) when a kernel is warmed.
+WARM_IMPORTS = ("numpy", "pandas", "geopandas", "matplotlib.pyplot", "scipy.stats",
+                "sna", "sna.chapter", "sna.plot", "sna.maps", "sna.hotspot", "sna.trend",
+                "sna.rates", "sna.spc", "sna.disclosure", "sna.people", "sna.interventions")
+
+_PRELUDE = f"""
+def __sna_warm():
+    import importlib, sys
+    for m in {WARM_IMPORTS!r}:
+        try:
+            importlib.import_module(m)
+        except Exception:
+            pass
+    import matplotlib
+    import matplotlib.pyplot as plt
+    plt.close(plt.figure())  # resolves the (inline) backend, as a chapter's first figure would
+    matplotlib._sna_fresh_rc = matplotlib.rcParams.copy()
+__sna_warm()
+del __sna_warm
+"""
+
+_RESET = """
+get_ipython().reset(new_session=True)  # as %reset -f, and history and In [n] from 1
+def __sna_reset():
+    import sys
+    mpl = sys.modules.get("matplotlib")
+    if mpl is None:
+        return
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
+    fresh = getattr(mpl, "_sna_fresh_rc", None)
+    if fresh is not None:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mpl.rcParams.clear()
+            mpl.rcParams.update(fresh)
+__sna_reset()
+del __sna_reset
+"""
+
+
+class _Slot:
+    """The kernel of this worker process."""
+
+    km = None
+    kernel_name: str | None = None
+    cwd: str | None = None
+    chapters = 0  # chapters run in the current kernel
+    started = 0  # kernels started by this worker
+    log = None  # the kernel's own stderr
+
+
+_slot = _Slot()
+
+
+def _run(coro):
+    from jupyter_core.utils import ensure_event_loop
+
+    return ensure_event_loop().run_until_complete(coro)
+
+
+def _register_engine() -> None:
+    """papermill engine ``sna-reuse``: nbclient with the given kernel manager, whose client
+    channels are closed after the notebook (the kernel itself stays up)."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    if "sna-reuse" in papermill_engines._engines:
+        return
+
+    class ReuseEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
+                                     stdout_file=None, stderr_file=None, start_timeout=60,
+                                     execution_timeout=None, **kwargs):
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            final = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
+                                 kernel_name=kernel_name, log_output=log_output,
+                                 stdout_file=stdout_file, stderr_file=stderr_file)
+            from papermill.engines import logger as pm_logger
+
+            client = PapermillNotebookClient(nb_man, log=pm_logger, **final)
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:
+                    try:
+                        client.kc.stop_channels()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    papermill_engines.register("sna-reuse", ReuseEngine)
+
+
+def _execute_silently(km, code: str, timeout: float) -> None:
+    async def go():
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            reply = await kc.execute_interactive(code, silent=True, store_history=False,
+                                                 timeout=timeout, output_hook=lambda _m: None)
+            if reply["content"].get("status") != "ok":
+                raise RuntimeError(f"kernel set-up failed: {reply['content'].get('evalue')}")
+        finally:
+            kc.stop_channels()
+
+    _run(go())
+
+
+def shutdown() -> None:
+    """Stop this worker's kernel (if any)."""
+    km, _slot.km = _slot.km, None
+    _slot.chapters = 0
+    if km is not None:
+        try:
+            _run(km.shutdown_kernel(now=True))
+        except Exception:  # noqa: BLE001 - already dead
+            pass
+    if _slot.log is not None:
+        from .report import _drop_noise_log
+
+        _drop_noise_log(_slot.log)
+        _slot.log = None
+
+
+def start(kernel_name: str, cwd: str, log_dir: str | None = None,
+          timeout: float = 180) -> None:
+    """Start (and warm) this worker's kernel; its stderr goes to ``log_dir/kernel-<n>.log``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    shutdown()
+    _slot.started += 1
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    log = None
+    saved = None
+    if log_dir is not None:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        log = Path(log_dir) / f"kernel-{os.getpid()}-{_slot.started}.log"
+        sys.stderr.flush()
+        saved = os.dup(2)
+        fh = open(log, "w", encoding="utf-8")
+        os.dup2(fh.fileno(), 2)  # the kernel inherits this stderr
+    try:
+        _run(km.start_kernel(cwd=cwd))
+    finally:
+        if saved is not None:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            fh.close()
+    _slot.km, _slot.kernel_name, _slot.cwd, _slot.log = km, kernel_name, cwd, log
+    _slot.chapters = 0
+    _execute_silently(km, _PRELUDE, timeout)
+
+
+def alive() -> bool:
+    if _slot.km is None:
+        return False
+    try:
+        return bool(_run(_slot.km.is_alive()))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def warm_worker(kernel_name: str, cwd: str, env: dict, log_dir: str | None) -> None:
+    """ProcessPoolExecutor initializer: start and warm this worker's kernel at once (while the
+    main process is still preparing the assessment). A failure here is not fatal: the first
+    chapter starts its own kernel and reports what goes wrong."""
+    for var, value in env.items():
+        os.environ.setdefault(var, value)
+    multiprocessing.util.Finalize(None, shutdown, exitpriority=10)
+    try:
+        start(kernel_name, cwd, log_dir)
+    except Exception:  # noqa: BLE001
+        shutdown()
+
+
+def execute(papermill, src: str, out: str, task: dict) -> None:
+    """Run one notebook in this worker's kernel (starting or resetting it first)."""
+    _register_engine()
+    kernel_name = task.get("kernel_name") or "python3"
+    cwd = task.get("cwd") or os.getcwd()
+    log_dir = str(Path(out).parent)
+    if not alive() or _slot.kernel_name != kernel_name or _slot.cwd != cwd:
+        start(kernel_name, cwd, log_dir, timeout=task.get("start_timeout", 180))
+    elif _slot.chapters > 0:
+        _execute_silently(_slot.km, _RESET, timeout=task.get("start_timeout", 180))
+    _slot.chapters += 1
+    ok = False
+    try:
+        papermill.execute_notebook(
+            src, out, parameters=task["parameters"], progress_bar=False, log_output=False,
+            start_timeout=task.get("start_timeout", 180), execution_timeout=task.get("timeout"),
+            kernel_name=kernel_name, engine_name="sna-reuse", km=_slot.km,
+        )
+        ok = True
+    finally:
+        if not ok:  # a failed chapter takes its kernel with it
+            shutdown()
