@@ -77,7 +77,11 @@ def ensure_data(root: Path, forces: int, months: int, rows: int) -> dict:
     from sna_ingest import ensure_geography
 
     ensure_geography(root)
-    return {"path": str(root), "files": len(files), "forces": forces, "months": months,
+    try:  # relative to the project when it is inside it (no machine paths in results.json)
+        shown = str(Path(root).resolve().relative_to(HERE.parent))
+    except ValueError:
+        shown = str(root)
+    return {"path": shown, "files": len(files), "forces": forces, "months": months,
             "rows": forces * months * rows, "bytes": sum(f.stat().st_size for f in files),
             "synthetic": True}
 
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {}
     if a.merge and a.out.exists():
         results = json.loads(a.out.read_text())
-    command = "python benchmarks/run.py " + " ".join(argv or sys.argv[1:])
+    command = ("python benchmarks/run.py " + " ".join(argv or sys.argv[1:])).strip()
     results.update({"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": a.quick,
                     "environment": environment()})
     results.setdefault("commands", {})
@@ -328,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     say("")
     say(table(results))
     say(f"\nwrote {a.out}")
+    if (not a.quick and a.out.resolve() == (HERE / "results.json").resolve()
+            and all(k in results for k in ("ingest", "hotspot", "batch"))):
+        import readme_table  # benchmarks/ is on sys.path when run as a script
+
+        changed = readme_table.update(a.out)
+        say("README.md performance table " + ("updated" if changed else "unchanged"))
     return 0
 
 

@@ -51,3 +51,40 @@ def test_table_reads_the_results(results):
 
     text = run.table(results[0])
     assert "naive" in text and "x naive" in text and "targets" in text
+
+
+def _readme_table():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_table",
+                                                  REPO / "benchmarks" / "readme_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_performance_table_is_the_one_results_json_gives():
+    """The README's figures come from benchmarks/results.json, never typed by hand."""
+    rt = _readme_table()
+    assert (REPO / "benchmarks" / "results.json").exists()
+    assert rt.current_block() == rt.expected_block(), (
+        "README.md's performance table differs from benchmarks/results.json: "
+        "run python benchmarks/readme_table.py")
+
+
+def test_readme_table_says_no_for_a_missed_target(tmp_path):
+    rt = _readme_table()
+    r = json.loads((REPO / "benchmarks" / "results.json").read_text())
+    r["batch"]["sna_run"]["seconds"] = 95.04
+    r["batch"]["targets"]["sna_run_under_60s"] = False
+    text = rt.render(r)
+    assert "| same | 95.0 s | — | — | < 90 s | **no** |" in text
+    assert "< 60 s and ≥ 2× faster | **no** |" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{rt.START}\nold\n{rt.END}\n\nafter\n", encoding="utf-8")
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(r), encoding="utf-8")
+    assert rt.update(results, readme) is True
+    assert rt.current_block(readme) == rt.expected_block(results)
+    assert readme.read_text(encoding="utf-8").endswith(f"{rt.END}\n\nafter\n")
+    assert rt.update(results, readme) is False
