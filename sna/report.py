@@ -9,7 +9,7 @@
    not declare a parameter the run passes, stops the run before anything executes (exit 2);
 3. **execute** the chapters with papermill in parallel (``jobs`` worker processes, each with
    one warm kernel started while step 1 runs and reset between chapters, see
-   :mod:`sna._kernels`; ``fresh_kernels=True`` starts one per chapter), with a progress line
+   ``sna._kernels``; ``fresh_kernels=True`` starts one per chapter), with a progress line
    per chapter on stderr. A kernel that dies while starting is started again. A failing chapter
    does not stop the others: its executed notebook is kept (it *is* the log), and the run
    ends with a summary (chapter, cell, error) and exit code 1;
@@ -570,7 +570,7 @@ def run(
     fresh_kernels
         Start a new kernel for every chapter (papermill's own way). By default each worker
         keeps one warm kernel and runs its chapters in it one after another, clearing the
-        namespace and matplotlib's settings between them (:mod:`sna._kernels`): the same
+        namespace and matplotlib's settings between them (``sna._kernels``): the same
         tables, about half the CPU.
 
     Returns
@@ -772,7 +772,7 @@ def _kernel_name(notebook: Path) -> str:
 
 class _ChapterPool:
     """The worker processes that execute chapters; with ``reuse`` each keeps a warm kernel,
-    started as soon as the pool is made (see :mod:`sna._kernels`)."""
+    started as soon as the pool is made (see ``sna._kernels``)."""
 
     def __init__(self, jobs: int, reuse: bool, kernel_name: str = "python3"):
         import multiprocessing as mp
