@@ -474,36 +474,38 @@ def _run_pandas(files: list, ctx: _Context, workers: int | None,
 
 
 def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> list[_Part]:
-    """The file tasks on a Dask cluster; results streamed back as they finish (not one round
-    trip per file). A failure is raised once every earlier file is done, so that the error
-    reported is the first file's in order, as with the pandas engine."""
-    from distributed import as_completed
+    """The file tasks on a Dask cluster; results gathered in batches, in file order (a few
+    round trips, not one per file). A failure is raised once every earlier file is done, so
+    that the error reported is the first file's in order, as with the pandas engine.
 
+    ``client.gather`` is used rather than ``as_completed``: with the latter a run in CI once
+    waited forever for a file task on a loaded machine."""
     n = len(files)
     ctx_f = client.scatter(ctx, broadcast=True, hash=False)
     futures = client.map(_police_uk_file, files, ctx=ctx_f, pure=False)
-    position = {f.key: i for i, f in enumerate(futures)}
-    parts: list = [None] * n
-    first_failure = n
-    done = 0
+    workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
+    batch = max(1, 2 * workers)
+    parts: list = []
+    pending = 0  # futures before this index are gathered and released
     try:
-        for fut, res in as_completed(futures, with_results=True):
-            i = position[fut.key]
-            fut.release()
-            done += 1
-            if progress:
-                progress(f"read {files[i].basename} ({done}/{n})")
-            parts[i] = res
-            if isinstance(res, _Failed):
-                first_failure = min(first_failure, i)
-            if first_failure < n and all(p is not None for p in parts[:first_failure]):
-                break
+        for start in range(0, n, batch):
+            chunk = futures[start:start + batch]
+            got = client.gather(chunk)
+            for fut in chunk:
+                fut.release()
+            pending = start + len(chunk)
+            for j, res in enumerate(got):
+                parts.append(res)
+                if progress:
+                    progress(f"read {files[start + j].basename} ({start + j + 1}/{n})")
+                if isinstance(res, _Failed):
+                    _raise(res)
     except BaseException:
-        client.cancel(futures)
+        if futures[pending:]:
+            client.cancel(futures[pending:])
         raise
-    if first_failure < n:
-        client.cancel(futures)
-        _raise(parts[first_failure])
+    finally:
+        del ctx_f
     return parts
 
 
