@@ -65,6 +65,7 @@ __all__ = [
     "FORMAT_LABELS",
     "chapter_number",
     "field_coverage",
+    "header_label",
     "local_statistic",
     "join_words",
     "percent",
@@ -359,11 +360,30 @@ def _format_cell(v, fmt) -> str:
     return str(v)
 
 
+#: Words of the library's column names shown in plain English in report tables.
+_HEADER_WORDS = {"lowercl": "lower CI", "uppercl": "upper CI", "pvalue": "p-value",
+                 "mcnemar": "McNemar", "lsoa": "LSOA", "imd": "IMD", "dsr": "DSR",
+                 "msoa": "MSOA", "csp": "CSP", "ae": "A&E", "spc": "SPC", "ci": "CI"}
+
+
+def header_label(name: Any) -> str:
+    """A column name as a report table shows it: words split on underscores, the library's
+    abbreviations spelt out (the CSV keeps the names as they are).
+
+    >>> header_label("representation_lowercl"), header_label("t_pvalue"), header_label("lsoa")
+    ('representation lower CI', 't p-value', 'LSOA')
+    >>> header_label("rows_read")
+    'rows read'
+    """
+    return " ".join(_HEADER_WORDS.get(w, w) for w in str(name).split("_") if w) or str(name)
+
+
 def table_html(df, formats: Mapping[str, Any] | None = None) -> str:
     """A table as report HTML: readable headers, numbers right-aligned, text left-aligned.
 
-    Column names are shown with spaces for underscores (so long headers wrap); the CSV keeps
-    the names as they are.
+    Column names are shown with spaces for underscores (so long headers wrap) and the
+    library's abbreviations spelt out (:func:`header_label`); the CSV keeps the names as they
+    are.
 
     >>> import pandas as pd
     >>> print(table_html(pd.DataFrame({"area": ["A"], "rows_read": [1200]})))
@@ -381,7 +401,7 @@ def table_html(df, formats: Mapping[str, Any] | None = None) -> str:
             is_num = bool(vals) and all(isinstance(v, (int, float)) or v == "*" for v in vals)
         numeric.append(is_num)
     head = "".join(
-        f'<th class="{"num" if n else "txt"}">{html.escape(str(c).replace("_", " "))}</th>'
+        f'<th class="{"num" if n else "txt"}">{html.escape(header_label(c))}</th>'
         for c, n in zip(df.columns, numeric))
     rows = []
     for r in shown.itertuples(index=False):
