@@ -37,7 +37,7 @@ def render(r: dict) -> str:
     env = r["environment"]
     load = ", ".join(f"{x:.1f}" for x in env.get("load_average", []))
     lines = [
-        f"Measured {r['when'][:10]} with `{r.get('command', 'python benchmarks/run.py')}` on "
+        f"Measured {r['when'][:10]} with {_commands(r)} on "
         f"{env['cpu_count']} cores (Python {env['python']}, pandas {env['pandas']}; load average "
         f"at the start {load}); medians of {r['ingest']['repeat']} interleaved rounds. Every "
         "figure below is written from `benchmarks/results.json` by "
@@ -101,10 +101,21 @@ def render(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _commands(r: dict) -> str:
+    """Which command produced which section: "`cmd`" or "`cmd` (ingest: `cmd2`)"."""
+    by: dict[str, list[str]] = {}
+    for section, cmd in (r.get("commands") or {}).items():
+        by.setdefault(cmd.strip(), []).append(section)
+    if not by:
+        return "`python benchmarks/run.py`"
+    ranked = sorted(by.items(), key=lambda kv: -len(kv[1]))
+    text = f"`{ranked[0][0]}`"
+    if len(ranked) > 1:
+        text += " (" + "; ".join(f"{', '.join(secs)}: `{cmd}`" for cmd, secs in ranked[1:]) + ")"
+    return text
+
+
 def _commanded(r: dict) -> dict:
-    cmds = set((r.get("commands") or {}).values())
-    if len(cmds) == 1:
-        r = dict(r, command=cmds.pop().strip())
     return r
 
 
