@@ -170,12 +170,40 @@ def _prepare(data, column: str | None, what: str = "data") -> gpd.GeoDataFrame:
     return data
 
 
-def _figure(ax, figsize):
+#: Width (inches) a single map keeps beside the map itself for its legend or colour bar.
+_LEGEND_ROOM = 2.3
+#: Height (inches) a single map keeps for its title and caption.
+_TEXT_ROOM = 1.3
+
+
+def _fit_figsize(figsize, data=None):
+    """Narrow a map's figure to the area's shape: a tall county in a wide figure leaves an
+    empty band beside the map. Never wider than asked, never narrower than 4.5 inches.
+
+    >>> from shapely.geometry import box
+    >>> tall = gpd.GeoDataFrame(geometry=[box(0, 0, 40_000, 80_000)], crs=27700)
+    >>> _fit_figsize((7.5, 7.0), tall)
+    (5.15, 7.0)
+    >>> wide = gpd.GeoDataFrame(geometry=[box(0, 0, 80_000, 40_000)], crs=27700)
+    >>> _fit_figsize((7.5, 7.0), wide)
+    (7.5, 7.0)
+    """
+    if data is None or len(data) == 0:
+        return figsize
+    xmin, ymin, xmax, ymax = data.total_bounds
+    if not (np.isfinite([xmin, ymin, xmax, ymax]).all() and xmax > xmin and ymax > ymin):
+        return figsize
+    width, height = figsize
+    map_w = max(height - _TEXT_ROOM, 1.0) * (xmax - xmin) / (ymax - ymin)
+    return (round(float(min(width, max(4.5, map_w + _LEGEND_ROOM))), 2), height)
+
+
+def _figure(ax, figsize, data=None):
     if ax is not None:
         return ax.figure, ax
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    fig, ax = plt.subplots(figsize=_fit_figsize(figsize, data), layout="constrained")
     return fig, ax
 
 
@@ -633,7 +661,7 @@ def choropleth(
     data = _prepare(data, column)
     values = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=float)
     with style.house_style():
-        fig, ax = _figure(ax, figsize)
+        fig, ax = _figure(ax, figsize, data)
         bins = _classify(values, scheme, k, bins, seed)
         labels = _class_labels(bins, values, decimals)
         colours = _class_colours(cmap, len(bins))
@@ -696,7 +724,7 @@ def _categorical(
             column=column,
         )
     with style.house_style():
-        fig, ax = _figure(ax, figsize)
+        fig, ax = _figure(ax, figsize, data)
         face = [colours.get(v, _MISSING) if v is not None else _MISSING for v in values]
         _draw(ax, data.geometry, face, linewidth=_edge_width(len(data)))
         present = values.value_counts()
@@ -1012,7 +1040,7 @@ def kde_map(
             f"column {column!r} has no positive density to map.", column=column
         )
     with style.house_style():
-        fig, ax = _figure(ax, figsize)
+        fig, ax = _figure(ax, figsize, data)
         show = np.isfinite(values)
         if hide_below:
             show &= values >= hide_below * vmax
