@@ -27,9 +27,9 @@ starts it and imports the heavy modules in a throw-away namespace.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing.util
 import os
-import sys
 from pathlib import Path
 
 #: Modules imported (in a throw-away namespace) when a kernel is warmed.
@@ -166,28 +166,20 @@ def start(kernel_name: str, cwd: str, log_dir: str | None = None,
     """Start (and warm) this worker's kernel; its stderr goes to ``log_dir/kernel-<n>.log``."""
     from jupyter_client.manager import AsyncKernelManager
 
+    from .report import _stderr_to
+
     shutdown()
     _slot.started += 1
     km = AsyncKernelManager(kernel_name=kernel_name)
     log = None
-    saved = None
+    redirect = contextlib.nullcontext()
     if log_dir is not None:
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         log = Path(log_dir) / f"kernel-{os.getpid()}-{_slot.started}.log"
-        sys.stderr.flush()
-        saved = os.dup(2)
-        fh = open(log, "w", encoding="utf-8")
-        os.dup2(fh.fileno(), 2)  # the kernel inherits this stderr
-    try:
+        redirect = _stderr_to(log, drop_noise=False)  # the kernel inherits this stderr
+    with redirect:
         _run(km.start_kernel(cwd=cwd))
-    finally:
-        if saved is not None:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            fh.close()
     _slot.km, _slot.kernel_name, _slot.cwd, _slot.log = km, kernel_name, cwd, log
-    _slot.chapters = 0
     _execute_silently(km, _PRELUDE, timeout)
 
 

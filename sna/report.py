@@ -359,10 +359,12 @@ _NOISE = re.compile(r"Kernel is running over TCP without encryption|"
 
 
 class _stderr_to:
-    """Redirect file descriptor 2 (this process and its kernel) to a log file."""
+    """Redirect file descriptor 2 (this process and its kernel) to a log file; on leaving,
+    the log is deleted if it holds only start-up chatter (unless ``drop_noise=False``: a
+    kernel started inside keeps writing to it)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, drop_noise: bool = True):
+        self.path, self.drop_noise = path, drop_noise
 
     def __enter__(self):
         sys.stderr.flush()
@@ -376,7 +378,8 @@ class _stderr_to:
         os.dup2(self.saved, 2)
         os.close(self.saved)
         self.fh.close()
-        _drop_noise_log(self.path)
+        if self.drop_noise:
+            _drop_noise_log(self.path)
         return False
 
 
@@ -625,75 +628,59 @@ def run(
         check_notebook(nb)
     jobs = max(1, min(jobs or _default_jobs(), len(notebooks)))
     # the chapter workers start (and warm their kernels) while the assessment is prepared
-    pool = _ChapterPool(jobs, reuse=not fresh_kernels, kernel_name=_kernel_name(notebooks[0]))
+    with _ChapterPool(jobs, reuse=not fresh_kernels,
+                      kernel_name=_kernel_name(notebooks[0])) as pool:
+        # 1. prepare the assessment once
+        say(f"sna run: preparing the assessment ({cfg.area}"
+            f"{', ' + str(year) if year else ''}) ...")
+        t0 = time.perf_counter()
+        assessment, cache_reused = _prepare(prep_cfg, year, progress=lambda m: say(f"  {m}"))
+        t_prepare = time.perf_counter() - t0
+        fy = assessment.year
+        out = Path(cfg.output_dir(fy)).resolve()
+        say(f"sna run: {'reused the cached' if cache_reused else 'prepared and cached the'} "
+            f"assessment in {t_prepare:.1f} s -> {out}")
+        if build == "public" and _is_within(cache_dir, out):
+            raise SnaError(
+                f"the cache folder {cache_dir} is inside the output folder {out}; a public build "
+                "must not carry the cleaned records: set 'cache' in the config to another folder",
+                key="cache")
 
-    # 1. prepare the assessment once
-    say(f"sna run: preparing the assessment ({cfg.area}"
-        f"{', ' + str(year) if year else ''}) ...")
-    try:
-        return _run_with_pool(
-            pool, cfg=cfg, config_path=config_path, prep_cfg=prep_cfg, cache_dir=cache_dir,
-            moved_cache=moved_cache, notebooks=notebooks, year=year, chapters=chapters,
-            build=build, jobs=jobs, pdf=pdf, say=say, timeout=timeout,
-            fresh_kernels=fresh_kernels, t_start=t_start)
-    finally:
-        pool.close()
+        names = [p.stem for p in notebooks]
+        previous = None
+        if chapters is not None:  # keep the earlier run's record of the other chapters
+            try:
+                previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                previous = None
+        _clean_outputs(out, names, everything=chapters is None)
+        for sub in ("chapters", "figures", "tables", "maps", "quarantine"):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+        _write_quarantine(assessment, out / "quarantine", build)
 
-
-def _run_with_pool(pool, *, cfg, config_path, prep_cfg, cache_dir, moved_cache, notebooks, year,
-                   chapters, build, jobs, pdf, say, timeout, fresh_kernels,
-                   t_start) -> RunResult:
-    """:func:`run` once the chapter workers are starting: prepare, execute, assemble."""
-    t0 = time.perf_counter()
-    assessment, cache_reused = _prepare(prep_cfg, year, progress=lambda m: say(f"  {m}"))
-    t_prepare = time.perf_counter() - t0
-    fy = assessment.year
-    out = Path(cfg.output_dir(fy)).resolve()
-    say(f"sna run: {'reused the cached' if cache_reused else 'prepared and cached the'} "
-        f"assessment in {t_prepare:.1f} s -> {out}")
-    if build == "public" and _is_within(cache_dir, out):
-        raise SnaError(
-            f"the cache folder {cache_dir} is inside the output folder {out}; a public build "
-            "must not carry the cleaned records: set 'cache' in the config to another folder",
-            key="cache")
-
-    names = [p.stem for p in notebooks]
-    previous = None
-    if chapters is not None:  # keep the earlier run's record of the other chapters
-        try:
-            previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = None
-    _clean_outputs(out, names, everything=chapters is None)
-    for sub in ("chapters", "figures", "tables", "maps", "quarantine"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    _write_quarantine(assessment, out / "quarantine", build)
-
-    # 2. execute the chapters
-    params = {"config_path": str(config_path), "year": str(fy), "build": build,
-              "output_dir": str(out), "cache_dir": str(cache_dir) if moved_cache else None}
-    weights = _previous_timings(out) or _WEIGHTS
-    tasks = []
-    for nb in notebooks:
-        name = nb.stem
-        tasks.append({
-            "name": name, "notebook": str(nb), "parameters": params,
-            "executed": str(out / "chapters" / f"{name}.ipynb"),
-            # the kernel works in the caller's folder, as the prepared config did: a bundled
-            # config resolves its output and cache against it (the chapters write to
-            # output_dir by absolute path)
-            "html": str(out / "chapters" / f"{name}.html"), "cwd": str(Path.cwd()),
-            "timeout": timeout, "env": _kernel_env(jobs), "reuse_kernel": not fresh_kernels,
-            "kernel_name": _kernel_name(nb),
-        })
-    how = ("each in its own kernel" if fresh_kernels else
-           "in one warm kernel per worker, reset between chapters")
-    say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time ({how})")
-    t0 = time.perf_counter()
-    try:
-        results = _execute_all(tasks, jobs, weights, say, pool=pool)
-    finally:
-        pool.close(keep_logs_in=out / "chapters")
+        # 2. execute the chapters
+        params = {"config_path": str(config_path), "year": str(fy), "build": build,
+                  "output_dir": str(out), "cache_dir": str(cache_dir) if moved_cache else None}
+        weights = _previous_timings(out) or _WEIGHTS
+        tasks = []
+        for nb in notebooks:
+            name = nb.stem
+            tasks.append({
+                "name": name, "notebook": str(nb), "parameters": params,
+                "executed": str(out / "chapters" / f"{name}.ipynb"),
+                # the kernel works in the caller's folder, as the prepared config did: a bundled
+                # config resolves its output and cache against it (the chapters write to
+                # output_dir by absolute path)
+                "html": str(out / "chapters" / f"{name}.html"), "cwd": str(Path.cwd()),
+                "timeout": timeout, "env": _kernel_env(jobs), "reuse_kernel": pool.reuse,
+                "kernel_name": _kernel_name(nb),
+            })
+        how = ("each in its own kernel" if not pool.reuse else
+               "in one warm kernel per worker, reset between chapters")
+        say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time ({how})")
+        t0 = time.perf_counter()
+        results = _execute_all(tasks, pool, weights, say)
+        pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest lists files
     t_chapters = time.perf_counter() - t0
 
     # 3. assemble
@@ -779,7 +766,7 @@ class _ChapterPool:
         import tempfile
         from concurrent.futures import ProcessPoolExecutor
 
-        self.jobs, self.reuse = jobs, reuse
+        self.reuse = reuse
         self.log_dir = tempfile.mkdtemp(prefix="sna-kernels-") if reuse else None
         kwargs = {}
         if reuse:
@@ -793,6 +780,12 @@ class _ChapterPool:
         if reuse:  # workers are spawned on demand: one no-op each starts them all now
             for _ in range(jobs):
                 self.pool.submit(_noop)
+
+    def __enter__(self) -> "_ChapterPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def close(self, keep_logs_in: Path | None = None) -> None:
         if self.pool is None:
@@ -812,8 +805,8 @@ def _noop() -> None:
     return None
 
 
-def _execute_all(tasks: list[dict], jobs: int, weights: dict, say,
-                 pool: _ChapterPool | None = None) -> list[ChapterResult]:
+def _execute_all(tasks: list[dict], pool: _ChapterPool, weights: dict,
+                 say) -> list[ChapterResult]:
     from concurrent.futures import FIRST_COMPLETED, wait
 
     first = sorted([t for t in tasks if t["name"] not in RUN_LAST],
@@ -831,30 +824,23 @@ def _execute_all(tasks: list[dict], jobs: int, weights: dict, say,
             extra += f"  (kernel started {res.attempts} times)"
         say(f"  [{len(done):>2}/{total}] {res.name:<{width}}  {status} {res.seconds:6.1f} s{extra}")
 
-    own = pool is None
-    if own:
-        pool = _ChapterPool(jobs, reuse=any(t.get("reuse_kernel") for t in tasks))
-    try:
-        for phase in (first, last):
-            if not phase:
-                continue
-            futures = {pool.pool.submit(_execute_chapter, t): t for t in phase}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    t = futures[f]
-                    try:
-                        res = ChapterResult(**f.result())
-                    except BaseException as exc:  # noqa: BLE001 - a crashed worker
-                        res = ChapterResult(name=t["name"], notebook=t["notebook"],
-                                            status="failed",
-                                            error={"where": None, "ename": type(exc).__name__,
-                                                   "evalue": str(exc)})
-                    report(res)
-    finally:
-        if own:
-            pool.close()
+    for phase in (first, last):
+        if not phase:
+            continue
+        futures = {pool.pool.submit(_execute_chapter, t): t for t in phase}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                t = futures[f]
+                try:
+                    res = ChapterResult(**f.result())
+                except BaseException as exc:  # noqa: BLE001 - a crashed worker
+                    res = ChapterResult(name=t["name"], notebook=t["notebook"],
+                                        status="failed",
+                                        error={"where": None, "ename": type(exc).__name__,
+                                               "evalue": str(exc)})
+                report(res)
     return [done[t["name"]] for t in tasks]
 
 
@@ -1105,7 +1091,6 @@ def _render_chapter(executed: Path, result: ChapterResult | None) -> tuple[str, 
 
     body = re.sub(r"<h2([^>]*)>(.*?)</h2>", _h2, body, flags=re.S)
     if result is not None and not result.ok:
-        e = result.error or {}
         body += (f'<div class="sna-error"><strong>This chapter did not finish.</strong> '
                  f"{html.escape(result.summary())}. The executed notebook "
                  f"<code>chapters/{html.escape(executed.name)}</code> shows the full error.</div>")
@@ -1345,8 +1330,9 @@ def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessmen
         chapters.append(entry)
     if previous:  # a partial re-run: the other chapters of the report are from an earlier run
         done = {c["name"] for c in chapters}
+        chapters_dir = result.output_dir / "chapters"
         kept = [dict(c, run="previous") for c in previous.get("chapters", [])
-                if c.get("name") not in done and (result.output_dir / "chapters" / f"{c.get('name')}.ipynb").exists()]
+                if c.get("name") not in done and (chapters_dir / f"{c.get('name')}.ipynb").exists()]
         chapters = sorted(chapters + kept, key=lambda c: (
             CHAPTERS.index(c["name"]) if c["name"] in CHAPTERS else 99, c["name"]))
     files = sorted(str(p.relative_to(result.output_dir)) for p in result.output_dir.rglob("*")
