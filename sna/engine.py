@@ -350,17 +350,10 @@ def _police_uk_file_inner(f, ctx: _Context) -> _Part:
 
 def _encode_text(table):
     """Dictionary-encode the text columns, as :func:`sna.io.police_uk.read_police_uk` does."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from .io.police_uk import _KINDS
+    from .io.police_uk import _KINDS, _dictionary_encode
 
     header, _, _, floats, strings = _KINDS["street"]
-    for c in table.column_names:
-        text = c in header and c not in floats and c not in strings
-        if text and not pa.types.is_dictionary(table[c].type):
-            table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
-    return table
+    return _dictionary_encode(table, [c for c in header if c not in floats and c not in strings])
 
 
 def _with_records(table):
@@ -483,8 +476,7 @@ def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> 
     n = len(files)
     ctx_f = client.scatter(ctx, broadcast=True, hash=False)
     futures = client.map(_police_uk_file, files, ctx=ctx_f, pure=False)
-    workers = max(1, len(client.scheduler_info().get("workers", {})) or 1)
-    batch = max(1, 2 * workers)
+    batch = 2 * (len(client.scheduler_info().get("workers", {})) or 1)
     parts: list = []
     pending = 0  # futures before this index are gathered and released
     try:
@@ -504,8 +496,6 @@ def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> 
         if futures[pending:]:
             client.cancel(futures[pending:])
         raise
-    finally:
-        del ctx_f
     return parts
 
 

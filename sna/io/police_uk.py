@@ -329,6 +329,18 @@ def _duplicate_candidates(lengths: np.ndarray, table=None) -> np.ndarray:
     return np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
 
 
+def _dictionary_encode(table, columns):
+    """Dictionary-encode the text ``columns`` of an Arrow table (those present and not encoded
+    already): they become pandas categoricals."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for c in columns:
+        if c in table.column_names and not pa.types.is_dictionary(table[c].type):
+            table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
+    return table
+
+
 def read_file(
     f: InputFile,
     kind: str = "street",
@@ -422,10 +434,7 @@ def read_file(
                                              pa.array(num.to_numpy(dtype="float64"), type=pa.float64()))
         else:
             raise _diagnose(data, f.name, len(header), msg) from None
-    import pyarrow.compute as pc
-
-    for c in to_encode:  # text with few distinct values -> dictionary (categorical)
-        table = table.set_column(table.column_names.index(c), c, pc.dictionary_encode(table[c]))
+    table = _dictionary_encode(table, to_encode)  # text with few distinct values -> categorical
     n = table.num_rows
     lines, dups = _lines_and_duplicates(data, n, table)
     if dups is None:
