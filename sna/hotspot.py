@@ -61,6 +61,7 @@ __all__ = [
     "Overlap",
     "adjust_pvalues",
     "by_deprivation",
+    "cells_within",
     "change",
     "classify",
     "concentration",
@@ -698,6 +699,45 @@ def _bandwidth_nrd(v: np.ndarray) -> float:
     sd = np.std(v, ddof=1) if len(v) > 1 else 0.0
     s = min(sd, h) if h > 0 else sd
     return 4 * 1.06 * s * len(v) ** (-1 / 5)
+
+
+def cells_within(cells: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
+    """The cells whose centre lies in the study area (for showing a surface within it).
+
+    A surface from :func:`kde` without a ``grid`` is estimated over the convex hull of the
+    points, which spills past the area's boundary; this keeps the cells of the area only.
+
+    Parameters
+    ----------
+    cells
+        Grid cells (e.g. the result of :func:`kde` or :func:`grid`).
+    area
+        The study area's polygons (e.g. the assessment's ``geography``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The cells kept, in their order, renumbered from 0; ``attrs`` are kept.
+
+    Raises
+    ------
+    AnalysisInputError
+        Cells or area without geometry, or empty.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> cells = gpd.GeoDataFrame({"n": [1, 2, 3]}, crs=27700,
+    ...     geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100), box(200, 0, 300, 100)])
+    >>> area = gpd.GeoDataFrame(geometry=[box(0, 0, 160, 100)], crs=27700)
+    >>> cells_within(cells, area)["n"].tolist()
+    [1, 2]
+    """
+    cells, cell_geoms, _ = _areas(cells, "cells")
+    _, area_geoms, _ = _areas(area, "area")
+    tree = shapely.STRtree(area_geoms.to_numpy())
+    hit = np.unique(tree.query(cell_geoms.centroid.to_numpy(), predicate="intersects")[0])
+    return cells.iloc[hit].reset_index(drop=True)  # (attrs travel with the rows)
 
 
 def kde(

@@ -312,6 +312,22 @@ def test_kde_automatic_bandwidth_is_the_documented_rule(violence, geography, cap
     assert k["n"].sum() == len(xy)
 
 
+def test_cells_within_keeps_the_cells_whose_centre_is_in_the_area(violence, geography):
+    """A surface over the points' convex hull, cut back to the real boundaries."""
+    xy = violence.loc[violence["lsoa"].isin(geography["lsoa"]), ["Longitude", "Latitude"]]
+    k = hs.kde(xy, cell_size=400)
+    kept = hs.cells_within(k, geography)
+    union = geography.to_crs(27700).geometry.union_all()
+    inside = k.geometry.centroid.intersects(union)
+    assert 0 < len(kept) < len(k)  # the hull spills past the boundary, and most cells stay
+    assert len(kept) == int(inside.sum())
+    assert kept["cell_id"].tolist() == k.loc[inside, "cell_id"].tolist()  # order kept
+    assert list(kept.index) == list(range(len(kept)))
+    assert kept.attrs["sna"]["kde"] == k.attrs["sna"]["kde"]
+    with pytest.raises(AnalysisInputError, match="area is empty"):
+        hs.cells_within(k, geography.iloc[:0])
+
+
 @pytest.mark.parametrize("kernel", ["quartic", "epanechnikov", "triangular", "uniform"])
 def test_kde_kernels_integrate_to_one(kernel):
     area = gpd.GeoDataFrame(geometry=[box(0, 0, 3000, 3000)], crs=27700)
