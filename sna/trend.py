@@ -52,6 +52,8 @@ __all__ = [
     "rolling_12",
     "compare_periods",
     "compare_previous",
+    "table_a_measures",
+    "KNIFE_MEASURES",
     "nb_year_effect",
     "stl",
     "its",
@@ -416,6 +418,66 @@ def _annual_table(data, *, year, k, by_cols, category, count, date, fy, total):
     if by_cols:  # groups in order, the total row first within each (stable sort)
         grid = grid.sort_values(by_cols, kind="stable").reset_index(drop=True)
     return grid, target, base, years, keys, groups, incomplete
+
+
+#: Table A's knife measures: name and the police category they are limited to (None: all).
+KNIFE_MEASURES: tuple[tuple[str, str | None], ...] = (
+    ("Knife crime (any offence involving a knife)", None),
+    ("Knife-enabled robbery", "Robbery"),
+    ("Knife possession", "Possession of weapons"),
+)
+
+
+def table_a_measures(
+    serious: pd.DataFrame,
+    records: pd.DataFrame,
+    categories: Sequence[str],
+    *,
+    knife: bool = False,
+) -> pd.DataFrame:
+    """The records under each measure of the board report's Table A, for :func:`compare_periods`.
+
+    A record counts under every measure it meets: "All serious violence" (``serious``, the
+    local definition), each police category in ``categories`` (every record of it, in that
+    order, left out when there are none), and with ``knife`` the three knife measures of
+    :data:`KNIFE_MEASURES` (records whose ``knife`` flag is true).
+
+    Parameters
+    ----------
+    serious
+        The serious-violence records.
+    records
+        Every police record (with ``category``, and ``knife`` when ``knife`` is true).
+    categories
+        The police categories shown as their own measures.
+    knife
+        Add the knife measures (the source has a knife flag).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The records, stacked, with a ``measure`` column; measures in Table A's order.
+
+    Examples
+    --------
+    >>> recs = pd.DataFrame({"category": ["Robbery", "Robbery", "Sexual offences"],
+    ...                      "knife": [True, False, None]})
+    >>> long = table_a_measures(recs.iloc[:1], recs, ["Robbery", "Public order"], knife=True)
+    >>> long["measure"].value_counts(sort=False).to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'All serious violence': 1, 'Robbery': 2, 'Knife crime (any offence involving a knife)': 1,
+     'Knife-enabled robbery': 1}
+    """
+    out = [serious.assign(measure="All serious violence")]
+    for cat in categories:
+        part = records[records["category"] == cat]
+        if len(part):
+            out.append(part.assign(measure=cat))
+    if knife:
+        flagged = records[records["knife"].fillna(False).astype(bool)]
+        for name, cat in KNIFE_MEASURES:
+            part = flagged if cat is None else flagged[flagged["category"] == cat]
+            out.append(part.assign(measure=name))
+    return pd.concat(out, ignore_index=True)
 
 
 def compare_periods(

@@ -494,3 +494,22 @@ def test_quasi_poisson_never_narrower_than_poisson():
     assert_allclose([qp["level_change"]["lower"], qp["level_change"]["upper"]],
                     [po["level_change"]["lower"], po["level_change"]["upper"]], rtol=1e-10)
     assert "not below 1" in qp["method"]
+
+
+def test_table_a_measures_count_a_record_under_every_measure_it_meets():
+    from sna.trend import table_a_measures
+
+    recs = pd.DataFrame({"category": ["Robbery", "Robbery", "Possession of weapons",
+                                      "Sexual offences"],
+                         "knife": [True, pd.NA, True, False],
+                         "fy": ["2020/21"] * 4})
+    serious = recs.iloc[[0, 1, 3]]
+    long = table_a_measures(serious, recs, ["Sexual offences", "Public order", "Robbery"],
+                            knife=True)
+    counts = long["measure"].value_counts(sort=False).to_dict()
+    assert counts == {"All serious violence": 3, "Sexual offences": 1, "Robbery": 2,
+                      "Knife crime (any offence involving a knife)": 2,
+                      "Knife-enabled robbery": 1, "Knife possession": 1}
+    assert len(long) == sum(counts.values())  # "Public order" has no records: no measure
+    plain = table_a_measures(serious, recs, ["Robbery"])  # no knife flag in the source
+    assert plain["measure"].unique().tolist() == ["All serious violence", "Robbery"]
