@@ -78,7 +78,7 @@ def ensure_data(root: Path, forces: int, months: int, rows: int) -> dict:
 
     ensure_geography(root)
     try:  # relative to the project when it is inside it (no machine paths in results.json)
-        shown = str(Path(root).resolve().relative_to(HERE.parent))
+        shown = str(Path(root).resolve().relative_to(REPO))
     except ValueError:
         shown = str(root)
     return {"path": shown, "files": len(files), "forces": forces, "months": months,
