@@ -33,21 +33,21 @@ import numpy as np
 import pandas as pd
 
 from ._log import logger, record
+from ._tabulate import dim_name as _dim_name
+from ._tabulate import dimensions as _dimensions
+from ._tabulate import find_population as _find_population
+from ._tabulate import has_not_known as _has_not_known
+from ._tabulate import normal_z as _z
+from ._tabulate import population_tables as _population_tables
+from ._tabulate import rate_with_limits as _rate
+from ._tabulate import tabulate as _tabulate
+from ._tabulate import wilson_limits as _wilson
 from .errors import AnalysisInputError
 from .people import (
     DEFAULT_BANDS,
+    NOT_KNOWN,
     Bands,
     PopulationLike,
-    NOT_KNOWN,
-    _dim_name,
-    _dimensions,
-    _find_population,
-    _has_not_known,
-    _population_tables,
-    _rate,
-    _tabulate,
-    _wilson,
-    _z,
     age_bands,
     bame,
     clean_category,

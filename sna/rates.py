@@ -38,6 +38,10 @@ import pandas as pd
 from scipy import stats
 
 from ._log import record
+from ._validate import as_list as _as_list
+from ._validate import check_columns as _check_columns
+from ._validate import check_frame as _check_frame
+from ._validate import confidences as _confidences
 from .errors import AnalysisInputError
 
 __all__ = [
@@ -88,34 +92,8 @@ Confidence = float | Sequence[float]
 
 
 # --------------------------------------------------------------------------------------------
-# validation helpers (shared with sna.trend and sna.spc)
+# validation helpers of rates (the ones shared with sna.trend and sna.spc: sna._validate)
 # --------------------------------------------------------------------------------------------
-
-
-def _check_frame(df, what: str = "df") -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise AnalysisInputError(
-            f"{what} must be a pandas DataFrame, got {type(df).__name__}"
-        )
-
-
-def _check_columns(df: pd.DataFrame, columns, *, what: str = "df") -> None:
-    cols = [c for c in _as_list(columns) if c is not None]
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise AnalysisInputError(
-            f"{what} has no column {missing[0]!r} (columns are: "
-            f"{', '.join(map(str, df.columns))}); pass the name of the column that holds it",
-            column=str(missing[0]),
-        )
-
-
-def _as_list(value) -> list:
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, pd.Index)):
-        return [value]
-    return list(value)
 
 
 def _numeric(df: pd.DataFrame, column: str, *, role: str) -> pd.Series:
@@ -158,29 +136,6 @@ def _positive(values: pd.Series, column: str, *, role: str) -> None:
             "a rate needs a positive denominator: drop those rows or correct the population",
             column=column,
         )
-
-
-def _confidences(confidence: Confidence) -> list[float]:
-    levels = [confidence] if np.isscalar(confidence) else list(confidence)
-    if not levels:
-        raise AnalysisInputError("confidence must be a level such as 0.95 or a list of levels")
-    out = []
-    for c in levels:
-        try:
-            c = float(c)
-        except (TypeError, ValueError):
-            raise AnalysisInputError(
-                f"confidence {c!r} is not a number; use 0.95, 0.998 or [0.95, 0.998]"
-            ) from None
-        if not 0.5 <= c < 1:
-            raise AnalysisInputError(
-                f"confidence {c!r} must be between 0.5 and 1 (e.g. 0.95 or 0.998); "
-                "percentages such as 95 are not accepted"
-            )
-        out.append(c)
-    if len(set(out)) != len(out):
-        raise AnalysisInputError(f"confidence levels repeat: {levels!r}")
-    return out
 
 
 def _level_label(c: float) -> str:

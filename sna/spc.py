@@ -22,7 +22,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from typing import Literal
 
@@ -31,7 +30,10 @@ import pandas as pd
 
 from ._log import record
 from .errors import AnalysisInputError
-from .rates import _as_list, _check_columns, _check_frame
+from ._validate import as_list as _as_list
+from ._validate import check_columns as _check_columns
+from ._validate import check_frame as _check_frame
+from ._validate import timestamps as _timestamps
 
 __all__ = [
     "xmr",
@@ -69,27 +71,6 @@ RULES: dict[str, str] = {
 }
 
 Improvement = Literal["decrease", "increase", "neutral"]
-
-
-def _timestamps(s: pd.Series, column: str) -> pd.Series:
-    if isinstance(s.dtype, pd.PeriodDtype):
-        return s.dt.to_timestamp()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
-            t = pd.to_datetime(s, errors="raise")
-    except (TypeError, ValueError) as exc:
-        raise AnalysisInputError(
-            f"date column {column!r} cannot be read as dates ({exc}); use dates, months "
-            "('2020-04') or a monthly Period column",
-            column=column,
-        ) from None
-    if t.isna().any():
-        raise AnalysisInputError(
-            f"date column {column!r} has {int(t.isna().sum())} missing value(s); drop those rows",
-            column=column,
-        )
-    return t
 
 
 def _as_timestamp(value, what: str) -> pd.Timestamp:

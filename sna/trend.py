@@ -42,8 +42,11 @@ from scipy import stats
 from ._log import record
 from .errors import AnalysisInputError
 from .periods import FinancialYear, fy_start_year
-from .rates import _as_list, _check_columns, _check_frame, _confidences
-from .spc import _timestamps
+from ._validate import as_list as _as_list
+from ._validate import check_columns as _check_columns
+from ._validate import check_frame as _check_frame
+from ._validate import confidences as _confidences
+from ._validate import timestamps as _timestamps
 
 __all__ = [
     "LOCKDOWNS",

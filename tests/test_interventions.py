@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from sna._tabulate import poisson_limits, wilson_limits
 from sna.errors import AnalysisInputError
 from sna.interventions import (
     at_risk_cohort,
@@ -17,7 +18,7 @@ from sna.interventions import (
     reach,
     summary,
 )
-from sna.people import NOT_KNOWN, _poisson_limits, _wilson
+from sna.people import NOT_KNOWN
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_reach_counts_add_up_and_input_not_mutated(parts):
     assert list(lv.index) == ["universal", "secondary", "tertiary", NOT_KNOWN]
     assert r.attrs["sna"]["participants"] == {"total": 12, "in_ages": 9, "outside_ages": 2,
                                                "age_not_known": 1}
-    lo, hi = _wilson([6], [12])
+    lo, hi = wilson_limits([6], [12])
     assert lv.loc["universal", "share"] == 0.5
     assert lv.loc["universal", "share_lowercl"] == pytest.approx(lo[0])
 
@@ -143,7 +144,7 @@ def test_reach_population_rate_known_answer(parts):
     # City residents aged 5-25: 300 + 200 = 500; participants in ages 6 -> 12 per 1,000
     assert r.loc["City", "population"] == 500
     assert r.loc["City", "rate"] == pytest.approx(12.0)
-    lo, hi = _poisson_limits([6])
+    lo, hi = poisson_limits([6])
     assert r.loc["City", "rate_lowercl"] == pytest.approx(lo[0] / 500 * 1000)
     assert r.loc["County", "rate"] == pytest.approx(2.0)
 

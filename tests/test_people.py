@@ -7,12 +7,11 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from sna._tabulate import poisson_limits, wilson_limits
 from sna.errors import AnalysisInputError
 from sna.people import (
     DEFAULT_BANDS,
     NOT_KNOWN,
-    _poisson_limits,
-    _wilson,
     age_bands,
     bame,
     band_labels,
@@ -30,17 +29,17 @@ from sna.people import (
 
 # ---- intervals: DOMAIN.md §4 known answers ---------------------------------------------
 def test_wilson_known_answer():
-    lo, hi = _wilson([45], [120])
+    lo, hi = wilson_limits([45], [120])
     assert_allclose([lo[0], hi[0]], [0.29352, 0.46423], atol=5e-6)
 
 
 def test_wilson_zero_denominator_is_nan():
-    lo, hi = _wilson([0], [0])
+    lo, hi = wilson_limits([0], [0])
     assert np.isnan(lo[0]) and np.isnan(hi[0])
 
 
 def test_poisson_limits_known_answers():
-    lo, hi = _poisson_limits([7, 10, 300])
+    lo, hi = poisson_limits([7, 10, 300])
     assert_allclose(lo[:2], [2.8144, 4.7874], atol=5e-5)
     assert_allclose(hi[:2], [14.4227, 18.3915], atol=5e-5)
     # 300 in 250,000 per 100,000 -> 120.0 (106.80, 134.38)
@@ -48,7 +47,7 @@ def test_poisson_limits_known_answers():
 
 
 def test_poisson_limits_zero():
-    lo, hi = _poisson_limits([0])
+    lo, hi = poisson_limits([0])
     assert lo[0] == 0.0
     assert_allclose(hi[0], 3.6889, atol=5e-5)  # chi2(0.975; 2)/2
 
@@ -167,7 +166,7 @@ def test_profile_counts_add_up_and_not_known_kept(mixed):
 def test_profile_shares_wilson(mixed):
     p = profile(mixed, by="sex")
     male = p[p.group == "Male"].iloc[0]
-    lo, hi = _wilson([2], [5])
+    lo, hi = wilson_limits([2], [5])
     assert male["share"] == pytest.approx(0.4)
     assert male["share_lowercl"] == pytest.approx(lo[0])
     assert male["share_uppercl"] == pytest.approx(hi[0])
@@ -182,7 +181,7 @@ def test_profile_rates_known_answer():
     r = p.loc["15-17"]
     assert r["population"] == 1000
     assert r["rate"] == pytest.approx(12.0)
-    lo, hi = _poisson_limits([12])
+    lo, hi = poisson_limits([12])
     assert r["rate_lowercl"] == pytest.approx(lo[0])  # Byar, O >= 10
     assert r["rate_uppercl"] == pytest.approx(hi[0])
     r = p.loc["18-24"]
@@ -266,7 +265,7 @@ def test_under_25_known_answer():
     assert u["share_known"] == pytest.approx(0.6)
     assert u["population"] == 500
     assert u["rate"] == pytest.approx(6.0)
-    lo, hi = _poisson_limits([3])
+    lo, hi = poisson_limits([3])
     assert u["rate_lowercl"] == pytest.approx(lo[0] / 500 * 1000)
 
 
@@ -327,7 +326,7 @@ def test_representation_fixed_reference_known_answer():
     out = representation(c, r)
     assert out.loc["City", "representation"] == pytest.approx(2.0)
     assert out.loc["County", "representation"] == pytest.approx(0.4 / 0.7)
-    lo, hi = _wilson([30], [50])  # shares among the 50 known
+    lo, hi = wilson_limits([30], [50])  # shares among the 50 known
     assert out.loc["City", "representation_lowercl"] == pytest.approx(lo[0] / 0.3)
     assert out.loc["City", "representation_uppercl"] == pytest.approx(hi[0] / 0.3)
     assert out.loc[NOT_KNOWN, "n"] == 5 and np.isnan(out.loc[NOT_KNOWN, "representation"])

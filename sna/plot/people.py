@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisInputError
-from ..people import DEFAULT_BANDS, NOT_KNOWN, Bands, _check_bands, band_labels, profile
+from .._tabulate import check_bands
+from ..people import DEFAULT_BANDS, NOT_KNOWN, Bands, band_labels, profile
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -161,7 +162,7 @@ def pyramid(
     >>> len(fig.axes[0].patches)  # 10 bands x 2 sexes
     20
     """
-    pairs = _check_bands(bands)
+    pairs = check_bands(bands)
     labels = band_labels(pairs, not_known=False)
     widths = np.array([(hi if hi is not None else lo + open_band_width - 1) - lo + 1
                        for lo, hi in pairs], dtype=float)

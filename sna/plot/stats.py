@@ -106,7 +106,7 @@ def _is_fy_labels(s: pd.Series) -> bool:
 
 
 def _to_time(s: pd.Series) -> pd.Series:
-    from ..spc import _timestamps
+    from .._validate import timestamps as _timestamps
 
     return _timestamps(s, str(s.name))
 
