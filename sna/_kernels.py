@@ -30,6 +30,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing.util
 import os
+import re
+import sys
 from pathlib import Path
 
 #: Modules imported (in a throw-away namespace) when a kernel is warmed.
@@ -73,6 +75,44 @@ def __sna_reset():
 __sna_reset()
 del __sna_reset
 """
+
+
+_NOISE = re.compile(r"Kernel is running over TCP without encryption|"
+                    r"Debugger warning|frozen modules|PYDEVD_DISABLE_FILE_VALIDATION|"
+                    r"^\s*$|Make sure to use an|Note: Debugging will proceed")
+
+class stderr_to:
+    """Redirect file descriptor 2 (this process and its kernel) to a log file; on leaving,
+    the log is deleted if it holds only start-up chatter (unless ``drop_noise=False``: a
+    kernel started inside keeps writing to it)."""
+
+    def __init__(self, path: Path, drop_noise: bool = True):
+        self.path, self.drop_noise = path, drop_noise
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        self.fh = open(self.path, "w", encoding="utf-8")
+        os.dup2(self.fh.fileno(), 2)
+        return self
+
+    def __exit__(self, *exc):
+        sys.stderr.flush()
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+        self.fh.close()
+        if self.drop_noise:
+            drop_noise_log(self.path)
+        return False
+
+def drop_noise_log(path: Path) -> None:
+    """Delete a log that holds only the kernel's usual start-up chatter."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        if all(_NOISE.search(ln) for ln in lines):
+            Path(path).unlink()
+    except OSError:
+        pass
 
 
 class _Slot:
@@ -155,9 +195,7 @@ def shutdown() -> None:
         except Exception:  # noqa: BLE001 - already dead
             pass
     if _slot.log is not None:
-        from .report import _drop_noise_log
-
-        _drop_noise_log(_slot.log)
+        drop_noise_log(_slot.log)
         _slot.log = None
 
 
@@ -165,8 +203,6 @@ def start(kernel_name: str, cwd: str, log_dir: str | None = None,
           timeout: float = 180) -> None:
     """Start (and warm) this worker's kernel; its stderr goes to ``log_dir/kernel-<n>.log``."""
     from jupyter_client.manager import AsyncKernelManager
-
-    from .report import _stderr_to
 
     shutdown()
     _slot.started += 1
@@ -176,7 +212,7 @@ def start(kernel_name: str, cwd: str, log_dir: str | None = None,
     if log_dir is not None:
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         log = Path(log_dir) / f"kernel-{os.getpid()}-{_slot.started}.log"
-        redirect = _stderr_to(log, drop_noise=False)  # the kernel inherits this stderr
+        redirect = stderr_to(log, drop_noise=False)  # the kernel inherits this stderr
     with redirect:
         _run(km.start_kernel(cwd=cwd))
     _slot.km, _slot.kernel_name, _slot.cwd, _slot.log = km, kernel_name, cwd, log

@@ -75,7 +75,7 @@ class Assessment:
     cache_path
         Their folder (None when not cached).
     inputs
-        The input files with their size, modification time and BLAKE2b hash.
+        The input files with their role, size, modification time and SHA-256 hash.
     notes
         Remarks on how the assessment was set up (e.g. how the year was chosen).
     """
@@ -137,6 +137,7 @@ class Assessment:
 def input_files(config: Config) -> list[Path]:
     """Every input file a config reads (sources, boundaries, lookups, population, IMD).
 
+    The paths of ``sna.io._files.input_files`` (which gives each file's role too), sorted.
     Folders are listed recursively; bundled reference lookups are not listed (they are part of
     the installed version of sna).
 
@@ -152,37 +153,29 @@ def input_files(config: Config) -> list[Path]:
     >>> sorted({f.suffix for f in files})
     ['.csv', '.json']
     """
-    from .io._files import expand_paths
+    from .io._files import input_files as roles_and_files
 
-    paths: list = []
-    for name, src in config.sources.items():
-        paths.extend(config.resolve_many(src.path))
-        if src.interventions_table:
-            paths.append(config.resolve(src.interventions_table))
-    g = config.geography
-    paths.extend(config.resolve_many(g.boundaries))
-    for p in (g.lsoa_to_district, g.district_to_csp, g.population, g.imd):
-        if p:
-            paths.append(config.resolve(p))
-    if g.lsoa_best_fit not in (None, "bundled"):
-        paths.append(config.resolve(g.lsoa_best_fit))
-    files: list[Path] = []
-    for f in expand_paths(paths, patterns=("*",), zips=False, what="input"):
-        files.append(f.path)
-    return sorted(set(files), key=str)
+    return sorted({p for _, p in roles_and_files(config)}, key=str)
 
 
-def _fingerprints(files: list[Path], *, content: bool = True) -> list[dict]:
-    """Fingerprints of the input files; contents hashed on a few threads (hashlib releases
-    the GIL), and not at all when nothing is cached (``content=False``: size and time only)."""
+def _fingerprints(config: Config, *, content: bool = True) -> list[dict]:
+    """The role and fingerprint of every input file (``sna.io._files.input_files``); the
+    contents hashed on a few threads (hashlib releases the GIL), and not at all when nothing is
+    cached (``content=False``: size and time only). Computed once per run: the manifest reuses
+    them."""
     from .io._files import file_fingerprint
+    from .io._files import input_files as roles_and_files
 
-    if not content or len(files) < 4:
-        return [file_fingerprint(f, content=content) for f in files]
-    from concurrent.futures import ThreadPoolExecutor
+    files = roles_and_files(config)
+    paths = [p for _, p in files]
+    if not content or len(paths) < 4:
+        prints = [file_fingerprint(f, content=content) for f in paths]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as ex:
-        return list(ex.map(file_fingerprint, files))
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as ex:
+            prints = list(ex.map(file_fingerprint, paths))
+    return [{"role": role, **fp} for (role, _), fp in zip(files, prints)]
 
 
 def cache_key(config: Config, inputs: list[dict]) -> str:
@@ -214,7 +207,7 @@ def _code_fingerprint() -> str:
     if _CODE_FINGERPRINT is None:
         root = Path(__file__).resolve().parent
         files = sorted(
-            [*root.glob("io/*.py"), *(root / n for n in (
+            [*root.glob("io/**/*.py"), *(root / n for n in (
                 "clean.py", "definitions.py", "privacy.py", "schemas.py", "quality.py",
                 "assessment.py", "engine.py", "config.py", "periods.py",
             ))]
@@ -317,7 +310,7 @@ def _write_cache(folder: Path, data: dict, meta: dict) -> None:
 
 def _restore_categoricals(inc: pd.DataFrame) -> pd.DataFrame:
     """Parquet gives back an all-missing categorical as object: make it categorical again."""
-    from .clean import CATEGORICAL_COLUMNS
+    from .schemas import CATEGORICAL_COLUMNS
 
     for col in CATEGORICAL_COLUMNS:
         if col not in inc:
@@ -441,7 +434,7 @@ def load_assessment(
     Notes
     -----
     The cache key hashes the version of sna, the config and every input file's size,
-    modification time and contents (BLAKE2b), so an edited input or config is read again.
+    modification time and contents (SHA-256), so an edited input or config is read again.
     The year is not part of the key: one cache serves every year.
 
     Examples
@@ -462,8 +455,7 @@ def load_assessment(
         from .engine import engine_settings
 
         cfg = cfg.model_copy(update={"engine": engine_settings(engine, cfg)})
-    files = input_files(cfg)
-    inputs = _fingerprints(files, content=use_cache)
+    inputs = _fingerprints(cfg, content=use_cache)
     key = cache_key(cfg, inputs)
     folder = cfg.cache_dir() / key
     data = None

@@ -58,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from ._log import logger
 from .errors import ChapterError
+from .io import FORMATS
 
 __all__ = [
     "Chapter",
@@ -93,13 +94,7 @@ _RULE_STRICTNESS = {"none": 0, "nhs2018": 1, "legacy5": 2}
 
 
 #: Plain-English names of the source formats, for prose.
-FORMAT_LABELS: dict[str, str] = {
-    "police_uk": "data.police.uk street-level crime",
-    "police_extract": "force crime extract",
-    "ambulance": "ambulance call-outs",
-    "ecds": "A&E assault attendances (ECDS / ISTV)",
-    "interventions": "intervention records",
-}
+FORMAT_LABELS: dict[str, str] = {name: spec.label for name, spec in FORMATS.items()}
 
 #: Fields whose presence decides what a chapter can show: name -> (column, test).
 _COVERAGE_FIELDS = {

@@ -1,4 +1,5 @@
-"""Raw frames -> the canonical incidents table, the QualityLog and the quarantine.
+"""The cleaning toolkit: raw frames -> the canonical incidents table, the QualityLog and the
+quarantine, for every source family (:mod:`sna.io`) to build on.
 
 Nothing is lost silently: every row read is either **kept** (in the incidents table) or **set
 aside** with a reason (in the quarantine, with its file and line), and ``rows read = rows kept
@@ -23,9 +24,9 @@ quarantine, ``file`` and ``line``, and a reason column. Then:
    checks the reconciliation.
 
 A cleaner for a new source format is a function ``cleaner(name, source, config, geography,
-*, progress=None) -> CleanedSource`` registered with :func:`register_cleaner` (or found by
-:func:`get_cleaner` as ``sna.io.<module>.clean_<format>``); :func:`clean_police_uk` is the
-worked example. Identifiers must be pseudonymised *before* :func:`finish_source`, because the
+*, progress=None) -> CleanedSource`` in the module of its family, named in the registry of
+formats :data:`sna.io.FORMATS` (or registered with :func:`register_cleaner`);
+:func:`sna.io.police_uk.clean_police_uk` is the worked example. Identifiers must be pseudonymised *before* :func:`finish_source`, because the
 quarantine and the cache keep what the working frame holds.
 
 Rules every cleaner keeps
@@ -42,6 +43,8 @@ Text columns of the incidents table with few distinct values (:data:`CATEGORICAL
 ``source``, ``category``, ``lsoa``, ``district``, ``file``...) are pandas categoricals of
 strings, to keep millions of rows small; compare them with ``==`` / ``isin`` as usual, and
 concatenate incidents tables with :func:`concat_incidents`.
+
+This module imports no source family: they import it.
 """
 
 from __future__ import annotations
@@ -57,12 +60,10 @@ import pandas as pd
 
 from .errors import ConfigError, GeographyError
 from .quality import SourceQuality, empty_quarantine
-from .schemas import INCIDENT_COLUMNS, QUARANTINE_COLUMNS
+from .schemas import CATEGORICAL_COLUMNS, INCIDENT_COLUMNS, QUARANTINE_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
-
-    from .config import Config, DefinitionConfig, SourceConfig
 
 __all__ = [
     "REASONS",
@@ -84,7 +85,9 @@ __all__ = [
     "month_coverage",
     "finish_source",
     "combine_cleaned",
-    "clean_police_uk",
+    "all_missing",
+    "records_json",
+    "DUPLICATES_NOTE",
 ]
 
 logger = logging.getLogger("sna")
@@ -102,13 +105,6 @@ REASONS: dict[str, str] = {
 REASON = "_reason"
 #: Name of the detail column of a working frame (what exactly was wrong).
 DETAIL = "_detail"
-
-#: Text columns of the incidents table stored as categoricals of strings.
-CATEGORICAL_COLUMNS: tuple[str, ...] = (
-    "source", "source_format", "date_precision", "fy", "crime_type", "offence_code", "category",
-    "subcategory", "lsoa", "district", "partnership", "sex", "ethnicity", "offender_sex",
-    "home_lsoa", "location_type", "weapon", "site", "file",
-)
 
 _WGS84 = "EPSG:4326"
 _BNG = "EPSG:27700"
@@ -147,16 +143,9 @@ class CleanedSource:
 
 Cleaner = Callable[..., CleanedSource]
 
-#: format -> cleaner ``(name, source, config, geography, *, progress=None) -> CleanedSource``.
+#: format -> cleaner ``(name, source, config, geography, *, progress=None) -> CleanedSource``,
+#: filled on first use from :data:`sna.io.FORMATS` (or by :func:`register_cleaner`).
 SOURCE_CLEANERS: dict[str, Cleaner] = {}
-
-# formats whose cleaner lives in a module imported on first use: format -> (module, function)
-_LAZY_CLEANERS: dict[str, tuple[str, str]] = {
-    "police_extract": ("sna.io.police_extract", "clean_police_extract"),
-    "ambulance": ("sna.io.health", "clean_ambulance"),
-    "ecds": ("sna.io.health", "clean_ecds"),
-    "interventions": ("sna.io.interventions", "clean_interventions"),
-}
 
 
 def register_cleaner(format: str, cleaner: Cleaner) -> Cleaner:
@@ -175,7 +164,8 @@ def register_cleaner(format: str, cleaner: Cleaner) -> Cleaner:
 
     Examples
     --------
-    >>> register_cleaner("police_uk", clean_police_uk) is clean_police_uk
+    >>> cleaner = get_cleaner("police_uk")
+    >>> register_cleaner("police_uk", cleaner) is cleaner
     True
     """
     SOURCE_CLEANERS[format] = cleaner
@@ -185,10 +175,10 @@ def register_cleaner(format: str, cleaner: Cleaner) -> Cleaner:
 def get_cleaner(format: str) -> Cleaner:
     """The cleaner of a source format, importing its module on first use.
 
-    Looks in :data:`SOURCE_CLEANERS`, then imports the format's module
-    (``police_extract`` -> ``sna.io.police_extract``, ``ambulance`` / ``ecds`` ->
-    ``sna.io.health``, ``interventions`` -> ``sna.io.interventions``), which may register its
-    cleaners at import or define ``clean_<format>``.
+    Looks in :data:`SOURCE_CLEANERS`, then imports the format's module as the registry of
+    formats :data:`sna.io.FORMATS` names it (``police_uk`` -> ``sna.io.police_uk``,
+    ``ambulance`` / ``ecds`` -> ``sna.io.health``, ...; a format not in the registry:
+    ``sna.io.<format>``), which may register its cleaner at import or define it.
 
     Raises
     ------
@@ -202,9 +192,13 @@ def get_cleaner(format: str) -> Cleaner:
     """
     if format in SOURCE_CLEANERS:
         return SOURCE_CLEANERS[format]
-    module_name, func = _LAZY_CLEANERS.get(format, (f"sna.io.{format}", f"clean_{format}"))
     import importlib
 
+    from .io import FORMATS
+
+    spec = FORMATS.get(format)
+    module_name, func = (spec.module, spec.cleaner) if spec else (f"sna.io.{format}",
+                                                                  f"clean_{format}")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -254,7 +248,7 @@ def start(frame: pd.DataFrame) -> pd.DataFrame:
     if REASON not in out:
         out[REASON] = pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), dtype=_reason_dtype())
     if DETAIL not in out:
-        out[DETAIL] = pd.Series(_all_missing(DETAIL, "string", n), index=out.index)
+        out[DETAIL] = pd.Series(all_missing(DETAIL, "string", n), index=out.index)
     return out
 
 
@@ -692,7 +686,7 @@ def _to_category(s: pd.Series) -> pd.Series:
     return s.astype("string").astype("category")
 
 
-def _all_missing(col: str, dtype: str, n: int):
+def all_missing(col: str, dtype: str, n: int):
     """An array of n missing values of a canonical column (built without Python loops)."""
     if col in CATEGORICAL_COLUMNS:
         return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=pd.Index([], dtype="str"))
@@ -756,7 +750,7 @@ def canonical_incidents(frame: pd.DataFrame, *, source: str | None = None,
             else:
                 s = s.astype(dtype)
         else:
-            s = pd.Series(_all_missing(col, dtype, n))
+            s = pd.Series(all_missing(col, dtype, n))
         cols[col] = s.reset_index(drop=True)
     return pd.DataFrame(cols)
 
@@ -798,7 +792,7 @@ def concat_incidents(frames: Iterable[pd.DataFrame], *, consume: bool = False) -
 # --------------------------------------------------------------------------------------------
 # finishing a source
 # --------------------------------------------------------------------------------------------
-def _records_json(frame: pd.DataFrame) -> pd.Series:
+def records_json(frame: pd.DataFrame) -> pd.Series:
     if frame.empty:
         return pd.Series([], dtype="string")
     conv = frame.copy()
@@ -886,7 +880,7 @@ def finish_source(
             "reason": rest[REASON].astype("string"),
             "detail": rest[DETAIL] if DETAIL in rest else pd.NA,
             "record": (rest[records] if records is not None
-                       else _records_json(rest[list(record_columns)]) if record_columns else pd.NA),
+                       else records_json(rest[list(record_columns)]) if record_columns else pd.NA),
         })
         quarantine = pd.DataFrame({c: q[c].astype(d) for c, (d, _) in QUARANTINE_COLUMNS.items()}).reset_index(drop=True)
     incidents = canonical_incidents(kept, source=name, source_format=format)
@@ -908,12 +902,12 @@ def finish_source(
     if duplicate_rows is not None:
         if hasattr(quality, "duplicate_rows"):
             quality.duplicate_rows = int(duplicate_rows)
-        quality.notes.append(f"{int(duplicate_rows)} {_DUP_NOTE}")
+        quality.notes.append(f"{int(duplicate_rows)} {DUPLICATES_NOTE}")
     quality.check()
     return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality)
 
 
-_DUP_NOTE = "row(s) identical to an earlier row: kept (real records)"
+DUPLICATES_NOTE = "row(s) identical to an earlier row: kept (real records)"
 
 
 def combine_cleaned(parts: Sequence[CleanedSource]) -> CleanedSource:
@@ -960,7 +954,7 @@ def combine_cleaned(parts: Sequence[CleanedSource]) -> CleanedSource:
     geocoded = sum(p.quality.rows_kept * (0 if p.quality.share_geocoded != p.quality.share_geocoded
                                           else p.quality.share_geocoded) for p in parts)
     dups = [p.quality.duplicate_rows for p in parts if p.quality.duplicate_rows is not None]
-    notes = list(dict.fromkeys(n for p in parts for n in p.quality.notes if _DUP_NOTE not in n))
+    notes = list(dict.fromkeys(n for p in parts for n in p.quality.notes if DUPLICATES_NOTE not in n))
     quality = SourceQuality(
         name=first.name, format=first.format,
         rows_read=sum(p.quality.rows_read for p in parts), rows_kept=kept,
@@ -970,7 +964,7 @@ def combine_cleaned(parts: Sequence[CleanedSource]) -> CleanedSource:
     )
     if dups:
         quality.duplicate_rows = int(sum(dups))
-        quality.notes.append(f"{quality.duplicate_rows} {_DUP_NOTE}")
+        quality.notes.append(f"{quality.duplicate_rows} {DUPLICATES_NOTE}")
     quality.check()
     tables: dict[str, list[pd.DataFrame]] = {}
     for p in parts:
@@ -978,107 +972,3 @@ def combine_cleaned(parts: Sequence[CleanedSource]) -> CleanedSource:
             tables.setdefault(k, []).append(v)
     return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality,
                          tables={k: pd.concat(v, ignore_index=True) for k, v in tables.items()})
-
-
-# --------------------------------------------------------------------------------------------
-# data.police.uk
-# --------------------------------------------------------------------------------------------
-def clean_police_uk(
-    name: str,
-    source: "SourceConfig",
-    config: "Config",
-    geography: "gpd.GeoDataFrame",
-    *,
-    progress: Callable[[str], None] | None = None,
-    engine=None,
-) -> CleanedSource:
-    """Read and clean a data.police.uk street-level source, one task per file.
-
-    Parameters
-    ----------
-    name
-        The source's name in the config.
-    source
-        Its config (``format: police_uk``, ``path``, ``encoding``).
-    config
-        The whole config (paths, definition, geography options).
-    geography
-        The area (:func:`sna.io.geography.load_geography`).
-    progress
-        Called with a message before each file.
-    engine
-        ``"pandas"`` (threads of this process) or ``"dask"`` (a ``dask.distributed``
-        cluster), or a Dask ``Client``; None: the config's ``engine.name``. Same results.
-
-    Returns
-    -------
-    CleanedSource
-        Incidents with ``record_id`` = Crime ID (missing on anti-social behaviour rows),
-        ``date`` = ``month`` (``date_precision`` "month"), ``fy``, ``crime_type`` and
-        ``category`` (the crime type), ``serious_violence`` (local definition), ``knife`` /
-        ``firearm`` / ``domestic`` unknown, ``lsoa``, ``district``, ``partnership``, ``x``,
-        ``y``, ``file``, ``line``, in file and line order (categories sorted). Set aside:
-        ``bad_month``, ``unknown_category``, ``no_location``, ``out_of_area``.
-
-    Notes
-    -----
-    Each file is read and its plainly kept rows (readable month, known crime type, an LSOA
-    of the area) are settled with lookups on its distinct values; the other rows of all files
-    then go together through :func:`place` and :func:`finish_source` (see :mod:`sna.engine`).
-    Memory holds one raw file per worker plus the compact clean columns.
-
-    Examples
-    --------
-    >>> from sna.config import load_config
-    >>> from sna.datasets import nottingham_sample_config
-    >>> from sna.io.geography import load_geography
-    >>> cfg = load_config(nottingham_sample_config())
-    >>> geo, _ = load_geography(cfg)
-    >>> res = clean_police_uk("police", cfg.sources["police"], cfg, geo)
-    >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
-    (24988, 24123, {'no_location': 616, 'out_of_area': 249})
-    """
-    from .engine import clean_police_uk_files
-
-    return clean_police_uk_files(name, source, config, geography, progress=progress, engine=engine)
-
-
-def _clean_police_uk_batch(raw: pd.DataFrame, name: str, config: "Config",
-                           geography: "gpd.GeoDataFrame", best_fit) -> CleanedSource:
-    """Clean raw street rows (as read_police_uk returns them) the general way: months, crime
-    types, :func:`place`, :func:`finish_source`. :mod:`sna.engine` sends here the rows its
-    per-file lookups do not settle (out of area, unlocated, bad month, ...)."""
-    from .definitions import police_uk_categories
-
-    meta = raw.attrs.get("sna", {})
-    work = start(raw)
-    month = parse_months(raw["Month"])
-    bad = month.isna()
-    if bad.any():
-        work = set_aside(work, bad, "bad_month",
-                         "Month " + raw.loc[bad, "Month"].astype("string").fillna("(blank)"))
-    cats = police_uk_categories(raw["Crime type"], config.definition)
-    unknown = cats["category"].isna()
-    if unknown.any():
-        work = set_aside(work, unknown, "unknown_category",
-                         "Crime type " + raw.loc[unknown, "Crime type"].astype("string").fillna("(blank)"))
-    work["record_id"] = raw["Crime ID"]
-    work["date"] = month
-    work["date_precision"] = pd.Categorical.from_codes(np.zeros(len(raw), dtype=np.int8), categories=["month"])
-    work["month"] = month
-    work["fy"] = fy_labels(month)
-    work["crime_type"] = raw["Crime type"]
-    work["category"] = cats["category"]
-    work["serious_violence"] = cats["serious_violence"]
-    work = place(work, geography, lsoa="LSOA code", lon="Longitude", lat="Latitude",
-                 best_fit=best_fit, source=name)
-    records = "_record" if "_record" in raw else None  # JSON written by sna.engine's file tasks
-    raw_cols = [c for c in raw.columns if c not in ("file", "line", "_record")]
-    return finish_source(
-        name, "police_uk", work, record_columns=raw_cols, records=records,
-        files=[f["file"] for f in meta.get("files", [])],
-        duplicate_rows=meta.get("duplicate_rows"),
-    )
-
-
-register_cleaner("police_uk", clean_police_uk)

@@ -28,18 +28,10 @@ __all__ = ["main", "build_parser", "FORMAT_DETECTORS", "detect_source_format"]
 
 logger = logging.getLogger("sna")
 
-#: Detectors used by ``sna init`` for a source path: ``detector(path) -> dict | None``; the
-#: dict is the source's config (``{"format": ..., "path": ..., "columns": {...}}``) proposed
-#: for ``sna.yml``. Partner-data readers add theirs here (or define
-#: ``detect_<format>(path)`` in their ``sna.io`` module, found by :func:`detect_source_format`).
+#: Detectors used by ``sna init`` for a source path besides those of the registry of formats
+#: (:data:`sna.io.FORMATS`): ``detector(path) -> dict | None``; the dict is the source's
+#: config (``{"format": ..., "path": ..., "columns": {...}}``) proposed for ``sna.yml``.
 FORMAT_DETECTORS: list[Callable[[Path], "dict | None"]] = []
-
-_LAZY_DETECTORS = (
-    ("sna.io.police_extract", "detect_police_extract"),
-    ("sna.io.health", "detect_ambulance"),
-    ("sna.io.health", "detect_ecds"),
-    ("sna.io.interventions", "detect_interventions"),
-)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,7 +150,8 @@ def _cmd_validate(args) -> int:
 # init
 # --------------------------------------------------------------------------------------------
 def detect_source_format(path: Path) -> dict | None:
-    """Propose a source config for ``path``: data.police.uk street files, else the detectors.
+    """Propose a source config for ``path``: data.police.uk street files, else the detectors
+    (:data:`FORMAT_DETECTORS`, then those of the registry of formats :data:`sna.io.FORMATS`).
 
     Returns
     -------
@@ -166,22 +159,22 @@ def detect_source_format(path: Path) -> dict | None:
         ``{"format": ..., ...}`` (plus e.g. ``columns`` from a partner-data detector), or None
         when no reader recognises the files.
     """
-    from .io.police_uk import file_kind, police_uk_files
+    from .io import FORMATS
+    from .io.police_uk import detect_police_uk
 
-    try:
-        # a file named explicitly is always listed: check it really is a street file
-        if any(file_kind(f) == "street" for f in police_uk_files(path, "street")):
-            return {"format": "police_uk"}
-    except InputFormatError:
-        pass
+    found = detect_police_uk(path)
+    if found:
+        return found
     detectors = list(FORMAT_DETECTORS)
-    for module_name, func in _LAZY_DETECTORS:
+    for name, spec in FORMATS.items():
+        if name == "police_uk":
+            continue
         try:
-            module = importlib.import_module(module_name)
+            module = importlib.import_module(spec.module)
         except ModuleNotFoundError:
             continue
-        if hasattr(module, func):
-            detectors.append(getattr(module, func))
+        if hasattr(module, spec.detector):
+            detectors.append(getattr(module, spec.detector))
     for det in detectors:
         try:
             found = det(path)

@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .io import FORMATS
 from .periods import FinancialYear
 
 __all__ = [
@@ -43,7 +44,8 @@ __all__ = [
     "SOURCE_FORMATS",
 ]
 
-SOURCE_FORMATS = ("police_uk", "police_extract", "ambulance", "ecds", "interventions")
+#: The source formats (the registry :data:`sna.io.FORMATS` says what reads each).
+SOURCE_FORMATS = tuple(FORMATS)
 
 DisclosureRule = Literal["nhs2018", "legacy5", "none"]
 
@@ -93,7 +95,7 @@ class GeographyConfig(_Model):
 class SourceConfig(_Model):
     """One input source."""
 
-    format: Literal["police_uk", "police_extract", "ambulance", "ecds", "interventions"] = Field(
+    format: Literal[SOURCE_FORMATS] = Field(  # type: ignore[valid-type]
         description="The file format / source family."
     )
     path: str | list[str] = Field(
@@ -120,13 +122,7 @@ class SourceConfig(_Model):
     def default_disclosure(self) -> str:
         if self.disclosure is not None:
             return self.disclosure
-        return {
-            "police_uk": "none",
-            "police_extract": "legacy5",
-            "ambulance": "nhs2018",
-            "ecds": "nhs2018",
-            "interventions": "legacy5",
-        }[self.format]
+        return FORMATS[self.format].disclosure
 
 
 class DefinitionConfig(_Model):

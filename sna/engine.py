@@ -1,25 +1,17 @@
 """Execution engines for ingest and aggregation: ``pandas`` (this process) or ``dask`` (a cluster).
 
-Ingest of data.police.uk street files runs as **one task per file**: read and validate the file
-(:func:`sna.io.police_uk.read_file`), decide every row that is plainly kept (a readable month,
-a known crime type and an LSOA code of the area) with lookups on the file's few distinct
-values, convert those rows' coordinates to British National Grid, and return them as compact
-columns; every other row (the few that are out of the area, unlocated, need a point-in-polygon
-or a best-fit translation, or have a bad month or crime type) is returned raw. The results are
-then merged: the raw rows of all files go once through the shared cleaning path
-(:mod:`sna.clean`: :func:`~sna.clean.place`, :func:`~sna.clean.finish_source`), which sets them
-aside with a reason in the quarantine or keeps them, and the kept rows of every file are
-assembled, in file and line order, into the canonical incidents table. Rows read = rows kept +
-rows set aside is checked as for any source.
+:func:`run_tasks` runs one function over many items (ingest runs one task per input file:
+:func:`sna.io.police_uk.clean_police_uk`) and :func:`aggregate` counts incidents, on the
+chosen engine, with the same results whatever the engine.
 
 Engines
 -------
 ``pandas`` (default)
-    The file tasks run on a pool of threads of this process (the parsing, coordinate
+    The tasks run on a pool of threads of this process (the parsing, coordinate
     conversion and most array work release the GIL): ``engine.workers`` threads, else one per
     core.
 ``dask``
-    The file tasks run on a ``dask.distributed`` cluster: the scheduler at
+    The tasks run on a ``dask.distributed`` cluster: the scheduler at
     ``engine.scheduler`` (``tcp://host:8786``; every worker must see the input files at the
     same paths, e.g. on a shared file system), else a ``LocalCluster`` of ``engine.workers``
     processes (one per core by default) on the loopback interface. The results are identical
@@ -42,7 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -51,10 +43,7 @@ import pandas as pd
 from .errors import ConfigError, SnaError
 
 if TYPE_CHECKING:  # pragma: no cover
-    import geopandas as gpd
-
-    from .clean import CleanedSource
-    from .config import Config, DefinitionConfig, EngineConfig, SourceConfig
+    from .config import Config, EngineConfig
 
 __all__ = [
     "ENGINES",
@@ -62,7 +51,7 @@ __all__ = [
     "engine_name",
     "engine_settings",
     "get_client",
-    "clean_police_uk_files",
+    "run_tasks",
     "aggregate",
 ]
 
@@ -206,76 +195,8 @@ atexit.register(_close_clients)
 
 
 # --------------------------------------------------------------------------------------------
-# one data.police.uk file
+# running tasks
 # --------------------------------------------------------------------------------------------
-@dataclass
-class _Context:
-    """What a file task needs (small, picklable): the area's LSOAs and the definition."""
-
-    name: str
-    encoding: str
-    definition: "DefinitionConfig | None"
-    area: pd.Index  # the area's LSOA codes, sorted
-    _months: dict = field(default_factory=dict, repr=False)
-    _types: dict = field(default_factory=dict, repr=False)
-    _lsoas: dict = field(default_factory=dict, repr=False)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_months"], state["_types"], state["_lsoas"] = {}, {}, {}
-        return state
-
-    def lsoa_lut(self, codes: list) -> np.ndarray:
-        """Position of each code (stripped) among the area's LSOAs (-1: not in the area),
-        plus -1 for missing."""
-        known = self._lsoas
-        new = [c for c in codes if c not in known]
-        if new:
-            found = self.area.get_indexer(pd.Index([c.strip() for c in new], dtype="str"))
-            known.update(zip(new, found.tolist()))
-        return np.array([known[c] for c in codes] + [-1], dtype=np.int32)
-
-    def month_lut(self, labels: list) -> np.ndarray:
-        """datetime64[ns] of each month label (NaT where unreadable), plus NaT for missing."""
-        from .clean import parse_months
-
-        new = [v for v in labels if v not in self._months]
-        if new:
-            parsed = parse_months(pd.Series(new, dtype=object))
-            self._months.update(zip(new, parsed.to_numpy()))
-        return np.array([self._months[v] for v in labels] + [np.datetime64("NaT", "ns")],
-                        dtype="datetime64[ns]")
-
-    def type_luts(self, labels: list) -> tuple[list, np.ndarray, np.ndarray]:
-        """The crime types' categories: (labels, index of each type or -1, serious violence)."""
-        from .definitions import police_uk_categories
-
-        new = [v for v in labels if v not in self._types]
-        if new:
-            out = police_uk_categories(pd.Series(new, dtype=object), self.definition)
-            cat = out["category"].astype(object)
-            for v, c, sv in zip(new, cat, out["serious_violence"].to_numpy()):
-                self._types[v] = (None if pd.isna(c) else str(c), bool(sv))
-        mapped = [self._types[v] for v in labels]
-        cats = sorted({c for c, _ in mapped if c is not None})
-        pos = {c: i for i, c in enumerate(cats)}
-        idx = np.array([pos[c] if c is not None else -1 for c, _ in mapped] + [-1], dtype=np.int32)
-        sv = np.array([s for _, s in mapped] + [False], dtype=bool)
-        return cats, idx, sv
-
-
-@dataclass
-class _Part:
-    """The compact result of one file: its kept rows as columns, the other rows raw."""
-
-    file: str
-    rows: int
-    duplicate_rows: int
-    n_kept: int
-    columns: dict = field(default_factory=dict)
-    rest: Any = None  # pyarrow.Table of the rows left to the shared cleaning path
-
-
 @dataclass
 class _Failed:
     """An SnaError raised in a task, carried back whole (its file and line survive pickling)."""
@@ -285,179 +206,90 @@ class _Failed:
     where: dict
 
 
-def _encoded(column) -> tuple[np.ndarray, list]:
-    """Dictionary-encode a pyarrow column: (index of each row, -1 if missing; distinct values)."""
-    import pyarrow.compute as pc
-
-    arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
-    enc = pc.dictionary_encode(arr)
-    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return idx, enc.dictionary.to_pylist()
-
-
-def _police_uk_file(f, ctx: _Context) -> "_Part | _Failed":
-    """Read one street file and split it into plainly kept rows (columns) and the rest (raw)."""
+def _task(item, fn: Callable, context):
+    """``fn(item, context)``, an SnaError returned as a :class:`_Failed`."""
     try:
-        return _police_uk_file_inner(f, ctx)
+        return fn(item, context)
     except SnaError as exc:
         return _Failed(type(exc), exc.message, {"file": exc.file, "line": exc.line,
                                                 "column": exc.column, "key": exc.key})
 
 
-def _police_uk_file_inner(f, ctx: _Context) -> _Part:
-    import pyarrow as pa
-
-    from .clean import to_bng
-    from .io.police_uk import read_file
-
-    table, stats = read_file(f, "street", encoding=ctx.encoding, dictionary=())
-    n = table.num_rows
-    if n == 0:
-        return _Part(f.name, 0, int(stats["duplicate_rows"]), 0)
-    m_idx, m_vals = _encoded(table["Month"])
-    month = ctx.month_lut(m_vals)[m_idx]
-    t_idx, t_vals = _encoded(table["Crime type"])
-    cats, cat_lut, sv_lut = ctx.type_luts(t_vals)
-    cat = cat_lut[t_idx]
-    c_idx, c_vals = _encoded(table["LSOA code"])
-    lsoa = ctx.lsoa_lut(c_vals)[c_idx]
-    kept = (lsoa >= 0) & ~np.isnat(month) & (cat >= 0)
-    n_kept = int(kept.sum())
-    cols: dict[str, Any] = {}
-    if n_kept:
-        mask = pa.array(kept)
-        lon = table["Longitude"].filter(mask).to_numpy()
-        lat = table["Latitude"].filter(mask).to_numpy()
-        x, y = to_bng(lon, lat)
-        cols = {
-            "record_id": table["Crime ID"].filter(mask).combine_chunks(),
-            "month": month[kept],
-            "crime_type": pd.Categorical.from_codes(t_idx[kept],
-                                                    categories=pd.Index(t_vals, dtype="str")),
-            "category": pd.Categorical.from_codes(cat[kept],
-                                                  categories=pd.Index(cats, dtype="str")),
-            "serious_violence": sv_lut[t_idx][kept],
-            "lsoa": lsoa[kept],
-            "x": x,
-            "y": y,
-            "line": table["line"].filter(mask).to_numpy(),
-        }
-    rest = None
-    if n_kept < n:
-        rest = table.filter(pa.array(~kept))
-    return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
-
-
-def _encode_text(table):
-    """Dictionary-encode the text columns, as :func:`sna.io.police_uk.read_police_uk` does."""
-    from .io.police_uk import _KINDS, _dictionary_encode
-
-    header, _, _, floats, strings = _KINDS["street"]
-    return _dictionary_encode(table, [c for c in header if c not in floats and c not in strings])
-
-
-def _with_records(table):
-    """Add ``_record``: each row as the JSON the quarantine keeps (written here, in parallel)."""
-    import pyarrow as pa
-
-    rec = _records_arrow(table)
-    if rec is None:  # a value whose JSON text Arrow cannot be trusted to write as pandas does
-        from .clean import _records_json
-        from .io.police_uk import _frame
-
-        raw = _frame([table.select(table.column_names)], [], "street")
-        json_text = _records_json(raw[[c for c in raw.columns if c not in ("file", "line")]])
-        rec = pa.array(json_text.array, type=pa.large_string())
-    return table.append_column("_record", rec)
-
-
-_PLAIN_NUMBER = r"^-?[0-9]{1,9}(\.[0-9]{1,8})?$"
-
-
-def _json_values(column):
-    """Each value of a pyarrow column as JSON text, exactly as :func:`sna.clean._records_json`
-    (pandas ``to_json``) writes it, or None when a value is outside the cases handled here
-    (control characters in text; numbers in exponent form or with many digits)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if pa.types.is_dictionary(col.type):
-        words = _json_values(col.dictionary)
-        if words is None:
-            return None
-        return pc.fill_null(pc.take(words, col.indices), "null")
-    if pa.types.is_floating(col.type):
-        text = pc.cast(col, pa.string())
-        ok = pc.match_substring_regex(text, _PLAIN_NUMBER)
-        if not pc.all(pc.or_kleene(ok, pc.is_null(text))).as_py():
-            return None
-        whole = pc.invert(pc.match_substring(text, "."))
-        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
-        text = pc.if_else(pc.equal(text, "-0.0"), "0.0", text)
-        return pc.fill_null(text, "null")
-    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        if pc.any(pc.match_substring_regex(col, "[\x00-\x1f]")).as_py():
-            return None
-        esc = col
-        for a, b in (("\\", "\\\\"), ('"', '\\"'), ("/", "\\/")):
-            esc = pc.replace_substring(esc, a, b)
-        return pc.fill_null(pc.binary_join_element_wise('"', esc, '"', ""), "null")
-    if pa.types.is_null(col.type):
-        return pa.array(["null"] * len(col), type=pa.string())
-    return None
-
-
-def _records_arrow(table):
-    """The rows of a raw street table as JSON objects (columns but ``file`` / ``line``), or
-    None when :func:`_json_values` cannot write a column."""
-    import json
-
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    names = [c for c in table.column_names if c not in ("file", "line")]
-    if not names or table.num_rows == 0:
-        return None
-    pieces: list = []
-    for i, c in enumerate(names):
-        values = _json_values(table[c])
-        if values is None:
-            return None
-        key = ("{" if i == 0 else ",") + json.dumps(c, ensure_ascii=False) + ":"
-        pieces += [pa.scalar(key, pa.string()), values.cast(pa.string())]
-    pieces.append(pa.scalar("}", pa.string()))
-    return pc.binary_join_element_wise(*pieces, pa.scalar("", pa.string())).cast(pa.large_string())
-
-
-# --------------------------------------------------------------------------------------------
-# running the file tasks
-# --------------------------------------------------------------------------------------------
 def _raise(result):
     if isinstance(result, _Failed):
         raise result.cls(result.message, **result.where)
     return result
 
 
-def _run_pandas(files: list, ctx: _Context, workers: int | None,
-                progress: Progress | None) -> list[_Part]:
+def run_tasks(fn: Callable, items: Sequence, context: Any, *, engine: Any = None,
+              config: "Config | None" = None, progress: Progress | None = None,
+              label: Callable[[Any], str] = str) -> list:
+    """``fn(item, context)`` for every item, on an engine; the results in the items' order.
+
+    Parameters
+    ----------
+    fn
+        A module-level function (the Dask engine sends it to its workers by name).
+    items
+        What the tasks work on (e.g. input files).
+    context
+        What every task needs besides its item (small and picklable: the Dask engine sends it
+        once to every worker).
+    engine
+        ``"pandas"`` (threads of this process), ``"dask"``, an
+        :class:`~sna.config.EngineConfig` or a Dask ``distributed.Client``; None: the
+        config's engine.
+    config
+        The config whose ``engine`` settings apply.
+    progress
+        Called with a message per item (``reading <label> (i/n)``).
+    label
+        An item's name in the messages.
+
+    Returns
+    -------
+    list
+        ``fn``'s results, in the items' order.
+
+    Raises
+    ------
+    SnaError
+        The first failure in the items' order (with its file and line), once every earlier
+        item is done.
+
+    Examples
+    --------
+    >>> def square(x, context):
+    ...     return x * x + context
+    >>> run_tasks(square, [1, 2, 3], 10, engine="pandas")
+    [11, 14, 19]
+    """
+    if engine_name(engine, config) == "dask":
+        client = engine if _is_client(engine) else get_client(_engine_config(engine, config))
+        return _run_dask(fn, list(items), context, client, progress, label)
+    return _run_pandas(fn, list(items), context, _engine_config(engine, config).workers,
+                       progress, label)
+
+
+def _run_pandas(fn: Callable, items: list, context: Any, workers: int | None,
+                progress: Progress | None, label: Callable[[Any], str]) -> list:
     from concurrent.futures import ThreadPoolExecutor
 
-    n = len(files)
+    n = len(items)
     threads = max(1, min(workers or os.cpu_count() or 1, n))
-    parts: list[_Part] = []
+    parts: list = []
     if threads == 1:
-        for i, f in enumerate(files, 1):
+        for i, f in enumerate(items, 1):
             if progress:
-                progress(f"reading {f.basename} ({i}/{n})")
-            parts.append(_raise(_police_uk_file(f, ctx)))
+                progress(f"reading {label(f)} ({i}/{n})")
+            parts.append(_raise(_task(f, fn, context)))
         return parts
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sna-ingest") as ex:
-        futures = [ex.submit(_police_uk_file, f, ctx) for f in files]
+        futures = [ex.submit(_task, f, fn, context) for f in items]
         try:
-            for i, (f, fut) in enumerate(zip(files, futures), 1):
+            for i, (f, fut) in enumerate(zip(items, futures), 1):
                 if progress:
-                    progress(f"reading {f.basename} ({i}/{n})")
+                    progress(f"reading {label(f)} ({i}/{n})")
                 parts.append(_raise(fut.result()))
         except BaseException:
             for fut in futures:
@@ -466,16 +298,17 @@ def _run_pandas(files: list, ctx: _Context, workers: int | None,
     return parts
 
 
-def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> list[_Part]:
-    """The file tasks on a Dask cluster; results gathered in batches, in file order (a few
-    round trips, not one per file). A failure is raised once every earlier file is done, so
-    that the error reported is the first file's in order, as with the pandas engine.
+def _run_dask(fn: Callable, items: list, context: Any, client, progress: Progress | None,
+              label: Callable[[Any], str]) -> list:
+    """The tasks on a Dask cluster; results gathered in batches, in the items' order (a few
+    round trips, not one per item). A failure is raised once every earlier item is done, so
+    that the error reported is the first item's in order, as with the pandas engine.
 
     ``client.gather`` is used rather than ``as_completed``: with the latter a run in CI once
     waited forever for a file task on a loaded machine."""
-    n = len(files)
-    ctx_f = client.scatter(ctx, broadcast=True, hash=False)
-    futures = client.map(_police_uk_file, files, ctx=ctx_f, pure=False)
+    n = len(items)
+    ctx_f = client.scatter(context, broadcast=True, hash=False)
+    futures = client.map(_task, items, fn=fn, context=ctx_f, pure=False)
     batch = 2 * (len(client.scheduler_info().get("workers", {})) or 1)
     parts: list = []
     pending = 0  # futures before this index are gathered and released
@@ -489,7 +322,7 @@ def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> 
             for j, res in enumerate(got):
                 parts.append(res)
                 if progress:
-                    progress(f"read {files[start + j].basename} ({start + j + 1}/{n})")
+                    progress(f"read {label(items[start + j])} ({start + j + 1}/{n})")
                 if isinstance(res, _Failed):
                     _raise(res)
     except BaseException:
@@ -497,293 +330,6 @@ def _run_dask(files: list, ctx: _Context, client, progress: Progress | None) -> 
             client.cancel(futures[pending:])
         raise
     return parts
-
-
-# --------------------------------------------------------------------------------------------
-# assembling the incidents table
-# --------------------------------------------------------------------------------------------
-def _union_categorical(values: list[pd.Categorical]) -> pd.Categorical:
-    """Concatenate categoricals; categories = the sorted values present."""
-    used = [np.flatnonzero(np.bincount(v.codes[v.codes >= 0], minlength=len(v.categories)))
-            for v in values]
-    cats = sorted(set().union(*[set(v.categories[u]) for v, u in zip(values, used)]))
-    target = pd.Index(cats, dtype="str")
-    codes = []
-    for v in values:
-        lut = np.append(target.get_indexer(v.categories), -1).astype(np.int32)
-        codes.append(lut[v.codes])
-    allc = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
-    return pd.Categorical.from_codes(_small_int(allc, len(cats)), categories=target)
-
-
-def _small_int(codes: np.ndarray, k: int) -> np.ndarray:
-    dtype = np.int8 if k < 127 else np.int16 if k < 32767 else np.int32
-    return codes.astype(dtype, copy=False)
-
-
-def _from_lut(index: np.ndarray, values: np.ndarray) -> pd.Categorical:
-    """A categorical of ``values[index]`` (index -1 = missing), categories sorted and present."""
-    seen = (np.bincount(index[index >= 0], minlength=len(values)) if len(index)
-            else np.zeros(len(values)))
-    present = np.flatnonzero(seen)
-    labels = values[present].astype(str)
-    cats = pd.Index(sorted(set(labels)), dtype="str")
-    lut = np.full(len(values) + 1, -1, dtype=np.int32)
-    lut[present] = cats.get_indexer(labels)
-    return pd.Categorical.from_codes(_small_int(lut[index], len(cats)), categories=cats)
-
-
-def _constant(value: str, n: int) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8),
-                                     categories=pd.Index([value], dtype="str"))
-
-
-_LIBC: Any = None
-
-
-def _trim_memory() -> None:
-    """Give freed memory back to the operating system (the C heap keeps the many small
-    per-file arrays otherwise, and a column's copy would sit on top of them)."""
-    global _LIBC
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-        if _LIBC is None:
-            import ctypes
-            import ctypes.util
-
-            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        _LIBC.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        _LIBC = False
-
-
-def _concat(blocks: list[dict], order: np.ndarray | None = None) -> dict:
-    """Concatenate blocks of kept-row columns (emptying them as it goes), then reorder."""
-    import pyarrow as pa
-
-    out: dict[str, Any] = {}
-    for col in list(blocks[0]):
-        vals = [b.pop(col) for b in blocks]
-        if col == "record_id":
-            arr = pa.chunked_array([v.cast(pa.large_string()) for v in vals],
-                                   type=pa.large_string())
-            del vals
-            out[col] = arr.take(pa.array(order)) if order is not None else arr
-            continue
-        if isinstance(vals[0], pd.Categorical):
-            arr = _union_categorical(vals)
-        else:
-            arr = np.concatenate(vals)
-        del vals
-        out[col] = arr.take(order) if order is not None else arr
-        if _LIBC is not False:
-            _trim_memory()
-    return out
-
-
-def _rest_block(inc: pd.DataFrame, ctx: _Context, file_pos: dict) -> dict:
-    """Kept rows of the shared cleaning path as a block of kept-row columns."""
-    import pyarrow as pa
-
-    lut = np.append(ctx.area.get_indexer(inc["lsoa"].cat.categories.astype(str)), -1)
-    lut = lut.astype(np.int32)
-    return {
-        "record_id": pa.array(inc["record_id"].array, type=pa.large_string()),
-        "month": inc["month"].to_numpy(dtype="datetime64[ns]"),
-        "crime_type": inc["crime_type"].array,
-        "category": inc["category"].array,
-        "serious_violence": inc["serious_violence"].to_numpy(dtype=bool, na_value=False),
-        "lsoa": lut[inc["lsoa"].cat.codes.to_numpy()],
-        "x": inc["x"].to_numpy(dtype="float64"),
-        "y": inc["y"].to_numpy(dtype="float64"),
-        "line": inc["line"].to_numpy(dtype=np.int32),
-        "_file": np.array([file_pos[str(v)] for v in inc["file"].astype(str)], dtype=np.int32),
-    }
-
-
-def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
-              geography: "gpd.GeoDataFrame") -> "CleanedSource":
-    import pyarrow as pa
-
-    from .clean import _DUP_NOTE, CleanedSource, _clean_police_uk_batch, month_coverage
-    from .io.police_uk import _frame
-    from .quality import SourceQuality, empty_quarantine
-
-    files = [p.file for p in parts]
-    file_pos = {f: i for i, f in enumerate(files)}
-    rows_read = int(sum(p.rows for p in parts))
-    dups = int(sum(p.duplicate_rows for p in parts))
-    # 1. the plainly kept rows of every file, in file order (the parts are emptied as we go)
-    blocks = []
-    for p in parts:
-        if p.n_kept:
-            p.columns["_file"] = np.full(p.n_kept, file_pos[p.file], dtype=np.int32)
-            blocks.append(p.columns)
-        p.columns = {}
-    kept = _concat(blocks) if blocks else None
-    del blocks
-    # 2. the other rows, all files at once, through the shared cleaning path
-    rest_tables = [p.rest for p in parts if p.rest is not None]
-    for p in parts:
-        p.rest = None
-    set_aside: dict[str, int] = {}
-    quarantine = empty_quarantine()
-    if rest_tables:
-        rest = pa.concat_tables(rest_tables, promote_options="permissive").combine_chunks()
-        del rest_tables
-        # text as categoricals (as read_police_uk gives it) and each row's JSON, all at once
-        raw = _frame([_with_records(_encode_text(rest))], [], "street")
-        del rest
-        raw.attrs = {}
-        best_fit = config.geography.lsoa_best_fit
-        if best_fit not in (None, "bundled"):
-            best_fit = str(config.resolve(best_fit))
-        res = _clean_police_uk_batch(raw, name, config, geography, best_fit)
-        del raw
-        set_aside = dict(res.quality.set_aside)
-        quarantine = res.quarantine
-        if len(res.incidents):
-            # kept after all (placed by their point, or translated): merge in file and line order
-            extra = _rest_block(res.incidents, ctx, file_pos)
-            both = ([kept] if kept is not None else []) + [extra]
-            key = ((np.concatenate([b["_file"] for b in both]).astype(np.int64) << 32)
-                   | np.concatenate([b["line"] for b in both]).astype(np.int64))
-            kept = _concat(both, order=np.argsort(key, kind="stable"))
-        del res
-    incidents = _incidents(kept, name, files, ctx, geography)
-    del kept
-    _trim_memory()
-    # 3. the quality entry
-    n = len(incidents)
-    months, missing = month_coverage(pd.Series(pd.unique(incidents["month"].to_numpy())))
-    quality = SourceQuality(
-        name=name, format="police_uk", rows_read=rows_read, rows_kept=n,
-        set_aside=set_aside, months=months, missing_months=missing,
-        share_geocoded=float(np.mean(~np.isnan(incidents["x"].to_numpy()))) if n else float("nan"),
-        files=files, notes=[f"{dups} {_DUP_NOTE}"], duplicate_rows=dups,
-    )
-    quality.check()
-    return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality)
-
-
-def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
-               geography: "gpd.GeoDataFrame") -> pd.DataFrame:
-    """The canonical incidents table from the kept-row columns (each column owns its array:
-    no copy, no consolidation)."""
-    import pyarrow as pa
-
-    from .clean import _all_missing, fy_labels
-    from .schemas import INCIDENT_COLUMNS
-
-    n = 0 if kept is None else len(kept["month"])
-    cols: dict[str, Any] = {}
-    if n:
-        month = kept.pop("month")
-        lsoa = kept.pop("lsoa")
-        g = geography.set_index(geography["lsoa"].astype(str))
-        district = g["district"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
-        partnership = g["partnership"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
-        cols = {
-            "source": _constant(name, n),
-            "source_format": _constant("police_uk", n),
-            "record_id": pd.arrays.ArrowStringArray(kept.pop("record_id")),
-            "date": month.copy(),
-            "date_precision": _constant("month", n),
-            "month": month,
-            "fy": fy_labels(pd.Series(month)).array,
-            "crime_type": kept.pop("crime_type"),
-            "category": kept.pop("category"),
-            "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"),
-                                                       np.zeros(n, dtype=bool)),
-            "lsoa": _from_lut(lsoa, ctx.area.to_numpy()),
-            "district": _from_lut(lsoa, district),
-            "partnership": _from_lut(lsoa, partnership),
-            "x": kept.pop("x"),
-            "y": kept.pop("y"),
-            "file": _from_lut(kept.pop("_file"), np.array(files, dtype=object)),
-            "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64),
-                                           np.zeros(n, dtype=bool)),
-        }
-        del lsoa
-    frame: dict[str, Any] = {}
-    nulls = None
-    for col, (dtype, _) in INCIDENT_COLUMNS.items():
-        if col in cols:
-            frame[col] = cols.pop(col)
-        elif dtype == "string" and col not in _categorical_columns():
-            # all missing text: the (immutable) Arrow buffers are shared, the arrays are not
-            nulls = pa.nulls(n, pa.large_string()) if nulls is None else nulls
-            frame[col] = pd.arrays.ArrowStringArray(nulls)
-        else:
-            frame[col] = _all_missing(col, dtype, n)
-    return pd.DataFrame(frame, copy=False)
-
-
-def _categorical_columns() -> tuple[str, ...]:
-    from .clean import CATEGORICAL_COLUMNS
-
-    return CATEGORICAL_COLUMNS
-
-
-# --------------------------------------------------------------------------------------------
-# the police_uk source
-# --------------------------------------------------------------------------------------------
-def clean_police_uk_files(
-    name: str,
-    source: "SourceConfig",
-    config: "Config",
-    geography: "gpd.GeoDataFrame",
-    *,
-    progress: Progress | None = None,
-    engine: Any = None,
-) -> "CleanedSource":
-    """Read and clean a data.police.uk street source, one task per file, on an engine.
-
-    Parameters
-    ----------
-    name, source, config, geography, progress
-        As :func:`sna.clean.clean_police_uk`.
-    engine
-        ``"pandas"``, ``"dask"``, an :class:`~sna.config.EngineConfig`, or a Dask
-        ``distributed.Client``; None: ``config.engine``.
-
-    Returns
-    -------
-    CleanedSource
-        As :func:`sna.clean.clean_police_uk` (identical whatever the engine).
-
-    Notes
-    -----
-    The plainly kept rows of each file are decided with lookups on the file's distinct months,
-    crime types and LSOA codes, so a file costs little more than its parse and the conversion
-    of its coordinates (pyproj); the other rows go through :func:`sna.clean.place` and
-    :func:`sna.clean.finish_source` together at the end.
-
-    Examples
-    --------
-    >>> from sna.config import load_config
-    >>> from sna.datasets import nottingham_sample_config
-    >>> from sna.io.geography import load_geography
-    >>> cfg = load_config(nottingham_sample_config())
-    >>> geo, _ = load_geography(cfg)
-    >>> res = clean_police_uk_files("police", cfg.sources["police"], cfg, geo, engine="pandas")
-    >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
-    (24988, 24123, {'no_location': 616, 'out_of_area': 249})
-    """
-    from .io.police_uk import police_uk_files
-
-    which = engine_name(engine, config)
-    files = police_uk_files(config.resolve_many(source.path), "street")
-    area = pd.Index(sorted(set(geography["lsoa"].astype(str))), dtype="str")
-    ctx = _Context(name=name, encoding=source.encoding, definition=config.definition, area=area)
-    if which == "dask":
-        client = engine if _is_client(engine) else get_client(_engine_config(engine, config))
-        parts = _run_dask(files, ctx, client, progress)
-    else:
-        parts = _run_pandas(files, ctx, _engine_config(engine, config).workers, progress)
-    return _assemble(parts, name, ctx, config, geography)
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,7 +41,6 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import html
 import json
 import os
@@ -57,6 +56,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._kernels import drop_noise_log, stderr_to
 from ._log import logger
 from .chapter import CHAPTER_TITLES, chapter_number, read_sidecars
 from .errors import ChapterError, SnaError
@@ -339,7 +339,7 @@ def _execute_chapter(task: dict) -> dict:
     result = ChapterResult(name=task["name"], notebook=src, executed=out)
     t0 = time.perf_counter()
     log_path = Path(out).with_suffix(".log")
-    with _stderr_to(log_path):  # the kernel's own stderr: kept in chapters/<name>.log
+    with stderr_to(log_path):  # the kernel's own stderr: kept in chapters/<name>.log
         _run_papermill(papermill, task, result)
     result.seconds = round(time.perf_counter() - t0, 2)
     if Path(out).exists():
@@ -351,46 +351,6 @@ def _execute_chapter(task: dict) -> dict:
     else:
         result.executed = None
     return asdict(result)
-
-
-_NOISE = re.compile(r"Kernel is running over TCP without encryption|"
-                    r"Debugger warning|frozen modules|PYDEVD_DISABLE_FILE_VALIDATION|"
-                    r"^\s*$|Make sure to use an|Note: Debugging will proceed")
-
-
-class _stderr_to:
-    """Redirect file descriptor 2 (this process and its kernel) to a log file; on leaving,
-    the log is deleted if it holds only start-up chatter (unless ``drop_noise=False``: a
-    kernel started inside keeps writing to it)."""
-
-    def __init__(self, path: Path, drop_noise: bool = True):
-        self.path, self.drop_noise = path, drop_noise
-
-    def __enter__(self):
-        sys.stderr.flush()
-        self.saved = os.dup(2)
-        self.fh = open(self.path, "w", encoding="utf-8")
-        os.dup2(self.fh.fileno(), 2)
-        return self
-
-    def __exit__(self, *exc):
-        sys.stderr.flush()
-        os.dup2(self.saved, 2)
-        os.close(self.saved)
-        self.fh.close()
-        if self.drop_noise:
-            _drop_noise_log(self.path)
-        return False
-
-
-def _drop_noise_log(path: Path) -> None:
-    """Delete a log that holds only the kernel's usual start-up chatter."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-        if all(_NOISE.search(ln) for ln in lines):
-            Path(path).unlink()
-    except OSError:
-        pass
 
 
 #: How often a chapter's kernel is started when it dies before running a cell (a kernel that
@@ -794,7 +754,7 @@ class _ChapterPool:
         self.pool = None
         if self.log_dir is not None:  # kernels' own stderr: kept when it says something
             for log in Path(self.log_dir).glob("*.log"):
-                _drop_noise_log(log)
+                drop_noise_log(log)
                 if log.exists() and keep_logs_in is not None:
                     keep_logs_in.mkdir(parents=True, exist_ok=True)
                     shutil.move(str(log), str(keep_logs_in / log.name))
@@ -1240,56 +1200,26 @@ def print_pdf(report: str | os.PathLike, pdf: str | os.PathLike, *, timeout: int
 
 
 # ---- manifest -----------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def input_files(cfg, fingerprints: Sequence[dict] | None = None) -> list[dict]:
+    """Every input file a config names, with its role, size and SHA-256 (for the manifest).
 
+    The config file, then ``sna.io._files.input_files``. The fingerprints the assessment
+    computed for its cache key (:attr:`sna.assessment.Assessment.inputs`) are reused: a file
+    is hashed once per run.
+    """
+    from .io._files import file_fingerprint
+    from .io._files import input_files as roles_and_files
 
-def _expand(paths: Iterable[Path]) -> list[Path]:
-    import glob
-
-    out: list[Path] = []
-    for p in paths:
-        if p is None:
-            continue
-        if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith(".")))
-        elif p.exists():
-            out.append(p)
-        else:
-            out.extend(sorted(Path(q) for q in glob.glob(str(p), recursive=True) if Path(q).is_file()))
-    return out
-
-
-def input_files(cfg) -> list[dict]:
-    """Every input file a config names, with its size and SHA-256 (for the manifest)."""
+    known = {fp["path"]: fp for fp in fingerprints or () if "sha256" in fp}
+    items = [("config", Path(cfg.config_path).resolve())] if cfg.config_path else []
     rows = []
     seen: set[Path] = set()
-    if cfg.config_path:
-        items = [("config", Path(cfg.config_path))]
-    else:
-        items = []
-    g = cfg.geography
-    for key in ("boundaries", "population", "imd", "lsoa_to_district", "district_to_csp",
-                "lsoa_best_fit"):
-        value = getattr(g, key, None)
-        if value:
-            items += [(f"geography.{key}", p) for p in cfg.resolve_many(value)]
-    for name, src in cfg.sources.items():
-        items += [(f"sources.{name}", p) for p in cfg.resolve_many(src.path)]
-        if src.interventions_table:
-            items.append((f"sources.{name}.interventions_table", cfg.resolve(src.interventions_table)))
-    for role, p in items:
-        for f in _expand([Path(p)]):
-            f = f.resolve()
-            if f in seen:
-                continue
-            seen.add(f)
-            rows.append({"role": role, "path": str(f), "bytes": f.stat().st_size,
-                         "sha256": _sha256(f)})
+    for role, f in items + roles_and_files(cfg):
+        if f in seen:
+            continue
+        seen.add(f)
+        fp = known.get(str(f)) or file_fingerprint(f)
+        rows.append({"role": role, "path": str(f), "bytes": fp["size"], "sha256": fp["sha256"]})
     return rows
 
 
@@ -1350,7 +1280,7 @@ def _write_manifest(result: RunResult, cfg, config_path, params, jobs, assessmen
                   "dir": str(Path(cfg.cache_dir()).resolve()),
                   "reused": result.cache_reused,
                   "copied_to_data": result.build == "restricted"},
-        "inputs": input_files(cfg),
+        "inputs": input_files(cfg, getattr(assessment, "inputs", None)),
         "packages": _package_versions(),
         "platform": {"system": platform.system(), "machine": platform.machine()},
         "timings": result.timings,

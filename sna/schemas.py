@@ -15,6 +15,7 @@ __all__ = [
     "INTERVENTION_COLUMNS",
     "QUARANTINE_COLUMNS",
     "SNA_CATEGORIES",
+    "CATEGORICAL_COLUMNS",
     "empty_incidents",
     "conform_incidents",
     "incidents_schema",
@@ -28,6 +29,13 @@ SNA_CATEGORIES = (
     "Sexual offences",
     "Possession of weapons",
     "Public order",
+)
+
+#: Text columns of the incidents table stored as categoricals of strings.
+CATEGORICAL_COLUMNS: tuple[str, ...] = (
+    "source", "source_format", "date_precision", "fy", "crime_type", "offence_code", "category",
+    "subcategory", "lsoa", "district", "partnership", "sex", "ethnicity", "offender_sex",
+    "home_lsoa", "location_type", "weapon", "site", "file",
 )
 
 #: column -> (pandas dtype, description)
@@ -149,8 +157,6 @@ def conform_incidents(df: pd.DataFrame) -> pd.DataFrame:
 def incidents_schema():
     """A pandera schema of the canonical incidents table (imported lazily)."""
     import pandera.pandas as pa
-
-    from .clean import CATEGORICAL_COLUMNS  # low-cardinality text columns are categoricals
 
     def _text(s: pd.Series) -> bool:
         return isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype)

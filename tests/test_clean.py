@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -13,11 +14,12 @@ import pytest
 from pyproj import Transformer
 
 from sna import clean
+from sna.io import FORMATS
+from sna.io.police_uk import clean_police_uk
 from sna.clean import (
     CATEGORICAL_COLUMNS,
     REASON,
     canonical_incidents,
-    clean_police_uk,
     concat_incidents,
     finish_source,
     fy_labels,
@@ -314,7 +316,7 @@ def test_canonical_and_concat_keep_categoricals():
 
 def test_registry(monkeypatch):
     assert get_cleaner("police_uk") is clean_police_uk
-    monkeypatch.setitem(clean._LAZY_CLEANERS, "ambulance", ("sna.io._no_such_module", "clean_ambulance"))
+    monkeypatch.setitem(FORMATS, "ambulance", dataclasses.replace(FORMATS["ambulance"], module="sna.io._no_such_module"))
     monkeypatch.delitem(clean.SOURCE_CLEANERS, "ambulance", raising=False)
     with pytest.raises(ConfigError, match="'ambulance' is not supported yet"):
         get_cleaner("ambulance")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -14,6 +15,7 @@ import yaml
 from sna import cli
 from sna.cli import main
 from sna.datasets import nottingham_sample_config
+from sna.io import FORMATS
 
 TESTS = Path(__file__).parent
 POLICE = TESTS / "data" / "police_uk"
@@ -164,7 +166,7 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
 def test_unsupported_format_exits_2(tmp_path, capsys, monkeypatch):
     from sna import clean
 
-    monkeypatch.setitem(clean._LAZY_CLEANERS, "ambulance", ("sna.io._nothing_here", "clean_ambulance"))
+    monkeypatch.setitem(FORMATS, "ambulance", dataclasses.replace(FORMATS["ambulance"], module="sna.io._nothing_here"))
     monkeypatch.delitem(clean.SOURCE_CLEANERS, "ambulance", raising=False)
     p = write_config(tmp_path, POLICE)
     p.write_text(p.read_text().replace("format: police_uk", "format: ambulance"))

@@ -1,4 +1,4 @@
-"""sna.engine: the per-file ingest (pandas threads or a Dask cluster) gives the same tables as
+"""sna.engine and sna.io.police_uk: the per-file ingest (pandas threads or a Dask cluster) gives the same tables as
 the general cleaning path, and the Dask engine gives the same tables as the pandas engine."""
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 
 from sna import engine as eng
-from sna.clean import _clean_police_uk_batch, clean_police_uk, concat_incidents
+from sna.clean import concat_incidents
 from sna.config import load_config
 from sna.datasets import nottingham_sample_config
 from sna.errors import ConfigError, InputFormatError
 from sna.io.geography import load_geography
-from sna.io.police_uk import read_police_uk
+from sna.io.police_uk import _clean as puk
+from sna.io.police_uk import clean_police_uk, read_police_uk
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = nottingham_sample_config().parent
@@ -99,7 +100,7 @@ def _general(cfg):
     """The reference: every row through the general path (place, finish_source)."""
     geo, _ = load_geography(cfg)
     raw = read_police_uk(cfg.resolve_many(cfg.sources["police"].path))
-    res = _clean_police_uk_batch(raw, "police", cfg, geo, cfg.geography.lsoa_best_fit)
+    res = puk._clean_rest(raw, "police", cfg, geo, cfg.geography.lsoa_best_fit)
     return res, geo
 
 
@@ -168,9 +169,9 @@ def test_threads_do_not_change_results(multi):
 
 def test_json_records_equal_pandas_writer(tmp_path):
     """Quarantine JSON written with Arrow equals pandas' to_json, including the fallback."""
-    from sna.clean import _records_json
+    from sna.clean import records_json
     from sna.io._files import InputFile
-    from sna.io.police_uk import _frame, read_file
+    from sna.io.police_uk._read import raw_frame, read_file
 
     header = (SAMPLE / "police" / "2018-10" / "2018-10-nottinghamshire-street.csv"
               ).read_bytes().split(b"\n", 1)[0].decode()
@@ -184,11 +185,11 @@ def test_json_records_equal_pandas_writer(tmp_path):
     for i, r in enumerate(rows):
         p = tmp_path / f"2019-01-f{i}-street.csv"
         p.write_text(header + "\n" + r + "\n" + r + "\n", encoding="utf-8")
-        t = eng._encode_text(read_file(InputFile(str(p), p), dictionary=())[0])
-        raw = _frame([t.select(t.column_names)], [], "street")
-        want = _records_json(raw[[c for c in raw.columns if c not in ("file", "line")]]).tolist()
-        assert eng._with_records(t)["_record"].to_pylist() == want
-        fast = eng._records_arrow(t)
+        t = puk.encode_street_text(read_file(InputFile(str(p), p), dictionary=())[0])
+        raw = raw_frame([t.select(t.column_names)], [], "street")
+        want = records_json(raw[[c for c in raw.columns if c not in ("file", "line")]]).tolist()
+        assert puk._with_records(t)["_record"].to_pylist() == want
+        fast = puk._records_arrow(t)
         assert (fast is None) == (i >= 3), i
         if fast is not None:
             assert fast.to_pylist() == want

@@ -15,6 +15,7 @@ Imports inside functions count: they run, only later.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,7 @@ def _type_checking_only(node: ast.AST, parents: dict) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=None)
 def imports(module: str) -> list[tuple[str, str | None, int]]:
     """(imported module, imported name or None, line) of ``module``'s run-time imports of sna.
 
@@ -130,16 +132,22 @@ def test_every_module_has_a_layer():
         layer_of(module)
 
 
+def test_every_import_names_a_module_of_the_package():
+    unknown = sorted({f"{m}:{line} imports {t}" for m in MODULES for t, _, line in imports(m)
+                      if t not in MODULES})
+    assert not unknown, "imports of modules that do not exist:\n" + "\n".join(unknown)
+
+
 def test_no_upward_import():
-    upward = [f"{m}:{line} imports {t} (layer {layer_of(t)} > {layer_of(m)})"
-              for m in MODULES for t, _, line in imports(m) if layer_of(t) > layer_of(m)]
+    upward = sorted({f"{m}:{line} imports {t} (layer {layer_of(t)} > {layer_of(m)})"
+                     for m in MODULES for t, _, line in imports(m) if layer_of(t) > layer_of(m)})
     assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
 
 
 def test_no_private_name_crosses_a_module_border():
-    crossing = [f"{m}:{line} imports {name} from {t}"
-                for m in MODULES for t, name, line in imports(m)
-                if name and name.startswith("_") and not name.startswith("__") and t != m]
+    crossing = sorted({f"{m}:{line} imports {name} from {t}"
+                       for m in MODULES for t, name, line in imports(m)
+                       if name and name.startswith("_") and not name.startswith("__") and t != m})
     assert not crossing, "private names imported from another module:\n" + "\n".join(crossing)
 
 

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 from ..errors import InputFormatError
 
-__all__ = ["InputFile", "expand_paths", "file_fingerprint"]
+__all__ = ["InputFile", "expand_paths", "input_files", "file_fingerprint"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -166,17 +166,78 @@ def expand_paths(
     return unique
 
 
-def file_fingerprint(path: "str | os.PathLike", *, content: bool = True) -> dict:
-    """Size, modification time and (optionally) a BLAKE2b hash of a file's bytes.
+#: The geography inputs of a config, in the order they are listed.
+_GEOGRAPHY_INPUTS = ("boundaries", "population", "imd", "lsoa_to_district", "district_to_csp",
+                     "lsoa_best_fit")
 
-    Used for the cache key of :func:`sna.load_assessment` and the run manifest.
+
+def input_files(config) -> list[tuple[str, Path]]:
+    """Every input file a config reads, once each, with its role.
+
+    The one list of a run's inputs: the cache key of :func:`sna.load_assessment` and the run
+    manifest both use it (and the fingerprints the assessment computes from it).
+
+    Parameters
+    ----------
+    config
+        A loaded :class:`~sna.config.Config`.
+
+    Returns
+    -------
+    list of (str, pathlib.Path)
+        ``(role, absolute path)``: the geography's files first (``geography.boundaries``,
+        ``geography.population``, ...), then each source's (``sources.<name>``,
+        ``sources.<name>.interventions_table``). Folders are listed recursively (hidden files
+        left out); bundled reference lookups are not listed (they are part of the installed
+        version of sna).
+
+    Raises
+    ------
+    InputFormatError
+        When a configured path does not exist.
+
+    Examples
+    --------
+    >>> from sna.config import load_config
+    >>> from sna.datasets import nottingham_sample_config
+    >>> files = input_files(load_config(nottingham_sample_config()))
+    >>> files[0][0], sorted({p.suffix for _, p in files})
+    ('geography.boundaries', ['.csv', '.json'])
+    """
+    items: list[tuple[str, Path]] = []
+    g = config.geography
+    for key in _GEOGRAPHY_INPUTS:
+        value = getattr(g, key, None)
+        if value and not (key == "lsoa_best_fit" and value == "bundled"):
+            items += [(f"geography.{key}", p) for p in config.resolve_many(value)]
+    for name, src in config.sources.items():
+        items += [(f"sources.{name}", p) for p in config.resolve_many(src.path)]
+        if src.interventions_table:
+            items.append((f"sources.{name}.interventions_table",
+                          config.resolve(src.interventions_table)))
+    out: list[tuple[str, Path]] = []
+    seen: set[Path] = set()
+    for role, p in items:
+        for f in expand_paths([p], patterns=("*",), zips=False, what="input"):
+            path = f.path.resolve()
+            if path not in seen:
+                seen.add(path)
+                out.append((role, path))
+    return out
+
+
+def file_fingerprint(path: "str | os.PathLike", *, content: bool = True) -> dict:
+    """Size, modification time and (optionally) the SHA-256 hash of a file's bytes.
+
+    Computed once per run: for the cache key of :func:`sna.load_assessment`, then reused by
+    the run manifest.
 
     Examples
     --------
     >>> from sna.datasets import nottingham_sample_config
     >>> fp = file_fingerprint(nottingham_sample_config())
     >>> sorted(fp)
-    ['blake2b', 'mtime_ns', 'path', 'size']
+    ['mtime_ns', 'path', 'sha256', 'size']
     """
     import hashlib
 
@@ -184,9 +245,9 @@ def file_fingerprint(path: "str | os.PathLike", *, content: bool = True) -> dict
     st = p.stat()
     out = {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     if content:
-        h = hashlib.blake2b(digest_size=16)
+        h = hashlib.sha256()
         with open(p, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
-        out["blake2b"] = h.hexdigest()
+        out["sha256"] = h.hexdigest()
     return out

@@ -58,8 +58,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from .mapping import combine_date_time, fill_records, month_start, read_partner
-from .police_extract import finish_partner
+from .mapping import combine_date_time, fill_records, finish_partner, month_start, read_partner
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd

@@ -287,9 +287,9 @@ def clean_interventions(
     from ..quality import SourceQuality
     from ..schemas import INTERVENTION_COLUMNS, PARTICIPANT_COLUMNS, QUARANTINE_COLUMNS
 
-    from .police_extract import _REASONS
+    from .mapping import PARTNER_REASONS
 
-    for reason, text in _REASONS.items():
+    for reason, text in PARTNER_REASONS.items():
         clean.REASONS.setdefault(reason, text)
     if progress is not None:
         progress(f"reading {name} (intervention monitoring)")

@@ -1,21 +1,7 @@
-"""data.police.uk files: street-level crime, outcomes, stop and search.
+"""Reading data.police.uk files: recognising them, parsing with pyarrow, file and line kept.
 
-data.police.uk publishes one CSV per force and month, in a zip archive laid out as
-``YYYY-MM/YYYY-MM-<force>-street.csv`` (and ``-outcomes.csv``, ``-stop-and-search.csv``).
-:func:`read_police_uk` reads street files from a folder tree, such an archive, a glob or a list,
-for one or many forces. Outcomes and stop-and-search files are recognised (by name, or by
-header when the name is not the published one) and read only by their own functions
-:func:`read_police_uk_outcomes` and :func:`read_police_uk_stop_search`.
-
-The reader streams: files are parsed one at a time with pyarrow, only the needed columns are
-kept, and text columns become categoricals (dictionary-encoded), so memory grows with the
-number of distinct values, not with the text. Rows are never de-duplicated: in this data a
-byte-identical row is a separate real record (anti-social behaviour at the same anonymised map
-point in the same month), and a ``Crime ID`` is not a key (it repeats, and is blank on every
-anti-social behaviour row).
-
-Every row keeps its ``file`` and ``line`` (the physical line in the file; the header is line
-1), so a set-aside row can be found again.
+See :mod:`sna.io.police_uk` (the family) for the layout of the files and the rules the
+reader keeps.
 """
 
 from __future__ import annotations
@@ -31,10 +17,14 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputFormatError
-from ._files import InputFile, expand_paths
+from ...errors import InputFormatError
+from .._files import InputFile, expand_paths
 
 __all__ = [
+    "detect_police_uk",
+    "encode_street_text",
+    "raw_frame",
+    "read_file",
     "STREET_COLUMNS",
     "OUTCOMES_COLUMNS",
     "STOP_SEARCH_COLUMNS",
@@ -446,7 +436,9 @@ def read_file(
     return table, {"file": f.name, "rows": n, "duplicate_rows": int(dups)}
 
 
-def _frame(tables: list, stats: list[dict], kind: str) -> pd.DataFrame:
+def raw_frame(tables: list, stats: list[dict], kind: str) -> pd.DataFrame:
+    """Tables of :func:`read_file` (emptied) as one frame shaped as :func:`read_police_uk`
+    returns it, with ``attrs["sna"]``: the files, rows read and duplicate rows."""
     import pyarrow as pa
 
     if len(tables) > 1:
@@ -518,10 +510,10 @@ def iter_police_uk(
         stats.append(s)
         rows += s["rows"]
         if batch_rows is not None and rows >= batch_rows:
-            yield _frame(tables, stats, kind)
+            yield raw_frame(tables, stats, kind)
             tables, stats, rows = [], [], 0
     if tables:
-        yield _frame(tables, stats, kind)
+        yield raw_frame(tables, stats, kind)
 
 
 def _read_many(path, kind: str, columns, encoding: str, progress: Progress | None) -> pd.DataFrame:
@@ -645,3 +637,28 @@ def read_police_uk_stop_search(
     ['Controlled drugs']
     """
     return _read_many(path, "stop_search", columns, encoding, progress)
+
+
+def encode_street_text(table):
+    """Dictionary-encode the text columns, as :func:`sna.io.police_uk.read_police_uk` does."""
+    header, _, _, floats, strings = _KINDS["street"]
+    return _dictionary_encode(table, [c for c in header if c not in floats and c not in strings])
+
+
+def detect_police_uk(path) -> dict | None:
+    """``sna init``: ``{"format": "police_uk"}`` when ``path`` holds data.police.uk street
+    files, else None.
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> detect_police_uk(nottingham_sample_config().parent / "police")
+    {'format': 'police_uk'}
+    """
+    try:
+        # a file named explicitly is always listed: check it really is a street file
+        if any(file_kind(f) == "street" for f in police_uk_files(path, "street")):
+            return {"format": "police_uk"}
+    except InputFormatError:
+        pass
+    return None

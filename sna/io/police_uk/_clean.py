@@ -1,0 +1,557 @@
+"""Cleaning data.police.uk street files: one task per file on an engine, then one shared pass.
+
+Each file is read and validated (:func:`~sna.io.police_uk.read_file`), and every row that is
+plainly kept (a readable month, a known crime type and an LSOA code of the area) is decided
+with lookups on the file's few distinct values; those rows' coordinates are converted to
+British National Grid and they are returned as compact columns. Every other row (the few that
+are out of the area, unlocated, need a point-in-polygon or a best-fit translation, or have a
+bad month or crime type) is returned raw. The file tasks run on an engine
+(:func:`sna.engine.run_tasks`: threads of this process, or a Dask cluster). Then the raw rows
+of all files go once through the shared cleaning path (:func:`sna.clean.place`,
+:func:`sna.clean.finish_source`), which sets them aside with a reason in the quarantine or
+keeps them, and the kept rows of every file are assembled, in file and line order, into the
+canonical incidents table. Rows read = rows kept + rows set aside is checked as for any source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ...clean import (
+    DUPLICATES_NOTE,
+    CleanedSource,
+    all_missing,
+    finish_source,
+    fy_labels,
+    month_coverage,
+    parse_months,
+    place,
+    records_json,
+    set_aside,
+    start,
+    to_bng,
+)
+from ...definitions import police_uk_categories
+from ...engine import run_tasks
+from ...quality import SourceQuality, empty_quarantine
+from ...schemas import CATEGORICAL_COLUMNS, INCIDENT_COLUMNS
+from ._read import encode_street_text, police_uk_files, raw_frame, read_file
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from ...config import Config, DefinitionConfig, SourceConfig
+
+__all__ = ["clean_police_uk"]
+
+
+# --------------------------------------------------------------------------------------------
+# the source
+# --------------------------------------------------------------------------------------------
+def clean_police_uk(
+    name: str,
+    source: "SourceConfig",
+    config: "Config",
+    geography: "gpd.GeoDataFrame",
+    *,
+    progress: Callable[[str], None] | None = None,
+    engine: Any = None,
+) -> CleanedSource:
+    """Read and clean a data.police.uk street-level source, one task per file.
+
+    Parameters
+    ----------
+    name
+        The source's name in the config.
+    source
+        Its config (``format: police_uk``, ``path``, ``encoding``).
+    config
+        The whole config (paths, definition, geography options).
+    geography
+        The area (:func:`sna.io.geography.load_geography`).
+    progress
+        Called with a message before each file.
+    engine
+        ``"pandas"`` (threads of this process) or ``"dask"`` (a ``dask.distributed``
+        cluster), or a Dask ``Client``; None: the config's ``engine.name``. Same results.
+
+    Returns
+    -------
+    CleanedSource
+        Incidents with ``record_id`` = Crime ID (missing on anti-social behaviour rows),
+        ``date`` = ``month`` (``date_precision`` "month"), ``fy``, ``crime_type`` and
+        ``category`` (the crime type), ``serious_violence`` (local definition), ``knife`` /
+        ``firearm`` / ``domestic`` unknown, ``lsoa``, ``district``, ``partnership``, ``x``,
+        ``y``, ``file``, ``line``, in file and line order (categories sorted). Set aside:
+        ``bad_month``, ``unknown_category``, ``no_location``, ``out_of_area``.
+
+    Notes
+    -----
+    Each file is read and its plainly kept rows (readable month, known crime type, an LSOA
+    of the area) are settled with lookups on its distinct values; the other rows of all files
+    then go together through :func:`~sna.clean.place` and :func:`~sna.clean.finish_source`
+    (see :mod:`sna.io.police_uk`).
+    Memory holds one raw file per worker plus the compact clean columns.
+
+    Examples
+    --------
+    >>> from sna.config import load_config
+    >>> from sna.datasets import nottingham_sample_config
+    >>> from sna.io.geography import load_geography
+    >>> cfg = load_config(nottingham_sample_config())
+    >>> geo, _ = load_geography(cfg)
+    >>> res = clean_police_uk("police", cfg.sources["police"], cfg, geo)
+    >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
+    (24988, 24123, {'no_location': 616, 'out_of_area': 249})
+    """
+    files = police_uk_files(config.resolve_many(source.path), "street")
+    area = pd.Index(sorted(set(geography["lsoa"].astype(str))), dtype="str")
+    ctx = _Context(name=name, encoding=source.encoding, definition=config.definition, area=area)
+    parts = run_tasks(_police_uk_file, files, ctx, engine=engine, config=config,
+                      progress=progress, label=lambda f: f.basename)
+    return _assemble(parts, name, ctx, config, geography)
+
+
+def _clean_rest(raw: pd.DataFrame, name: str, config: "Config",
+                geography: "gpd.GeoDataFrame", best_fit) -> CleanedSource:
+    """Clean raw street rows (as read_police_uk returns them) the general way: months, crime
+    types, :func:`place`, :func:`finish_source`. The file tasks send here the rows their
+    lookups do not settle (out of area, unlocated, bad month, ...)."""
+
+    meta = raw.attrs.get("sna", {})
+    work = start(raw)
+    month = parse_months(raw["Month"])
+    bad = month.isna()
+    if bad.any():
+        work = set_aside(work, bad, "bad_month",
+                         "Month " + raw.loc[bad, "Month"].astype("string").fillna("(blank)"))
+    cats = police_uk_categories(raw["Crime type"], config.definition)
+    unknown = cats["category"].isna()
+    if unknown.any():
+        work = set_aside(work, unknown, "unknown_category",
+                         "Crime type " + raw.loc[unknown, "Crime type"].astype("string").fillna("(blank)"))
+    work["record_id"] = raw["Crime ID"]
+    work["date"] = month
+    work["date_precision"] = pd.Categorical.from_codes(np.zeros(len(raw), dtype=np.int8), categories=["month"])
+    work["month"] = month
+    work["fy"] = fy_labels(month)
+    work["crime_type"] = raw["Crime type"]
+    work["category"] = cats["category"]
+    work["serious_violence"] = cats["serious_violence"]
+    work = place(work, geography, lsoa="LSOA code", lon="Longitude", lat="Latitude",
+                 best_fit=best_fit, source=name)
+    records = "_record" if "_record" in raw else None  # JSON written by the file tasks
+    raw_cols = [c for c in raw.columns if c not in ("file", "line", "_record")]
+    return finish_source(
+        name, "police_uk", work, record_columns=raw_cols, records=records,
+        files=[f["file"] for f in meta.get("files", [])],
+        duplicate_rows=meta.get("duplicate_rows"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# one file (a task)
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """What a file task needs (small, picklable): the area's LSOAs and the definition."""
+
+    name: str
+    encoding: str
+    definition: "DefinitionConfig | None"
+    area: pd.Index  # the area's LSOA codes, sorted
+    _months: dict = field(default_factory=dict, repr=False)
+    _types: dict = field(default_factory=dict, repr=False)
+    _lsoas: dict = field(default_factory=dict, repr=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_months"], state["_types"], state["_lsoas"] = {}, {}, {}
+        return state
+
+    def lsoa_lut(self, codes: list) -> np.ndarray:
+        """Position of each code (stripped) among the area's LSOAs (-1: not in the area),
+        plus -1 for missing."""
+        known = self._lsoas
+        new = [c for c in codes if c not in known]
+        if new:
+            found = self.area.get_indexer(pd.Index([c.strip() for c in new], dtype="str"))
+            known.update(zip(new, found.tolist()))
+        return np.array([known[c] for c in codes] + [-1], dtype=np.int32)
+
+    def month_lut(self, labels: list) -> np.ndarray:
+        """datetime64[ns] of each month label (NaT where unreadable), plus NaT for missing."""
+        new = [v for v in labels if v not in self._months]
+        if new:
+            parsed = parse_months(pd.Series(new, dtype=object))
+            self._months.update(zip(new, parsed.to_numpy()))
+        return np.array([self._months[v] for v in labels] + [np.datetime64("NaT", "ns")],
+                        dtype="datetime64[ns]")
+
+    def type_luts(self, labels: list) -> tuple[list, np.ndarray, np.ndarray]:
+        """The crime types' categories: (labels, index of each type or -1, serious violence)."""
+        new = [v for v in labels if v not in self._types]
+        if new:
+            out = police_uk_categories(pd.Series(new, dtype=object), self.definition)
+            cat = out["category"].astype(object)
+            for v, c, sv in zip(new, cat, out["serious_violence"].to_numpy()):
+                self._types[v] = (None if pd.isna(c) else str(c), bool(sv))
+        mapped = [self._types[v] for v in labels]
+        cats = sorted({c for c, _ in mapped if c is not None})
+        pos = {c: i for i, c in enumerate(cats)}
+        idx = np.array([pos[c] if c is not None else -1 for c, _ in mapped] + [-1], dtype=np.int32)
+        sv = np.array([s for _, s in mapped] + [False], dtype=bool)
+        return cats, idx, sv
+
+
+@dataclass
+class _Part:
+    """The compact result of one file: its kept rows as columns, the other rows raw."""
+
+    file: str
+    rows: int
+    duplicate_rows: int
+    n_kept: int
+    columns: dict = field(default_factory=dict)
+    rest: Any = None  # pyarrow.Table of the rows left to the shared cleaning path
+
+
+def _encoded(column) -> tuple[np.ndarray, list]:
+    """Dictionary-encode a pyarrow column: (index of each row, -1 if missing; distinct values)."""
+    import pyarrow.compute as pc
+
+    arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    enc = pc.dictionary_encode(arr)
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return idx, enc.dictionary.to_pylist()
+
+
+def _police_uk_file(f, ctx: _Context) -> _Part:
+    """Read one street file and split it into plainly kept rows (columns) and the rest (raw)."""
+    import pyarrow as pa
+
+    table, stats = read_file(f, "street", encoding=ctx.encoding, dictionary=())
+    n = table.num_rows
+    if n == 0:
+        return _Part(f.name, 0, int(stats["duplicate_rows"]), 0)
+    m_idx, m_vals = _encoded(table["Month"])
+    month = ctx.month_lut(m_vals)[m_idx]
+    t_idx, t_vals = _encoded(table["Crime type"])
+    cats, cat_lut, sv_lut = ctx.type_luts(t_vals)
+    cat = cat_lut[t_idx]
+    c_idx, c_vals = _encoded(table["LSOA code"])
+    lsoa = ctx.lsoa_lut(c_vals)[c_idx]
+    kept = (lsoa >= 0) & ~np.isnat(month) & (cat >= 0)
+    n_kept = int(kept.sum())
+    cols: dict[str, Any] = {}
+    if n_kept:
+        mask = pa.array(kept)
+        lon = table["Longitude"].filter(mask).to_numpy()
+        lat = table["Latitude"].filter(mask).to_numpy()
+        x, y = to_bng(lon, lat)
+        cols = {
+            "record_id": table["Crime ID"].filter(mask).combine_chunks(),
+            "month": month[kept],
+            "crime_type": pd.Categorical.from_codes(t_idx[kept],
+                                                    categories=pd.Index(t_vals, dtype="str")),
+            "category": pd.Categorical.from_codes(cat[kept],
+                                                  categories=pd.Index(cats, dtype="str")),
+            "serious_violence": sv_lut[t_idx][kept],
+            "lsoa": lsoa[kept],
+            "x": x,
+            "y": y,
+            "line": table["line"].filter(mask).to_numpy(),
+        }
+    rest = None
+    if n_kept < n:
+        rest = table.filter(pa.array(~kept))
+    return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
+
+
+def _with_records(table):
+    """Add ``_record``: each row as the JSON the quarantine keeps (written here, in parallel)."""
+    import pyarrow as pa
+
+    rec = _records_arrow(table)
+    if rec is None:  # a value whose JSON text Arrow cannot be trusted to write as pandas does
+        raw = raw_frame([table.select(table.column_names)], [], "street")
+        json_text = records_json(raw[[c for c in raw.columns if c not in ("file", "line")]])
+        rec = pa.array(json_text.array, type=pa.large_string())
+    return table.append_column("_record", rec)
+
+
+_PLAIN_NUMBER = r"^-?[0-9]{1,9}(\.[0-9]{1,8})?$"
+
+
+def _json_values(column):
+    """Each value of a pyarrow column as JSON text, exactly as :func:`sna.clean.records_json`
+    (pandas ``to_json``) writes it, or None when a value is outside the cases handled here
+    (control characters in text; numbers in exponent form or with many digits)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(col.type):
+        words = _json_values(col.dictionary)
+        if words is None:
+            return None
+        return pc.fill_null(pc.take(words, col.indices), "null")
+    if pa.types.is_floating(col.type):
+        text = pc.cast(col, pa.string())
+        ok = pc.match_substring_regex(text, _PLAIN_NUMBER)
+        if not pc.all(pc.or_kleene(ok, pc.is_null(text))).as_py():
+            return None
+        whole = pc.invert(pc.match_substring(text, "."))
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+        text = pc.if_else(pc.equal(text, "-0.0"), "0.0", text)
+        return pc.fill_null(text, "null")
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        if pc.any(pc.match_substring_regex(col, "[\x00-\x1f]")).as_py():
+            return None
+        esc = col
+        for a, b in (("\\", "\\\\"), ('"', '\\"'), ("/", "\\/")):
+            esc = pc.replace_substring(esc, a, b)
+        return pc.fill_null(pc.binary_join_element_wise('"', esc, '"', ""), "null")
+    if pa.types.is_null(col.type):
+        return pa.array(["null"] * len(col), type=pa.string())
+    return None
+
+
+def _records_arrow(table):
+    """The rows of a raw street table as JSON objects (columns but ``file`` / ``line``), or
+    None when :func:`_json_values` cannot write a column."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = [c for c in table.column_names if c not in ("file", "line")]
+    if not names or table.num_rows == 0:
+        return None
+    pieces: list = []
+    for i, c in enumerate(names):
+        values = _json_values(table[c])
+        if values is None:
+            return None
+        key = ("{" if i == 0 else ",") + json.dumps(c, ensure_ascii=False) + ":"
+        pieces += [pa.scalar(key, pa.string()), values.cast(pa.string())]
+    pieces.append(pa.scalar("}", pa.string()))
+    return pc.binary_join_element_wise(*pieces, pa.scalar("", pa.string())).cast(pa.large_string())
+
+
+# --------------------------------------------------------------------------------------------
+# assembling the incidents table
+# --------------------------------------------------------------------------------------------
+def _union_categorical(values: list[pd.Categorical]) -> pd.Categorical:
+    """Concatenate categoricals; categories = the sorted values present."""
+    used = [np.flatnonzero(np.bincount(v.codes[v.codes >= 0], minlength=len(v.categories)))
+            for v in values]
+    cats = sorted(set().union(*[set(v.categories[u]) for v, u in zip(values, used)]))
+    target = pd.Index(cats, dtype="str")
+    codes = []
+    for v in values:
+        lut = np.append(target.get_indexer(v.categories), -1).astype(np.int32)
+        codes.append(lut[v.codes])
+    allc = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
+    return pd.Categorical.from_codes(_small_int(allc, len(cats)), categories=target)
+
+
+def _small_int(codes: np.ndarray, k: int) -> np.ndarray:
+    dtype = np.int8 if k < 127 else np.int16 if k < 32767 else np.int32
+    return codes.astype(dtype, copy=False)
+
+
+def _from_lut(index: np.ndarray, values: np.ndarray) -> pd.Categorical:
+    """A categorical of ``values[index]`` (index -1 = missing), categories sorted and present."""
+    seen = (np.bincount(index[index >= 0], minlength=len(values)) if len(index)
+            else np.zeros(len(values)))
+    present = np.flatnonzero(seen)
+    labels = values[present].astype(str)
+    cats = pd.Index(sorted(set(labels)), dtype="str")
+    lut = np.full(len(values) + 1, -1, dtype=np.int32)
+    lut[present] = cats.get_indexer(labels)
+    return pd.Categorical.from_codes(_small_int(lut[index], len(cats)), categories=cats)
+
+
+def _constant(value: str, n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8),
+                                     categories=pd.Index([value], dtype="str"))
+
+
+_LIBC: Any = None
+
+
+def _trim_memory() -> None:
+    """Give freed memory back to the operating system (the C heap keeps the many small
+    per-file arrays otherwise, and a column's copy would sit on top of them)."""
+    global _LIBC
+    try:
+        import pyarrow as pa
+        pa.default_memory_pool().release_unused()
+        if _LIBC is None:
+            import ctypes
+            import ctypes.util
+
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        _LIBC.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        _LIBC = False
+
+
+def _concat(blocks: list[dict], order: np.ndarray | None = None) -> dict:
+    """Concatenate blocks of kept-row columns (emptying them as it goes), then reorder."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
+    for col in list(blocks[0]):
+        vals = [b.pop(col) for b in blocks]
+        if col == "record_id":
+            arr = pa.chunked_array([v.cast(pa.large_string()) for v in vals],
+                                   type=pa.large_string())
+            del vals
+            out[col] = arr.take(pa.array(order)) if order is not None else arr
+            continue
+        if isinstance(vals[0], pd.Categorical):
+            arr = _union_categorical(vals)
+        else:
+            arr = np.concatenate(vals)
+        del vals
+        out[col] = arr.take(order) if order is not None else arr
+        if _LIBC is not False:
+            _trim_memory()
+    return out
+
+
+def _rest_block(inc: pd.DataFrame, ctx: _Context, file_pos: dict) -> dict:
+    """Kept rows of the shared cleaning path as a block of kept-row columns."""
+    import pyarrow as pa
+
+    lut = np.append(ctx.area.get_indexer(inc["lsoa"].cat.categories.astype(str)), -1)
+    lut = lut.astype(np.int32)
+    return {
+        "record_id": pa.array(inc["record_id"].array, type=pa.large_string()),
+        "month": inc["month"].to_numpy(dtype="datetime64[ns]"),
+        "crime_type": inc["crime_type"].array,
+        "category": inc["category"].array,
+        "serious_violence": inc["serious_violence"].to_numpy(dtype=bool, na_value=False),
+        "lsoa": lut[inc["lsoa"].cat.codes.to_numpy()],
+        "x": inc["x"].to_numpy(dtype="float64"),
+        "y": inc["y"].to_numpy(dtype="float64"),
+        "line": inc["line"].to_numpy(dtype=np.int32),
+        "_file": np.array([file_pos[str(v)] for v in inc["file"].astype(str)], dtype=np.int32),
+    }
+
+
+def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
+              geography: "gpd.GeoDataFrame") -> "CleanedSource":
+    import pyarrow as pa
+
+    files = [p.file for p in parts]
+    file_pos = {f: i for i, f in enumerate(files)}
+    rows_read = int(sum(p.rows for p in parts))
+    dups = int(sum(p.duplicate_rows for p in parts))
+    # 1. the plainly kept rows of every file, in file order (the parts are emptied as we go)
+    blocks = []
+    for p in parts:
+        if p.n_kept:
+            p.columns["_file"] = np.full(p.n_kept, file_pos[p.file], dtype=np.int32)
+            blocks.append(p.columns)
+        p.columns = {}
+    kept = _concat(blocks) if blocks else None
+    del blocks
+    # 2. the other rows, all files at once, through the shared cleaning path
+    rest_tables = [p.rest for p in parts if p.rest is not None]
+    for p in parts:
+        p.rest = None
+    set_aside: dict[str, int] = {}
+    quarantine = empty_quarantine()
+    if rest_tables:
+        rest = pa.concat_tables(rest_tables, promote_options="permissive").combine_chunks()
+        del rest_tables
+        # text as categoricals (as read_police_uk gives it) and each row's JSON, all at once
+        raw = raw_frame([_with_records(encode_street_text(rest))], [], "street")
+        del rest
+        raw.attrs = {}
+        best_fit = config.geography.lsoa_best_fit
+        if best_fit not in (None, "bundled"):
+            best_fit = str(config.resolve(best_fit))
+        res = _clean_rest(raw, name, config, geography, best_fit)
+        del raw
+        set_aside = dict(res.quality.set_aside)
+        quarantine = res.quarantine
+        if len(res.incidents):
+            # kept after all (placed by their point, or translated): merge in file and line order
+            extra = _rest_block(res.incidents, ctx, file_pos)
+            both = ([kept] if kept is not None else []) + [extra]
+            key = ((np.concatenate([b["_file"] for b in both]).astype(np.int64) << 32)
+                   | np.concatenate([b["line"] for b in both]).astype(np.int64))
+            kept = _concat(both, order=np.argsort(key, kind="stable"))
+        del res
+    incidents = _incidents(kept, name, files, ctx, geography)
+    del kept
+    _trim_memory()
+    # 3. the quality entry
+    n = len(incidents)
+    months, missing = month_coverage(pd.Series(pd.unique(incidents["month"].to_numpy())))
+    quality = SourceQuality(
+        name=name, format="police_uk", rows_read=rows_read, rows_kept=n,
+        set_aside=set_aside, months=months, missing_months=missing,
+        share_geocoded=float(np.mean(~np.isnan(incidents["x"].to_numpy()))) if n else float("nan"),
+        files=files, notes=[f"{dups} {DUPLICATES_NOTE}"], duplicate_rows=dups,
+    )
+    quality.check()
+    return CleanedSource(incidents=incidents, quarantine=quarantine, quality=quality)
+
+
+def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
+               geography: "gpd.GeoDataFrame") -> pd.DataFrame:
+    """The canonical incidents table from the kept-row columns (each column owns its array:
+    no copy, no consolidation)."""
+    import pyarrow as pa
+
+    n = 0 if kept is None else len(kept["month"])
+    cols: dict[str, Any] = {}
+    if n:
+        month = kept.pop("month")
+        lsoa = kept.pop("lsoa")
+        g = geography.set_index(geography["lsoa"].astype(str))
+        district = g["district"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
+        partnership = g["partnership"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
+        cols = {
+            "source": _constant(name, n),
+            "source_format": _constant("police_uk", n),
+            "record_id": pd.arrays.ArrowStringArray(kept.pop("record_id")),
+            "date": month.copy(),
+            "date_precision": _constant("month", n),
+            "month": month,
+            "fy": fy_labels(pd.Series(month)).array,
+            "crime_type": kept.pop("crime_type"),
+            "category": kept.pop("category"),
+            "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"),
+                                                       np.zeros(n, dtype=bool)),
+            "lsoa": _from_lut(lsoa, ctx.area.to_numpy()),
+            "district": _from_lut(lsoa, district),
+            "partnership": _from_lut(lsoa, partnership),
+            "x": kept.pop("x"),
+            "y": kept.pop("y"),
+            "file": _from_lut(kept.pop("_file"), np.array(files, dtype=object)),
+            "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64),
+                                           np.zeros(n, dtype=bool)),
+        }
+        del lsoa
+    frame: dict[str, Any] = {}
+    nulls = None
+    for col, (dtype, _) in INCIDENT_COLUMNS.items():
+        if col in cols:
+            frame[col] = cols.pop(col)
+        elif dtype == "string" and col not in CATEGORICAL_COLUMNS:
+            # all missing text: the (immutable) Arrow buffers are shared, the arrays are not
+            nulls = pa.nulls(n, pa.large_string()) if nulls is None else nulls
+            frame[col] = pd.arrays.ArrowStringArray(nulls)
+        else:
+            frame[col] = all_missing(col, dtype, n)
+    return pd.DataFrame(frame, copy=False)
