@@ -189,12 +189,8 @@ def input_files(config) -> list[tuple[str, Path]]:
         ``geography.population``, ...), then each source's (``sources.<name>``,
         ``sources.<name>.interventions_table``). Folders are listed recursively (hidden files
         left out); bundled reference lookups are not listed (they are part of the installed
-        version of sna).
-
-    Raises
-    ------
-    InputFormatError
-        When a configured path does not exist.
+        version of sna). A configured path that does not exist is an
+        :class:`~sna.errors.InputFormatError`.
 
     Examples
     --------

@@ -20,23 +20,6 @@ import pandas as pd
 from ...errors import InputFormatError
 from .._files import InputFile, expand_paths
 
-__all__ = [
-    "detect_police_uk",
-    "encode_street_text",
-    "raw_frame",
-    "read_file",
-    "STREET_COLUMNS",
-    "OUTCOMES_COLUMNS",
-    "STOP_SEARCH_COLUMNS",
-    "CRIME_TYPES",
-    "read_police_uk",
-    "read_police_uk_outcomes",
-    "read_police_uk_stop_search",
-    "police_uk_files",
-    "file_kind",
-    "iter_police_uk",
-]
-
 logger = logging.getLogger("sna")
 
 #: The header of a data.police.uk street-level crime file.
