@@ -17,7 +17,9 @@ LSOA x month x crime type):
   frame, no cleaning): the reader's time and memory.
 
 Peak memory is the process's own high-water mark (``VmHWM``); for ``sna-dask`` the largest
-worker process's peak is reported apart (``workers_peak_mb``).
+worker process's peak is reported apart (``workers_peak_mb``). Each run also reports its CPU
+time (``cpu_s``: user + system of the process and of the worker processes it waited for): on a
+busy machine wall time stretches with the other load, CPU time much less.
 
 Usage: python benchmarks/bench_ingest.py [DATA_DIR] (one run of each; see run.py for medians)
 """
@@ -120,14 +122,22 @@ CONTENDERS = {"naive": run_naive, "pyarrow": run_pyarrow, "duckdb": run_duckdb, 
               "sna-dask": run_sna_dask, "sna-reader": run_sna_reader}
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of the children it has waited for."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _child(name: str, root: str) -> None:
     import logging
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     fn = CONTENDERS[name]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     out = fn(Path(root))
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_s"] = cpu_seconds() - c0
     out["peak_mb"] = peak_mb()
     print(json.dumps(out))
 
@@ -142,14 +152,20 @@ def run_once(name: str, root: Path, timeout: float | None = None) -> dict:
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Median seconds and highest peak of several runs of one contender."""
+    """Median, fastest and slowest seconds, median CPU time and highest peak of several runs
+    of one contender."""
+    secs = [r["seconds"] for r in runs]
     out = {
-        "seconds": round(statistics.median(r["seconds"] for r in runs), 3),
-        "runs_s": [round(r["seconds"], 3) for r in runs],
+        "seconds": round(statistics.median(secs), 3),
+        "min_s": round(min(secs), 3),
+        "max_s": round(max(secs), 3),
+        "runs_s": [round(x, 3) for x in secs],
         "peak_mb": round(max(r["peak_mb"] for r in runs), 1),
         "rows": runs[0]["rows"],
         "groups": runs[0].get("groups"),
     }
+    if all("cpu_s" in r for r in runs):
+        out["cpu_s"] = round(statistics.median(r["cpu_s"] for r in runs), 3)
     if any(r.get("workers_peak_mb") for r in runs):
         out["workers_peak_mb"] = round(max(r.get("workers_peak_mb") or 0 for r in runs), 1)
     for k in ("kept", "set_aside", "quarantine"):

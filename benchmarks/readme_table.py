@@ -32,72 +32,178 @@ def _yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
+def _t(v: dict) -> str:
+    """A contender's median with the spread of its rounds: ``17.1 s (16.0–17.8)``."""
+    text = _s(v["seconds"])
+    if "min_s" in v and "max_s" in v:
+        text += f" ({_num(v['min_s'])}–{_num(v['max_s'])})"
+    return text
+
+
+def _num(x: float) -> str:
+    return f"{x:.1f}" if x >= 1 else f"{x:.2f}"
+
+
+def _med(m: dict, spread: dict | None, key: str) -> str:
+    """A hot-spot contender's median with its rounds' spread."""
+    text = _s(m[key])
+    sp = (spread or {}).get(key)
+    if sp:
+        text += f" ({_num(sp['min'])}–{_num(sp['max'])})"
+    return text
+
+
+def _ratio(value: float, spread: dict | None, what: str) -> str:
+    """``1.35× naive (rounds 1.20–1.46)``."""
+    text = f"{value:.2f}× {what}".rstrip()
+    if spread:
+        text += f" (rounds {spread['min']:.2f}–{spread['max']:.2f})"
+    return text
+
+
+def _load(section: dict) -> str:
+    ld = section.get("load")
+    if not ld:
+        return ""
+    return f"{ld['before'][0]:.1f} → {ld['after'][0]:.1f}" if ld.get("before") and ld.get("after") else ""
+
+
 def render(r: dict) -> str:
     """The markdown block (a sentence on the machine, then the table) for one results.json."""
     env = r["environment"]
-    load = ", ".join(f"{x:.1f}" for x in env.get("load_average", []))
+    ing, h, b = r["ingest"], r["hotspot"], r["batch"]
+    loads = [f"{name} {_load(sec)}" for name, sec in (("ingest", ing), ("hot spots", h),
+                                                      ("batch", b)) if _load(sec)]
+    if loads:
+        load_text = ("load average (1 min) before → after each section: " + "; ".join(loads)
+                     + f", on {env['cpu_count']} cores")
+    else:
+        load = ", ".join(f"{x:.1f}" for x in env.get("load_average", []))
+        load_text = f"load average at the start {load}"
+    when = sorted({str(sec.get("when", r["when"]))[:10] for sec in (ing, h, b)})
     lines = [
-        f"Measured {r['when'][:10]} with {_commands(r)} on "
-        f"{env['cpu_count']} cores (Python {env['python']}, pandas {env['pandas']}; load average "
-        f"at the start {load}); medians of {r['ingest']['repeat']} interleaved rounds. Every "
-        "figure below is written from `benchmarks/results.json` by "
+        f"Measured {' and '.join(when)} with {_commands(r)} on "
+        f"{env['cpu_count']} cores (Python {env['python']}, pandas {env['pandas']}; "
+        f"{load_text}); medians of {ing['repeat']} interleaved rounds, with the fastest and "
+        "slowest round in brackets, and each ratio with the smallest and largest per-round "
+        "ratio. Every figure below is written from `benchmarks/results.json` by "
         "`benchmarks/readme_table.py`.",
+    ]
+    busy = [name for name, sec in (("ingest", ing), ("hot spots", h), ("batch", b))
+            if (sec.get("load") or {}).get("busy")]
+    if busy:
+        lines += ["", f"**The machine was busy** (load average above its cores) during: "
+                      f"{', '.join(busy)}; those seconds are less reliable than the ratios."]
+    lines += [
         "",
         "| benchmark | sna | compared with | ratio | target | holds? |",
         "|---|---|---|---|---|---|",
     ]
-    ing = r["ingest"]
     c, ratios, targets = ing["contenders"], ing["ratios"], ing["targets"]
+    rsp = ing.get("ratio_spread") or {}
     sna, naive, duck = c["sna"], c["naive"], c["duckdb"]
     rows = f"{ing['data']['rows']:,}"
+    duck_key = "sna_within_2x_duckdb" if "sna_within_2x_duckdb" in targets else "sna_within_3x_duckdb"
+    duck_target = "≤ 2×" if duck_key == "sna_within_2x_duckdb" else "≤ 3×"
     lines += [
         f"| ingest, {rows} rows (synthetic, {ing['data']['files']} files): read, validate, clean, "
-        "place, reconcile, aggregate to LSOA × month × category "
-        f"| {_s(sna['seconds'])}, peak {_gb(sna['peak_mb'])} "
-        f"| naive `pd.concat(read_csv)` + group-by (cleans nothing): {_s(naive['seconds'])}, "
-        f"{_gb(naive['peak_mb'])} | {ratios['sna_over_naive']:.2f}× naive | ≤ 1.5× "
-        f"| {_yes(targets['sna_within_1.5x_naive'])} |",
-        f"| same | {_s(sna['seconds'])} | DuckDB read + group-by: {_s(duck['seconds'])}, "
-        f"{_gb(duck['peak_mb'])} | {ratios['sna_over_duckdb']:.2f}× DuckDB | ≤ 3× "
-        f"| {_yes(targets['sna_within_3x_duckdb'])} |",
-        f"| same, peak memory of the streaming reader | {_gb(sna['peak_mb'])} | — | — | < 1.5 GB "
+        "place, reconcile, quarantine, aggregate to LSOA × month × category "
+        f"| {_t(sna)}, peak {_gb(sna['peak_mb'])} "
+        f"| naive `pd.concat(read_csv)` + group-by (cleans nothing): {_t(naive)}, "
+        f"{_gb(naive['peak_mb'])} | {_ratio(ratios['sna_over_naive'], rsp.get('sna_over_naive'), 'naive')} "
+        f"| ≤ 1.5× | {_yes(targets['sna_within_1.5x_naive'])} |",
+        f"| same | {_t(sna)} | DuckDB read + group-by: {_t(duck)}, {_gb(duck['peak_mb'])} "
+        f"| {_ratio(ratios['sna_over_duckdb'], rsp.get('sna_over_duckdb'), 'DuckDB')} "
+        f"| {duck_target} | {_yes(targets[duck_key])} |",
+        f"| same, peak memory | {_gb(sna['peak_mb'])} | — | — | < 1.5 GB "
         f"| {_yes(targets['sna_peak_under_1.5GB'])} |",
     ]
+    rep = ing.get("reproduction")
+    if rep and rep.get("ratios"):
+        parts = []
+        for k, what in (("sna_over_naive", "naive"), ("sna_over_duckdb", "DuckDB")):
+            v = rep["ratios"].get(k)
+            if v:
+                parts.append(f"{v['now']:.2f}× {what} now, {v['previous']:.2f}× "
+                             f"({v['previous_spread'][0]:.2f}–{v['previous_spread'][1]:.2f}) before")
+        lines.append(
+            f"| same, rerun (`{ing.get('command', 'python benchmarks/run.py --only ingest')}`) "
+            f"against the run before ({str(rep.get('previous_when', ''))[:16]}) "
+            f"| — | — | {'; '.join(parts)} | within the spread "
+            f"| {_yes(rep['reproduced'])} |")
     if "sna-dask" in c:
         d = c["sna-dask"]
         lines.append(
-            f"| same, Dask engine (LocalCluster on this machine) | {_s(d['seconds'])}, workers' "
-            f"peak {_gb(d['workers_peak_mb'])} | the pandas engine: {_s(sna['seconds'])} "
-            f"| {ratios['sna_dask_over_sna']:.2f}× | same tables (tested) | — |")
-    h = r["hotspot"]
+            f"| same, Dask engine (LocalCluster on this machine) | {_t(d)}, workers' "
+            f"peak {_gb(d['workers_peak_mb'])} | the pandas engine: {_t(sna)} "
+            f"| {_ratio(ratios['sna_dask_over_sna'], rsp.get('sna_dask_over_sna'), '')} "
+            "| same tables (tested) | — |")
     m, hr, ht = h["medians_s"], h["ratios"], h["targets"]
+    hsp, hrs = h.get("spread_s"), h.get("ratio_spread") or {}
     n, perms = f"{h['data']['polygons']:,}", h["permutations"]
+    with_numba = (h.get("environment") or {}).get("esda_numba")
+    esda_how = "with numba, warm" if with_numba else "without numba"
+    first = h.get("esda_first_call_s") or {}
+
+    def esda_cell(key: str, label: str) -> str:
+        text = f"esda `{label}` direct, {esda_how}: {_med(m, hsp, key)}"
+        if with_numba and key in first:
+            text += f"; its first call (numba compiling): {_s(first[key])}"
+        if f"{key}_nonumba" in m:
+            text += f"; without numba: {_med(m, hsp, key + '_nonumba')}"
+        return text
+
+    def ratio_cell(key: str) -> str:
+        text = _ratio(hr[key], hrs.get(key), "")
+        if f"{key}_nonumba" in hr:
+            text += f"; {hr[key + '_nonumba']:.2f}× without numba"
+        return text
+
     lines += [
-        f"| Gi*, {perms} permutations, {n} polygons | {_s(m['gistar_perm'])} "
-        f"| esda `G_Local` direct: {_s(m['esda_gistar_perm'])} "
-        f"| {hr['gistar_perm_sna_over_esda']:.2f}× | ≤ 1.2×, < 20 s "
+        f"| Gi*, {perms} permutations, {n} polygons | {_med(m, hsp, 'gistar_perm')} "
+        f"| {esda_cell('esda_gistar_perm', 'G_Local')} "
+        f"| {ratio_cell('gistar_perm_sna_over_esda')} | ≤ 1.2×, < 20 s "
         f"| {_yes(ht['gistar_perm_within_1.2x_esda'] and ht['gistar_perm_under_20s'])} |",
-        f"| local Moran, {perms} permutations, {n} polygons | {_s(m['moran_perm'])} "
-        f"| esda `Moran_Local` direct: {_s(m['esda_moran_perm'])} "
-        f"| {hr['moran_perm_sna_over_esda']:.2f}× | ≤ 1.2×, < 20 s "
+        f"| local Moran, {perms} permutations, {n} polygons | {_med(m, hsp, 'moran_perm')} "
+        f"| {esda_cell('esda_moran_perm', 'Moran_Local')} "
+        f"| {ratio_cell('moran_perm_sna_over_esda')} | ≤ 1.2×, < 20 s "
         f"| {_yes(ht['moran_perm_within_1.2x_esda'] and ht['moran_perm_under_20s'])} |",
-        f"| Gi*, analytical, {n} polygons | {_s(m['gistar_analytical'])} "
-        f"| esda: {_s(m['esda_gistar_analytical'])} "
-        f"| {hr['gistar_analytical_sna_over_esda']:.2f}× | < 2 s "
+        f"| Gi*, analytical, {n} polygons | {_med(m, hsp, 'gistar_analytical')} "
+        f"| {esda_cell('esda_gistar_analytical', 'G_Local')} "
+        f"| {ratio_cell('gistar_analytical_sna_over_esda')} | < 2 s "
         f"| {_yes(ht['gistar_analytical_under_2s'])} |",
     ]
-    b = r["batch"]
     run, pm = b["sna_run"], b["papermill_one_by_one"]
-    t = run["timings"]
+    bt = b["targets"]
     ratio = b["ratios"]["papermill_over_sna_run"]
-    lines += [
-        f"| demo year's batch, `sna run` from a cold cache (prepare {_s(t['prepare'])} + chapters "
-        f"{_s(t['chapters'])} + assembly {_s(t['assemble'])}) | {_s(run['seconds'])} "
-        f"| the ten notebooks one by one with the papermill CLI: {_s(pm['seconds'])} "
-        f"| {ratio:.2f}× faster | < 60 s and ≥ 2× faster "
-        f"| {_yes(b['targets']['sna_run_under_60s'] and b['targets']['sna_run_2x_faster_than_papermill'])} |",
-        f"| same | {_s(run['seconds'])} | — | — | < 90 s | {_yes(run['seconds'] < 90)} |",
-    ]
+
+    def steps(timings: dict) -> str:
+        def one(k: str) -> str:
+            v = timings.get(k)
+            return _s(v["median"] if isinstance(v, dict) else v) if v is not None else "?"
+        return f"prepare {one('prepare')} + chapters {one('chapters')} + assembly {one('assemble')}"
+
+    if "sna_run_warm" in b:
+        warm = b["sna_run_warm"]
+        same = b.get("outputs", {}).get("cold_vs_warm_identical")
+        lines += [
+            f"| demo year's batch, `sna run` from a cold cache ({steps(run['timings'])}) "
+            f"| {_t(run)} | the ten notebooks one by one with the papermill CLI: {_t(pm)} "
+            f"| {_ratio(ratio, (b.get('ratio_spread') or {}).get('papermill_over_sna_run'), 'faster')} "
+            f"| < 30 s and ≥ 2× faster "
+            f"| {_yes(bt['sna_run_cold_under_30s'] and bt['sna_run_2x_faster_than_papermill'])} |",
+            f"| same, warm rerun (cache present; {steps(warm['timings'])}) | {_t(warm)} "
+            f"| tables and figures of the cold run (`cmp`): "
+            f"{'identical' if same else '**different**'} | — | < 15 s, identical "
+            f"| {_yes(bt['sna_run_warm_under_15s'] and bool(same))} |",
+        ]
+    else:  # a results.json from before the warm rerun was measured
+        lines += [
+            f"| demo year's batch, `sna run` from a cold cache ({steps(run['timings'])}) "
+            f"| {_t(run)} | the ten notebooks one by one with the papermill CLI: {_t(pm)} "
+            f"| {ratio:.2f}× faster | < 60 s and ≥ 2× faster "
+            f"| {_yes(bt['sna_run_under_60s'] and bt['sna_run_2x_faster_than_papermill'])} |",
+        ]
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ def test_every_ingest_contender_ran_on_the_same_rows(results):
     for name, c in ing["contenders"].items():
         assert c["rows"] == 2000, name
         assert c["seconds"] > 0 and c["peak_mb"] > 0 and len(c["runs_s"]) == 1, name
+        assert c["min_s"] == c["max_s"] == c["runs_s"][0] and c["cpu_s"] > 0, name
     sna, dask = ing["contenders"]["sna"], ing["contenders"]["sna-dask"]
     # sna reconciles: rows read = kept + set aside; the Dask engine gives the same figures
     assert sna["kept"] + sum(sna["set_aside"].values()) == 2000
@@ -38,7 +39,15 @@ def test_every_ingest_contender_ran_on_the_same_rows(results):
     assert dask["workers_peak_mb"] > 0
     assert 0 < sna["groups"] <= ing["contenders"]["naive"]["groups"]
     assert set(ing["ratios"]) >= {"sna_over_naive", "sna_over_duckdb", "sna_over_pyarrow"}
-    assert set(ing["targets"]) == {"sna_within_1.5x_naive", "sna_within_3x_duckdb", "sna_peak_under_1.5GB"}
+    # one round: each ratio's spread is that round's ratio
+    for k, sp in ing["ratio_spread"].items():
+        assert sp["min"] == sp["max"] == ing["rounds"][0][k], k
+    assert set(ing["targets"]) == {"sna_within_1.5x_naive", "sna_within_2x_duckdb", "sna_peak_under_1.5GB"}
+    # the load before and after the section, and the whole run's
+    for rec in (ing["load"], data["load"]):
+        assert len(rec["before"]) == len(rec["after"]) == 3 and rec["cores"] >= 1
+        assert rec["busy"] == (max(rec["before"][0], rec["after"][0]) > rec["cores"])
+        assert ("warning" in rec) == rec["busy"]
     # the data and its synthetic geography were generated in the temporary folder only
     assert len(list((tmp / "street").glob("*/*-street.csv"))) == 4
     assert (tmp / "street-geography.parquet").exists()
@@ -72,14 +81,101 @@ def test_readme_performance_table_is_the_one_results_json_gives():
         "run python benchmarks/readme_table.py")
 
 
-def test_readme_table_says_no_for_a_missed_target(tmp_path):
+def _run_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_load_record_warns_when_the_machine_is_busy(monkeypatch):
+    run = _run_module()
+    monkeypatch.setattr(run, "cores", lambda: 2)
+    quiet = run.load_record([0.5, 0.4, 0.3], [1.9, 0.8, 0.4])
+    assert quiet == {"before": [0.5, 0.4, 0.3], "after": [1.9, 0.8, 0.4], "cores": 2, "busy": False}
+    busy = run.load_record([1.0, 1.0, 1.0], [4.3, 2.0, 1.0])
+    assert busy["busy"] and "4.3 after" in busy["warning"] and "2 cores" in busy["warning"]
+
+
+def test_reproduction_checks_each_ratio_against_the_previous_spread():
+    run = _run_module()
+    old = {"when": "2026-12-01T10:00", "ratios": {"sna_over_naive": 1.30, "sna_over_duckdb": 1.9},
+           "ratio_spread": {"sna_over_naive": {"min": 1.2, "max": 1.4},
+                            "sna_over_duckdb": {"min": 1.8, "max": 2.0}}}
+    same = {"ratios": {"sna_over_naive": 1.35, "sna_over_duckdb": 1.95},
+            "ratio_spread": {"sna_over_naive": {"min": 1.3, "max": 1.5},
+                             "sna_over_duckdb": {"min": 1.9, "max": 2.1}}}
+    rep = run.reproduction(same, old)
+    assert rep["reproduced"] and rep["previous_when"] == "2026-12-01T10:00"
+    assert rep["ratios"]["sna_over_naive"] == {
+        "now": 1.35, "now_spread": [1.3, 1.5], "previous": 1.30, "previous_spread": [1.2, 1.4],
+        "within_previous_spread": True, "spreads_overlap": True}
+    moved = {"ratios": {"sna_over_naive": 1.7, "sna_over_duckdb": 1.95},
+             "ratio_spread": {"sna_over_naive": {"min": 1.6, "max": 1.8},
+                              "sna_over_duckdb": {"min": 1.9, "max": 2.1}}}
+    rep = run.reproduction(moved, old)
+    assert not rep["reproduced"]
+    assert not rep["ratios"]["sna_over_naive"]["within_previous_spread"]
+    assert rep["ratios"]["sna_over_duckdb"]["within_previous_spread"]
+    assert run.reproduction({"ratios": {}}, old)["reproduced"] is False
+
+
+def test_compare_outputs_is_byte_for_byte(tmp_path):
+    run = _run_module()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d, fig in (("a", b"\x89PNG-1"), ("b", b"\x89PNG-2")):
+        (tmp_path / d / "t.csv").write_text("x\n1\n")
+        (tmp_path / d / "f.png").write_bytes(fig)
+    a = {"tables/t.csv": tmp_path / "a" / "t.csv", "figures/f.png": tmp_path / "a" / "f.png"}
+    b = {"tables/t.csv": tmp_path / "b" / "t.csv", "figures/f.png": tmp_path / "b" / "f.png"}
+    res = run.compare_outputs(a, b)
+    assert res["files"] == 2 and res["differ"] == ["figures/f.png"] and not res["identical"]
+    assert run.compare_outputs(a, {**b, "figures/f.png": a["figures/f.png"]})["identical"]
+    assert run.compare_outputs(a, {"tables/t.csv": a["tables/t.csv"]})["differ"] == ["figures/f.png"]
+
+
+def _new_format(r: dict) -> dict:
+    """results.json as run.py writes it now (spreads, warm rerun), whatever the stored one is."""
+    b = r["batch"]
+    timings = {"prepare": {"median": 9.0, "min": 8.5, "max": 9.9},
+               "chapters": {"median": 14.0, "min": 13.0, "max": 15.0},
+               "assemble": {"median": 1.0, "min": 0.9, "max": 1.1}}
+    b["sna_run"].update({"seconds": 24.0, "min_s": 23.1, "max_s": 26.0, "timings": timings})
+    b["sna_run_warm"] = {"seconds": 12.5, "min_s": 12.0, "max_s": 13.4, "timings": timings}
+    b["papermill_one_by_one"].update({"min_s": 100.0, "max_s": 120.0})
+    b["outputs"] = {"cold_vs_warm_identical": True}
+    b["ratio_spread"] = {"papermill_over_sna_run": {"min": 4.0, "max": 4.8}}
+    b["targets"] = {"sna_run_cold_under_30s": True, "sna_run_warm_under_15s": True,
+                    "cold_and_warm_outputs_identical": True, "sna_run_2x_faster_than_papermill": True}
+    ing = r["ingest"]
+    ing["targets"] = {"sna_within_1.5x_naive": True, "sna_within_2x_duckdb": True,
+                      "sna_peak_under_1.5GB": True}
+    ing["ratio_spread"] = {k: {"min": v * 0.9, "max": v * 1.1} for k, v in ing["ratios"].items()}
+    for sec in (ing, r["hotspot"], b):
+        sec["load"] = {"before": [0.6, 0.5, 0.5], "after": [1.2, 0.9, 0.6], "cores": 2, "busy": False}
+    return r
+
+
+def test_readme_table_shows_spreads_and_says_no_for_a_missed_target(tmp_path):
     rt = _readme_table()
-    r = json.loads((REPO / "benchmarks" / "results.json").read_text())
-    r["batch"]["sna_run"]["seconds"] = 95.04
-    r["batch"]["targets"]["sna_run_under_60s"] = False
+    r = _new_format(json.loads((REPO / "benchmarks" / "results.json").read_text()))
     text = rt.render(r)
-    assert "| same | 95.0 s | — | — | < 90 s | **no** |" in text
-    assert "< 60 s and ≥ 2× faster | **no** |" in text
+    assert "| 24.0 s (23.1–26.0) |" in text and "< 30 s and ≥ 2× faster | yes |" in text
+    assert "| 12.5 s (12.0–13.4) | tables and figures of the cold run (`cmp`): identical" in text
+    assert "(rounds 4.00–4.80)" in text and "ingest 0.6 → 1.2" in text
+    assert "busy" not in text
+    r["batch"]["sna_run"]["seconds"] = 35.04
+    r["batch"]["targets"]["sna_run_cold_under_30s"] = False
+    r["batch"]["outputs"]["cold_vs_warm_identical"] = False
+    r["batch"]["load"].update(busy=True)
+    text = rt.render(r)
+    assert "| 35.0 s (23.1–26.0) |" in text
+    assert "< 30 s and ≥ 2× faster | **no** |" in text
+    assert "**different** | — | < 15 s, identical | **no** |" in text
+    assert "**The machine was busy** (load average above its cores) during: batch" in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{rt.START}\nold\n{rt.END}\n\nafter\n", encoding="utf-8")
     results = tmp_path / "results.json"
