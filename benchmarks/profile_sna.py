@@ -41,9 +41,10 @@ STAGES = [
     ("police.uk file task: months, crime types, LSOAs (look-ups)", ("_encoded", "month_lut",
                                                                     "type_luts", "lsoa_lut")),
     ("police.uk file task: coordinates to British National Grid (pyproj)", ("to_bng",)),
-    ("police.uk file task: the rest", ("_police_uk_file_inner",)),
+    ("police.uk file task: the rest", ("_police_uk_file", "_police_uk_file_inner")),
     ("set-aside rows: JSON records for the quarantine", ("_with_records",)),
-    ("set-aside rows: cleaning (place, area filter, quarantine)", ("_clean_police_uk_batch",)),
+    ("set-aside rows: cleaning (place, area filter, quarantine)", ("_clean_rest",
+                                                                   "_clean_police_uk_batch")),
     ("assembling the incidents table", ("_assemble", "_incidents", "_concat")),
     ("partner sources: police extract", ("clean_police_extract",)),
     ("partner sources: ambulance", ("clean_ambulance",)),
@@ -52,7 +53,7 @@ STAGES = [
     ("people table", ("build_people", "people_table")),
     ("writing the Parquet cache", ("_write_cache", "write_cache", "to_parquet")),
     ("aggregate (LSOA x month x category)", ("aggregate",)),
-    ("waiting for the file tasks (main thread)", ("Future.result", "_run_pandas")),
+    ("waiting for the file tasks (main thread)", ("Future.result", "_run_pandas", "run_tasks")),
 ]
 
 
