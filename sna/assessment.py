@@ -39,7 +39,7 @@ __all__ = ["Assessment", "load_assessment", "input_files", "cache_key"]
 logger = logging.getLogger("sna")
 
 Progress = Callable[[str], None]
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 def _empty(columns: dict) -> pd.DataFrame:
@@ -63,7 +63,11 @@ class Assessment:
     geography
         One row per LSOA of the area (EPSG:27700).
     population
-        Long: ``lsoa, age, population``.
+        Long: ``lsoa, age, population``: the estimate for the assessment year
+        (:meth:`population_for`); the geography's ``population`` column is its total.
+    populations
+        Every estimate configured, long: ``year, lsoa, age, population`` (``year`` the
+        mid-year; missing for a single file of unstated year).
     quality
         The QualityLog (per source: rows read, kept, set aside by reason, months...).
     quarantine
@@ -90,6 +94,9 @@ class Assessment:
     quarantine: pd.DataFrame
     participants: pd.DataFrame = field(default_factory=lambda: _empty(PARTICIPANT_COLUMNS))
     interventions: pd.DataFrame = field(default_factory=lambda: _empty(INTERVENTION_COLUMNS))
+    populations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"year": pd.Series(dtype="Int64"), "lsoa": pd.Series(dtype="str"), "age": pd.Series(dtype=int),
+         "population": pd.Series(dtype=float)}))
     cache_key: str = ""
     cache_path: Path | None = None
     inputs: list[dict] = field(default_factory=list)
@@ -109,6 +116,28 @@ class Assessment:
             )
         inc = self.incidents
         return inc.loc[inc["source"] == name].reset_index(drop=True)
+
+    def population_for(self, year=None) -> pd.DataFrame:
+        """Population (``lsoa, age, population``) for a financial year (default: the assessment's).
+
+        The ONS mid-year estimate of the year the financial year starts in, else the nearest
+        available; ``attrs["sna"]`` says which year was used and why
+        (:func:`sna.io.geography.population_for_year`).
+        """
+        from .io.geography import population_for_year
+
+        if not len(self.populations):
+            return self.population
+        return population_for_year(self.populations, self.year if year is None else FinancialYear.parse(year))
+
+    def population_years(self, years=None) -> pd.DataFrame:
+        """The estimate each year uses (``fy, population_year, note``): by default the
+        assessment year and its baseline years, for the methods table."""
+        from .io.geography import population_years
+
+        if years is None:
+            years = [*self.year.baseline(self.config.baseline_years), self.year]
+        return population_years(self.populations, years)
 
     @property
     def area(self) -> str:
@@ -246,7 +275,7 @@ def _build(config: Config, progress: Progress | None) -> dict:
 
     if progress:
         progress("reading the geography")
-    geography, population = load_geography(config)
+    geography, population, populations = load_geography(config, with_years=True)
     quality = QualityLog(synthetic=config.synthetic, geography=geography_summary(geography))
     incidents, quarantines = [], []
     tables: dict[str, list[pd.DataFrame]] = {"participants": [], "interventions": []}
@@ -269,6 +298,7 @@ def _build(config: Config, progress: Progress | None) -> dict:
         "incidents": inc,
         "geography": geography,
         "population": population,
+        "populations": populations,
         "quality": quality,
         "quarantine": quarantine,
         "participants": (pd.concat(tables["participants"], ignore_index=True)
@@ -279,17 +309,19 @@ def _build(config: Config, progress: Progress | None) -> dict:
     return out
 
 
-_TABLES = ("incidents", "population", "quarantine", "participants", "interventions")
+_TABLES = ("incidents", "population", "populations", "quarantine", "participants", "interventions")
 
 
 def _write_cache(folder: Path, data: dict, meta: dict) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
+        population_attrs = dict(data["population"].attrs.get("sna", {}))
         for name in _TABLES:
             df = data[name]
-            df.attrs = {}
+            attrs, df.attrs = df.attrs, {}
             df.to_parquet(tmp / f"{name}.parquet", index=False)
+            df.attrs = attrs
         geo = data["geography"]
         geo_attrs = dict(geo.attrs)
         geo.attrs = {}
@@ -297,7 +329,7 @@ def _write_cache(folder: Path, data: dict, meta: dict) -> None:
         geo.attrs = geo_attrs
         (tmp / "quality.json").write_text(data["quality"].to_json(), encoding="utf-8")
         meta = dict(meta, geography_attrs=geo_attrs.get("sna", {}),
-                    population_attrs=data["population"].attrs.get("sna", {}))
+                    population_attrs=population_attrs)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         try:
             os.replace(tmp, folder)
@@ -478,13 +510,22 @@ def load_assessment(
     fy, note = _choose_year(cfg, year, data["incidents"])
     if note:
         logger.warning(note)
+    geography, population = data["geography"], data["population"]
+    if len(data["populations"]):
+        from .io.geography import population_for_year, with_population
+
+        method = population.attrs.get("sna", {}).get("population_age_method")
+        population = population_for_year(data["populations"], fy)
+        population.attrs["sna"]["population_age_method"] = method
+        geography = with_population(geography, population)
     return Assessment(
         config=cfg,
         year=fy,
         synthetic=bool(cfg.synthetic),
         incidents=data["incidents"],
-        geography=data["geography"],
-        population=data["population"],
+        geography=geography,
+        population=population,
+        populations=data["populations"],
         quality=data["quality"],
         quarantine=data["quarantine"],
         participants=data["participants"],

@@ -80,16 +80,36 @@ class GeographyConfig(_Model):
     )
     lsoa_best_fit: str | None = Field(
         None,
-        description="Best-fit lookup between 2011 and 2021 LSOAs, used to harmonise records "
-        "coded on another vintage than the boundaries. Without it, mixed vintages are an error.",
+        description="Best-fit lookup between 2011 and 2021 LSOAs ('bundled' for the ONS lookup), "
+        "used to harmonise records coded on another vintage than the boundaries. Without it, "
+        "mixed vintages in records are an error. (Population and deprivation files of the other "
+        "vintage are always converted with the bundled ONS lookup.)",
     )
-    population: str | None = Field(
-        None, description="Population by LSOA (single year of age, wide, or age bands)."
+    population: str | dict[int, str] | None = Field(
+        None,
+        description="Population by LSOA (single year of age, wide, or age bands), on 2011 or "
+        "2021 LSOAs (converted to the boundaries' vintage). One file, or several ONS mid-year "
+        "estimates as a mapping year -> file: each financial year then uses the estimate of the "
+        "year it starts in (mid-2020 for 2020/21), else the nearest year available (stated).",
+        examples=["population/population20_lsoa11.csv.gz",
+                  {2019: "population/population19_lsoa11.csv", 2020: "population/population20_lsoa11.csv"}],
     )
     population_year: int | None = Field(
-        None, description="Mid-year of the population estimate (for the report); optional."
+        None, description="Mid-year of the estimate when population is one file (for the report "
+        "and the choice of year); optional."
     )
-    imd: str | None = Field(None, description="IMD 2019 File 1 as published (CSV, optionally gzipped).")
+    imd: str | list[str] | None = Field(
+        None,
+        description="Deprivation index by LSOA as published: English IMD 2019 File 1 (2011 LSOAs), "
+        "English Indices of Deprivation 2025 File 1 (2021 LSOAs) or Welsh WIMD 2019 ranks (2011 "
+        "LSOAs); a list for an area in both nations. 'bundled-wimd2019' for the bundled WIMD "
+        "2019 ranks. Converted to the boundaries' vintage by best fit; deciles stay those of "
+        "their own index.",
+    )
+    deprivation_index: Literal["auto", "imd2019", "iod2025", "wimd2019"] = Field(
+        "auto",
+        description="Which index the imd file is (detected from its columns with 'auto').",
+    )
 
 
 class SourceConfig(_Model):

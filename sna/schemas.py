@@ -78,12 +78,17 @@ INCIDENT_COLUMNS: dict[str, tuple[str, str]] = {
 GEOGRAPHY_COLUMNS = {
     "lsoa": "LSOA code",
     "name": "LSOA name",
+    "msoa": "MSOA (neighbourhood) code, of the LSOAs' vintage",
+    "msoa_name": "MSOA name (ONS)",
+    "ward": "electoral ward code (2024 wards, ONS best fit)",
+    "ward_name": "ward name",
     "district": "local authority district code",
     "district_name": "district name",
     "partnership": "partnership name from the config",
-    "population": "total population (latest estimate available)",
-    "imd_decile": "IMD 2019 decile (1 = most deprived 10%)",
-    "imd_rank": "IMD 2019 rank (1 = most deprived)",
+    "population": "total population (the estimate for the assessment year, see population_for)",
+    "imd_decile": "deprivation decile of the configured index (1 = most deprived 10%)",
+    "imd_rank": "deprivation rank of the configured index (1 = most deprived)",
+    "deprivation_index": "the index of imd_decile: IMD 2019, IoD 2025 or WIMD 2019",
     "geometry": "polygon, EPSG:27700",
 }
 

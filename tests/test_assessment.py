@@ -57,7 +57,8 @@ def test_cache_is_written_and_reused(tmp_path, monkeypatch):
     assert folder == tmp_path / "cache" / first.cache_key
     assert sorted(p.name for p in folder.iterdir()) == [
         "geography.parquet", "incidents.parquet", "interventions.parquet", "meta.json",
-        "participants.parquet", "population.parquet", "quality.json", "quarantine.parquet"]
+        "participants.parquet", "population.parquet", "populations.parquet", "quality.json",
+        "quarantine.parquet"]
     meta = json.loads((folder / "meta.json").read_text())
     assert {Path(i["path"]).name for i in meta["inputs"]} >= {"2018-10-nottinghamshire-street.csv", "E06000018.json"}
 

@@ -234,8 +234,9 @@ def test_imd_thousands_separators(tmp_path):
 # ---- the area -----------------------------------------------------------------------------
 def test_load_geography_sample():
     geo, pop = load_geography(load_config(nottingham_sample_config()))
-    assert list(geo.columns) == ["lsoa", "name", "district", "district_name", "partnership",
-                                 "population", "imd_decile", "imd_rank", "geometry"]
+    assert list(geo.columns) == ["lsoa", "name", "msoa", "msoa_name", "ward", "ward_name", "district",
+                                 "district_name", "partnership", "population", "imd_decile", "imd_rank",
+                                 "deprivation_index", "geometry"]
     assert len(geo) == 182 and geo.crs.to_epsg() == 27700 and geo.lsoa.is_monotonic_increasing
     assert set(geo.district) == {"E06000018"} and set(geo.district_name) == {"Nottingham"}
     assert geo.population.sum() == 332900 and geo.imd_decile.notna().all()

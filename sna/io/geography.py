@@ -1,4 +1,4 @@
-"""Geography: LSOA boundaries, LSOA -> district -> CSP lookups, population, IMD 2019.
+"""Geography: LSOA boundaries, LSOA -> MSOA / ward / district -> CSP, population, deprivation.
 
 Everything is keyed by LSOA code. Boundaries come from any format geopandas reads (GeoJSON,
 GeoPackage, shapefile, FlatGeobuf, GeoParquet), a folder of them, a glob or a list; the LSOA
@@ -9,7 +9,10 @@ Grid (EPSG:27700).
 National lookups are bundled (``sna/datasets/reference``, Open Government Licence v3.0):
 2011 LSOA -> 2021 district, district -> Community Safety Partnership -> police force area
 (2024), and the ONS 2011 -> 2021 LSOA best-fit lookup used to harmonise records coded on
-another vintage than the boundaries.
+another vintage than the boundaries, with the published populations that apportion split and
+merged LSOAs (:func:`best_fit_weights`); LSOA -> MSOA and 2024 electoral ward with names.
+Population and deprivation files (IMD 2019, IoD 2025, WIMD 2019) on either vintage are
+converted to the boundaries' vintage (:func:`apportion`, :func:`convert_deprivation`).
 
 :func:`load_geography` builds the canonical **geography** table of the assessment's area and
 the long **population** table (``lsoa, age, population``).
@@ -46,6 +49,16 @@ __all__ = [
     "read_best_fit_lookup",
     "read_population",
     "read_imd",
+    "read_deprivation",
+    "DEPRIVATION_INDICES",
+    "best_fit_weights",
+    "apportion",
+    "convert_deprivation",
+    "LEVELS",
+    "read_levels_lookup",
+    "population_for_year",
+    "population_years",
+    "with_population",
     "recode_district",
     "vintage_mismatch",
     "harmonise_lsoa_codes",
@@ -253,7 +266,7 @@ def read_lsoa_district_lookup(
     path
         A CSV with an LSOA code column and a district code column (``LAD21CD``, ``ltla21_code``,
         ...), optionally names; None for the bundled lookup of the boundaries' vintage
-        (2011 LSOA -> 2021 district; 2021 LSOA -> 2022 district).
+        (2011 LSOA -> 2021 district; 2021 LSOA -> 2024 district).
     vintage
         LSOA vintage of the boundaries (chooses the bundled lookup).
 
@@ -270,14 +283,9 @@ def read_lsoa_district_lookup(
     [['E06000018', 'Nottingham']]
     """
     if path is None and vintage == 2021:
-        bf = read_best_fit_lookup()
-        df = (bf.loc[:, ["lsoa21", "district21"]].rename(columns={"lsoa21": "lsoa", "district21": "district"})
-              .drop_duplicates("lsoa"))
-        raw = pd.read_csv(_reference("lookup_lsoa11_lsoa21_ltla22.csv.gz"), dtype=str)
-        names = raw.drop_duplicates("lsoa21_code").set_index("lsoa21_code")
-        df["name"] = df["lsoa"].map(names["lsoa21_name"])
-        df["district_name"] = df["lsoa"].map(names["ltla22_name"])
-        out = df
+        lk = _lsoa21_levels()
+        out = pd.DataFrame({"lsoa": lk["lsoa21_code"], "name": lk["lsoa21_name"],
+                            "district": lk["ltla24_code"], "district_name": lk["ltla24_name"]})
     else:
         p = _reference("lookup_lsoa11_ltla21.csv.gz") if path is None else Path(path)
         try:
@@ -607,17 +615,118 @@ def read_population(path: "str | os.PathLike") -> pd.DataFrame:
     return long
 
 
-def read_imd(path: "str | os.PathLike") -> pd.DataFrame:
-    """IMD 2019 rank and decile by LSOA, from File 1 as published.
+#: The deprivation indices sna reads: name -> (label, LSOA vintage, nation, LSOAs ranked).
+DEPRIVATION_INDICES: dict[str, tuple[str, int, str, int]] = {
+    "imd2019": ("IMD 2019", 2011, "England", 32844),
+    "iod2025": ("IoD 2025", 2021, "England", 33755),
+    "wimd2019": ("WIMD 2019", 2011, "Wales", 1909),
+}
 
-    Handles the published quirks: UTF-8 with a byte-order mark, ranks with thousands
-    separators (``"29,199"``), gzip.
+
+def _detect_index(cols: Sequence[str], lsoa_vintage: int | None) -> str | None:
+    low = [str(c).lower() for c in cols]
+    if any(c.strip() == "wimd 2019" or c.startswith("wimd 2019") or c.startswith("wimd2019") for c in low):
+        return "wimd2019"
+    if any("multiple deprivation" in c or "imd" in c for c in low):
+        return "iod2025" if lsoa_vintage == 2021 else "imd2019"
+    return None
+
+
+def read_deprivation(path: "str | os.PathLike", *, index: str = "auto") -> pd.DataFrame:
+    """Deprivation rank and decile by LSOA from an index file as published.
+
+    Reads the English Indices of Deprivation 2019 File 1 (IMD 2019, 2011 LSOAs), the English
+    Indices of Deprivation 2025 File 1 (IoD 2025, 2021 LSOAs) and the Welsh Index of Multiple
+    Deprivation 2019 ranks (WIMD 2019, 2011 LSOAs), with their quirks: UTF-8 with a
+    byte-order mark, ranks with thousands separators (``"29,199"``), gzip, Excel.
+
+    Parameters
+    ----------
+    path
+        The file (CSV, optionally gzipped, or Excel). ``"bundled-wimd2019"`` reads the
+        bundled WIMD 2019 ranks of all 1,909 Welsh LSOAs.
+    index
+        ``"imd2019"``, ``"iod2025"``, ``"wimd2019"`` or ``"auto"`` (from the columns: a
+        ``WIMD 2019`` rank column is WIMD; an IMD rank or decile column keyed by ``LSOA code
+        (2021)`` is IoD 2025, by ``LSOA code (2011)`` IMD 2019).
 
     Returns
     -------
     pandas.DataFrame
         Columns ``lsoa``, ``imd_rank`` (Int64; 1 = most deprived), ``imd_decile`` (Int64;
-        1 = most deprived 10%).
+        1 = most deprived 10% of the index's own LSOAs). ``attrs["sna"]`` records
+        ``deprivation_index`` (e.g. ``"iod2025"``), ``deprivation_label`` (``"IoD 2025"``)
+        and ``lsoa_vintage``.
+
+    Notes
+    -----
+    Where a file has ranks but no deciles (WIMD's ranks table), the decile is
+    ``(rank - 1) * 10 // N + 1`` with ``N`` the number of LSOAs the index ranks (32,844 for
+    IMD 2019, 33,755 for IoD 2025, 1,909 for WIMD 2019), as the publishers define deciles.
+    Deciles of different indices are not comparable (each ranks its own nation and year).
+
+    Examples
+    --------
+    >>> from sna.datasets import demo_config
+    >>> d = read_deprivation(demo_config().parent / "imd/File_1_-_IoD2025_Index_of_Multiple_Deprivation.csv.gz")
+    >>> d.attrs["sna"]["deprivation_label"], d.attrs["sna"]["lsoa_vintage"], len(d)
+    ('IoD 2025', 2021, 684)
+    >>> w = read_deprivation("bundled-wimd2019")
+    >>> w.attrs["sna"]["deprivation_index"], len(w), int(w.imd_decile.min()), int(w.imd_decile.max())
+    ('wimd2019', 1909, 1, 10)
+    """
+    p = _reference("wimd2019_ranks_lsoa11.csv.gz") if str(path) == "bundled-wimd2019" else Path(path)
+    if str(path) == "bundled-wimd2019" and index == "auto":
+        index = "wimd2019"
+    raw = _read_csv_any(p, "deprivation")
+    cols = list(raw.columns)
+    lsoa_col, col_vintage = detect_lsoa_column(cols, raw)
+    if index == "auto":
+        index = _detect_index(cols, col_vintage) or ""
+    if index not in DEPRIVATION_INDICES:
+        raise InputFormatError(
+            "this does not look like a deprivation index file: expected the IMD 2019 or IoD 2025 "
+            "File 1 ('LSOA code (2011)' or 'LSOA code (2021)', 'Index of Multiple Deprivation (IMD) "
+            "Rank ...' and '... Decile ...') or the WIMD 2019 ranks ('LSOA code', 'WIMD 2019'); "
+            f"set geography.deprivation_index if the columns are renamed (found: {', '.join(map(str, cols))})",
+            file=p,
+        )
+    label, vintage, _, n_ranked = DEPRIVATION_INDICES[index]
+
+    def find(word: str) -> str | None:
+        for c in cols:
+            lc = str(c).lower()
+            if word in lc and ("imd" in lc or "multiple deprivation" in lc or "wimd" in lc):
+                return c
+        return next((c for c in cols if word in str(c).lower()), None)
+
+    if index == "wimd2019":
+        rank_col = next((c for c in cols if str(c).strip().lower() in ("wimd 2019", "wimd 2019 rank",
+                                                                        "wimd2019", "wimd 2019 overall rank")),
+                        None) or find("rank")
+        dec_col = next((c for c in cols if "decile" in str(c).lower() and "wimd" in str(c).lower()), None)
+    else:
+        rank_col, dec_col = find("rank"), find("decile")
+    if lsoa_col is None or (rank_col is None and dec_col is None):
+        raise InputFormatError(
+            f"this does not look like {label}: expected an LSOA code column and the overall rank "
+            f"or decile (found: {', '.join(map(str, cols))})",
+            file=p,
+        )
+    out = pd.DataFrame({
+        "lsoa": raw[lsoa_col].astype(str).str.strip(),
+        "imd_rank": _to_number(raw[rank_col]).astype("Int64") if rank_col else pd.NA,
+        "imd_decile": _to_number(raw[dec_col]).astype("Int64") if dec_col else pd.NA,
+    })
+    if out["imd_decile"].isna().all() and rank_col:
+        out["imd_decile"] = ((out["imd_rank"] - 1) * 10 // n_ranked + 1).astype("Int64")
+    out = out.drop_duplicates("lsoa").reset_index(drop=True)
+    out.attrs["sna"] = {"deprivation_index": index, "deprivation_label": label, "lsoa_vintage": vintage}
+    return out
+
+
+def read_imd(path: "str | os.PathLike") -> pd.DataFrame:
+    """IMD rank and decile by LSOA, from File 1 as published (see :func:`read_deprivation`).
 
     Examples
     --------
@@ -627,32 +736,7 @@ def read_imd(path: "str | os.PathLike") -> pd.DataFrame:
     >>> imd.iloc[0].astype(str).tolist()
     ['E01013810', '1767', '1']
     """
-    p = Path(path)
-    raw = _read_csv_any(p, "IMD")
-    cols = list(raw.columns)
-    lsoa_col, _ = detect_lsoa_column(cols, raw)
-    rank_col = next((c for c in cols if "rank" in c.lower() and ("imd" in c.lower() or "multiple deprivation" in c.lower())), None)
-    dec_col = next((c for c in cols if "decile" in c.lower() and ("imd" in c.lower() or "multiple deprivation" in c.lower())), None)
-    if rank_col is None:
-        rank_col = next((c for c in cols if "rank" in c.lower()), None)
-    if dec_col is None:
-        dec_col = next((c for c in cols if "decile" in c.lower()), None)
-    if lsoa_col is None or (rank_col is None and dec_col is None):
-        raise InputFormatError(
-            "this does not look like IMD 2019 File 1: expected 'LSOA code (2011)', "
-            "'Index of Multiple Deprivation (IMD) Rank' and '... Decile' columns "
-            f"(found: {', '.join(cols)})",
-            file=p,
-        )
-    out = pd.DataFrame({
-        "lsoa": raw[lsoa_col].astype(str).str.strip(),
-        "imd_rank": _to_number(raw[rank_col]).astype("Int64") if rank_col else pd.NA,
-        "imd_decile": _to_number(raw[dec_col]).astype("Int64") if dec_col else pd.NA,
-    })
-    if out["imd_decile"].isna().all() and rank_col:
-        # decile from the rank among 32,844 English LSOAs
-        out["imd_decile"] = ((out["imd_rank"] - 1) * 10 // 32844 + 1).astype("Int64")
-    return out.drop_duplicates("lsoa").reset_index(drop=True)
+    return read_deprivation(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,7 +800,9 @@ def harmonise_lsoa_codes(
     dict
         other-vintage code -> boundaries' code. Where one code corresponds to several
         (a split 2011 LSOA seen from 2021, or a merge seen from 2011), the first by code is
-        given; :func:`sna.clean.place` re-places such records by their coordinates when known.
+        one holding most residents is given (the best fit, by the populations of
+        :func:`best_fit_weights`); :func:`sna.clean.place` re-places such records by their
+        coordinates when known.
 
     Examples
     --------
@@ -728,31 +814,385 @@ def harmonise_lsoa_codes(
     this = set(bf[this_col])
     area = set(area_lsoas)
     wanted = {c for c in codes if c not in area and c not in this}
-    sub = bf[bf[other_col].isin(wanted)].sort_values([other_col, this_col])
+    sub = bf[bf[other_col].isin(wanted)]
+    # the part holding most residents first (published populations), then by code
+    w = best_fit_weights()
+    share = w.set_index(["lsoa11", "lsoa21"])["w11_21" if vintage == 2021 else "w21_11"]
+    sub = sub.assign(_w=share.reindex(pd.MultiIndex.from_frame(sub[["lsoa11", "lsoa21"]])).to_numpy())
+    sub = sub.sort_values([other_col, "_w", this_col], ascending=[True, False, True], na_position="last")
     return dict(sub.drop_duplicates(other_col).loc[:, [other_col, this_col]].itertuples(index=False, name=None))
+
+
+@lru_cache(maxsize=1)
+def best_fit_weights() -> pd.DataFrame:
+    """The bundled 2011 <-> 2021 LSOA best-fit lookup with apportionment weights.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair of the ONS best-fit lookup: ``lsoa11``, ``lsoa21``, ``change_code``
+        (U unchanged, S split, M merged, X irregular), ``w11_21`` (the share of the 2011
+        LSOA that goes to this 2021 LSOA) and ``w21_11`` (the share of the 2021 LSOA that
+        goes to this 2011 LSOA). Each 2011 LSOA's ``w11_21`` sum to 1, and each 2021 LSOA's
+        ``w21_11``.
+
+    Notes
+    -----
+    The weights are populations published by ONS: a 2011 LSOA split into several 2021 LSOAs
+    (S) is shared in proportion to the **Census 2021** usual residents of its parts; a 2021
+    LSOA that merges several 2011 LSOAs (M) is shared back in proportion to the **mid-2020**
+    estimates of its 2011 parts. Unchanged pairs (U) weigh 1. Irregular pairs (X, none in most
+    areas) are shared by the same rule, an approximation since their parts overlap only in
+    part.
+
+    Examples
+    --------
+    >>> w = best_fit_weights()
+    >>> s = w[w.lsoa11 == "E01033404"]  # Nottingham 028G, split in two in 2021
+    >>> s[["lsoa21", "change_code"]].values.tolist(), round(float(s.w11_21.sum()), 12)
+    ([['E01035501', 'S'], ['E01035502', 'S']], 1.0)
+    """
+    raw = pd.read_csv(_reference("lookup_lsoa11_lsoa21_weights.csv.gz"), dtype={
+        "lsoa11_code": str, "lsoa21_code": str, "change_code": str})
+    p11 = raw["lsoa11_population_mid2020"].astype(float)
+    p21 = raw["lsoa21_population_census2021"].astype(float)
+    w11_21 = p21 / p21.groupby(raw["lsoa11_code"]).transform("sum")
+    w21_11 = p11 / p11.groupby(raw["lsoa21_code"]).transform("sum")
+    return pd.DataFrame({
+        "lsoa11": raw["lsoa11_code"], "lsoa21": raw["lsoa21_code"], "change_code": raw["change_code"],
+        "w11_21": w11_21.fillna(1.0).to_numpy(), "w21_11": w21_11.fillna(1.0).to_numpy(),
+        "pop11": p11.to_numpy(), "pop21": p21.to_numpy(),
+    })
+
+
+def _pairs(from_vintage: int, to_vintage: int) -> pd.DataFrame:
+    w = best_fit_weights()
+    if from_vintage == 2011:
+        return w.rename(columns={"lsoa11": "src", "lsoa21": "dst", "w11_21": "weight", "pop21": "dst_pop"})
+    return w.rename(columns={"lsoa21": "src", "lsoa11": "dst", "w21_11": "weight", "pop11": "dst_pop"})
+
+
+def apportion(
+    frame: pd.DataFrame,
+    values: "str | Sequence[str]",
+    *,
+    from_vintage: int,
+    to_vintage: int,
+    lsoa: str = "lsoa",
+) -> pd.DataFrame:
+    """Re-express counts (people, offences) on LSOAs of the other vintage.
+
+    Parameters
+    ----------
+    frame
+        A table with an LSOA code column, the value column(s) and optionally other keys
+        (e.g. ``age``, ``month``): every column that is neither ``lsoa`` nor a value is kept
+        as a key.
+    values
+        The additive column(s) to apportion.
+    from_vintage, to_vintage
+        2011 or 2021.
+    lsoa
+        The LSOA code column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same columns, LSOAs of ``to_vintage``, values summed over merged LSOAs and shared
+        over split ones by :func:`best_fit_weights` (so the total is kept exactly). Codes the
+        lookup does not know are kept as they are. ``attrs["sna"]["apportion"]`` counts the
+        LSOAs merged, split and unknown.
+
+    Examples
+    --------
+    >>> pop = pd.DataFrame({"lsoa": ["E01013974", "E01013975", "E01033404"], "population": [1500.0, 1700.0, 2000.0]})
+    >>> out = apportion(pop, "population", from_vintage=2011, to_vintage=2021)
+    >>> out.round(1).values.tolist()  # a merge (Nottingham 041E) and a split (028H, 028I)
+    [['E01035501', 944.3], ['E01035502', 1055.7], ['E01035507', 3200.0]]
+    """
+    values = [values] if isinstance(values, str) else list(values)
+    if from_vintage == to_vintage:
+        return frame.copy()
+    pairs = _pairs(from_vintage, to_vintage)
+    codes = frame[lsoa].astype(str)
+    known = codes.isin(set(pairs["src"]))
+    keys = [c for c in frame.columns if c != lsoa and c not in values]
+    sub = frame.loc[known].assign(**{lsoa: codes[known]})
+    m = sub.merge(pairs[["src", "dst", "weight", "change_code"]], left_on=lsoa, right_on="src", how="left")
+    for v in values:
+        m[v] = m[v].astype(float) * m["weight"]
+    m[lsoa] = m["dst"]
+    moved = m.groupby([lsoa, *keys], as_index=False, sort=True, observed=True, dropna=False)[values].sum()
+    rest = frame.loc[~known]
+    out = pd.concat([moved, rest[moved.columns]], ignore_index=True) if len(rest) else moved
+    src_codes = set(codes[known])
+    kinds = pairs[pairs["src"].isin(src_codes)].groupby("src")["dst"].nunique()
+    n_into = pairs[pairs["src"].isin(src_codes)].groupby("dst")["src"].nunique()
+    out.attrs["sna"] = {"apportion": {
+        "from_vintage": from_vintage, "to_vintage": to_vintage,
+        "lsoas_split": int((kinds > 1).sum()), "lsoas_merged_into": int((n_into > 1).sum()),
+        "unknown_codes": int(codes[~known].nunique()),
+        "method": (f"{from_vintage} LSOAs re-expressed on {to_vintage} LSOAs through the ONS best-fit "
+                   "lookup: merged LSOAs summed, split LSOAs shared by the published populations of "
+                   "their parts (Census 2021 usual residents of 2021 LSOAs; mid-2020 estimates of "
+                   "2011 LSOAs)"),
+    }}
+    return out
+
+
+def convert_deprivation(dep: pd.DataFrame, to_vintage: int) -> pd.DataFrame:
+    """A deprivation table (:func:`read_deprivation`) on LSOAs of the other vintage.
+
+    Each LSOA of ``to_vintage`` takes the rank and decile of the LSOA of the index's own
+    vintage that holds most of its residents (the best fit): a split LSOA's parts keep their
+    parent's decile; a merged LSOA takes the decile of its most populous part. Deciles stay
+    those of the index (they are never re-ranked).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lsoa, imd_rank, imd_decile`` on ``to_vintage``; ``attrs["sna"]`` as the input's plus
+        ``converted_to``, ``lsoas_best_fit`` (LSOAs whose parts differ in decile: the decile of
+        the most populous part was taken) and ``method``.
+
+    Examples
+    --------
+    >>> dep = pd.DataFrame({"lsoa": ["E01013974", "E01013975"], "imd_rank": [100, 9000],
+    ...                     "imd_decile": [1, 3]}).astype({"imd_rank": "Int64", "imd_decile": "Int64"})
+    >>> dep.attrs["sna"] = {"lsoa_vintage": 2011, "deprivation_label": "IMD 2019"}
+    >>> convert_deprivation(dep, 2021).values.tolist()  # merged into E01035507
+    [['E01035507', 9000, 3]]
+    """
+    meta = dict(dep.attrs.get("sna", {}))
+    src_vintage = meta.get("lsoa_vintage", 2011)
+    if src_vintage == to_vintage:
+        return dep
+    pairs = _pairs(src_vintage, to_vintage)
+    w = best_fit_weights()
+    src_pop = (w.drop_duplicates("lsoa11").set_index("lsoa11")["pop11"] if src_vintage == 2011
+               else w.drop_duplicates("lsoa21").set_index("lsoa21")["pop21"])
+    m = pairs.merge(dep, left_on="src", right_on="lsoa", how="inner")
+    # residents of the source LSOA that live in the target LSOA
+    m["share"] = m["src"].map(src_pop).astype(float) * m["weight"]
+    m = m.sort_values(["dst", "share", "src"], ascending=[True, False, True])
+    differ = m.groupby("dst")["imd_decile"].nunique()
+    out = (m.drop_duplicates("dst")[["dst", "imd_rank", "imd_decile"]].rename(columns={"dst": "lsoa"})
+           .reset_index(drop=True))
+    label = meta.get("deprivation_label", "the index")
+    meta.update({
+        "converted_to": to_vintage,
+        "lsoas_best_fit": int((differ > 1).sum()),
+        "method": (f"{label} (on {src_vintage} LSOAs) on {to_vintage} LSOAs by best fit: each LSOA takes "
+                   f"the rank and decile of the {src_vintage} LSOA holding most of its residents; "
+                   f"{int((differ > 1).sum())} LSOA(s) had parts in different deciles"),
+    })
+    out.attrs["sna"] = meta
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# wards and MSOAs
+# --------------------------------------------------------------------------------------------
+#: The area levels of the geography table: level -> (code column, name column).
+LEVELS: dict[str, tuple[str, str]] = {
+    "lsoa": ("lsoa", "name"),
+    "msoa": ("msoa", "msoa_name"),
+    "ward": ("ward", "ward_name"),
+    "district": ("district", "district_name"),
+    "partnership": ("partnership", "partnership"),
+}
+
+
+@lru_cache(maxsize=1)
+def _lsoa21_levels() -> pd.DataFrame:
+    return pd.read_csv(_reference("lookup_lsoa21_msoa21_ward24_ltla24.csv.gz"), dtype=str)
+
+
+def read_levels_lookup(vintage: int) -> pd.DataFrame:
+    """LSOA -> MSOA and electoral ward (with names), bundled for England and Wales.
+
+    Parameters
+    ----------
+    vintage
+        2011 or 2021: the LSOAs to key the lookup by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per LSOA: ``lsoa``, ``msoa``, ``msoa_name``, ``ward``, ``ward_name``,
+        ``district24``, ``district24_name``. Wards are the **2024** electoral wards (ONS LSOA
+        (2021) to ward (2024) best fit); 2011 LSOAs take the ward of their 2021 part with most
+        residents, and the 2011 MSOA they were published in.
+
+    Examples
+    --------
+    >>> lk = read_levels_lookup(2021).set_index("lsoa")
+    >>> lk.loc["E01013810", ["msoa_name", "ward_name"]].tolist()
+    ['Nottingham 018', 'Castle']
+    """
+    lk = _lsoa21_levels()
+    l21 = pd.DataFrame({
+        "lsoa": lk["lsoa21_code"], "msoa": lk["msoa21_code"], "msoa_name": lk["msoa21_name"],
+        "ward": lk["ward24_code"], "ward_name": lk["ward24_name"],
+        "district24": lk["ltla24_code"], "district24_name": lk["ltla24_name"],
+    })
+    if vintage == 2021:
+        return l21
+    w = best_fit_weights().sort_values(["lsoa11", "w11_21", "lsoa21"], ascending=[True, False, True])
+    best = w.drop_duplicates("lsoa11").set_index("lsoa11")["lsoa21"]
+    m11 = pd.read_csv(_reference("lookup_lsoa11_msoa11.csv.gz"), dtype=str)
+    out = pd.DataFrame({"lsoa": m11["lsoa11_code"], "msoa": m11["msoa11_code"], "msoa_name": m11["msoa11_name"]})
+    via = l21.set_index("lsoa").reindex(out["lsoa"].map(best))
+    for c in ("ward", "ward_name", "district24", "district24_name"):
+        out[c] = via[c].to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------------------------
 # the canonical geography
 # --------------------------------------------------------------------------------------------
-def load_geography(config: "Config") -> tuple["gpd.GeoDataFrame", pd.DataFrame]:
+def _fy_start(year) -> int:
+    """The calendar year a financial year starts in (an int is taken as a mid-year)."""
+    if isinstance(year, (int, np.integer)):
+        return int(year)
+    from ..periods import FinancialYear
+
+    return FinancialYear.parse(year).start.year
+
+
+def population_for_year(populations: pd.DataFrame, year) -> pd.DataFrame:
+    """The population estimate to use for a financial year, from several mid-year estimates.
+
+    This is the function trend, rates and Table A code call to get the population of a year
+    (also as :meth:`sna.Assessment.population_for`).
+
+    Parameters
+    ----------
+    populations
+        Long table ``year, lsoa, age, population`` (``year``: the mid-year of each estimate;
+        missing for a single file of unstated year), as :func:`load_geography` makes with
+        ``with_years=True`` and :class:`sna.Assessment` keeps as ``populations``.
+    year
+        A financial year (``"2020/21"`` or a :class:`~sna.periods.FinancialYear`) or a calendar
+        mid-year (int).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lsoa, age, population`` of the chosen estimate. ``attrs["sna"]`` holds
+        ``population_year`` (the mid-year used, or None), ``population_year_wanted`` and
+        ``population_note`` (a sentence when the year used is not the one wanted, else None).
+
+    Notes
+    -----
+    A financial year uses the ONS mid-year estimate of the year it starts in (mid-2020, at 30
+    June 2020, for 2020/21: the estimate falls inside the year). When that estimate is not
+    available the nearest year is used, the later one when two are as near (it is nearer the
+    middle of the financial year), and the choice is stated.
+
+    Examples
+    --------
+    >>> pops = pd.DataFrame({"year": [2017, 2019, 2020], "lsoa": ["E01000001"] * 3,
+    ...                      "age": [30] * 3, "population": [10.0, 11.0, 12.0]})
+    >>> p = population_for_year(pops, "2018/19")
+    >>> float(p.population.sum()), p.attrs["sna"]["population_year"]
+    (11.0, 2019)
+    >>> p.attrs["sna"]["population_note"]
+    'mid-2019 population used for 2018/19 (mid-2018 not available; nearest year)'
+    >>> population_for_year(pops, "2020/21").attrs["sna"]["population_note"] is None
+    True
+    """
+    wanted = _fy_start(year)
+    label = str(year) if not isinstance(year, (int, np.integer)) else f"mid-{wanted}"
+    cols = ["lsoa", "age", "population"]
+    years = pd.Series(populations["year"]).dropna().astype(int).unique() if "year" in populations else []
+    note = None
+    if len(years) == 0:
+        out = populations[cols].reset_index(drop=True)
+        used = None
+        if len(populations):
+            note = f"the one population estimate given (year not stated) is used for {label}"
+    else:
+        used = int(sorted(years, key=lambda y: (abs(y - wanted), -y))[0])
+        out = populations.loc[populations["year"] == used, cols].reset_index(drop=True)
+        if used != wanted:
+            why = "not available; nearest year" if len(years) > 1 else "the only estimate given"
+            note = f"mid-{used} population used for {label} (mid-{wanted} {why})"
+    out.attrs["sna"] = {"population_year": used, "population_year_wanted": wanted, "population_note": note}
+    return out
+
+
+def population_years(populations: pd.DataFrame, years: Iterable) -> pd.DataFrame:
+    """Which population estimate each financial year uses (for the methods table).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``fy, population_year, note`` (one row per year given).
+
+    Examples
+    --------
+    >>> pops = pd.DataFrame({"year": [2017, 2020], "lsoa": ["E01000001"] * 2, "age": [0, 0],
+    ...                      "population": [1.0, 1.0]})
+    >>> population_years(pops, ["2017/18", "2018/19", "2019/20", "2020/21"]).population_year.tolist()
+    [2017, 2017, 2020, 2020]
+    """
+    rows = []
+    for y in years:
+        meta = population_for_year(populations, y).attrs["sna"]
+        rows.append({"fy": str(y), "population_year": meta["population_year"], "note": meta["population_note"]})
+    return pd.DataFrame(rows, columns=["fy", "population_year", "note"])
+
+
+def _population_files(g) -> dict:
+    if g.population is None:
+        return {}
+    if isinstance(g.population, dict):
+        return {int(y): p for y, p in sorted(g.population.items())}
+    return {g.population_year: g.population}
+
+
+def _read_area_population(path: Path, area: set, vintage: int, notes: list[str]) -> pd.DataFrame:
+    pop = read_population(path)
+    method = pop.attrs["sna"]["population_age_method"]
+    pop_vintage = detect_vintage(pop["lsoa"].unique())
+    if pop_vintage is not None and pop_vintage != vintage:
+        pairs = _pairs(pop_vintage, vintage)
+        wanted = set(pairs.loc[pairs["dst"].isin(area), "src"])
+        pop = apportion(pop[pop["lsoa"].isin(wanted)], "population", from_vintage=pop_vintage, to_vintage=vintage)
+        ap = pop.attrs["sna"]["apportion"]
+        note = (f"population estimates on {pop_vintage} LSOAs re-expressed on the boundaries' {vintage} LSOAs: "
+                f"{ap['lsoas_split']} split LSOA(s) shared, {ap['lsoas_merged_into']} merged LSOA(s) summed "
+                "(ONS best fit; shares by published populations)")
+        if note not in notes:
+            notes.append(note)
+    pop = pop[pop["lsoa"].isin(area)].reset_index(drop=True)
+    pop.attrs["sna"] = {"population_age_method": method}
+    return pop
+
+
+def load_geography(config: "Config", *, with_years: bool = False) -> tuple:
     """Build the assessment's geography and population from the config.
 
     Parameters
     ----------
     config
         The loaded :class:`sna.config.Config`.
+    with_years
+        Also return every population estimate (for several mid-years) as a third table.
 
     Returns
     -------
-    (geopandas.GeoDataFrame, pandas.DataFrame)
+    (geopandas.GeoDataFrame, pandas.DataFrame[, pandas.DataFrame])
         **geography**, EPSG:27700, one row per LSOA of the area (the LSOAs of the boundaries
         whose district belongs to a configured partnership), sorted by code: ``lsoa``,
-        ``name``, ``district``, ``district_name``, ``partnership``, ``population``
-        (``<NA>`` without a population file), ``imd_decile``, ``imd_rank``, ``geometry``.
-        ``attrs["sna"]`` records the vintage, CRS, lookups used and notes.
-        **population** (long): ``lsoa, age, population`` for the area's LSOAs (empty without a
-        population file).
+        ``name``, ``msoa``, ``msoa_name``, ``ward``, ``ward_name``, ``district``,
+        ``district_name``, ``partnership``, ``population`` (``<NA>`` without a population
+        file), ``imd_decile``, ``imd_rank``, ``geometry``. ``attrs["sna"]`` records the
+        vintage, CRS, lookups used, the deprivation index, the methods and notes.
+        **population** (long): ``lsoa, age, population`` for the area's LSOAs (empty without
+        a population file): the estimate for the config's year (:func:`population_for_year`),
+        or the latest. With ``with_years``, **populations**: ``year, lsoa, age, population``.
 
     Raises
     ------
@@ -763,7 +1203,10 @@ def load_geography(config: "Config") -> tuple["gpd.GeoDataFrame", pd.DataFrame]:
     Notes
     -----
     Without ``partnerships`` in the config, every district of the boundaries is its own
-    partnership (named after the district).
+    partnership (named after the district). Population and deprivation files on the other
+    LSOA vintage than the boundaries are converted through the ONS best-fit lookup
+    (:func:`apportion`, :func:`convert_deprivation`), so no LSOA loses its population or
+    decile; the method is stated in ``attrs["sna"]["methods"]``.
 
     Examples
     --------
@@ -772,6 +1215,8 @@ def load_geography(config: "Config") -> tuple["gpd.GeoDataFrame", pd.DataFrame]:
     >>> geo, pop = load_geography(load_config(nottingham_sample_config()))
     >>> len(geo), geo.partnership.unique().tolist(), int(geo.population.sum())
     (182, ['Nottingham City'], 332900)
+    >>> geo.ward_name.nunique(), geo.msoa.nunique()
+    (20, 36)
     """
     import geopandas as gpd
 
@@ -788,6 +1233,7 @@ def load_geography(config: "Config") -> tuple["gpd.GeoDataFrame", pd.DataFrame]:
         geo["name"] = geo["lsoa"].map(lk["name"])
     geo["district_name"] = geo["lsoa"].map(lk["district_name"])
     notes: list[str] = []
+    methods: list[dict] = []
     missing = geo["district"].isna()
     if missing.all():
         raise GeographyError(
@@ -826,49 +1272,151 @@ def load_geography(config: "Config") -> tuple["gpd.GeoDataFrame", pd.DataFrame]:
         notes.append(f"partnership district(s) with no LSOA in the boundaries: {', '.join(absent)}")
         logger.warning(notes[-1])
     geo = geo.loc[in_area].sort_values("lsoa").reset_index(drop=True)
+    area = set(geo["lsoa"])
 
-    if g.population:
-        population = read_population(config.resolve(g.population))
-        pop_method = population.attrs["sna"]["population_age_method"]
-        population = population[population["lsoa"].isin(set(geo["lsoa"]))].reset_index(drop=True)
-        population.attrs["sna"] = {"population_age_method": pop_method}
+    # wards and MSOAs
+    levels = read_levels_lookup(vintage).drop_duplicates("lsoa").set_index("lsoa")
+    for c in ("msoa", "msoa_name", "ward", "ward_name"):
+        geo[c] = geo["lsoa"].map(levels[c])
+    nlev = int(geo["ward"].isna().sum())
+    if nlev:
+        notes.append(f"{nlev} LSOA(s) have no ward or MSOA in the bundled lookup")
+        logger.warning(notes[-1])
+    methods.append({
+        "method": "Wards and neighbourhoods",
+        "what": ("LSOAs grouped into 2024 electoral wards (ONS LSOA 2021 to ward 2024 best fit) and "
+                 f"{vintage} MSOAs (neighbourhoods)"
+                 + ("; a 2011 LSOA takes the ward of its 2021 part with most residents" if vintage == 2011 else "")
+                 + "."),
+        "reference": "ONS Open Geography Portal lookups (OGL v3.0)",
+    })
+
+    # population, one or several mid-years
+    frames = []
+    pop_method = None
+    for year, path in _population_files(g).items():
+        p = _read_area_population(config.resolve(path), area, vintage, notes)
+        pop_method = p.attrs["sna"]["population_age_method"]
+        frames.append(p.assign(year=year))
+    if frames:
+        populations = pd.concat(frames, ignore_index=True)
+        populations["year"] = populations["year"].astype("Int64")
+        populations = populations[["year", "lsoa", "age", "population"]]
+        want = config.fy if config.fy is not None else (
+            int(populations["year"].max()) if populations["year"].notna().any() else 0)
+        population = population_for_year(populations, want)
+        pop_meta = population.attrs["sna"]
+        population.attrs["sna"] = {"population_age_method": pop_method, **pop_meta}
         totals = population.groupby("lsoa")["population"].sum()
         geo["population"] = geo["lsoa"].map(totals).astype("Float64")
         nmiss = int(geo["population"].isna().sum())
         if nmiss:
             notes.append(f"{nmiss} LSOA(s) have no population estimate")
             logger.warning(notes[-1])
+        if any(n.startswith("population estimates on") for n in notes):
+            methods.append({
+                "method": f"Population on {vintage} LSOAs",
+                "what": (f"Estimates published on {2011 if vintage == 2021 else 2021} LSOAs re-expressed on "
+                         f"{vintage} LSOAs through the ONS best-fit lookup: merged LSOAs summed, split LSOAs "
+                         "shared in proportion to the published residents of their parts (Census 2021 for "
+                         "2021 LSOAs, mid-2020 estimates for 2011 LSOAs), the same share at every age."),
+                "reference": "ONS LSOA (2011) to LSOA (2021) best-fit lookup; ONS Census 2021",
+            })
+        methods.append({
+            "method": "Population",
+            "what": ("ONS mid-year population estimates by LSOA"
+                     + (f" for {', '.join(f'mid-{y}' for y in sorted(populations['year'].dropna().unique()))}"
+                        if populations["year"].notna().any() else "")
+                     + ": each financial year uses the estimate of the year it starts in, else the "
+                     "nearest year available (the later when two are as near), stated where used."),
+            "reference": "ONS small area population estimates (OGL v3.0)",
+        })
     else:
-        population = pd.DataFrame({"lsoa": pd.Series(dtype="str"), "age": pd.Series(dtype=int),
-                                   "population": pd.Series(dtype=float)})
+        populations = pd.DataFrame({"year": pd.Series(dtype="Int64"), "lsoa": pd.Series(dtype="str"),
+                                    "age": pd.Series(dtype=int), "population": pd.Series(dtype=float)})
+        population = populations[["lsoa", "age", "population"]].copy()
+        population.attrs["sna"] = {}
         geo["population"] = pd.Series(pd.NA, index=geo.index, dtype="Float64")
-    if g.imd:
-        imd = read_imd(config.resolve(g.imd)).set_index("lsoa")
-        geo["imd_decile"] = geo["lsoa"].map(imd["imd_decile"]).astype("Int64")
-        geo["imd_rank"] = geo["lsoa"].map(imd["imd_rank"]).astype("Int64")
+
+    # deprivation, each index on its own deciles
+    dep_paths = [g.imd] if isinstance(g.imd, str) else list(g.imd or [])
+    labels: list[str] = []
+    if dep_paths:
+        parts = []
+        for path in dep_paths:
+            d = read_deprivation(path if path == "bundled-wimd2019" else config.resolve(path),
+                                 index=g.deprivation_index)
+            dmeta = d.attrs["sna"]
+            labels.append(dmeta["deprivation_label"])
+            if dmeta["lsoa_vintage"] != vintage:
+                d = convert_deprivation(d, vintage)
+                notes.append(d.attrs["sna"]["method"])
+                methods.append({"method": f"{dmeta['deprivation_label']} on {vintage} LSOAs",
+                                "what": d.attrs["sna"]["method"] + ".",
+                                "reference": "ONS LSOA 2011 to 2021 best-fit lookup"})
+            parts.append(d.assign(_index=dmeta["deprivation_label"]))
+        dep = pd.concat(parts, ignore_index=True).drop_duplicates("lsoa").set_index("lsoa")
+        geo["imd_decile"] = geo["lsoa"].map(dep["imd_decile"]).astype("Int64")
+        geo["imd_rank"] = geo["lsoa"].map(dep["imd_rank"]).astype("Int64")
+        geo["deprivation_index"] = geo["lsoa"].map(dep["_index"])
         nmiss = int(geo["imd_decile"].isna().sum())
         if nmiss:
-            notes.append(f"{nmiss} LSOA(s) have no IMD 2019 decile (IMD 2019 uses 2011 LSOAs in England)")
+            notes.append(f"{nmiss} LSOA(s) have no {' or '.join(labels)} decile")
             logger.warning(notes[-1])
+        methods.append({
+            "method": "Deprivation",
+            "what": (f"{' and '.join(labels)} decile of each LSOA (1 = most deprived 10% of the "
+                     "nation's LSOAs, by the index's own ranking"
+                     + ("; English and Welsh deciles are not comparable" if len(set(labels)) > 1 else "")
+                     + ")."),
+            "reference": {"IMD 2019": "MHCLG English Indices of Deprivation 2019",
+                          "IoD 2025": "MHCLG English Indices of Deprivation 2025",
+                          "WIMD 2019": "Welsh Government WIMD 2019"}.get(labels[0], labels[0]),
+        })
     else:
         geo["imd_decile"] = pd.Series(pd.NA, index=geo.index, dtype="Int64")
         geo["imd_rank"] = pd.Series(pd.NA, index=geo.index, dtype="Int64")
-    for c in ("lsoa", "name", "district", "district_name", "partnership"):
+        geo["deprivation_index"] = pd.NA
+    for c in ("lsoa", "name", "msoa", "msoa_name", "ward", "ward_name", "district", "district_name",
+              "partnership", "deprivation_index"):
         geo[c] = geo[c].astype("string")
     geo = gpd.GeoDataFrame(
-        geo[["lsoa", "name", "district", "district_name", "partnership", "population",
-             "imd_decile", "imd_rank", "geometry"]],
+        geo[["lsoa", "name", "msoa", "msoa_name", "ward", "ward_name", "district", "district_name",
+             "partnership", "population", "imd_decile", "imd_rank", "deprivation_index", "geometry"]],
         geometry="geometry", crs=BNG,
     )
     meta.update({
         "lsoa_to_district": str(lookup_path) if lookup_path else "bundled",
         "district_to_csp": str(config.resolve(g.district_to_csp)) if g.district_to_csp else "bundled",
         "partnerships": {p: sorted(d for d, q in partnerships.items() if q == p) for p in dict.fromkeys(partnerships.values())},
-        "population_year": g.population_year,
+        "population_year": population.attrs["sna"].get("population_year", g.population_year),
+        "population_years": sorted(int(y) for y in populations["year"].dropna().unique()),
+        "deprivation": " and ".join(dict.fromkeys(labels)) or None,
+        "methods": methods,
         "notes": notes,
     })
     geo.attrs["sna"] = meta
+    if with_years:
+        return geo, population, populations
     return geo, population
+
+
+def with_population(geo: "gpd.GeoDataFrame", population: pd.DataFrame) -> "gpd.GeoDataFrame":
+    """The geography with its ``population`` column from another estimate (a copy).
+
+    ``attrs["sna"]["population_year"]`` and the note of :func:`population_for_year` follow.
+    """
+    out = geo.copy()
+    out.attrs["sna"] = dict(geo.attrs.get("sna", {}))
+    if len(population):
+        totals = population.groupby("lsoa")["population"].sum()
+        out["population"] = out["lsoa"].map(totals).astype("Float64")
+    meta = population.attrs.get("sna", {})
+    out.attrs["sna"]["population_year"] = meta.get("population_year")
+    note = meta.get("population_note")
+    notes = [n for n in out.attrs["sna"].get("notes", []) if "population used for" not in n]
+    out.attrs["sna"]["notes"] = notes + ([note] if note else [])
+    return out
 
 
 def geography_summary(geo: "gpd.GeoDataFrame") -> dict:
