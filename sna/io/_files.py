@@ -204,7 +204,11 @@ def input_files(config) -> list[tuple[str, Path]]:
     g = config.geography
     for key in _GEOGRAPHY_INPUTS:
         value = getattr(g, key, None)
-        if value and not (key == "lsoa_best_fit" and value == "bundled"):
+        if isinstance(value, dict):  # population by mid-year: year -> file
+            value = list(value.values())
+        if isinstance(value, list):  # bundled files are part of the installed sna, not inputs
+            value = [v for v in value if not str(v).startswith("bundled")]
+        if value and not str(value).startswith("bundled"):
             items += [(f"geography.{key}", p) for p in config.resolve_many(value)]
     for name, src in config.sources.items():
         items += [(f"sources.{name}", p) for p in config.resolve_many(src.path)]
