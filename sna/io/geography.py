@@ -908,7 +908,7 @@ def apportion(
     >>> pop = pd.DataFrame({"lsoa": ["E01013974", "E01013975", "E01033404"], "population": [1500.0, 1700.0, 2000.0]})
     >>> out = apportion(pop, "population", from_vintage=2011, to_vintage=2021)
     >>> out.round(1).values.tolist()  # a merge (Nottingham 041E) and a split (028H, 028I)
-    [['E01035501', 944.3], ['E01035502', 1055.7], ['E01035507', 3200.0]]
+    [['E01035501', 898.8], ['E01035502', 1101.2], ['E01035507', 3200.0]]
     """
     values = [values] if isinstance(values, str) else list(values)
     if from_vintage == to_vintage:
@@ -1028,7 +1028,7 @@ def read_levels_lookup(vintage: int) -> pd.DataFrame:
     --------
     >>> lk = read_levels_lookup(2021).set_index("lsoa")
     >>> lk.loc["E01013810", ["msoa_name", "ward_name"]].tolist()
-    ['Nottingham 018', 'Castle']
+    ['Nottingham 018', 'Hyson Green & Arboretum']
     """
     lk = _lsoa21_levels()
     l21 = pd.DataFrame({
@@ -1216,7 +1216,7 @@ def load_geography(config: "Config", *, with_years: bool = False) -> tuple:
     >>> len(geo), geo.partnership.unique().tolist(), int(geo.population.sum())
     (182, ['Nottingham City'], 332900)
     >>> geo.ward_name.nunique(), geo.msoa.nunique()
-    (20, 36)
+    (20, 38)
     """
     import geopandas as gpd
 
