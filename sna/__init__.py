@@ -15,8 +15,11 @@ from importlib.metadata import PackageNotFoundError, version as _version
 
 from .errors import SnaError
 
+#: The distribution name on the package index (the import name is ``sna``).
+DISTRIBUTION = "sna-vru"
+
 try:
-    __version__ = _version("sna")
+    __version__ = _version(DISTRIBUTION)
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 

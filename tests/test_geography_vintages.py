@@ -209,3 +209,35 @@ def test_demo_records_on_2011_codes_are_kept_on_2021_lsoas(demo21, tmp_path):
     assert set(placed.astype(str)) <= set(demo21.geography.lsoa)
     # the new 2021 LSOAs (merges and splits) hold records
     assert {"E01035507", "E01035501", "E01035502"} <= set(placed.astype(str))
+
+
+# ---- levels -------------------------------------------------------------------------------
+@pytest.mark.parametrize("level, units", [("lsoa", 684), ("msoa", 137), ("ward", 187), ("district", 8),
+                                          ("partnership", 2)])
+def test_every_level_covers_the_area_once(demo21, level, units):
+    from sna.io.geography import LEVELS, areas, count_by
+
+    geo = demo21.geography
+    a = areas(geo, level)
+    code, name = LEVELS[level]
+    assert len(a) == units and a[code].is_unique and a[name].notna().all()
+    assert int(a.lsoas.sum()) == 684 and a.population.sum() == pytest.approx(geo.population.sum())
+    assert a.crs == geo.crs and a.geometry.area.sum() == pytest.approx(geo.geometry.area.sum(), rel=0.01)
+    sv = demo21.in_year()
+    sv = sv[(sv.source == "police") & sv.serious_violence.fillna(False).astype(bool)]
+    n = count_by(sv, geo, level)
+    assert len(n) == units and n.n.sum() == sv.lsoa.notna().sum()
+
+
+def test_ward_counts_are_the_sum_of_their_lsoas(demo21):
+    from sna.io.geography import count_by
+
+    geo = demo21.geography
+    sv = demo21.in_year()
+    by_lsoa = count_by(sv, geo, "lsoa").merge(geo[["lsoa", "ward"]], on="lsoa")
+    by_ward = count_by(sv, geo, "ward").set_index("ward").n
+    assert by_lsoa.groupby("ward").n.sum().to_dict() == by_ward.to_dict()
+    with pytest.raises(sna.errors.GeographyError, match="unknown area level"):
+        from sna.io.geography import areas
+
+        areas(geo, "county")
