@@ -55,6 +55,8 @@ from .errors import AnalysisInputError, SnaError
 from .plot import style
 
 __all__ = [
+    "INSET_SHARE",
+    "MAX_INSETS",
     "ATTRIBUTION",
     "CATEGORY_COLOURS",
     "CLUSTER_COLOURS",
@@ -93,15 +95,16 @@ def _tint(colour: str, share: float) -> str:
 
 _HOT, _COLD, _NONE = style.HOT_COLD["hot"], style.HOT_COLD["cold"], style.HOT_COLD["none"]
 
-#: Gi* class -> colour (strong hot spots darkest; not significant light grey).
+#: Gi* class -> colour (ColorBrewer RdBu, colour-blind safe: the strongest hot spots
+#: darkest red; even the 95% class is clearly red, not a pale tint; not significant light grey).
 HOTSPOT_COLOURS: dict[str, str] = {
-    "hot spot (99.9%)": _HOT,
-    "hot spot (99%)": _tint(_HOT, 0.65),
-    "hot spot (95%)": _tint(_HOT, 0.35),
+    "hot spot (99.9%)": "#B2182B",
+    "hot spot (99%)": "#D6604D",
+    "hot spot (95%)": "#F4A582",
     "not significant": _NONE,
-    "cold spot (95%)": _tint(_COLD, 0.35),
-    "cold spot (99%)": _tint(_COLD, 0.65),
-    "cold spot (99.9%)": _COLD,
+    "cold spot (95%)": "#92C5DE",
+    "cold spot (99%)": "#4393C3",
+    "cold spot (99.9%)": "#2166AC",
 }
 
 #: Local Moran cluster -> colour.
@@ -264,30 +267,50 @@ def _nice_length(width_m: float) -> float:
     return exp
 
 
-def _scalebar(ax) -> None:
-    from matplotlib.patches import Rectangle
+def _scalebar(ax, *, fontsize: float = 7, data=None) -> None:
+    """A thin, unobtrusive scale bar: one bar with its length written under it.
+
+    The text sits a few points below the bar (offsets in points, not in map units, so it
+    never touches the bar whatever the map's shape) in the lower corner, left or right,
+    that holds fewer of the map's features.
+    """
+    import matplotlib.font_manager as fm
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     length = _nice_length(x1 - x0)
-    h = (y1 - y0) * 0.012
-    bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
-    half = length / 2
-    for i, colour in enumerate(("#222222", "white")):
-        ax.add_patch(
-            Rectangle(
-                (bx + i * half, by),
-                half,
-                h,
-                facecolor=colour,
-                edgecolor="#222222",
-                lw=0.6,
-                zorder=20,
-            )
-        )
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(bx, by + 1.8 * h, "0", ha="center", va="bottom", fontsize=7, zorder=20)
-    ax.text(bx + length, by + 1.8 * h, label, ha="center", va="bottom", fontsize=7, zorder=20)
+    loc = "lower left"
+    if data is not None and len(data):
+        w, h = (x1 - x0) * 0.25, (y1 - y0) * 0.1
+        sidx = data.sindex
+        left = len(sidx.query(_box(x0, y0, x0 + w, y0 + h)))
+        right = len(sidx.query(_box(x1 - w, y0, x1, y0 + h)))
+        loc = "lower right" if right < left else "lower left"
+    bar = AnchoredSizeBar(
+        ax.transData,
+        length,
+        label,
+        loc,
+        pad=0.3,
+        borderpad=0.4,
+        sep=3,
+        frameon=False,
+        size_vertical=(y1 - y0) * 0.004,
+        color="#333333",
+        label_top=False,
+        fontproperties=fm.FontProperties(size=fontsize),
+    )
+    bar.set_zorder(20)
+    bar._sna_scalebar = True
+    ax.add_artist(bar)
+
+
+def _box(x0, y0, x1, y1):
+    from shapely.geometry import box
+
+    return box(x0, y0, x1, y1)
 
 
 def _north_arrow(ax) -> None:
@@ -374,25 +397,18 @@ def _decorate(
     caption: bool = True,
 ) -> None:
     frame, label_col = _outline_frame(data, outlines)
+    ax._sna_outlines = (frame, label_col)
+    ax._sna_labels = []
     if frame is not None:
         _draw(ax, frame.geometry, "none", edgecolor="#222222", linewidth=1.0, zorder=10)
-        if outline_labels and label_col is not None:
-            import matplotlib.patheffects as pe
-
+        if outline_labels and label_col is not None and len(frame) > 1:
+            # one outline is the whole area, named in the title: its label would only hide
+            # the middle of the map
+            ax._sna_labels = []
             for _, row in frame.iterrows():
-                pt = row.geometry.representative_point()
-                ax.text(
-                    pt.x,
-                    pt.y,
-                    str(row[label_col]),
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    fontweight="bold",
-                    color="#222222",
-                    zorder=15,
-                    path_effects=[pe.withStroke(linewidth=2.5, foreground="white")],
-                )
+                t = _label(ax, row.geometry.representative_point(), str(row[label_col]))
+                t._sna_geom = row.geometry
+                ax._sna_labels.append(t)
     ax.set_aspect("equal")
     ax.set_axis_off()
     if basemap:
@@ -400,11 +416,298 @@ def _decorate(
     if title:
         ax.set_title(title, loc="left", fontsize=12, fontweight="bold")
     if scalebar:
-        _scalebar(ax)
+        _scalebar(ax, data=data)
     if north_arrow:
         _north_arrow(ax)
     if caption:
         _caption(fig, source, note, basemap_used=getattr(ax, "_sna_basemap", None))
+
+
+def _label(ax, pt, text: str, *, fontsize: float = 8, weight: str = "bold", colour="#222222"):
+    import matplotlib.patheffects as pe
+
+    return ax.text(
+        pt.x,
+        pt.y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        fontweight=weight,
+        color=colour,
+        zorder=15,
+        path_effects=[pe.withStroke(linewidth=2.5, foreground="white")],
+    )
+
+
+def _declutter(fig, ax, avoid=()) -> int:
+    """Place the area labels of ``ax`` so that no two overlap, nor any of ``avoid``.
+
+    Largest areas first, each label goes to the first free spot inside its own area: its
+    representative point, then points of a grid over the area nearest to it. A label with
+    no free spot inside its area (a small city among large districts) goes to the nearest
+    free spot around it, with a thin leader line back to its area. Deterministic. Returns
+    the number of labels that still overlap something (0 when all fitted).
+    """
+    texts = [t for t in getattr(ax, "_sna_labels", []) if t.get_text()]
+    if not texts:
+        return 0
+    fig.canvas.draw()  # the final layout: labels are measured in display space
+    renderer = fig.canvas.get_renderer()
+    if len(texts) < 2 and not avoid:
+        return 0
+    from matplotlib.transforms import Bbox
+
+    to_px = ax.transData.transform
+    frame = ax.get_window_extent(renderer)
+    taken = [o.get_window_extent(renderer).expanded(1.05, 1.1) for o in avoid]
+    clashes = 0
+
+    def free(cx, cy, w, h):
+        box = Bbox.from_bounds(cx - w / 2, cy - h / 2, w, h)
+        inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                  and box.y1 <= frame.y1)
+        return inside and not any(box.overlaps(o) for o in taken), box
+
+    order = sorted(texts, key=lambda t: -getattr(t, "_sna_geom", None).area
+                   if getattr(t, "_sna_geom", None) is not None else 0.0)
+    for t in order:
+        geom = getattr(t, "_sna_geom", None)
+        ext = t.get_window_extent(renderer)
+        w, h = ext.width * 1.08, ext.height * 1.15
+        home = np.array(t.get_position(), dtype=float)
+        spots = [home]
+        if geom is not None:
+            x0, y0, x1, y1 = geom.bounds
+            gx, gy = np.meshgrid(np.linspace(x0, x1, 13)[1:-1], np.linspace(y0, y1, 13)[1:-1])
+            pts = np.c_[gx.ravel(), gy.ravel()]
+            from shapely import contains_xy
+
+            pts = pts[contains_xy(geom, pts[:, 0], pts[:, 1])]
+            pts = pts[np.argsort(np.hypot(*(pts - home).T), kind="stable")]
+            spots += list(pts)
+        placed = False
+        for xy in spots:
+            cx, cy = to_px(xy)
+            ok, box = free(cx, cy, w, h)
+            if ok:
+                t.set_position(tuple(xy))
+                taken.append(box)
+                placed = True
+                break
+        if placed:
+            continue
+        # outside its area: rings of spots around it, nearest first, with a leader line
+        cx0, cy0 = to_px(home)
+        for radius in np.arange(1.0, 8.0, 0.5) * h:
+            for angle in np.deg2rad([90, 270, 45, 135, 225, 315, 0, 180]):
+                cx, cy = cx0 + radius * np.cos(angle) * 1.6, cy0 + radius * np.sin(angle)
+                ok, box = free(cx, cy, w, h)
+                if ok:
+                    break
+            if ok:
+                break
+        if not ok:
+            clashes += 1
+            taken.append(Bbox.from_bounds(cx0 - w / 2, cy0 - h / 2, w, h))
+            continue
+        xy = ax.transData.inverted().transform((cx, cy))
+        t.set_visible(False)
+        label = ax.annotate(
+            t.get_text(), xy=tuple(home), xytext=tuple(xy), ha="center", va="center",
+            fontsize=t.get_fontsize(), fontweight=t.get_fontweight(), color=t.get_color(),
+            zorder=t.get_zorder(), path_effects=t.get_path_effects(),
+            arrowprops={"arrowstyle": "-", "color": "#444444", "lw": 0.6, "shrinkA": 0,
+                        "shrinkB": 2},
+        )
+        label._sna_geom = geom
+        ax._sna_labels[ax._sna_labels.index(t)] = label
+        t.remove()
+        taken.append(box)
+    return clashes
+
+
+def _overlaps(fig, texts, others=None) -> int:
+    """How many pairs of these texts overlap on the drawn figure (or, given ``others``, how
+    many text-other pairs)."""
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    if others is not None:
+        more = [o.get_window_extent(renderer) for o in others]
+        return sum(b.overlaps(o) for b in boxes for o in more)
+    return sum(
+        boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# insets: zoom panels on the significant areas
+# --------------------------------------------------------------------------------------------
+
+#: Automatic insets are drawn when the areas to zoom on are fewer than this share of all.
+INSET_SHARE = 0.10
+#: At most this many zoom panels on one map.
+MAX_INSETS = 2
+_LETTERS = "ABCDEFGH"
+
+
+def _inset_groups(
+    data: gpd.GeoDataFrame, focus: np.ndarray, inset: bool | str, *, max_insets: int = MAX_INSETS
+) -> list[np.ndarray]:
+    """The groups of focus areas that get a zoom panel: arrays of row positions.
+
+    Focus areas closer than a gap (4% of the map's extent, at least 1 km) form one group;
+    the largest groups come first. With ``inset="auto"`` a panel is drawn only when the
+    focus areas are fewer than :data:`INSET_SHARE` of all areas, and only for a group small
+    enough on the map (at most half its width and height) for a zoom to show more.
+    """
+    if inset is False or inset is None or max_insets < 1:
+        return []
+    focus = np.asarray(focus, dtype=bool)
+    n = int(focus.sum())
+    if n == 0 or (inset == "auto" and n / len(data) >= INSET_SHARE):
+        return []
+    xmin, ymin, xmax, ymax = data.total_bounds
+    width, height = max(xmax - xmin, 1.0), max(ymax - ymin, 1.0)
+    gap = max(1000.0, 0.04 * max(width, height))
+    where = np.flatnonzero(focus)
+    geoms = data.geometry.iloc[where]
+    parts = geoms.buffer(gap / 2).union_all()
+    parts = list(getattr(parts, "geoms", [parts]))
+    reps = geoms.representative_point()
+    groups = []
+    for part in parts:
+        inside = where[np.asarray(reps.within(part))]
+        if len(inside):
+            groups.append(inside)
+    groups.sort(key=lambda g: (-len(g), int(g[0])))
+    keep = []
+    for g in groups:
+        gx0, gy0, gx1, gy1 = data.geometry.iloc[g].total_bounds
+        small = (gx1 - gx0) <= 0.5 * width and (gy1 - gy0) <= 0.5 * height
+        if small or (inset is True and not keep):
+            keep.append(g)
+        if len(keep) == max_insets:
+            break
+    return keep
+
+
+def _inset_extent(data, rows, pad: float = 0.35) -> tuple[float, float, float, float]:
+    """The box a zoom panel shows: the group's bounds padded, at least 5% of the map wide."""
+    xmin, ymin, xmax, ymax = data.total_bounds
+    least = 0.05 * max(xmax - xmin, ymax - ymin)
+    x0, y0, x1, y1 = data.geometry.iloc[rows].total_bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    half = max(x1 - x0, y1 - y0, least) * (0.5 + pad)
+    return cx - half, cy - half, cx + half, cy + half
+
+
+def _place_of(data, rows, frame, label_col) -> str | None:
+    """The name of the place a group of areas lies in: the outline (district) holding most of
+    them, else the areas' own district column."""
+    reps = data.geometry.iloc[rows].representative_point()
+    if frame is not None and label_col is not None:
+        names = []
+        for pt in reps:
+            hit = frame.loc[frame.geometry.contains(pt), label_col]
+            if len(hit):
+                names.append(str(hit.iloc[0]))
+        if names:
+            return pd.Series(names).value_counts().index[0]
+    for col in ("district_name", "district", "partnership"):
+        if col in data.columns:
+            vals = data[col].iloc[rows].dropna().astype(str)
+            if len(vals):
+                return vals.value_counts().index[0]
+    return None
+
+
+def _figure_with_insets(figsize, data, n_insets: int, n_legend: int):
+    """A figure with the map on the left and, on the right, the legend over the zoom panels."""
+    import matplotlib.pyplot as plt
+
+    width, height = figsize
+    xmin, ymin, xmax, ymax = data.total_bounds
+    map_h = max(height - _TEXT_ROOM, 1.0)
+    map_w = map_h * (xmax - xmin) / max(ymax - ymin, 1.0)
+    right = 2.7
+    fig_w = round(float(min(max(width, 6.5), max(5.5, map_w + right))), 2)
+    fig = plt.figure(figsize=(fig_w, height), layout="constrained")
+    legend_h = 0.45 + 0.2 * n_legend
+    # panels at most a little taller than wide: a tall panel would widen the zoomed extent
+    panel_h = min(max((map_h - legend_h) / n_insets, 0.8), right * 1.15)
+    rest = max(map_h - legend_h - panel_h * n_insets, 0.0)
+    gs = fig.add_gridspec(
+        n_insets + 2,
+        2,
+        width_ratios=[max(fig_w - right, 1.0), right],
+        height_ratios=[legend_h] + [panel_h] * n_insets + [max(rest, 0.01)],
+    )
+    ax = fig.add_subplot(gs[:, 0])
+    legend_ax = fig.add_subplot(gs[0, 1])
+    legend_ax.set_axis_off()
+    insets = [fig.add_subplot(gs[i + 1, 1]) for i in range(n_insets)]
+    return fig, ax, legend_ax, insets
+
+
+def _draw_insets(fig, ax, insets, groups, data, face, *, edge=0.4) -> list[dict]:
+    """Draw each zoom panel, then its frame and letter on the main map."""
+    from matplotlib.patches import Rectangle
+
+    frame, label_col = getattr(ax, "_sna_outlines", (None, None))
+    described = []
+    for letter, iax, rows in zip(_LETTERS, insets, groups, strict=False):
+        _draw(iax, data.geometry, face, linewidth=edge)
+        if frame is not None:
+            _draw(iax, frame.geometry, "none", edgecolor="#222222", linewidth=0.9, zorder=10)
+        iax._sna_extent = _inset_extent(data, rows)
+        iax.set_xlim(iax._sna_extent[0], iax._sna_extent[2])
+        iax.set_ylim(iax._sna_extent[1], iax._sna_extent[3])
+        iax.set_xticks([])
+        iax.set_yticks([])
+        for spine in iax.spines.values():
+            spine.set_visible(True)
+            spine.set_color("#222222")
+            spine.set_linewidth(1.0)
+        place = _place_of(data, rows, frame, label_col)
+        iax.set_title(f"{letter}. {place}" if place else letter, loc="left", fontsize=9,
+                      fontweight="bold")
+        iax._sna_inset = {"letter": letter, "areas": int(len(rows)), "place": place}
+        described.append(iax._sna_inset)
+    fig.canvas.draw()  # the layout: each panel's shape, to which its extent is widened
+    fw, fh = fig.get_size_inches()
+    for iax in insets:
+        pos = iax.get_position()
+        x0, y0, x1, y1 = _widen(iax._sna_extent, (pos.width * fw) / max(pos.height * fh, 1e-6))
+        iax.set_xlim(x0, x1)
+        iax.set_ylim(y0, y1)
+        iax.set_aspect("equal", adjustable="box")
+        _scalebar(iax, fontsize=6)
+        ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="none",
+                               edgecolor="#222222", linewidth=1.1, zorder=25))
+        letter = iax._sna_inset["letter"]
+        import matplotlib.patheffects as pe
+
+        t = ax.annotate(letter, xy=(x0, y1), xytext=(-2, 2), textcoords="offset points",
+                        ha="right", va="bottom", fontsize=9, fontweight="bold", zorder=26,
+                        path_effects=[pe.withStroke(linewidth=2.5, foreground="white")])
+        ax._sna_frames = [*getattr(ax, "_sna_frames", []), t]
+    return described
+
+
+def _widen(extent, aspect: float) -> tuple[float, float, float, float]:
+    """Widen a box (x0, y0, x1, y1) about its centre to the width/height ratio ``aspect``.
+
+    >>> _widen((0, 0, 10, 10), 2.0)
+    (-5.0, 0.0, 15.0, 10.0)
+    """
+    x0, y0, x1, y1 = (float(v) for v in extent)
+    w, h = x1 - x0, y1 - y0
+    if w / h < aspect:
+        grow = (h * aspect - w) / 2
+        return (x0 - grow, y0, x1 + grow, y1)
+    grow = (w / aspect - h) / 2
+    return (x0, y0 - grow, x1, y1 + grow)
 
 
 def _caption(fig, source, note, basemap_used=None):
@@ -438,9 +741,11 @@ def _add_basemap(ax) -> None:
         )
 
 
-def _legend(ax, handles, title: str | None, *, outside: bool = True) -> None:
+def _legend(ax, handles, title: str | None, *, outside: bool | None = True) -> None:
     kw: dict[str, Any] = {"title": title, "fontsize": 8, "title_fontsize": 9, "frameon": False}
-    if outside:
+    if outside is None:  # the legend's own axes (beside zoom panels)
+        kw.update(loc="upper left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.0)
+    elif outside:
         kw.update(loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.5)
     else:
         kw.update(loc="lower right")
@@ -689,10 +994,35 @@ def choropleth(
             north_arrow=north_arrow,
             basemap=basemap,
         )
+        _declutter(fig, ax)
     logger.info(
         "choropleth of %r: %s classes, upper bounds %s", column, scheme, [float(b) for b in bins]
     )
     return fig
+
+
+def _focus(values: pd.Series, colours: Mapping[str, str]) -> np.ndarray:
+    """The areas a zoom panel should show: the hot ones (hot spots, High-High and High-Low,
+    hot persistence classes), else every significant one."""
+    text = values.astype("object").where(values.notna(), "").astype(str)
+    plain = {"", "not significant", "no pattern"}
+    significant = ~text.isin(plain)
+    hot = significant & (text.str.contains("hot") | text.isin(["HH", "HL"]))
+    chosen = hot if hot.any() else significant
+    return chosen.to_numpy(dtype=bool)
+
+
+def _map_meta(fig, data, focus, described) -> None:
+    """What the map shows, for the chapter's record: areas, focus areas, their share and the
+    zoom panels drawn."""
+    n = int(len(data))
+    k = int(np.asarray(focus, dtype=bool).sum()) if focus is not None else 0
+    fig._sna_map = {
+        "areas": n,
+        "focus_areas": k,
+        "focus_share": round(k / n, 4) if n else 0.0,
+        "insets": list(described),
+    }
 
 
 def _categorical(
@@ -713,6 +1043,7 @@ def _categorical(
     ax,
     figsize,
     all_classes,
+    inset="auto",
 ):
     data = _prepare(data, column)
     values = data[column].astype("object").where(data[column].notna(), None)
@@ -723,19 +1054,33 @@ def _categorical(
             f"{list(colours)}.",
             column=column,
         )
+    face = [colours.get(v, _MISSING) if v is not None else _MISSING for v in values]
+    present = values.value_counts()
+    handles = []
+    for label, colour in colours.items():
+        n = int(present.get(label, 0))
+        if n or all_classes:
+            handles.append(_patch(colour, f"{(names or {}).get(label, label)} ({n:,})"))
+    if values.isna().any():
+        handles.append(_patch(_MISSING, f"No data ({int(values.isna().sum()):,})"))
+    focus = _focus(values, colours)
+    if ax is not None and inset not in (False, None):
+        if inset is True:
+            logger.info("a zoom panel needs a new figure: none drawn into the given ax")
+        inset = False
+    groups = _inset_groups(data, focus, inset)
     with style.house_style():
-        fig, ax = _figure(ax, figsize, data)
-        face = [colours.get(v, _MISSING) if v is not None else _MISSING for v in values]
+        if groups:
+            fig, ax, legend_ax, panels = _figure_with_insets(figsize, data, len(groups),
+                                                             len(handles))
+        else:
+            fig, ax = _figure(ax, figsize, data)
+            legend_ax, panels = None, []
         _draw(ax, data.geometry, face, linewidth=_edge_width(len(data)))
-        present = values.value_counts()
-        handles = []
-        for label, colour in colours.items():
-            n = int(present.get(label, 0))
-            if n or all_classes:
-                handles.append(_patch(colour, f"{(names or {}).get(label, label)} ({n:,})"))
-        if values.isna().any():
-            handles.append(_patch(_MISSING, f"No data ({int(values.isna().sum()):,})"))
-        _legend(ax, handles, legend_title)
+        if legend_ax is not None:
+            _legend(legend_ax, handles, legend_title, outside=None)
+        else:
+            _legend(ax, handles, legend_title)
         _decorate(
             fig,
             ax,
@@ -749,6 +1094,13 @@ def _categorical(
             north_arrow=north_arrow,
             basemap=basemap,
         )
+        described = _draw_insets(fig, ax, panels, groups, data, face) if groups else []
+        _declutter(fig, ax, avoid=getattr(ax, "_sna_frames", []))
+    _map_meta(fig, data, focus, described)
+    if described:
+        logger.info("map of %r: zoom panel(s) on %s", column,
+                    ", ".join(f"{d['letter']} ({d['areas']} areas, {d['place']})"
+                              for d in described))
     return fig
 
 
@@ -769,6 +1121,7 @@ def hotspot_map(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
+    inset: bool | Literal["auto"] = "auto",
 ) -> Figure:
     """Gi* hot and cold spots (the ``hotspot`` column of :func:`sna.hotspot.gistar`).
 
@@ -782,6 +1135,13 @@ def hotspot_map(
         Legend title. Each class shows its number of areas.
     all_classes
         List every class in the legend, even those with no area (default: present ones).
+    inset
+        Zoom panels on the hot areas (hot spots; High-High and High-Low clusters; hot
+        persistence classes; else every significant area), beside the map, with each
+        panel's frame and letter drawn on the map. ``"auto"`` (default) draws them when
+        those areas are fewer than 10% of all (:data:`INSET_SHARE`) and lie in at most two
+        small groups' worth of the map (:data:`MAX_INSETS` panels, largest groups first);
+        ``True`` always, ``False`` never. Not drawn into a given ``ax``.
     {common}
 
     Returns
@@ -824,6 +1184,7 @@ def hotspot_map(
         ax=ax,
         figsize=figsize,
         all_classes=all_classes,
+        inset=inset,
     )
 
 
@@ -844,6 +1205,7 @@ def lisa_map(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
+    inset: bool | Literal["auto"] = "auto",
 ) -> Figure:
     """Local Moran clusters and outliers (the ``cluster`` column of
     :func:`sna.hotspot.local_moran`).
@@ -856,6 +1218,13 @@ def lisa_map(
         ``"cluster"`` (default: significant quadrants only) or ``"quadrant"`` (all).
     legend_title, all_classes
         As :func:`hotspot_map`.
+    inset
+        Zoom panels on the hot areas (hot spots; High-High and High-Low clusters; hot
+        persistence classes; else every significant area), beside the map, with each
+        panel's frame and letter drawn on the map. ``"auto"`` (default) draws them when
+        those areas are fewer than 10% of all (:data:`INSET_SHARE`) and lie in at most two
+        small groups' worth of the map (:data:`MAX_INSETS` panels, largest groups first);
+        ``True`` always, ``False`` never. Not drawn into a given ``ax``.
     {common}
 
     Returns
@@ -898,6 +1267,7 @@ def lisa_map(
         ax=ax,
         figsize=figsize,
         all_classes=all_classes,
+        inset=inset,
     )
 
 
@@ -918,6 +1288,7 @@ def persistence_map(
     basemap: bool = False,
     ax=None,
     figsize: tuple[float, float] = (7.5, 7.0),
+    inset: bool | Literal["auto"] = "auto",
 ) -> Figure:
     """Persistent, emerging, intermittent and former hot and cold spots (the
     ``hotspot_category`` column of :func:`sna.hotspot.classify`).
@@ -930,6 +1301,13 @@ def persistence_map(
         The class column (default ``"hotspot_category"``).
     legend_title, all_classes
         As :func:`hotspot_map`.
+    inset
+        Zoom panels on the hot areas (hot spots; High-High and High-Low clusters; hot
+        persistence classes; else every significant area), beside the map, with each
+        panel's frame and letter drawn on the map. ``"auto"`` (default) draws them when
+        those areas are fewer than 10% of all (:data:`INSET_SHARE`) and lie in at most two
+        small groups' worth of the map (:data:`MAX_INSETS` panels, largest groups first);
+        ``True`` always, ``False`` never. Not drawn into a given ``ax``.
     {common}
 
     Returns
@@ -971,6 +1349,7 @@ def persistence_map(
         ax=ax,
         figsize=figsize,
         all_classes=all_classes,
+        inset=inset,
     )
 
 
@@ -1068,6 +1447,7 @@ def kde_map(
             north_arrow=north_arrow,
             basemap=basemap,
         )
+        _declutter(fig, ax)
     return fig
 
 

@@ -56,7 +56,9 @@ def texts(fig) -> list[str]:
 
 
 def legend_texts(fig, i: int = 0) -> list[str]:
-    leg = fig.axes[i].get_legend() or fig.legends[0]
+    # the map's legend, or the legend axes' beside zoom panels, or the figure's
+    legs = [ax.get_legend() for ax in fig.axes[i:] if ax.get_legend()] + list(fig.legends)
+    leg = legs[0]
     return [t.get_text() for t in leg.get_texts()]
 
 
@@ -233,7 +235,10 @@ def test_kde_map(geography):
     k = hs.kde(v[["Longitude", "Latitude"]], grid=hs.grid(geography, cell_size=250))
     fig = maps.kde_map(k, outlines=(geography, "district"), title="Density")
     assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "Events per km²"
-    assert "Nottingham" in texts(fig)
+    # one outline is the whole area: outlined, not labelled over the middle of the map
+    assert "Nottingham" not in texts(fig)
+    halves = maps.kde_map(k, outlines=(geography, "half"))
+    assert {"North", "South"} <= set(texts(halves))
     assert_furniture(fig)
     partial = maps.kde_map(k, hide_below=0.05)
     assert len(partial.axes) == 2
@@ -339,3 +344,102 @@ def test_maps_do_not_mutate_inputs(counts):
     maps.choropleth(counts, "n", outlines="district")
     maps.hotspot_map(hs.gistar(counts, permutations=0))
     pd.testing.assert_frame_equal(counts, before)
+
+
+# --------------------------------------------------------------------------------------------
+# zoom panels, labels, scale bar
+# --------------------------------------------------------------------------------------------
+
+
+def _insets(fig):
+    return [ax for ax in fig.axes if getattr(ax, "_sna_inset", None)]
+
+
+def test_gistar_and_lisa_maps_zoom_on_the_hot_areas_of_the_real_sample(counts):
+    gi = hs.gistar(counts, permutations=9999, seed=1)
+    hot = gi["hotspot"].astype(str).str.startswith("hot")
+    assert 0 < hot.mean() < maps.INSET_SHARE  # the city-centre hot spots of the real data
+    fig = maps.hotspot_map(gi, outlines="district")
+    panels = _insets(fig)
+    assert len(panels) >= 1 and fig._sna_map["insets"][0]["letter"] == "A"
+    assert fig._sna_map["focus_areas"] == int(hot.sum())
+    assert sum(d["areas"] for d in fig._sna_map["insets"]) == int(hot.sum())
+    # the panel shows every hot spot of its group, zoomed: a smaller extent than the map's
+    main = [ax for ax in fig.axes if ax not in panels and ax.has_data()][0]
+    px0, px1 = panels[0].get_xlim()
+    mx0, mx1 = main.get_xlim()
+    assert (px1 - px0) < 0.6 * (mx1 - mx0)
+    hx0, hy0, hx1, hy1 = gi[hot].total_bounds
+    py0, py1 = panels[0].get_ylim()
+    assert px0 <= hx0 and hx1 <= px1 and py0 <= hy0 and hy1 <= py1
+    # its frame is drawn on the main map, with its letter
+    frames = [p for p in main.patches if p.get_facecolor()[3] == 0]
+    assert any(np.isclose(p.get_x(), px0) and np.isclose(p.get_width(), px1 - px0) for p in frames)
+    assert "A" in [t.get_text() for t in main.texts]
+    lm = hs.local_moran(counts, permutations=999, seed=1)
+    assert len(_insets(maps.lisa_map(lm))) >= 1
+
+
+def test_no_zoom_panel_when_the_hot_areas_are_not_few(counts):
+    gi = hs.gistar(counts, permutations=0)
+    many = gi.assign(hotspot=np.where(np.arange(len(gi)) % 5 == 0, "hot spot (95%)",
+                                      "not significant"))
+    fig = maps.hotspot_map(many)
+    assert _insets(fig) == [] and fig._sna_map["focus_share"] >= maps.INSET_SHARE
+    none = gi.assign(hotspot="not significant")
+    assert _insets(maps.hotspot_map(none)) == []
+    # forced on or off
+    assert len(_insets(maps.hotspot_map(many, inset=True))) >= 1
+    few = gi.assign(hotspot=np.where(np.arange(len(gi)) == 3, "hot spot (99%)", "not significant"))
+    assert len(_insets(maps.hotspot_map(few))) == 1
+    assert _insets(maps.hotspot_map(few, inset=False)) == []
+    # into a given ax there is no room for a panel
+    f, ax = plt.subplots()
+    maps.hotspot_map(few, ax=ax)
+    assert _insets(f) == []
+
+
+def test_two_separate_groups_get_two_panels(counts):
+    gi = hs.gistar(counts, permutations=0)
+    c = gi.geometry.centroid
+    west, east = int(np.argmin(c.x.to_numpy())), int(np.argmax(c.x.to_numpy()))
+    labels = np.full(len(gi), "not significant", dtype=object)
+    labels[[west, east]] = "hot spot (95%)"
+    fig = maps.hotspot_map(gi.assign(hotspot=labels))
+    assert [d["letter"] for d in fig._sna_map["insets"]] == ["A", "B"]
+
+
+def _boxes(fig, artists):
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    return [a.get_window_extent(r) for a in artists]
+
+
+def test_district_labels_never_overlap(geography, counts):
+    # eight made-up districts: a 4 x 2 split of the city, labels long enough to collide
+    c = geography.geometry.centroid
+    qx = pd.qcut(c.x, 4, labels=False)
+    qy = pd.qcut(c.y, 2, labels=False)
+    names = ["Newcastle upon Tyne", "North Tyneside", "South Tyneside", "Gateshead",
+             "Sunderland", "Northumberland", "County Durham", "Hartlepool"]
+    g = counts.assign(district=[names[int(a) * 2 + int(b)] for a, b in zip(qx, qy)])
+    fig = maps.choropleth(g, "n", outlines="district")
+    ax = fig.axes[0]
+    labels = [t for t in ax._sna_labels if t.get_visible()]
+    assert len(labels) == 8
+    boxes = _boxes(fig, labels)
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(8) for j in range(i + 1, 8))
+
+
+def test_scale_bar_text_sits_clear_of_its_bar(counts):
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    for shape in ("tall", "wide"):
+        data = counts if shape == "tall" else counts.set_geometry(
+            counts.geometry.scale(xfact=4, yfact=0.5, origin=(0, 0)))
+        fig = maps.choropleth(data, "n")
+        bar = [a for a in fig.axes[0].artists if isinstance(a, AnchoredSizeBar)][0]
+        rect, text = bar.size_bar, bar.txt_label
+        fig.canvas.draw()
+        r = fig.canvas.get_renderer()
+        assert not rect.get_window_extent(r).overlaps(text.get_window_extent(r))
