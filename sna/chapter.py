@@ -673,22 +673,40 @@ class Chapter:
         Returns
         -------
         pathlib.Path
-            The saved PNG.
+            The saved PNG. The file in ``figures/`` carries its number and caption above the
+            picture and its source line (the source, the area and year; "synthetic data"
+            for the demo) under it, so it keeps its context when lifted into another
+            document; the report and the notebook show the picture under an HTML caption.
+            Legend entries that are a source's short name (``ecds``) are written in plain
+            words (:data:`sna.plot.style.SOURCE_WORDS`).
         """
         import matplotlib.pyplot as plt
+
+        from .plot import style
 
         k = len(self.figures) + 1
         label = f"Figure {self._num()}.{k}" if self.number is not None else f"Figure {k}"
         filename = f"{self._prefix()}fig{k:02d}_{_slug(name)}.png"
         path = self._path("figures", filename)
+        words = self.source_words()
+        style.plain_legends(fig, words)
+        source = _plain_source(source, words)
+        under = getattr(fig, "_supxlabel", None)  # a map's own source line
+        if under is not None:
+            under.set_text(_plain_source(under.get_text(), words))
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white",
                     metadata={"Software": None})
+        shown_map = getattr(fig, "_sna_map", None)
         plt.close(fig)
         png = buf.getvalue()
-        path.write_bytes(png)
+        # figures/ gets the picture that travels: its title above, its source line under it
+        path.write_bytes(style.titled_png(png, f"{label}. {caption}",
+                                          self._source_line(source), dpi=dpi))
         entry = {"label": label, "name": name, "caption": caption, "file": f"figures/{filename}",
                  "source": source}
+        if shown_map:
+            entry["map"] = shown_map
         self.figures.append(entry)
         full_caption = f"{label}. {caption}" + (f" {source}" if source else "")
         self._show(
@@ -703,6 +721,29 @@ class Chapter:
         )
         self._write_sidecar()
         return path
+
+    def source_words(self) -> dict[str, str]:
+        """Each configured source's short name -> plain words for legends and source lines.
+
+        >>> Chapter("02_volume_and_trend", display=False).source_words()["ecds"]
+        'A&E assault attendances'
+        """
+        from .plot.style import SOURCE_WORDS
+
+        return {name: SOURCE_WORDS[src.format] for name, src in self.config.sources.items()
+                if src.format in SOURCE_WORDS and name != SOURCE_WORDS[src.format]}
+
+    def _source_line(self, source: str | None) -> str:
+        """The line under a figure in ``figures/``: its source, the area and the year."""
+        if self._assessment is not None:
+            year = str(self._assessment.year)
+        else:
+            year = str(self._year or self.config.year or "")
+        parts = [source.strip().rstrip(".") + "." if source else ""]
+        parts.append(f"{self.config.area}, {year}." if year else f"{self.config.area}.")
+        if self.synthetic:
+            parts.append("Synthetic data: not real records.")
+        return " ".join(p for p in parts if p)
 
     # ---- tables ------------------------------------------------------------------------
     def disclosure_rule(self, sources: Sequence[str] | None) -> str:
@@ -959,6 +1000,21 @@ def _with_disclosure_attrs(html_text: str, entry: dict) -> str:
     }
     extra = "".join(f' {k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
     return re.sub(r"<table\b([^>]*)>", lambda m: f"<table{m.group(1)}{extra}>", html_text, count=1)
+
+
+def _plain_source(source: str | None, words: Mapping[str, str]) -> str | None:
+    """A source line with the sources' short names in plain words.
+
+    >>> _plain_source("Source: police.", {"police": "Police recorded crime"})
+    'Source: Police recorded crime.'
+    >>> _plain_source("Source: police_uk data", {"police": "Police recorded crime"})
+    'Source: police_uk data'
+    """
+    if not source:
+        return source
+    for name, plain in words.items():
+        source = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", plain, source)
+    return source
 
 
 def _md_escape(text: str) -> str:

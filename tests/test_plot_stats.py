@@ -188,6 +188,27 @@ def test_funnel_plot_limits_points_and_labels():
     assert charts.funnel_plot(prop).axes[0].get_ylabel() == "Proportion"
 
 
+def test_funnel_labels_do_not_overlap_and_the_legend_is_outside_the_data():
+    # the districts of a county: similar populations, several far outside the limits, so
+    # their labels start on top of each other
+    names = ["Ashfield", "Bassetlaw", "Broxtowe", "Gedling", "Mansfield",
+             "Newark and Sherwood", "Rushcliffe", "Nottingham"]
+    df = pd.DataFrame({"area": names, "n": [900, 610, 420, 400, 905, 620, 300, 2600],
+                       "pop": [128_000, 117_000, 113_000, 117_000, 109_000, 122_000, 119_000,
+                               332_000]})
+    fig = charts.funnel_plot(funnel(df, "n", "pop"), label="area", annotate="all")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text()]
+    assert sorted(t.get_text() for t in labels) == sorted(names)
+    boxes = [t.get_window_extent(r) for t in labels]
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes))
+                   for j in range(i + 1, len(boxes)))
+    legend = ax.get_legend().get_window_extent(r)
+    assert legend.x0 >= ax.get_window_extent(r).x1 - 1  # beside the plot, not over the points
+
+
 # ------------------------------------------------------------------ STL and ITS
 
 

@@ -46,6 +46,7 @@ from .style import (
     PALETTE,
     SIGNIFICANCE_COLOURS,
     new_figure,
+    spread_labels,
     styled,
     thousands,
 )
@@ -455,9 +456,9 @@ def funnel_plot(
     if label is not None and annotate != "none":
         show = (result["significance"] != "Not significant") if annotate == "significant" \
             else pd.Series(True, index=result.index)
-        for (_, r) in result[show.to_numpy()].iterrows():
-            ax.annotate(str(r[label]), (r[den_col], r["value"]), xytext=(4, 3),
-                        textcoords="offset points", fontsize=8)
+        names = [ax.text(r[den_col], r["value"], str(r[label]), fontsize=8, ha="left",
+                         va="bottom")
+                 for (_, r) in result[show.to_numpy()].iterrows()]
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     thousands(ax, "x")
@@ -467,7 +468,9 @@ def funnel_plot(
                              else ("Percentage" if m == 100 else "Proportion")))
     if title:
         ax.set_title(title)
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # outside the data
+    if label is not None and annotate != "none" and len(names) > 1:
+        spread_labels(ax, names, points=(den, result["value"].to_numpy(dtype=float)))
     return fig
 
 

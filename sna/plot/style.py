@@ -12,7 +12,11 @@ a report looks like one document. Export for other chart modules:
   :data:`SEQUENTIAL_CMAP` and :data:`DIVERGING_CMAP` (maps);
 - :func:`house_style` (a context manager), :func:`apply_style` (set it globally, e.g. in a
   notebook), :func:`styled` (a decorator that draws a chart function in the house style),
-  :func:`new_figure`, :func:`caption` and :func:`savefig` (PNG at 150 dpi).
+  :func:`new_figure`, :func:`caption` and :func:`savefig` (PNG at 150 dpi);
+- figures that travel: :func:`titled_png` (the PNG with its title above and its source line
+  under it, for ``figures/``), :func:`plain_legends` (legend entries in plain words instead
+  of the config's source names: ``ecds`` -> "A&E assault attendances") and
+  :func:`spread_labels` (point labels moved apart so none overlaps another or a point).
 
 Examples
 --------
@@ -61,6 +65,10 @@ __all__ = [
     "caption",
     "savefig",
     "thousands",
+    "SOURCE_WORDS",
+    "plain_legends",
+    "spread_labels",
+    "titled_png",
 ]
 
 #: Okabe & Ito (2008) colour-universal-design palette: blue, orange, bluish green,
@@ -279,3 +287,159 @@ def thousands(ax, axis: str = "y") -> None:
     fmt = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer()
                         else f"{v:,.1f}")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+#: Plain words for a source, by its format (legends and source lines say these, not the
+#: config's short names such as ``ecds`` or ``police``).
+SOURCE_WORDS: dict[str, str] = {
+    "police_uk": "Police recorded crime (data.police.uk)",
+    "police_extract": "Police recorded crime",
+    "ambulance": "Ambulance call-outs",
+    "ecds": "A&E assault attendances",
+    "interventions": "Intervention participants",
+}
+
+
+def plain_legends(fig, words: dict[str, str]) -> int:
+    """Replace legend entries that are short names (``police``, ``ecds``) by plain words.
+
+    Parameters
+    ----------
+    fig
+        A matplotlib Figure: every legend of its axes and of the figure is looked at.
+    words
+        ``{short name: plain words}``, e.g. each configured source's name to
+        :data:`SOURCE_WORDS` of its format.
+
+    Returns
+    -------
+    int
+        The number of entries replaced (an entry is replaced only when its whole text is a
+        short name, so "police: 2019/20" is left alone).
+
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig, ax = new_figure()
+    >>> _ = ax.plot([1, 2], label="ecds"); _ = ax.plot([2, 1], label="Average")
+    >>> _ = ax.legend()
+    >>> plain_legends(fig, {"ecds": "A&E assault attendances"})
+    1
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['A&E assault attendances', 'Average']
+    """
+    legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
+    n = 0
+    for leg in legends:
+        if leg is None:
+            continue
+        for t in leg.get_texts():
+            new = words.get(t.get_text().strip())
+            if new:
+                t.set_text(new)
+                n += 1
+    return n
+
+
+def spread_labels(ax, texts, *, points=None) -> None:
+    """Move point labels apart so that none overlaps another label, nor the points.
+
+    Uses adjustText (deterministic: its random start is seeded); a label moved away from its
+    point gets a thin leader line. Call it last, after the axes' limits are final.
+
+    Parameters
+    ----------
+    ax
+        The Axes holding the labels.
+    texts
+        The labels (matplotlib Text or Annotation artists).
+    points
+        ``(x, y)`` arrays of the points the labels should also keep clear of (optional).
+    """
+    texts = list(texts)
+    if len(texts) < 1:
+        return
+    import warnings
+
+    from adjustText import adjust_text
+
+    x, y = (None, None) if points is None else (list(points[0]), list(points[1]))
+    ax.figure.canvas.draw()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adjust_text(texts, x=x, y=y, ax=ax, expand=(1.1, 1.3), min_arrow_len=6,
+                    arrowprops={"arrowstyle": "-", "color": "#666666", "lw": 0.5})
+
+
+def titled_png(png: bytes, title: str | None, source: str | None, *, dpi: int = DPI) -> bytes:
+    """The PNG with its title above and its source line under it, so that it keeps its
+    context when lifted into another document (``figures/*.png``).
+
+    The picture itself is not redrawn: a band of text is added above and below it, wrapped
+    to its width, in the house font.
+
+    Parameters
+    ----------
+    png
+        The figure as PNG bytes.
+    title
+        The title ("Figure 2.1. Serious violence per month ..."); None for none.
+    source
+        The source line ("Source: Police recorded crime. Nottinghamshire, 2020/21."); None
+        for none.
+    dpi
+        The resolution of ``png``.
+
+    Returns
+    -------
+    bytes
+        The new PNG (taller by the bands; the same width).
+
+    >>> import io, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from matplotlib.image import imread
+    >>> fig, ax = new_figure(figsize=(4, 3)); buf = io.BytesIO()
+    >>> fig.savefig(buf, format="png", dpi=100)
+    >>> out = titled_png(buf.getvalue(), "Figure 1.1. A title", "Source: here.", dpi=100)
+    >>> h0, w0 = imread(io.BytesIO(buf.getvalue())).shape[:2]
+    >>> h1, w1 = imread(io.BytesIO(out)).shape[:2]
+    >>> w1 == w0 and h1 > h0
+    True
+    """
+    import io
+    import textwrap
+
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+    from matplotlib.transforms import Bbox
+
+    img = imread(io.BytesIO(png))
+    h_px, w_px = img.shape[:2]
+    width_in = w_px / dpi
+
+    def lines(text, size, bold=False):
+        if not text:
+            return []
+        per_line = max(int((width_in - 0.2) * 72 / (size * (0.64 if bold else 0.56))), 20)
+        return textwrap.wrap(" ".join(str(text).split()), per_line)
+
+    title_lines, source_lines = lines(title, 10.5, bold=True), lines(source, 7.5)
+    pad = 0.08
+    top = (len(title_lines) * 10.5 * 1.35 / 72 + 2 * pad) if title_lines else 0.0
+    bottom = (len(source_lines) * 7.5 * 1.35 / 72 + 2 * pad) if source_lines else 0.0
+    height_in = h_px / dpi + top + bottom
+    with house_style():
+        fig = Figure(figsize=(width_in, height_in), dpi=dpi, facecolor="white")
+        fig.figimage(img, xo=0, yo=int(round(bottom * dpi)), origin="upper", resize=False)
+        if title_lines:
+            fig.text(pad / width_in, 1 - pad / height_in, "\n".join(title_lines), ha="left",
+                     va="top", fontsize=10.5, fontweight="bold", color=TEXT_COLOUR,
+                     linespacing=1.25)
+        if source_lines:
+            fig.text(pad / width_in, pad / height_in, "\n".join(source_lines), ha="left",
+                     va="bottom", fontsize=7.5, color="#555555", linespacing=1.25)
+        buf = io.BytesIO()
+        # the whole canvas, whatever savefig.bbox says (the house style's "tight" would crop)
+        fig.savefig(buf, format="png", dpi=dpi, facecolor="white",
+                    bbox_inches=Bbox.from_bounds(0, 0, width_in, height_in),
+                    metadata={"Software": None})
+    return buf.getvalue()
