@@ -1361,6 +1361,7 @@ def kde_map(
     cmap: str = style.SEQUENTIAL_CMAP,
     legend_title: str | None = "Events per km²",
     hide_below: float | None = None,
+    area=None,
     title: str | None = None,
     outlines=None,
     outline_labels: bool = True,
@@ -1387,6 +1388,11 @@ def kde_map(
     hide_below
         Leave cells below this share of the maximum density unfilled (e.g. 0.05), to show
         only the denser areas; ``None`` (default) fills every cell.
+    area
+        The study area (e.g. the geography's LSOAs): the surface is clipped exactly at its
+        boundary, and the area under the surface is drawn in the colour of zero density, so
+        that the surface reaches the boundary even where a grid cell is missing (cells whose
+        centre lies outside, or a surface computed only over the events' extent).
     {common}
 
     Returns
@@ -1424,11 +1430,26 @@ def kde_map(
         if hide_below:
             show &= values >= hide_below * vmax
         norm = mpl.colors.Normalize(vmin=0, vmax=vmax)
-        # the study area, faintly, under the surface
-        _draw(ax, data.geometry, "#f7f7f7", edgecolor="none", linewidth=0, zorder=1)
+        # the study area under the surface: faint grey, or, given the area, zero density
+        clip = None
+        if area is not None:
+            shape = _prepare(area if isinstance(area, gpd.GeoDataFrame)
+                             else gpd.GeoDataFrame(geometry=gpd.GeoSeries(area)), None, "area")
+            whole = shape.geometry.buffer(2).union_all().buffer(-2)
+            _draw(ax, [whole], mpl.colormaps[cmap](0.0), edgecolor="none", linewidth=0,
+                  zorder=1)
+            from matplotlib.patches import PathPatch
+
+            clip = PathPatch(_path(whole), transform=ax.transData, facecolor="none",
+                             edgecolor="none")
+        else:
+            _draw(ax, data.geometry, "#f7f7f7", edgecolor="none", linewidth=0, zorder=1)
         # cell edges in the face colour: no hairline seams between cells
         colours = mpl.colormaps[cmap](norm(values[show]))
-        _draw(ax, data.geometry[show], colours, edgecolor=colours, linewidth=0.4, zorder=2)
+        cells = _draw(ax, data.geometry[show], colours, edgecolor=colours, linewidth=0.4,
+                      zorder=2)
+        if clip is not None and cells is not None:
+            cells.set_clip_path(clip)
         sm = mpl.cm.ScalarMappable(norm=norm, cmap=cmap)
         cb = fig.colorbar(sm, ax=ax, shrink=0.6, pad=0.02, location="right")
         cb.set_label(legend_title or column, fontsize=9)

@@ -156,6 +156,15 @@ def table_a_board(table: "pd.DataFrame", *, year: str | None = None,
         board reads it: whole numbers with thousands separators, whole percentages. The full
         statistical columns stay in the report's appendix and the spreadsheet.
 
+    Notes
+    -----
+    The change is the year's count against the annual average of the baseline years, as a
+    percentage rounded to a whole number (the board report's "Down 37%"). Its 95% interval
+    is that of the rate ratio (year / baseline average, from
+    :func:`sna.trend.compare_periods`), turned into percentages: ``(ratio - 1) x 100``.
+    A change is marked significant when the rate ratio's test gives p < 0.05; p-values are
+    written ``p < 0.001`` below 0.001, never as ``p = 0.0000``.
+
     Examples
     --------
     >>> import pandas as pd

@@ -443,3 +443,23 @@ def test_scale_bar_text_sits_clear_of_its_bar(counts):
         fig.canvas.draw()
         r = fig.canvas.get_renderer()
         assert not rect.get_window_extent(r).overlaps(text.get_window_extent(r))
+
+
+def test_kde_map_reaches_the_boundary_of_the_area(geography):
+    files = sorted(glob.glob(str(SAMPLE / "police" / "*" / "*.csv")))
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    v = df[(df["Crime type"] == "Violence and sexual offences")
+           & df["LSOA code"].isin(geography["lsoa"])]
+    k = hs.kde(v[["Longitude", "Latitude"]], grid=hs.grid(geography, cell_size=250))
+    inside = hs.cells_within(k, geography)
+    fig = maps.kde_map(inside, area=geography)
+    ax = fig.axes[0]
+    background, cells = ax.collections[0], ax.collections[1]
+    # under the surface: the whole area, in the colour of zero density
+    assert np.allclose(background.get_facecolor()[0],
+                       matplotlib.colormaps[maps.style.SEQUENTIAL_CMAP](0.0))
+    ext = background.get_paths()[0].get_extents()
+    gx0, gy0, gx1, gy1 = geography.total_bounds
+    assert (ext.x0, ext.y0, ext.x1, ext.y1) == pytest.approx((gx0, gy0, gx1, gy1), abs=5)
+    # the cells are clipped at the boundary
+    assert cells.get_clip_path() is not None
