@@ -326,6 +326,7 @@ def plain_legends(fig, words: dict[str, str]) -> int:
     1
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['A&E assault attendances', 'Average']
+    >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
     legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
     n = 0
@@ -404,6 +405,7 @@ def titled_png(png: bytes, title: str | None, source: str | None, *, dpi: int = 
     >>> h1, w1 = imread(io.BytesIO(out)).shape[:2]
     >>> w1 == w0 and h1 > h0
     True
+    >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
     import io
     import textwrap
