@@ -74,6 +74,8 @@ __all__ = [
     "format_table",
     "table_html",
     "read_sidecars",
+    "published_cells",
+    "HIDDEN_TAGS",
 ]
 
 #: The standard chapters, in report order, with their titles.
@@ -1038,6 +1040,26 @@ def _jsonable(value: Any) -> Any:
     except ImportError:  # pragma: no cover
         pass
     return str(value)
+
+
+#: Cell tags of what a reader of the report never sees: the parameters and what papermill
+#: adds (the injected parameters, its error cell).
+HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "papermill-error-cell-tag"})
+
+
+def published_cells(nb) -> list:
+    """The cells of an executed chapter notebook that the report publishes (all but the
+    parameter cells and papermill's own; see :data:`HIDDEN_TAGS`).
+
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("year = None"),
+    ...                                      nbformat.v4.new_markdown_cell("# 1. Title")])
+    >>> nb.cells[0].metadata["tags"] = ["parameters"]
+    >>> [c.cell_type for c in published_cells(nb)]
+    ['markdown']
+    """
+    return [c for c in nb.cells
+            if not HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))]
 
 
 def read_sidecars(output_dir: str | os.PathLike) -> dict[str, dict]:

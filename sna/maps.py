@@ -885,8 +885,19 @@ _COMMON_DOC = """
         Size of a new figure in inches."""
 
 
+_INSET_DOC = """
+    inset
+        Zoom panels on the hot areas (hot spots; High-High and High-Low clusters; hot
+        persistence classes; else every significant area), beside the map, with each
+        panel's frame and letter drawn on the map. ``"auto"`` (default) draws them when
+        those areas are fewer than 10% of all (:data:`INSET_SHARE`), for at most
+        :data:`MAX_INSETS` groups of them (largest first) each small on the map; ``True``
+        always, ``False`` never. Not drawn into a given ``ax``."""
+
+
 def _with_common(func):
-    func.__doc__ = func.__doc__.replace("    {common}", _COMMON_DOC.strip("\n"))
+    func.__doc__ = func.__doc__.replace("    {common}", _COMMON_DOC.strip("\n")).replace(
+        "    {inset}", _INSET_DOC.strip("\n"))
     return func
 
 
@@ -1135,13 +1146,7 @@ def hotspot_map(
         Legend title. Each class shows its number of areas.
     all_classes
         List every class in the legend, even those with no area (default: present ones).
-    inset
-        Zoom panels on the hot areas (hot spots; High-High and High-Low clusters; hot
-        persistence classes; else every significant area), beside the map, with each
-        panel's frame and letter drawn on the map. ``"auto"`` (default) draws them when
-        those areas are fewer than 10% of all (:data:`INSET_SHARE`) and lie in at most two
-        small groups' worth of the map (:data:`MAX_INSETS` panels, largest groups first);
-        ``True`` always, ``False`` never. Not drawn into a given ``ax``.
+    {inset}
     {common}
 
     Returns
@@ -1218,13 +1223,7 @@ def lisa_map(
         ``"cluster"`` (default: significant quadrants only) or ``"quadrant"`` (all).
     legend_title, all_classes
         As :func:`hotspot_map`.
-    inset
-        Zoom panels on the hot areas (hot spots; High-High and High-Low clusters; hot
-        persistence classes; else every significant area), beside the map, with each
-        panel's frame and letter drawn on the map. ``"auto"`` (default) draws them when
-        those areas are fewer than 10% of all (:data:`INSET_SHARE`) and lie in at most two
-        small groups' worth of the map (:data:`MAX_INSETS` panels, largest groups first);
-        ``True`` always, ``False`` never. Not drawn into a given ``ax``.
+    {inset}
     {common}
 
     Returns
@@ -1301,13 +1300,7 @@ def persistence_map(
         The class column (default ``"hotspot_category"``).
     legend_title, all_classes
         As :func:`hotspot_map`.
-    inset
-        Zoom panels on the hot areas (hot spots; High-High and High-Low clusters; hot
-        persistence classes; else every significant area), beside the map, with each
-        panel's frame and letter drawn on the map. ``"auto"`` (default) draws them when
-        those areas are fewer than 10% of all (:data:`INSET_SHARE`) and lie in at most two
-        small groups' worth of the map (:data:`MAX_INSETS` panels, largest groups first);
-        ``True`` always, ``False`` never. Not drawn into a given ``ax``.
+    {inset}
     {common}
 
     Returns

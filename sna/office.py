@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._log import logger
+from .chapter import published_cells
 from .errors import SnaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -299,10 +300,7 @@ def _items(nb_path: Path) -> tuple[str, list[tuple[str, Any]]]:
 
     nb = nbformat.read(str(nb_path), as_version=4)
     title, items = None, []
-    for c in nb.cells:
-        tags = set(c.get("metadata", {}).get("tags", []))
-        if tags & {"injected-parameters", "papermill-error-cell-tag", "parameters"}:
-            continue
+    for c in published_cells(nb):
         if c.cell_type == "markdown":
             src = c.source
             m = re.search(r"^#\s+(.+)$", src, flags=re.M)
@@ -348,46 +346,31 @@ def _items(nb_path: Path) -> tuple[str, list[tuple[str, Any]]]:
     return title or nb_path.stem, kept
 
 
-def _find_table(out: Path, chapter: str, name: str):
-    """(meta, parsed table) of a chapter's table by its name, or None."""
+def _sidecar_entry(out: Path, chapter: str, what: str, name: str) -> dict | None:
+    """A chapter's record of one of its tables or figures (``what``), by its name."""
     side = out / "chapters" / f"{chapter}.json"
-    nb = out / "chapters" / f"{chapter}.ipynb"
-    if not side.exists() or not nb.exists():
+    if not side.exists():
         return None
-    entry = next((t for t in json.loads(side.read_text(encoding="utf-8")).get("tables", [])
-                  if t.get("name") == name), None)
-    if entry is None:
-        return None
-    for kind, payload in _items(nb)[1]:
-        if kind == "table" and payload[0].get("label") == entry["label"]:
-            return payload
-    return None
+    entries = json.loads(side.read_text(encoding="utf-8")).get(what, [])
+    return next((e for e in entries if e.get("name") == name), None)
 
 
-def _find_figure(out: Path, chapter: str, name: str):
-    """(meta, png) of a chapter's figure by its name, or None."""
-    side = out / "chapters" / f"{chapter}.json"
+def _find_output(out: Path, chapter: str, kind: str, name: str):
+    """(meta, payload) of a chapter's ``kind`` (``"table"`` or ``"figure"``) named ``name``,
+    as the executed notebook shows it; None when the chapter did not make it."""
+    entry = _sidecar_entry(out, chapter, kind + "s", name)
     nb = out / "chapters" / f"{chapter}.ipynb"
-    if not side.exists() or not nb.exists():
+    if entry is None or not nb.exists():
         return None
-    entry = next((f for f in json.loads(side.read_text(encoding="utf-8")).get("figures", [])
-                  if f.get("name") == name), None)
-    if entry is None:
-        return None
-    for kind, payload in _items(nb)[1]:
-        if kind == "figure" and payload[0].get("label") == entry["label"]:
-            return payload
-    return None
+    return next((payload for k, payload in _items(nb)[1]
+                 if k == kind and payload[0].get("label") == entry["label"]), None)
 
 
 def _table_csv(out: Path, chapter: str, name: str):
+    """(the table as its CSV has it, its record) or (None, None)."""
     import pandas as pd
 
-    side = out / "chapters" / f"{chapter}.json"
-    if not side.exists():
-        return None, None
-    entry = next((t for t in json.loads(side.read_text(encoding="utf-8")).get("tables", [])
-                  if t.get("name") == name), None)
+    entry = _sidecar_entry(out, chapter, "tables", name)
     if entry is None or not (out / entry["file"]).exists():
         return None, None
     return pd.read_csv(out / entry["file"], dtype=object), entry
@@ -984,7 +967,7 @@ def write_board_paper(
         _numbered(d, f"4.{k}", "Table A is not available: the police data do not cover the "
                   "baseline years.")
         k += 1
-    success = _find_table(out, "01_key_findings", "success_measures")
+    success = _find_output(out, "01_key_findings", "table", "success_measures")
     if success is not None:
         d.heading("Success measures", 2)
         meta, t = success
@@ -992,7 +975,7 @@ def write_board_paper(
         k += 1
         d.table(t.header, t.rows, t.numeric, caption=f"{meta['label']}. {meta['caption']}",
                 notes=t.notes)
-    reach = _find_table(out, "08_interventions", "reach_level")
+    reach = _find_output(out, "08_interventions", "table", "reach_level")
     if reach is not None:
         d.heading("Interventions", 2)
         meta, t = reach
@@ -1019,7 +1002,7 @@ def write_board_paper(
     d.heading("Where serious violence happens", 2)
     shown = 0
     for name in maps:
-        fig = _find_figure(out, "04_geography", name)
+        fig = _find_output(out, "04_geography", "figure", name)
         if fig is None:
             continue
         meta, png = fig
@@ -1108,11 +1091,7 @@ def write_slides(output_dir: str | os.PathLike, path: str | os.PathLike | None =
                     run.font.size = Pt(14)
     figures = [("01_key_findings", "table_a")] + [("04_geography", m) for m in maps]
     for chapter, name in figures:
-        side = out / "chapters" / f"{chapter}.json"
-        if not side.exists():
-            continue
-        entry = next((f for f in json.loads(side.read_text(encoding="utf-8")).get("figures", [])
-                      if f.get("name") == name), None)
+        entry = _sidecar_entry(out, chapter, "figures", name)
         if entry is None or not (out / entry["file"]).exists():
             continue
         s = prs.slides.add_slide(prs.slide_layouts[6])

@@ -30,8 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("sna", "sna.errors", "sna._log", "sna.datasets", "sna.schemas"),
     # plain helpers: periods, the QualityLog, input checks, files, the registry of formats
     ("sna.periods", "sna.quality", "sna._validate", "sna.io", "sna.io._files"),
-    # the typed configuration
-    ("sna.config",),
+    # the typed configuration, and the analyst's narrative file it names
+    ("sna.config", "sna.narrative"),
     # what cleaning stands on: definitions, pseudonyms, geography, the execution engines
     ("sna.definitions", "sna.privacy", "sna.io.geography", "sna.engine"),
     # the cleaning toolkit
@@ -49,7 +49,7 @@ LAYERS: list[tuple[str, ...]] = [
     # what the chapter notebooks share
     ("sna.chapter",),
     # the batch run and its report
-    ("sna.report", "sna._kernels", "sna._browser"),
+    ("sna.report", "sna._kernels", "sna._browser", "sna.office"),
     # the command line
     ("sna.init", "sna.cli"),
 ]
