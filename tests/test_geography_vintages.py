@@ -241,3 +241,22 @@ def test_ward_counts_are_the_sum_of_their_lsoas(demo21):
         from sna.io.geography import areas
 
         areas(geo, "county")
+
+
+def test_a_welsh_area_with_wimd(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    # three real Welsh LSOAs (Isle of Anglesey) as boxes: the area, its wards and WIMD deciles
+    codes = ["W01000001", "W01000002", "W01000003"]
+    gpd.GeoDataFrame({"LSOA11CD": codes}, geometry=[box(i * 100, 0, i * 100 + 100, 100) for i in range(3)],
+                     crs=27700).to_file(tmp_path / "b.geojson", driver="GeoJSON")
+    (tmp_path / "sna.yml").write_text(
+        "area: Anglesey\nyear: 2019/20\ngeography:\n  boundaries: b.geojson\n  imd: bundled-wimd2019\n"
+        "sources:\n  police:\n    format: police_uk\n    path: b.geojson\n")
+    geo, _ = load_geography(load_config(tmp_path / "sna.yml"))
+    wimd = read_deprivation("bundled-wimd2019").set_index("lsoa")
+    assert geo.imd_decile.tolist() == wimd.loc[codes, "imd_decile"].tolist() == [5, 7, 3]
+    assert set(geo.deprivation_index) == {"WIMD 2019"} and set(geo.district_name) == {"Isle of Anglesey"}
+    assert geo.ward_name.notna().all() and geo.msoa_name.str.startswith("Isle of Anglesey").all()
+    assert "Welsh Government WIMD 2019" in {m["reference"] for m in geo.attrs["sna"]["methods"]}
