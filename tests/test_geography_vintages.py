@@ -260,3 +260,21 @@ def test_a_welsh_area_with_wimd(tmp_path):
     assert set(geo.deprivation_index) == {"WIMD 2019"} and set(geo.district_name) == {"Isle of Anglesey"}
     assert geo.ward_name.notna().all() and geo.msoa_name.str.startswith("Isle of Anglesey").all()
     assert "Welsh Government WIMD 2019" in {m["reference"] for m in geo.attrs["sna"]["methods"]}
+
+
+def test_a_baseline_across_the_change_of_vintage_is_harmonised():
+    from sna.clean import place, start
+
+    cfg = load_config(nottingham_sample_config()).model_copy()
+    cfg.geography.lsoa_best_fit = "bundled"
+    geo, _ = load_geography(cfg)  # 2011 LSOAs
+    assert "Records on the other LSOA vintage" in {m["method"] for m in geo.attrs["sna"]["methods"]}
+    # 2018: 2011 codes; 2022: 2021 codes for the same places (a merge and a split), no coordinates
+    rows = pd.DataFrame({"month": ["2018-06", "2018-06", "2022-06", "2022-06", "2022-06"],
+                         "code": ["E01013974", "E01033404", "E01035507", "E01035501", "E01035502"]})
+    out = place(start(rows), geo, lsoa="code", best_fit="bundled")
+    assert out["_reason"].isna().all()  # none lost
+    merged_parent = best_fit_weights().query("lsoa21 == 'E01035507'").sort_values("pop11").lsoa11.iloc[-1]
+    assert out["lsoa"].astype(str).tolist() == ["E01013974", "E01033404", merged_parent, "E01033404", "E01033404"]
+    with pytest.raises(sna.errors.GeographyError, match="geography.lsoa_best_fit"):
+        place(start(rows), geo, lsoa="code")

@@ -1293,6 +1293,16 @@ def load_geography(config: "Config", *, with_years: bool = False) -> tuple:
         "reference": "ONS Open Geography Portal lookups (OGL v3.0)",
     })
 
+    if g.lsoa_best_fit:
+        methods.append({
+            "method": "Records on the other LSOA vintage",
+            "what": (f"Records coded on {2011 if vintage == 2021 else 2021} LSOAs (a baseline whose early years "
+                     f"use 2011 codes and later years 2021 codes) are harmonised to the boundaries' {vintage} "
+                     "LSOAs: placed by their coordinates where known; otherwise a merged or unchanged code is "
+                     "translated by the ONS best-fit lookup and a split one goes to the part with most residents."),
+            "reference": "ONS LSOA (2011) to LSOA (2021) best-fit lookup",
+        })
+
     # population, one or several mid-years
     frames = []
     pop_method = None
