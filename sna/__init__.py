@@ -24,6 +24,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 _SUBMODULES = {
+    "areas",
     "assessment",
     "clean",
     "config",

@@ -278,3 +278,25 @@ def test_a_baseline_across_the_change_of_vintage_is_harmonised():
     assert out["lsoa"].astype(str).tolist() == ["E01013974", "E01033404", merged_parent, "E01033404", "E01033404"]
     with pytest.raises(sna.errors.GeographyError, match="geography.lsoa_best_fit"):
         place(start(rows), geo, lsoa="code")
+
+
+# ---- the ward table -----------------------------------------------------------------------
+def test_ward_rate_table_reads_for_a_councillor(demo21):
+    from sna import rates
+    from sna.areas import rate_table
+
+    sv = demo21.in_year()
+    sv = sv[(sv.source == "police") & sv.serious_violence.fillna(False).astype(bool)]
+    t = rate_table(sv, demo21.geography, "ward")
+    assert len(t) == 187 and t.ward_name.notna().all() and t.n.sum() == sv.lsoa.notna().sum()
+    assert t.n.is_monotonic_decreasing and t["rank"].iloc[0] == 1
+    top = t.iloc[0]
+    # the rate and interval are PHE's (Byar) on the ward's count and residents
+    ref = rates.crude_rate(pd.DataFrame({"n": [top.n], "p": [top.population]}), "n", "p", multiplier=1000).iloc[0]
+    assert (top.rate, top.lowercl, top.uppercl) == pytest.approx((ref.value, ref.lowercl, ref.uppercl))
+    assert t.attrs["sna"]["area_rate"] == pytest.approx(t.n.sum() / t.population.sum() * 1000)
+    assert set(t.compared) <= {"higher than the area (99.8%)", "higher than the area (95%)",
+                               "similar to the area", "lower than the area (95%)", "lower than the area (99.8%)"}
+    # every class agrees with the funnel on the same counts
+    fun = rates.funnel(t, "n", "population", multiplier=1000)
+    assert (fun.significance.map(sna.areas.COMPARISON) == t.compared).all()

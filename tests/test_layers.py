@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sna.assessment",),
     # analysis: pure functions, frame in, frame out
     ("sna.rates", "sna.spc", "sna.trend", "sna.hotspot", "sna._tabulate", "sna.people",
-     "sna.interventions"),
+     "sna.interventions", "sna.areas"),
     # figures, maps and the public build
     ("sna.plot", "sna.maps", "sna.disclosure"),
     # what the chapter notebooks share
