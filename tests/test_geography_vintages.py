@@ -300,3 +300,22 @@ def test_ward_rate_table_reads_for_a_councillor(demo21):
     # every class agrees with the funnel on the same counts
     fun = rates.funnel(t, "n", "population", multiplier=1000)
     assert (fun.significance.map(sna.areas.COMPARISON) == t.compared).all()
+
+
+def test_deprivation_workbooks_as_published(tmp_path):
+    # a notes sheet first, then the data under a title row, as the published workbooks are laid out
+    iod = read_deprivation(IOD25)
+    f = tmp_path / "File_1_IoD2025.xlsx"
+    data = pd.read_csv(IOD25)
+    with pd.ExcelWriter(f) as xl:
+        pd.DataFrame({"Notes": ["English Indices of Deprivation 2025"]}).to_excel(xl, sheet_name="Notes", index=False)
+        title = ["File 1: index of multiple deprivation"] + [None] * (data.shape[1] - 1)
+        rows = [title, list(data.columns), *data.astype(object).values.tolist()]
+        pd.DataFrame(rows).to_excel(xl, sheet_name="IoD2025", index=False, header=False)
+    got = read_deprivation(f)
+    assert got.attrs["sna"]["deprivation_index"] == "iod2025"
+    pd.testing.assert_frame_equal(got, iod, check_dtype=False)
+    ods = tmp_path / "wimd.ods"
+    ods.write_bytes(b"PK\x03\x04")
+    with pytest.raises(InputFormatError, match="odfpy"):
+        read_deprivation(ods)

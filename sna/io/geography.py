@@ -504,10 +504,34 @@ _BAND_RE = re.compile(r"^\D*?(\d{1,2})\s*(?:-|to|_)\s*(\d{1,2})\D*$")
 _PLUS_RE = re.compile(r"^\D*?(\d{1,2})\s*(?:\+|plus|andover|and over|orover|or over)\D*$", re.IGNORECASE)
 
 
+def _read_workbook(path: Path, what: str) -> pd.DataFrame:
+    """The sheet of a workbook (xlsx, xls, ods) that holds an LSOA code column, its header found
+    below any title rows (published deprivation and population workbooks have notes sheets and
+    titles above the table)."""
+    engine = "odf" if path.suffix.lower() == ".ods" else None
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str, engine=engine)
+    except ImportError:
+        raise InputFormatError(f"the {what} file is an OpenDocument spreadsheet, which needs the odfpy "
+                               "package: save the sheet as CSV (or .xlsx), or pip install odfpy",
+                               file=path) from None
+    for frame in sheets.values():
+        for i in range(min(len(frame), 20)):
+            row = [str(v) for v in frame.iloc[i].tolist() if isinstance(v, str)]
+            col, _ = detect_lsoa_column(row)
+            if col is not None:
+                out = frame.iloc[i + 1:].reset_index(drop=True)
+                out.columns = [str(v).strip() if isinstance(v, str) else f"column {j + 1}"
+                               for j, v in enumerate(frame.iloc[i].tolist())]
+                return out.dropna(how="all")
+    return next(iter(sheets.values()), pd.DataFrame()).pipe(
+        lambda f: f.iloc[1:].set_axis([str(c) for c in f.iloc[0]], axis=1) if len(f) else f)
+
+
 def _read_csv_any(path: Path, what: str) -> pd.DataFrame:
     try:
-        if path.suffix.lower() in (".xlsx", ".xls"):
-            return pd.read_excel(path, dtype=str)
+        if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+            return _read_workbook(path, what)
         return pd.read_csv(path, dtype=str, encoding="utf-8-sig", thousands=",")
     except FileNotFoundError:
         raise InputFormatError(f"the {what} file was not found", file=path) from None
