@@ -849,7 +849,6 @@ def harmonise_lsoa_codes(
     return dict(sub.drop_duplicates(other_col).loc[:, [other_col, this_col]].itertuples(index=False, name=None))
 
 
-@lru_cache(maxsize=1)
 def best_fit_weights() -> pd.DataFrame:
     """The bundled 2011 <-> 2021 LSOA best-fit lookup with apportionment weights.
 
@@ -878,6 +877,11 @@ def best_fit_weights() -> pd.DataFrame:
     >>> s[["lsoa21", "change_code"]].values.tolist(), round(float(s.w11_21.sum()), 12)
     ([['E01035501', 'S'], ['E01035502', 'S']], 1.0)
     """
+    return _best_fit_weights().copy()
+
+
+@lru_cache(maxsize=1)
+def _best_fit_weights() -> pd.DataFrame:
     raw = pd.read_csv(_reference("lookup_lsoa11_lsoa21_weights.csv.gz"), dtype={
         "lsoa11_code": str, "lsoa21_code": str, "change_code": str})
     p11 = raw["lsoa11_population_mid2020"].astype(float)
@@ -892,7 +896,7 @@ def best_fit_weights() -> pd.DataFrame:
 
 
 def _pairs(from_vintage: int, to_vintage: int) -> pd.DataFrame:
-    w = best_fit_weights()
+    w = _best_fit_weights()
     if from_vintage == 2011:
         return w.rename(columns={"lsoa11": "src", "lsoa21": "dst", "w11_21": "weight", "pop21": "dst_pop"})
     return w.rename(columns={"lsoa21": "src", "lsoa11": "dst", "w21_11": "weight", "pop11": "dst_pop"})
