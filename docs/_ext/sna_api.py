@@ -307,9 +307,49 @@ def quarantine_docstring(app, what, name, obj, options, lines):
                 "render yet. Read it in Python with help().", ""]
 
 
+def reexported_data_docstring(app, what, name, obj, options, lines):
+    """The ``#:`` comment of a constant documented where it is re-exported.
+
+    ``sna.people.NOT_KNOWN`` is defined (with its ``#:`` comment) in ``sna._tabulate``; autodoc
+    reads comments only from the module it documents, and would show ``str``'s docstring. The
+    comment is looked up in the modules of sna that hold the same object.
+    """
+    if what != "data" or not name.startswith("sna."):
+        return
+    modname, _, attr = name.rpartition(".")
+    home = _attribute_doc(modname, attr, obj)
+    if home is not None:
+        lines[:] = home + [""]
+
+
+def _attribute_doc(modname: str, attr: str, obj) -> list[str] | None:
+    """The ``#:`` comment of ``attr`` in ``modname``, or in another sna module holding the
+    same object; None when ``modname`` documents it itself or none does."""
+    import sys
+
+    from sphinx.pycode import ModuleAnalyzer
+    from sphinx.errors import PycodeError
+
+    def docs_of(name):
+        try:
+            return ModuleAnalyzer.for_module(name).find_attr_docs().get(("", attr))
+        except PycodeError:
+            return None
+
+    if docs_of(modname):
+        return None
+    for other in sorted(m for m in list(sys.modules) if m == "sna" or m.startswith("sna.")):
+        if other != modname and getattr(sys.modules[other], attr, None) is obj:
+            found = docs_of(other)
+            if found:
+                return list(found)
+    return None
+
+
 def setup(app):
     app.add_config_value("sna_docstring_quarantine", {}, "env")
     app.connect("autodoc-process-docstring", quarantine_docstring)
+    app.connect("autodoc-process-docstring", reexported_data_docstring)
     app.connect("autodoc-process-signature", dataclass_signature)
     app.add_directive("sna-modules", Modules)
     app.add_config_value("sna_api_exclude", [], "env")
