@@ -1,4 +1,4 @@
-"""The command line: ``sna run | init | validate | check-outputs``.
+"""The command line: ``sna run | init | validate | check-outputs``, one parser.
 
 Exit codes (a contract): 0 success; 1 the run finished but something failed (a chapter, a
 check); 2 bad input or config — a one-paragraph message naming the file, line or key, and no
@@ -15,16 +15,17 @@ import argparse
 import importlib
 import json
 import logging
+import math
 import os
 import sys
 import textwrap
 import traceback
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from .errors import ConfigError, InputFormatError, SnaError
+from .errors import ConfigError, DisclosureError, InputFormatError, SnaError
 
-__all__ = ["main", "build_parser", "FORMAT_DETECTORS", "detect_source_format"]
+__all__ = ["main", "build_parser", "FORMAT_DETECTORS", "detect_source_format", "check_outputs_cli"]
 
 logger = logging.getLogger("sna")
 
@@ -338,21 +339,113 @@ def _cmd_init(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# run / check-outputs (owned by other modules)
+# run
 # --------------------------------------------------------------------------------------------
-def _delegate(module: str, func: str, args) -> int:
-    try:
-        mod = importlib.import_module(f"sna.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"sna.{module}":
-            raise
-        mod = None
-    fn = getattr(mod, func, None) if mod is not None else None
-    if fn is None:
-        _eprint(f"sna: '{args.command}' is not available in this version of sna yet "
-                f"(sna.{module}.{func} is missing)")
+def _cmd_run(args) -> int:
+    """``sna run``: :func:`sna.report.run` with the command line's options."""
+    from .report import run
+
+    if args.extra:
+        _eprint(f"sna run: error: unrecognised arguments: {' '.join(args.extra)}")
         return 2
-    return int(fn(args) or 0)
+    try:
+        result = run(args.config, args.year, chapters=args.chapters, build=args.build,
+                     output=args.output, jobs=args.jobs, pdf=args.pdf, progress=not args.quiet,
+                     timeout=args.timeout, fresh_kernels=args.fresh_kernels)
+    except SnaError as exc:
+        if args.debug:
+            raise
+        _eprint(f"sna run: error: {exc}")
+        return int(getattr(exc, "exit_code", 2))
+    return result.exit_code
+
+
+# --------------------------------------------------------------------------------------------
+# check-outputs
+# --------------------------------------------------------------------------------------------
+def _finding_line(f: Mapping[str, Any]) -> str:
+    where = [str(f["file"])]
+    if f.get("table") not in (None, "") and not str(f["file"]).endswith(
+            f"{f['table']}.csv"):
+        where.append(f"table {f['table']!r}")
+    row = f.get("row")
+    if row is not None and not (isinstance(row, float) and math.isnan(row)) and str(row) != "<NA>":
+        lab = f.get("label")
+        where.append(f"row {row}" + (f" ({lab})" if lab not in (None, "") else ""))
+    if f.get("column") not in (None, ""):
+        where.append(f"column {f['column']!r}")
+    text = ", ".join(where) + ": "
+    if f.get("value") not in (None, ""):
+        text += f"{f['value']} - "
+    text += str(f["problem"])
+    if f.get("rule"):
+        text += f" [{f['check']}, {f['rule']}]"
+    else:
+        text += f" [{f['check']}]"
+    return text
+
+
+def check_outputs_cli(args: Any) -> int:
+    """``sna check-outputs DIR``: print the findings; the exit code says whether any.
+
+    Parameters
+    ----------
+    args
+        An argparse Namespace with ``dir`` (the folder), ``config`` (optional config path),
+        ``json`` (bool: print the findings as JSON), and optionally ``rule`` (the rule for
+        tables without metadata) and ``debug``.
+
+    Returns
+    -------
+    int
+        0 when nothing is found, 1 when anything is, 2 when the folder does not exist or the
+        config or rule is invalid (the message goes to stderr).
+
+    Examples
+    --------
+    >>> import argparse, tempfile
+    >>> check_outputs_cli(argparse.Namespace(dir=tempfile.mkdtemp(), config=None, json=False))
+    sna check-outputs: no findings in 0 tables of 0 files under ...
+    0
+    >>> check_outputs_cli(argparse.Namespace(dir="/no/such/folder", config=None, json=False))
+    2
+    """
+    from .disclosure import check_outputs
+
+    folder = getattr(args, "dir", None)
+    try:
+        if folder is None:
+            raise DisclosureError("give the output folder to check: sna check-outputs DIR")
+        findings = check_outputs(folder, rules=getattr(args, "rule", None),
+                                 config=getattr(args, "config", None))
+    except SnaError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"sna check-outputs: {exc}", file=sys.stderr)
+        return 2
+    info = findings.attrs["sna"]["check_outputs"]
+    records = [
+        {k: (None if (v is None or str(v) in ("<NA>", "nan")) else (int(v) if k == "row" else v))
+         for k, v in r.items()}
+        for r in findings.to_dict(orient="records")
+    ]
+    if getattr(args, "json", False):
+        print(json.dumps({"dir": info["dir"], "files": info["files"], "tables": info["tables"],
+                          "default_rule": info["default_rule"], "findings": records},
+                         indent=2, default=str))
+    else:
+        for r in records:
+            print(_finding_line(r))
+        if records:
+            by_check = findings["check"].value_counts()
+            kinds = ", ".join(f"{n} {c}" for c, n in by_check.items())
+            n_files = findings["file"].nunique()
+            print(f"sna check-outputs: {len(records)} finding(s) ({kinds}) in {n_files} of "
+                  f"{info['files']} files ({info['tables']} tables) under {info['dir']}")
+        else:
+            print(f"sna check-outputs: no findings in {info['tables']} tables of "
+                  f"{info['files']} files under {info['dir']}")
+    return 1 if records else 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,7 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fresh-kernels", action="store_true",
                    help="a new kernel for every chapter (default: one warm kernel per worker, "
                    "reset between chapters; same tables, about half the CPU)")
+    r.add_argument("--timeout", type=int, default=None,
+                   help="seconds one cell may run before its chapter is stopped (default: no limit)")
     r.add_argument("--quiet", action="store_true", help="no progress messages")
+    r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show tracebacks and debug logging (as sna --debug run)")
 
     i = sub.add_parser("init", help="write a config (sna.yml) for your own files, detecting formats")
     i.add_argument("--police", required=True, help="police data: folder, zip, glob or file")
@@ -459,9 +556,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "init":
             return _cmd_init(args)
         if args.command == "run":
-            return _delegate("report", "run_cli", args)
+            return _cmd_run(args)
         if args.command == "check-outputs":
-            return _delegate("disclosure", "check_outputs_cli", args)
+            return check_outputs_cli(args)
         parser.print_help()
         return 2
     except SnaError as exc:

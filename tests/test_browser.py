@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from sna import report
-from sna._browser import (
+from sna.report._browser import (
     A4_CONTENT_WIDTH_PX,
     A4_HEIGHT_MM,
     TOP_MARGIN_MM,
@@ -245,7 +245,7 @@ def test_the_checks_catch_a_broken_page(browser, tmp_path):
 
 
 def test_no_browser_says_how_to_get_one(monkeypatch):
-    from sna import _browser
+    from sna.report import _browser
     from sna.errors import ChapterError
 
     monkeypatch.setattr(_browser, "find_chromium", lambda: None)

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from sna import disclosure
-from sna.disclosure import apply, check_outputs, check_outputs_cli, write_public_table
+from sna.cli import check_outputs_cli
+from sna.disclosure import apply, check_outputs, write_public_table
 
 STAR = "*"
 

@@ -174,20 +174,35 @@ def test_unsupported_format_exits_2(tmp_path, capsys, monkeypatch):
     assert "'ambulance' is not supported yet" in one_paragraph(capsys.readouterr().err)
 
 
-# ---- run / check-outputs delegate -----------------------------------------------------------
-def test_run_and_check_outputs_delegate(monkeypatch, capsys):
+# ---- run / check-outputs: one parser ---------------------------------------------------------
+def test_run_refuses_an_unknown_option(capsys):
+    assert main(["run", "--year", "2020/21", "--future-option"]) == 2
+    assert "sna run: error: unrecognised arguments: --future-option" in capsys.readouterr().err
+
+
+def test_run_passes_every_option_to_report_run(monkeypatch):
     import types
 
+    from sna import report
+
     calls = []
-    fake = types.ModuleType("sna.report")
-    fake.run_cli = lambda args: calls.append(("run", args.year, args.extra)) or 1
-    monkeypatch.setitem(sys.modules, "sna.report", fake)
-    assert main(["run", "--year", "2020/21", "--future-option"]) == 1
-    assert calls == [("run", "2020/21", ["--future-option"])]
-    empty = types.ModuleType("sna.disclosure")
-    monkeypatch.setitem(sys.modules, "sna.disclosure", empty)
-    assert main(["check-outputs", "somewhere"]) == 2
-    assert "not available" in capsys.readouterr().err
+
+    def fake_run(config, year, **kw):
+        calls.append((config, year, kw))
+        return types.SimpleNamespace(exit_code=1)
+
+    monkeypatch.setattr(report, "run", fake_run)
+    assert main(["run", "--config", "c.yml", "--year", "2020/21", "--chapters", "4,5",
+                 "--build", "public", "--output", "o", "--jobs", "3", "--pdf", "--quiet",
+                 "--timeout", "60", "--fresh-kernels"]) == 1
+    assert calls == [("c.yml", "2020/21", {
+        "chapters": "4,5", "build": "public", "output": "o", "jobs": 3, "pdf": True,
+        "progress": False, "timeout": 60, "fresh_kernels": True})]
+
+
+def test_check_outputs_of_a_missing_folder_exits_2(capsys):
+    assert main(["check-outputs", "/no/such/folder"]) == 2
+    assert "sna check-outputs:" in capsys.readouterr().err
 
 
 # ---- init ---------------------------------------------------------------------------------

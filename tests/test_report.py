@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 
 from sna import report
+from sna.report import assemble, batch, execute, pdf
 from sna.errors import ChapterError, SnaError
 from sna.periods import FinancialYear
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
-SAMPLE = Path(report.__file__).parent / "datasets" / "nottingham-sample" / "sna.yml"
+SAMPLE = Path(report.__file__).parents[1] / "datasets" / "nottingham-sample" / "sna.yml"
 
 
 # ---- notebooks and parameters -------------------------------------------------------------
@@ -87,7 +88,7 @@ def _fake_prepare(cache_root: Path):
 
 @pytest.fixture
 def fake_prepare(monkeypatch, tmp_path):
-    monkeypatch.setattr(report, "_prepare", _fake_prepare(tmp_path / "cache"))
+    monkeypatch.setattr(batch, "_prepare", _fake_prepare(tmp_path / "cache"))
     return tmp_path
 
 
@@ -198,16 +199,22 @@ def test_cli_exit_code_1_for_a_broken_chapter(fake_prepare, capsys):
     assert "executed notebook:" in err and "Traceback" not in err
 
 
-def test_run_cli_exit_codes_for_preflight_errors(fake_prepare, capsys):
-    code = report.run_cli(["--config", str(SAMPLE), "--output", str(fake_prepare / "o"),
-                           "--chapters", str(FIXTURES / "unknown_parameter.ipynb")])
+def test_run_exit_codes_for_preflight_errors(fake_prepare, capsys):
+    from sna import cli
+
+    code = cli.main(["run", "--config", str(SAMPLE), "--output", str(fake_prepare / "o"),
+                     "--chapters", str(FIXTURES / "unknown_parameter.ipynb")])
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("sna run: error: notebook unknown_parameter.ipynb does not declare")
     assert "Traceback" not in err
-    assert report.run_cli(["--config", str(SAMPLE), "--chapters", "nonsense"]) == 2
-    with pytest.raises(SnaError):
-        report.run_cli(["--config", str(SAMPLE), "--chapters", "nonsense", "--debug"])
+    assert cli.main(["run", "--config", str(SAMPLE), "--chapters", "nonsense"]) == 2
+    capsys.readouterr()
+    # --debug after the command as before it: the traceback is shown
+    assert cli.main(["run", "--config", str(SAMPLE), "--chapters", "nonsense", "--debug"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+    assert cli.main(["run", "--config", str(SAMPLE), "--no-such-option"]) == 2
+    assert "unrecognised arguments: --no-such-option" in capsys.readouterr().err
 
 
 def test_bad_build_is_refused():
@@ -218,15 +225,15 @@ def test_bad_build_is_refused():
 # ---- pieces ---------------------------------------------------------------------------------
 def test_sheet_names_are_unique_and_excel_safe():
     used: set[str] = set()
-    a = report._sheet_name("04_tab01_a_very_long_table_name_indeed_and_more", used)
-    b = report._sheet_name("04_tab01_a_very_long_table_name_indeed_and_other", used)
-    c = report._sheet_name("contents", used)
+    a = assemble._sheet_name("04_tab01_a_very_long_table_name_indeed_and_more", used)
+    b = assemble._sheet_name("04_tab01_a_very_long_table_name_indeed_and_other", used)
+    c = assemble._sheet_name("contents", used)
     assert len(a) <= 31 and len(b) <= 31 and a != b and c != "contents"
-    assert report._sheet_name("x[1]:y", set()) == "x_1__y"
+    assert assemble._sheet_name("x[1]:y", set()) == "x_1__y"
 
 
 def test_pdf_without_chromium_says_how_to_get_it(monkeypatch, tmp_path):
-    monkeypatch.setattr(report, "find_chromium", lambda: None)
+    monkeypatch.setattr(pdf, "find_chromium", lambda: None)
     with pytest.raises(ChapterError) as err:
         report.print_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
     assert "apt-get install chromium" in str(err.value) and "SNA_CHROMIUM" in str(err.value)
@@ -259,7 +266,7 @@ def test_error_description_numbers_cells_as_stored(tmp_path):
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, str(path))
     exc = PapermillExecutionError(3, 3, "1/0", "ZeroDivisionError", "division by zero", [])
-    d = report._describe_execution_error(exc, str(path))
+    d = execute._describe_execution_error(exc, str(path))
     assert d["cell"] == 3 and d["where"] == "cell 3 (In [3]) `1/0`"
 
 
@@ -319,18 +326,18 @@ def _task(tmp_path, attempts=3):
 
 
 def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch):
-    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    monkeypatch.setattr(execute.time, "sleep", lambda s: None)
     pm = _FakePapermill(deaths=2)
     res = report.ChapterResult(name="07_health", notebook="in.ipynb")
-    report._run_papermill(pm, _task(tmp_path), res)
+    execute._run_papermill(pm, _task(tmp_path), res)
     assert (res.status, res.attempts, pm.calls, res.error) == ("ok", 3, 3, None)
 
 
 def test_a_kernel_that_never_starts_fails_after_the_attempts_saying_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    monkeypatch.setattr(execute.time, "sleep", lambda s: None)
     pm = _FakePapermill(deaths=5)
     res = report.ChapterResult(name="07_health", notebook="in.ipynb")
-    report._run_papermill(pm, _task(tmp_path, attempts=3), res)
+    execute._run_papermill(pm, _task(tmp_path, attempts=3), res)
     assert (res.status, res.attempts, pm.calls) == ("failed", 3, 3)
     assert res.error["ename"] == "RuntimeError"
     assert "started 3 times" in res.error["evalue"]
@@ -340,18 +347,18 @@ def test_a_kernel_that_never_starts_fails_after_the_attempts_saying_so(tmp_path,
 def test_a_kernel_that_dies_after_running_cells_is_not_run_again(tmp_path, monkeypatch):
     """A chapter that killed its kernel half-way (memory, a crash) fails at once: re-running it
     would only repeat the harm."""
-    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    monkeypatch.setattr(execute.time, "sleep", lambda s: None)
     pm = _FakePapermill(deaths=1, message="Kernel died", ran_a_cell=True)
     res = report.ChapterResult(name="07_health", notebook="in.ipynb")
-    report._run_papermill(pm, _task(tmp_path), res)
+    execute._run_papermill(pm, _task(tmp_path), res)
     assert (res.status, res.attempts, pm.calls) == ("failed", 1, 1)
 
 
 def test_an_other_error_is_not_retried(tmp_path, monkeypatch):
-    monkeypatch.setattr(report.time, "sleep", lambda s: None)
+    monkeypatch.setattr(execute.time, "sleep", lambda s: None)
     pm = _FakePapermill(deaths=1, message="No such kernel named python3")
     res = report.ChapterResult(name="07_health", notebook="in.ipynb")
-    report._run_papermill(pm, _task(tmp_path), res)
+    execute._run_papermill(pm, _task(tmp_path), res)
     assert (res.status, res.attempts, pm.calls) == ("failed", 1, 1)
 
 

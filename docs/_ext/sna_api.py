@@ -163,11 +163,26 @@ def resolve_reexports(app, env, node, contnode):
         return None
     target = node.get("reftarget", "")
     if not target.startswith("sna."):
-        return None
+        return _resolve_in_package(app, env, node, contnode, target)
     home = _home_of(target)
     if home is None or home == target:
         return None
     return _retarget(app, env, node, contnode, home)
+
+
+def _resolve_in_package(app, env, node, contnode, target: str):
+    """A bare name in the docstring of a module of a package (``apply`` in
+    ``sna.disclosure.publish``): the module's name, then its package's, and so on up to ``sna``
+    (``sna.disclosure.apply``, re-exported from ``sna.disclosure.rules``)."""
+    module = node.get("py:module") or ""
+    if not target or "." in target or not (module == "sna" or module.startswith("sna.")):
+        return None
+    parts = module.split(".")
+    for i in range(len(parts), 0, -1):
+        home = _home_of(".".join(parts[:i] + [target]))
+        if home is not None:
+            return _retarget(app, env, node, contnode, home)
+    return None
 
 
 def _home_of(target: str) -> str | None:

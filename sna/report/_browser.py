@@ -9,7 +9,7 @@ no console errors, tables and figures fit an A4-portrait page, a screenshot per 
 
 Examples
 --------
->>> from sna._browser import A4_CONTENT_WIDTH_PX, mm_to_px
+>>> from sna.report._browser import A4_CONTENT_WIDTH_PX, mm_to_px
 >>> round(mm_to_px(210), 1)  # an A4 page is 793.7 CSS pixels wide
 793.7
 >>> A4_CONTENT_WIDTH_PX  # minus the report's 14 mm side margins
@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import ChapterError
+from ..errors import ChapterError
 
 __all__ = ["Browser", "Page", "find_chromium", "mm_to_px", "A4_CONTENT_WIDTH_PX",
            "CHROMIUM_FLAGS"]

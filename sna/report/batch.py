@@ -1,0 +1,355 @@
+"""The yearly batch, :func:`~sna.report.run`: prepare the assessment once, check and execute the chapters,
+assemble the folder, write the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._log import logger
+from ..chapter import chapter_number
+from ..errors import ChapterError, SnaError
+from .assemble import assemble_report, write_tables_xlsx
+from .execute import (
+    WEIGHTS,
+    ChapterPool,
+    ChapterResult,
+    default_jobs,
+    execute_all,
+    kernel_env,
+    previous_timings,
+)
+from .manifest import write_manifest
+from .notebooks import check_notebook, notebook_kernel, resolve_chapters
+from .pdf import print_pdf
+
+__all__ = [
+    "RunResult",
+    "run",
+]
+
+
+_CLEANED_SUBDIRS = ("chapters", "figures", "tables", "maps", "quarantine", "data")
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run`."""
+
+    output_dir: Path
+    area: str
+    year: str
+    build: str
+    synthetic: bool
+    chapters: list[ChapterResult] = field(default_factory=list)
+    report: Path | None = None
+    manifest: Path | None = None
+    xlsx: Path | None = None
+    pdf: Path | None = None
+    pdf_message: str | None = None
+    cache_reused: bool | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[ChapterResult]:
+        return [c for c in self.chapters if not c.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.pdf_message is None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every chapter ran (and the PDF, if asked for, was made), else 1."""
+        return 0 if self.ok else 1
+
+# ---- the run ------------------------------------------------------------------------------
+def _stderr_progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+def run(
+    config: Any = None,
+    year: str | int | None = None,
+    *,
+    chapters: str | Sequence[str] | None = None,
+    build: str = "restricted",
+    output: str | os.PathLike | None = None,
+    jobs: int | None = None,
+    pdf: bool = False,
+    progress: bool | Callable[[str], None] = True,
+    timeout: int | None = None,
+    fresh_kernels: bool = False,
+) -> RunResult:
+    """Run the yearly needs assessment: every chapter notebook, then the report.
+
+    Parameters
+    ----------
+    config
+        Path of ``sna.yml``, a mapping, or a :class:`~sna.config.Config`; ``None`` runs the
+        bundled demo.
+    year
+        Financial year ("2020/21"); ``None`` uses the config's year (or the latest complete).
+    chapters
+        Which chapters (see :func:`resolve_chapters`); ``None`` runs all ten. With a subset,
+        only those chapters' outputs are replaced and ``report.html`` is assembled from every
+        executed chapter in the folder.
+    build
+        ``"restricted"`` (partners; with the cleaned data in ``data/``) or ``"public"``
+        (disclosure control on every table; no record-level data, no cache in the folder).
+    output
+        Output base folder (replaces the config's ``output``); results go to
+        ``<output>/<area>/<FY as 2020-21>/``.
+    jobs
+        Chapters executed at once (worker processes, each with its own kernel); default the
+        number of cores.
+    pdf
+        Also print ``report.html`` to ``report.pdf`` with headless Chromium.
+    progress
+        Print a line per step on stderr (True), stay silent (False), or call a function.
+    timeout
+        Seconds one cell may run before its chapter is stopped (default: no limit).
+    fresh_kernels
+        Start a new kernel for every chapter (papermill's own way). By default each worker
+        keeps one warm kernel and runs its chapters in it one after another, clearing the
+        namespace and matplotlib's settings between them (``sna.report._kernels``): the same
+        tables, about half the CPU.
+
+    Returns
+    -------
+    RunResult
+        The output folder, per-chapter results (status, seconds, error), the report,
+        manifest and exit code (0 all ran; 1 a chapter failed).
+
+    Raises
+    ------
+    SnaError
+        Bad config or input (exit code 2), including :class:`NotebookParameterError` for a
+        notebook that cannot take the parameters.
+
+    Notes
+    -----
+    The design follows papermill's failure model: the executed notebook is saved first (it
+    is the log), then the error names the cell and the exception.
+    """
+    say = _stderr_progress if progress is True else (progress or (lambda _m: None))
+    if build not in ("restricted", "public"):
+        raise SnaError(f"--build must be 'restricted' or 'public', not {build!r}", key="build")
+    t_start = time.perf_counter()
+    cfg, config_path, prep_cfg, cache_dir, moved_cache = _run_configs(config, output)
+    notebooks = resolve_chapters(chapters)
+    for nb in notebooks:  # before anything runs
+        check_notebook(nb)
+    jobs = max(1, min(jobs or default_jobs(), len(notebooks)))
+    # the chapter workers start (and warm their kernels) while the assessment is prepared
+    with ChapterPool(jobs, reuse=not fresh_kernels,
+                      kernel_name=notebook_kernel(notebooks[0])) as pool:
+        # 1. prepare the assessment once
+        say(f"sna run: preparing the assessment ({cfg.area}"
+            f"{', ' + str(year) if year else ''}) ...")
+        t0 = time.perf_counter()
+        assessment, cache_reused = _prepare(prep_cfg, year, progress=lambda m: say(f"  {m}"))
+        t_prepare = time.perf_counter() - t0
+        fy = assessment.year
+        out = Path(cfg.output_dir(fy)).resolve()
+        say(f"sna run: {'reused the cached' if cache_reused else 'prepared and cached the'} "
+            f"assessment in {t_prepare:.1f} s -> {out}")
+        if build == "public" and _is_within(cache_dir, out):
+            raise SnaError(
+                f"the cache folder {cache_dir} is inside the output folder {out}; a public build "
+                "must not carry the cleaned records: set 'cache' in the config to another folder",
+                key="cache")
+        previous = _start_outputs(out, assessment, [p.stem for p in notebooks], chapters, build)
+
+        # 2. execute the chapters
+        params = {"config_path": str(config_path), "year": str(fy), "build": build,
+                  "output_dir": str(out), "cache_dir": str(cache_dir) if moved_cache else None}
+        tasks = _chapter_tasks(notebooks, params, out, timeout, jobs, pool.reuse)
+        how = ("each in its own kernel" if not pool.reuse else
+               "in one warm kernel per worker, reset between chapters")
+        say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time ({how})")
+        t0 = time.perf_counter()
+        results = execute_all(tasks, pool, previous_timings(out) or WEIGHTS, say)
+        pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest lists files
+    t_chapters = time.perf_counter() - t0
+
+    # 3. assemble
+    t0 = time.perf_counter()
+    result = RunResult(output_dir=out, area=cfg.area, year=str(fy), build=build,
+                       synthetic=bool(assessment.synthetic), chapters=results,
+                       cache_reused=cache_reused)
+    _assemble(result, assessment, cache_dir, pdf, say)
+    t_assemble = time.perf_counter() - t0
+    result.timings = {"prepare": round(t_prepare, 2), "chapters": round(t_chapters, 2),
+                      "assemble": round(t_assemble, 2),
+                      "total": round(time.perf_counter() - t_start, 2)}
+    result.manifest = write_manifest(result, cfg, config_path, params, jobs, assessment,
+                                      previous=previous)
+    _summarise(result, say)
+    return result
+
+def _run_configs(config, output):
+    """The run's config (with ``output`` applied), its path, the config the assessment is
+    prepared with, the cache folder and whether ``output`` moved it."""
+    from ..config import load_config
+    from ..datasets import demo_config
+
+    config_path = None
+    if config is None or isinstance(config, (str, os.PathLike)):
+        config_path = Path(config) if config is not None else demo_config()
+        cfg = load_config(config_path)
+        config_path = cfg.config_path
+    else:
+        cfg = load_config(config)
+        config_path = cfg.config_path
+    if config_path is None:
+        raise SnaError(
+            "sna run needs the config as a file (the chapter notebooks load it by path); save "
+            "the mapping as sna.yml and pass its path", key="config")
+    if output is not None:
+        cfg.output = str(Path(output).expanduser().resolve())
+    cache_dir = Path(cfg.cache_dir()).resolve()
+    # The config the assessment is prepared with must be the one every chapter rebuilds
+    # (load_config(path), with the cache folder set only when --output moved it): the cache
+    # key hashes the config, so `sna validate` then `sna run` share one cache.
+    prep_cfg = load_config(config_path)
+    moved_cache = Path(prep_cfg.cache_dir()).resolve() != cache_dir
+    if moved_cache:
+        prep_cfg.cache = str(cache_dir)
+    return cfg, config_path, prep_cfg, cache_dir, moved_cache
+
+def _start_outputs(out: Path, assessment, names: list[str], chapters, build: str):
+    """Clear the previous outputs of the chapters run (all of them for a full run), make the
+    folders and write the quarantine; the earlier manifest of a partial re-run."""
+    previous = None
+    if chapters is not None:  # keep the earlier run's record of the other chapters
+        try:
+            previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+    _clean_outputs(out, names, everything=chapters is None)
+    for sub in ("chapters", "figures", "tables", "maps", "quarantine"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    _write_quarantine(assessment, out / "quarantine", build)
+    return previous
+
+def _chapter_tasks(notebooks: list[Path], params: dict, out: Path, timeout, jobs: int,
+                   reuse: bool) -> list[dict]:
+    """What a worker needs to execute each chapter."""
+    tasks = []
+    for nb in notebooks:
+        name = nb.stem
+        tasks.append({
+            "name": name, "notebook": str(nb), "parameters": params,
+            "executed": str(out / "chapters" / f"{name}.ipynb"),
+            # the kernel works in the caller's folder, as the prepared config did: a bundled
+            # config resolves its output and cache against it (the chapters write to
+            # output_dir by absolute path)
+            "html": str(out / "chapters" / f"{name}.html"), "cwd": str(Path.cwd()),
+            "timeout": timeout, "env": kernel_env(jobs), "reuse_kernel": reuse,
+            "kernel_name": notebook_kernel(nb),
+        })
+    return tasks
+
+def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say) -> None:
+    """The data copy (restricted build), tables.xlsx, report.html and the PDF if asked for."""
+    out = result.output_dir
+    if result.build == "restricted":
+        _copy_cache(assessment, cache_dir, out / "data")
+    result.xlsx = write_tables_xlsx(out)
+    result.report = assemble_report(out, area=result.area, year=result.year, build=result.build,
+                                    synthetic=result.synthetic, results=result.chapters)
+    if pdf:
+        say("sna run: printing report.pdf with headless Chromium ...")
+        try:
+            result.pdf = print_pdf(result.report, out / "report.pdf")
+        except ChapterError as exc:
+            result.pdf_message = exc.message
+
+def _summarise(result: RunResult, say) -> None:
+    """The run's last lines on stderr: chapters run, the report, the failures."""
+    ok = sum(c.ok for c in result.chapters)
+    say(f"sna run: {ok}/{len(result.chapters)} chapter(s) ran in {result.timings['total']:.1f} s; "
+        f"report: {result.report}")
+    if result.failed:
+        say("sna run: FAILED chapters (the executed notebook of each is kept):")
+        for c in result.failed:
+            say(f"  - {c.summary()}")
+            if c.executed:
+                say(f"    executed notebook: {c.executed}")
+    if result.pdf_message:
+        say(f"sna run: {result.pdf_message}")
+    elif result.pdf:
+        say(f"sna run: PDF: {result.pdf}")
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+def _prepare(cfg, year, progress=None):
+    """Load (or build and cache) the assessment; tell whether the cache was reused."""
+    from ..assessment import load_assessment
+
+    folder = Path(cfg.cache_dir())
+    before = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    assessment = load_assessment(cfg, year, use_cache=True, progress=progress)
+    return assessment, assessment.cache_key in before
+
+def _clean_outputs(out: Path, names: list[str], everything: bool) -> None:
+    """Remove the previous run's files of these chapters (all outputs for a full run)."""
+    if everything:
+        for sub in _CLEANED_SUBDIRS:
+            shutil.rmtree(out / sub, ignore_errors=True)
+        for f in ("report.html", "report.pdf", "tables.xlsx", "tables.meta.json", "manifest.json"):
+            (out / f).unlink(missing_ok=True)
+        return
+    for name in names:
+        num = chapter_number(name)
+        prefix = f"{num:02d}_" if num is not None else f"{name}_"
+        for sub in ("figures", "tables", "maps"):
+            for p in (out / sub).glob(prefix + "*"):
+                p.unlink()
+        for p in (out / "chapters").glob(name + ".*"):
+            p.unlink()
+
+def _write_quarantine(assessment, folder: Path, build: str) -> None:
+    import pandas as pd
+
+    q = getattr(assessment, "quarantine", None)
+    if q is None:
+        q = pd.DataFrame(columns=["source", "reason"])
+    summary = (q.groupby(["source", "reason"], dropna=False).size().rename("rows").reset_index()
+               if len(q) else pd.DataFrame(columns=["source", "reason", "rows"]))
+    summary.to_csv(folder / "summary.csv", index=False)
+    if build == "restricted":
+        q.to_csv(folder / "quarantine.csv", index=False)
+
+def _copy_cache(assessment, cache_dir: Path, dest: Path) -> None:
+    """Copy the prepared assessment's Parquet cache into ``data/`` (restricted build)."""
+    src = None
+    for attr in ("cache_path", "cache_dir"):
+        p = getattr(assessment, attr, None)
+        if p and Path(p).is_dir():
+            src = Path(p)
+            break
+    key = getattr(assessment, "cache_key", None)
+    if src is None and key and (cache_dir / str(key)).is_dir():
+        src = cache_dir / str(key)
+    dest.mkdir(parents=True, exist_ok=True)
+    if src is None:
+        logger.warning("no cache folder found for the assessment; data/ left empty")
+        return
+    for p in src.rglob("*"):
+        if p.is_file():
+            target = dest / p.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(p, target)
