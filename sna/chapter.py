@@ -71,6 +71,8 @@ __all__ = [
     "join_words",
     "percent",
     "format_number",
+    "auto_decimals",
+    "round_as_shown",
     "format_table",
     "table_html",
     "read_sidecars",
@@ -286,16 +288,80 @@ def format_number(value: Any, decimals: int | None = None) -> str:
     if math.isinf(x):
         return "∞" if x > 0 else "-∞"
     if decimals is None:
-        a = abs(x)
-        if a == 0 or a >= 1000:
-            decimals = 0
-        elif a >= 10:
-            decimals = 1
-        elif a >= 1:
-            decimals = 2
-        else:
-            decimals = 3
+        decimals = auto_decimals(x)
     return f"{x:,.{decimals}f}"
+
+
+def auto_decimals(x: float) -> int:
+    """The decimals a number is shown with when no format is given: 0 from 1,000 (and for
+    zero), 1 from 10, 2 from 1, 3 below.
+
+    >>> [auto_decimals(v) for v in (16591.0, 37.0019, 0.6299, 1.6583, 0.0)]
+    [0, 1, 3, 2, 0]
+    """
+    a = abs(float(x))
+    if a == 0 or a >= 1000:
+        return 0
+    if a >= 10:
+        return 1
+    if a >= 1:
+        return 2
+    return 3
+
+
+def _shown_decimals(fmt) -> int | None:
+    """The decimals a display format shows, as a number stored (a percentage format's value
+    is a share: "{:.1%}" shows 0.1234 as 12.3%, i.e. 3 decimals of the share)."""
+    if isinstance(fmt, bool):
+        return None
+    if isinstance(fmt, int):
+        return fmt
+    if isinstance(fmt, str):
+        m = re.search(r"\.(\d+)([f%])", fmt)
+        if m:
+            return int(m.group(1)) + (2 if m.group(2) == "%" else 0)
+        if re.search(r"\{:,?(\.0)?%?\}", fmt) or "{:,}" in fmt or "{:d}" in fmt:
+            return 2 if "%" in fmt else 0
+    return None
+
+
+def round_as_shown(df, formats: Mapping[str, Any] | None = None):
+    """A copy of ``df`` with every decimal number rounded to the precision the report shows
+    it with (:func:`format_table`), so that a CSV or a spreadsheet carries the same numbers
+    as the report, not 16 digits.
+
+    A column with a format keeps that format's decimals (a percentage format counts as
+    decimals of the share); otherwise each value keeps :func:`auto_decimals` of its size.
+    Whole numbers, text, and columns formatted by a function are left as they are.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"pct": [-37.001989030197095], "rr": [0.6299801096980291],
+    ...                   "share": [0.12345], "n": [10452]})
+    >>> round_as_shown(t, {"share": "{:.1%}"}).iloc[0].tolist()
+    [-37.0, 0.63, 0.123, 10452.0]
+    """
+    import numpy as np
+    import pandas as pd
+
+    formats = dict(formats or {})
+    out = df.copy()
+    for col in out.columns:
+        s = out[col]
+        if not pd.api.types.is_float_dtype(s.dtype):
+            continue
+        fixed = _shown_decimals(formats.get(col))
+        if callable(formats.get(col)):
+            continue
+        if fixed is not None:
+            out[col] = s.round(fixed)
+            continue
+        values = s.to_numpy(dtype=float)
+        finite = np.isfinite(values)
+        rounded = values.copy()
+        for i in np.flatnonzero(finite):
+            rounded[i] = round(values[i], auto_decimals(values[i]))
+        out[col] = pd.Series(rounded, index=s.index, dtype=s.dtype)
+    return out
 
 
 def format_table(df, formats: Mapping[str, Any] | None = None):
@@ -823,6 +889,8 @@ class Chapter:
         """
         table = df.reset_index() if index else df.copy()
         table.columns = [str(c) for c in table.columns]
+        # the CSV carries the numbers as the report shows them, not 16 digits
+        table = round_as_shown(table, {str(k): v for k, v in (formats or {}).items()})
         k = len(self.tables) + 1
         label = f"Table {self._num()}.{k}" if self.number is not None else f"Table {k}"
         filename = f"{self._prefix()}tab{k:02d}_{_slug(name)}.csv"
@@ -848,6 +916,11 @@ class Chapter:
             entry["disclosure"] = "not applied (restricted build)"
         self.tables.append(entry)
         shown = table if show is None or len(table) <= show else table.head(show)
+        # a column with no value in any row (a measure these data cannot give) is left out
+        # of the report's table; the CSV keeps it
+        empty = [c for c in table.columns if len(table) and table[c].isna().all()]
+        if empty:
+            shown = shown.drop(columns=empty)
         body = table_html(shown, formats)
         if self.public:
             body = _with_disclosure_attrs(body, entry)
@@ -857,6 +930,9 @@ class Chapter:
                         f"<code>{html.escape(entry['file'])}</code>.")
         if note:
             foot.append(html.escape(note))
+        if empty:
+            foot.append("Not shown, as no row has a value: "
+                        + html.escape(join_words(header_label(c) for c in empty)) + ".")
         if self.public:
             foot.append("Disclosure control (" + html.escape(entry["disclosure"]) + "): "
                         + html.escape(_disclosure_note(entry["disclosure"])))

@@ -49,7 +49,7 @@ LAYERS: list[tuple[str, ...]] = [
     # what the chapter notebooks share
     ("sna.chapter",),
     # the batch run and its report
-    ("sna.report", "sna.office"),
+    ("sna.report", "sna.office", "sna.workbook"),
     # the command line
     ("sna.init", "sna.cli"),
 ]
