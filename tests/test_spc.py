@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from sna.errors import AnalysisInputError
-from sna.spc import RULES, variation_summary, xmr
+from sna.spc import RULES, SPECIAL_CAUSE_TYPES, variation_summary, xmr
+from sna.spc import _runs, _trend, _two_of_three
 
 KNOWN = [10, 12, 11, 13, 12, 14, 11, 10, 12, 13, 30, 12]
 
@@ -189,7 +190,8 @@ def test_variation_summary_icons():
     [
         (_frame(KNOWN).drop(columns="n"), {}, "no column 'n'"),
         (_frame(KNOWN[:2]), {}, "at least 3"),
-        (_frame(KNOWN).assign(n=[np.nan] + KNOWN[1:]), {}, "missing"),
+        (_frame(KNOWN).assign(n=[np.inf] + KNOWN[1:]), {}, "infinite"),
+        (_frame([1.0, np.nan, 2, np.nan, 3]), {}, "no two consecutive"),
         (_frame(KNOWN).assign(n="x"), {}, "numbers"),
         (pd.concat([_frame(KNOWN), _frame(KNOWN)]), {}, "more than once"),
         (_frame(KNOWN), {"improvement": "down"}, "improvement"),
@@ -213,7 +215,209 @@ def test_limits_properties(x):
     assert_allclose(row["upl"] - row["mean"], 2.66 * np.mean(np.abs(np.diff(x))), atol=1e-9)
     assert (out["special_cause_flag"] == out[list(RULES)].any(axis=1)).all()
     assert set(out["point_type"]) <= {"improvement", "concern", "common cause"}
+    # the point type follows the special-cause type, whichever rules a point meets
+    assert ((out["special_cause_type"] == "Common Cause") == ~out["special_cause_flag"]).all()
     assert (out.loc[~out.special_cause_flag, "point_type"] == "common cause").all()
     # screening never widens the limits
     screened = xmr(_frame(x), "n", "month", screen_outliers=True)
     assert screened["upl"].iloc[0] <= row["upl"] + 1e-9
+
+
+# ------------------------------------------------------------------ NHSRplotthedots' own cases
+# Inputs and expected results transcribed from the tests of the NHSRplotthedots R package
+# (github.com/nhs-r-community/NHSRplotthedots, version 0.2.0, tests/testthat/), the reference
+# the Making Data Count rules are checked against.
+
+#: R's rnorm(20) after set.seed(123), the series of test-ptd_spc_standard.R and test-ptd_spc.R.
+RNORM_123 = [-0.56047565, -0.23017749, 1.55870831, 0.07050839, 0.12928774, 1.71506499,
+             0.46091621, -1.26506123, -0.68685285, -0.44566197, 1.22408180, 0.35981383,
+             0.40077145, 0.11068272, -0.55584113, 1.78691314, 0.49785048, -1.96661716,
+             0.70135590, -0.47279141]
+
+
+def _daily(y):
+    return pd.DataFrame({"x": pd.date_range("2020-01-02", periods=len(y), freq="D"), "y": y})
+
+
+def test_ptd_spc_standard_limits():
+    """tests/testthat/test-ptd_spc_standard.R, "it returns expected values" (its snapshot
+    _snaps/ptd_spc_standard.md): limits with and without screening, and an outlier."""
+    r1 = xmr(_daily(RNORM_123), "y", "x", screen_outliers=True)
+    assert_allclose(r1[["mean", "lpl", "upl"]].iloc[0], [0.1416238, -3.01138, 3.294627],
+                    rtol=2e-6)
+    assert np.sign(r1["y"] - r1["mean"]).astype(int).tolist()[:15] == [
+        -1, -1, 1, -1, -1, 1, 1, -1, -1, -1, 1, 1, 1, -1, -1]
+    y = list(RNORM_123)
+    y[14] = 10  # data$y[15] <- 10
+    r2 = xmr(_daily(y), "y", "x", screen_outliers=True)
+    assert_allclose(r2[["mean", "lpl", "upl"]].iloc[0], [0.6694159, -2.383666, 3.722497],
+                    rtol=2e-6)
+    r3 = xmr(_daily(y), "y", "x", screen_outliers=False)
+    assert_allclose(r3[["mean", "lpl", "upl"]].iloc[0], [0.6694159, -4.596625, 5.935457],
+                    rtol=2e-6)
+    assert r2.attrs["sna"]["xmr"]["groups"]["all"][0]["moving_ranges_screened_out"] == 2
+    assert not (r1["rule_two_of_three"] | r1["rule_beyond_limits"]).any()
+
+
+def test_ptd_spc_summary_by_facet():
+    """tests/testthat/test-ptd_spc.R, "it outputs expected content" (snapshot
+    _snaps/ptd_spc.md): two facets of ten points, all common cause."""
+    df = _daily(RNORM_123).assign(facet=[0] * 10 + [1] * 10)
+    out = xmr(df, "y", "x", by="facet", screen_outliers=True, improvement="increase")
+    s = variation_summary(out)
+    assert_allclose(s["mean"], [0.0746, 0.209], atol=5e-4)
+    assert_allclose(s["lpl"], [-2.60, -3.28], atol=5e-3)
+    assert_allclose(s["upl"], [2.75, 3.70], atol=5e-3)
+    assert s["points"].tolist() == [10, 10]
+    assert s["common_cause"].tolist() == [10, 10]
+    assert s["special_cause_improvement"].tolist() == [0, 0]
+    assert s["special_cause_concern"].tolist() == [0, 0]
+    assert s["variation"].tolist() == ["common cause"] * 2
+    whole = variation_summary(xmr(_daily(RNORM_123), "y", "x", screen_outliers=True))
+    assert whole[["points", "common_cause"]].iloc[0].tolist() == [20, 20]
+
+
+def test_ptd_two_of_three_needs_one_side_of_the_mean():
+    """test-ptd_spc_standard.R, "it only reports special cause for 2of3 points close to limits
+    when they are on the same side of the mean"."""
+    y = [1.0, -1.0] * 8
+    y[14], y[15] = 5.5, -5.5
+    out = xmr(_daily(y), "y", "x", screen_outliers=True, improvement="increase")
+    assert out["point_type"].tail(2).tolist() == ["common cause", "common cause"]
+    assert (out["y"].tail(2).abs() > out["near_upl"].iloc[0]).all()  # both close to a limit
+
+
+@pytest.mark.parametrize("close, side, expected", [
+    # test-ptd_calculate_point_type.R: ptd_two_in_three and ptd_part_of_two_in_three
+    ([1, 0, 1], [1, 1, 1], [1, 0, 1]),
+    ([0, 1, 1], [1, 1, 1], [0, 1, 1]),
+    ([1, 1, 0], [1, 1, 1], [1, 1, 0]),
+    ([0, 0, 1, 0, 1, 0, 0], [1] * 7, [0, 0, 1, 0, 1, 0, 0]),
+    ([0, 0, 1, 1, 0, 0, 0], [1] * 7, [0, 0, 1, 1, 0, 0, 0]),
+    ([1, 0, 0, 1], [1] * 4, [0, 0, 0, 0]),
+    ([1, 0, 0, 1, 1], [1] * 5, [0, 0, 0, 1, 1]),
+    ([1, 0, 1], [1, -1, 1], [0, 0, 0]),
+    ([0, 1, 1], [1, -1, 1], [0, 0, 0]),
+    ([1, 1, 0], [1, -1, 1], [0, 0, 0]),
+    ([0, 0, 1, 0, 1, 0, 0], [1, -1, 1, -1, 1, -1, 1], [0] * 7),
+    ([0, 0, 1, 1, 0, 0, 0], [-1, 1, -1, 1, -1, 1, -1], [0] * 7),
+    ([0, 0, 0], [0, 0, 0], [0, 0, 0]),
+    ([], [], []),
+])
+def test_ptd_two_in_three_cases(close, side, expected):
+    got = _two_of_three(np.array(close, dtype=bool), np.array(side, dtype=int))
+    assert got.astype(int).tolist() == expected
+
+
+@pytest.mark.parametrize("y, expected", [
+    # test-ptd_calculate_point_type.R: ptd_seven_point_trend with ptd_part_of_seven_trend
+    (list(range(1, 7)), [0] * 6),
+    ([1, 2, 3, 3, 4, 5, 6], [0] * 7),
+    (list(range(1, 8)), [1] * 7),
+    ([2, *range(1, 8), 3], [0] + [1] * 7 + [0]),
+    (list(range(7, 0, -1)), [-1] * 7),
+    ([2, *range(7, 0, -1), 3], [0] + [-1] * 7 + [0]),
+    ([], []),
+])
+def test_ptd_seven_point_trend_cases(y, expected):
+    in_trend, direction = _trend(np.array(y, dtype=float))
+    assert np.where(in_trend, direction, 0).tolist() == expected
+
+
+@pytest.mark.parametrize("side, expected", [
+    # test-ptd_calculate_point_type.R: ptd_seven_point_one_side_mean with the part-of rule
+    ([1] * 6, [0] * 6),
+    ([1] * 6 + [-1], [0] * 7),
+    ([1] * 8 + [-1], [1] * 8 + [0]),
+    ([-1] * 8 + [1], [1] * 8 + [0]),
+    ([], []),
+])
+def test_ptd_seven_points_one_side_cases(side, expected):
+    assert (_runs(np.array(side)) >= 7).astype(int).tolist() == expected
+
+
+def test_special_cause_type_precedence():
+    """ptd_special_cause_type: beyond limits first, then trend, then 2 in 3, then shift."""
+    assert SPECIAL_CAUSE_TYPES[0] == "Above UCL"
+    # a point both in a trend and beyond the limit is "Above UCL"
+    x = [10, 11] * 8 + [9.5, 10, 10.5, 11, 11.5, 12, 30]
+    out = xmr(_frame(x), "n", "month", fix_after=16)
+    assert out["special_cause_type"].iloc[-1] == "Above UCL"
+    assert out["special_cause_type"].iloc[-2] == "7 Point Trend (Increasing)"
+    assert out["rule_trend"].iloc[-1] and out["rule_beyond_limits"].iloc[-1]
+
+
+# ------------------------------------------------------------------ the issue's series (#15)
+
+BASE = [9, 11] * 10
+
+
+@pytest.mark.parametrize("tail, flagged", [
+    ([14, 9, 14, 10, 11, 9], []),   # 2 of 3 close, but not all three above the mean
+    ([10, 16, 14, 10, 9, 11], [21]),  # a point beyond the limit is not "close" to it
+])
+def test_two_of_three_as_nhsrplotthedots(tail, flagged):
+    out = xmr(_frame(BASE + tail), "n", "month", fix_after=20)
+    assert out.index[out["special_cause_flag"]].tolist() == flagged
+    assert_allclose(out[["mean", "upl", "near_upl"]].iloc[0], [10, 15.32, 10 + 5.32 * 2 / 3],
+                    rtol=1e-9)
+
+
+def test_trend_direction_wins_over_side():
+    """A rising run below the mean: 2 in 3 below (an improvement for violence) and a 7-point
+    rising trend (a concern); NHSRplotthedots classes it by the trend."""
+    x = BASE + [4.9, 5.5, 6, 7, 8, 9, 9.5, 11, 9, 11]
+    out = xmr(_frame(x), "n", "month")
+    run = out.iloc[20:28]
+    assert run["rule_trend"].all()
+    assert run["rule_two_of_three"].iloc[:2].all()  # also close to the lower limit
+    assert (run["special_cause_type"] == "7 Point Trend (Increasing)").all()
+    assert (run["point_type"] == "concern").all()
+    assert (out["point_type"].drop(run.index) == "common cause").all()
+    s = variation_summary(out).iloc[0]
+    assert (s["special_cause_concern"], s["special_cause_improvement"]) == (8, 0)
+    assert s["variation"] == "common cause" and s["icon"] == "Common cause variation"
+    assert "8 meet a special-cause rule (8 concern)" in s["summary"]
+
+
+# ------------------------------------------------------------------ gaps: a month without data
+
+
+def test_gap_is_no_point_and_not_in_the_limits():
+    x = [float(v) for v in KNOWN]
+    with_gap = x[:5] + [np.nan] + x[5:]
+    out = xmr(_frame(with_gap), "n", "month")
+    row = out.iloc[5]
+    assert row["point_type"] == "no data" and row["special_cause_type"] == "no data"
+    assert not row["special_cause_flag"]
+    assert_allclose(out["mean"].iloc[0], np.mean(x))
+    # the moving range that would span the gap is not used
+    mrs = np.abs(np.diff(x))
+    used = np.delete(mrs, 4)  # |x5 - x4| spans the gap
+    assert_allclose(out["upl"].iloc[0] - out["mean"].iloc[0], 2.66 * used.mean())
+    assert np.isnan(out["moving_range"].iloc[[0, 5, 6]]).all()
+    meta = out.attrs["sna"]["xmr"]["groups"]["all"][0]
+    assert (meta["points"], meta["gaps"]) == (12, 1)
+    # a month absent from the series is the same gap as a missing value
+    absent = _frame(with_gap).drop(index=5)
+    out2 = xmr(absent, "n", "month")
+    assert_allclose(out2["upl"].iloc[0], out["upl"].iloc[0])
+    assert out2["special_cause_flag"].tolist() == out["special_cause_flag"].drop(5).tolist()
+
+
+def test_runs_do_not_span_a_gap():
+    shift = SHIFT[:10] + [np.nan] + SHIFT[10:]  # 3 above, gap, 4 above: no run of 7
+    out = xmr(_frame(shift), "n", "month")
+    assert not out["rule_shift"].any()
+    joined = xmr(_frame(SHIFT), "n", "month")
+    assert joined["rule_shift"].any()
+    trend = TREND[:8] + [np.nan] + TREND[8:]
+    assert not xmr(_frame(trend), "n", "month")["rule_trend"].any()
+
+
+def test_gap_summary_uses_latest_point_with_data():
+    out = xmr(_frame([5, 6] * 6 + [30, np.nan]), "n", "month")
+    s = variation_summary(out).iloc[0]
+    assert s["variation"] == "concern" and s["gaps"] == 1 and s["points"] == 13
+    assert str(s["latest_date"]) == "2020-04"
+    assert s["summary"].endswith("1 month without data is left out.")
