@@ -41,7 +41,7 @@ from scipy import stats
 
 from ._log import record
 from .errors import AnalysisInputError
-from .periods import FinancialYear, fy_start_year
+from .periods import FinancialYear, fy_start_year, months_of
 from ._validate import as_list as _as_list
 from ._validate import check_columns as _check_columns
 from ._validate import check_frame as _check_frame
@@ -61,6 +61,8 @@ __all__ = [
     "stl",
     "its",
     "its_effects",
+    "its_diagnostics",
+    "newey_west_lags",
     "interruption_month",
 ]
 
@@ -217,6 +219,40 @@ def _exact_poisson_ratio(x1, x0, e1, e0, confidence: float):
 # --------------------------------------------------------------------------------------------
 
 
+def _month_starts(values, what: str) -> pd.DatetimeIndex:
+    """Months ("2020-04", Periods, dates) as first-of-month timestamps."""
+    try:
+        if isinstance(values, (str, pd.Period, pd.Timestamp)):
+            values = [values]
+        out = []
+        for v in values:
+            p = v.asfreq("M") if isinstance(v, pd.Period) else pd.Timestamp(v).to_period("M")
+            out.append(p.to_timestamp())
+        return pd.DatetimeIndex(out)
+    except (TypeError, ValueError) as exc:
+        raise AnalysisInputError(f"{what}: cannot read the months ({exc}); give months as "
+                                 "'2020-04', monthly Periods or dates") from None
+
+
+def _coverage(covered, keys: pd.DataFrame, by_cols: list[str]) -> dict | pd.DatetimeIndex | None:
+    """``covered`` as one DatetimeIndex, or a mapping series key -> DatetimeIndex."""
+    if covered is None:
+        return None
+    if isinstance(covered, Mapping):
+        if not by_cols:
+            raise AnalysisInputError("covered= as a mapping needs by= (its keys are the series)")
+        out = {}
+        for key in keys.itertuples(index=False, name=None):
+            k = key[0] if len(key) == 1 else key
+            if k not in covered:
+                raise AnalysisInputError(
+                    f"covered= has no months for series {k!r}; give the months each series' "
+                    "source covers (e.g. its QualityLog months)")
+            out[k] = _month_starts(covered[k], f"covered[{k!r}]")
+        return out
+    return _month_starts(covered, "covered")
+
+
 def monthly(
     data: pd.DataFrame,
     *,
@@ -225,8 +261,9 @@ def monthly(
     by: str | Sequence[str] | None = None,
     start=None,
     end=None,
+    covered=None,
 ) -> pd.DataFrame:
-    """A complete monthly series of counts, months without events filled with 0.
+    """A complete monthly series of counts: 0 for a month without events, missing without data.
 
     Parameters
     ----------
@@ -238,25 +275,39 @@ def monthly(
     count
         Column with a count per row (pre-counted data). None: each row is one event.
     by
-        Column(s) giving separate series (e.g. ``category``); every series gets every month.
+        Column(s) giving separate series (e.g. ``source``); every series gets every month.
     start, end
         First and last month of the series (default the first and last month in ``data``).
+    covered
+        The months the source(s) supplied data for (its QualityLog ``months``:
+        ``assessment.quality.sources[name].months``), or a mapping from each ``by`` key to
+        its months. A month outside them has no data: its count is missing (``<NA>``), not
+        0. None (default): every month from ``start`` to ``end`` is taken as covered, so a
+        month with no rows counts 0 -- right for a subset of a complete source, wrong when
+        the source itself lacks the month.
 
     Returns
     -------
     pandas.DataFrame
         The ``by`` columns, ``month`` (datetime64, first of the month), ``fy`` (label
-        "2020/21") and ``n`` (count), sorted; a fresh RangeIndex.
+        "2020/21") and ``n`` (count; integer, nullable ``Int64`` with ``<NA>`` for the months
+        without data when there are any), sorted; a fresh RangeIndex.
+        ``attrs["sna"]["monthly"]["missing_months"]`` lists the months without data (per
+        series when ``covered`` is a mapping).
 
     Examples
     --------
     >>> import pandas as pd
-    >>> ev = pd.DataFrame({"month": ["2020-01", "2020-01", "2020-03"]})
+    >>> ev = pd.DataFrame({"month": ["2020-01", "2020-01", "2020-04"]})
     >>> monthly(ev)
            month       fy  n
     0 2020-01-01  2019/20  2
     1 2020-02-01  2019/20  0
-    2 2020-03-01  2019/20  1
+    2 2020-03-01  2019/20  0
+    3 2020-04-01  2020/21  1
+    >>> m = monthly(ev, covered=["2020-01", "2020-02", "2020-04"])
+    >>> m["n"].tolist(), m.attrs["sna"]["monthly"]["missing_months"]
+    ([2, 0, <NA>, 1], ['2020-03'])
     """
     _check_frame(data, "data")
     by_cols = _as_list(by)
@@ -264,8 +315,8 @@ def monthly(
     work = data[by_cols].copy()
     work["month"] = _months(data, date).to_numpy()
     work["n"] = _counts(data, count).to_numpy()
-    first = pd.Timestamp(start).to_period("M").to_timestamp() if start is not None else work["month"].min()
-    last = pd.Timestamp(end).to_period("M").to_timestamp() if end is not None else work["month"].max()
+    first = _month_starts(start, "start")[0] if start is not None else work["month"].min()
+    last = _month_starts(end, "end")[0] if end is not None else work["month"].max()
     if pd.isna(first) or pd.isna(last):
         raise AnalysisInputError("data has no rows: there are no months to count")
     if last < first:
@@ -273,26 +324,41 @@ def monthly(
     months = pd.date_range(first, last, freq="MS")
     work = work[(work["month"] >= first) & (work["month"] <= last)]
     counts = work.groupby([*by_cols, "month"], dropna=False, observed=True)["n"].sum()
-    if by_cols:
-        keys = data[by_cols].drop_duplicates()
-        if len(by_cols) == 1:
-            keys = keys.sort_values(by_cols)
-        full = keys.merge(pd.DataFrame({"month": months}), how="cross")
-        full = full.sort_values([*by_cols, "month"], kind="stable")
-        idx = pd.MultiIndex.from_frame(full[[*by_cols, "month"]])
-        n = counts.reindex(idx, fill_value=0).to_numpy()
-        out = full.reset_index(drop=True)
-        out["n"] = n
-    else:
-        out = pd.DataFrame({"month": months})
-        out["n"] = counts.reindex(months, fill_value=0).to_numpy()
-    if (out["n"] % 1 == 0).all():
-        out["n"] = out["n"].astype("int64")
+    keys = data[by_cols].drop_duplicates() if by_cols else pd.DataFrame(index=[0])
+    if len(by_cols) == 1:
+        keys = keys.sort_values(by_cols)
+    full = keys.merge(pd.DataFrame({"month": months}), how="cross")
+    full = full.sort_values([*by_cols, "month"], kind="stable").reset_index(drop=True)
+    idx = pd.MultiIndex.from_frame(full[[*by_cols, "month"]]) if by_cols else \
+        pd.Index(full["month"])
+    n = counts.reindex(idx, fill_value=0).to_numpy(dtype=float, copy=True)
+    coverage = _coverage(covered, keys, by_cols)
+    missing: dict | list = {}
+    if isinstance(coverage, dict):
+        for k, months_k in coverage.items():
+            key = k if isinstance(k, tuple) else (k,)
+            rows = np.logical_and.reduce([full[c] == v for c, v in zip(by_cols, key)])
+            gap = rows & ~full["month"].isin(months_k).to_numpy()
+            n[gap] = np.nan
+            missing[" / ".join(map(str, key))] = [f"{m:%Y-%m}" for m in full.loc[gap, "month"]]
+    elif coverage is not None:
+        gap = ~full["month"].isin(coverage).to_numpy()
+        n[gap] = np.nan
+        missing = [f"{m:%Y-%m}" for m in months[~months.isin(coverage)]]
+    out = full if by_cols else full[["month"]]
+    whole = bool(np.all(np.isnan(n) | (n % 1 == 0)))
+    out["n"] = pd.array(n, dtype="Int64") if whole and np.isnan(n).any() else \
+        (n.astype("int64") if whole else n)
     out.insert(len(by_cols) + 1, "fy", pd.Series(
         [str(FinancialYear(y)) for y in fy_start_year(out["month"])], dtype="string"))
+    if missing:
+        logger.info("monthly: months without data (counts missing, not 0): %s", missing)
     record(out, "monthly", {"date": date, "count": count, "by": by_cols or None,
                             "start": f"{first:%Y-%m}", "end": f"{last:%Y-%m}",
-                            "zero_filled": True})
+                            "zero_filled": "covered months without events are 0",
+                            "coverage": "given (covered=)" if covered is not None else
+                            "not given: every month taken as covered",
+                            "missing_months": missing or []})
     return out
 
 
@@ -327,7 +393,8 @@ def rolling_12(
     -------
     pandas.DataFrame
         The input plus ``rolling_12``: the total of the 12 months ending in each month,
-        missing until 12 months are available or when any of those months is absent.
+        missing until 12 months are available or when any of those months is absent or
+        without data (a missing value: never read as 0).
 
     Examples
     --------
@@ -357,7 +424,8 @@ def rolling_12(
     out = data.copy()
     out["rolling_12"] = result
     out.attrs = copy.deepcopy(data.attrs)  # keep the input's record, never share it
-    record(out, "rolling_12", {"value": value, "window": "12 months ending in the month"})
+    record(out, "rolling_12", {"value": value, "window": "12 months ending in the month",
+                               "gaps": "a total including a month without data is missing"})
     return out
 
 
@@ -366,13 +434,57 @@ def rolling_12(
 # --------------------------------------------------------------------------------------------
 
 
-def _annual_table(data, *, year, k, by_cols, category, count, date, fy, total):
+_MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August",
+                "September", "October", "November", "December"]
+
+
+def _like_for_like(data, years, covered, count, date) -> tuple[pd.Series, dict]:
+    """Rows to keep so that every year compared has the same months with data.
+
+    A month without data in any year compared (not in ``covered``, or a missing count in
+    pre-counted data) removes that calendar month from every year.
+    """
+    keep = pd.Series(True, index=data.index)
+    na_count = (data[count].isna() if count is not None and count in data.columns
+                else pd.Series(False, index=data.index))
+    if covered is None and not na_count.any():
+        return keep, {}
+    if date not in data.columns:
+        raise AnalysisInputError(
+            f"months without data can only be left out with a month column ({date!r}); "
+            "pass date= naming it")
+    window = months_of([FinancialYear(y) for y in years]).to_timestamp()
+    month = _months(data, date)
+    gaps = set(month[na_count])
+    if covered is not None:
+        gaps |= set(window.difference(_month_starts(covered, "covered")))
+    gaps = sorted(g for g in gaps if g in set(window))
+    keep &= ~na_count
+    if not gaps:
+        return keep, {}
+    drop = sorted({g.month for g in gaps}, key=lambda m: (m - 4) % 12)
+    if len(drop) == 12:
+        raise AnalysisInputError(
+            "no calendar month has data in every year compared (months without data: "
+            f"{', '.join(f'{g:%Y-%m}' for g in gaps[:6])}...); the comparison is not available")
+    keep &= ~month.dt.month.isin(drop)
+    note = {"missing_months": [f"{g:%Y-%m}" for g in gaps],
+            "excluded_calendar_months": [_MONTH_NAMES[m - 1] for m in drop],
+            "months_compared": 12 - len(drop)}
+    logger.warning("months without data %s: %s left out of every year compared",
+                   note["missing_months"], ", ".join(note["excluded_calendar_months"]))
+    return keep, note
+
+
+def _annual_table(data, *, year, k, by_cols, category, count, date, fy, total, covered=None):
     _check_frame(data, "data")
     cat_cols = [category] if category is not None else []
     _check_columns(data, [*by_cols, *cat_cols], what="data")
     target = FinancialYear.parse(year)
     base = target.baseline(k)
     years = [b.start_year for b in base] + [target.start_year]
+    rows, gaps = _like_for_like(data, years, covered, count, date)
+    data_all, data = data, data[rows.to_numpy()]
     work = data[[*by_cols, *cat_cols]].copy()
     work["_fy"] = _fy_years(data, fy, date).to_numpy()
     work["_n"] = _counts(data, count).to_numpy()
@@ -386,18 +498,20 @@ def _annual_table(data, *, year, k, by_cols, category, count, date, fy, total):
             f"the data cover {span}); add those years or shorten baseline_years"
         )
     incomplete = {}
-    if date in data.columns:  # months known: say which years are not complete
+    if date in data.columns and not gaps:  # months known: say which years are not complete
         in_window = work["_fy"].isin(years).to_numpy()
         months = _months(data, date)[in_window]
         per_year = months.groupby(work["_fy"].to_numpy()[in_window]).nunique()
         incomplete = {str(FinancialYear(int(y))): int(c) for y, c in per_year.items() if c < 12}
-        if incomplete:
+        if incomplete and covered is None:
             logger.warning("years with fewer than 12 months of data: %s", incomplete)
+        elif incomplete:  # covered months without events: genuinely none
+            incomplete = {}
     work = work[work["_fy"].isin(years)]
     keys = [*by_cols, *cat_cols]
     counts = work.groupby([*keys, "_fy"], dropna=False, observed=True)["_n"].sum()
-    groups = data[by_cols].drop_duplicates() if by_cols else pd.DataFrame(index=[0])
-    cats = pd.DataFrame({category: pd.unique(data[category])}) if cat_cols else None
+    groups = data_all[by_cols].drop_duplicates() if by_cols else pd.DataFrame(index=[0])
+    cats = pd.DataFrame({category: pd.unique(data_all[category])}) if cat_cols else None
     if cats is not None:
         if cats[category].isna().any():
             cats = cats.dropna()
@@ -420,7 +534,7 @@ def _annual_table(data, *, year, k, by_cols, category, count, date, fy, total):
         grid = pd.concat([tot[grid.columns], grid], ignore_index=True)
     if by_cols:  # groups in order, the total row first within each (stable sort)
         grid = grid.sort_values(by_cols, kind="stable").reset_index(drop=True)
-    return grid, target, base, years, keys, groups, incomplete
+    return grid, target, base, years, keys, groups, {"incomplete": incomplete, **gaps}
 
 
 #: Table A's knife measures: name and the police category they are limited to (None: all).
@@ -483,6 +597,20 @@ def table_a_measures(
     return pd.concat(out, ignore_index=True)
 
 
+def _period_note(months: dict) -> str:
+    """A sentence for a caption: which months the comparison leaves out, and why."""
+    if months.get("excluded_calendar_months"):
+        names = months["excluded_calendar_months"]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return (f"{listed} {'is' if len(names) == 1 else 'are'} left out of every year "
+                f"compared because the data lack {', '.join(months['missing_months'])}: "
+                f"each year counts the same {months['months_compared']} months.")
+    if months.get("incomplete"):
+        return ("Years with fewer than 12 months of data: "
+                + ", ".join(f"{y} ({n} months)" for y, n in months["incomplete"].items()) + ".")
+    return ""
+
+
 def compare_periods(
     data: pd.DataFrame,
     *,
@@ -498,6 +626,7 @@ def compare_periods(
     confidence: float = 0.95,
     multiplier: float = 1_000,
     min_count: int = MIN_RELIABLE_COUNT,
+    covered=None,
 ) -> pd.DataFrame:
     """A financial year against the annual average of the years before it ("Table A").
 
@@ -533,6 +662,13 @@ def compare_periods(
         Rates per this many people, when ``population`` is given (default 1,000).
     min_count
         Changes on counts below this (current or baseline mean) are flagged not reliable.
+    covered
+        The months the source supplied data for (its QualityLog ``months``). A month of
+        the compared years without data removes that calendar month from every year, so
+        the years are compared like for like (e.g. April-November and January-March when
+        a December is missing; April-September when the year has six months so far).
+        Pre-counted data with a missing count in a month are treated the same way. None:
+        every month is taken as covered (a year short of months is only logged).
 
     Returns
     -------
@@ -542,8 +678,10 @@ def compare_periods(
         ``baseline_max`` (annual counts over the baseline years), ``pct_change``,
         ``rate_ratio``, ``rr_lower``, ``rr_upper``, ``p_value``, ``significant``,
         ``reliable``; with a population also ``current_rate`` and ``baseline_rate`` (per
-        ``multiplier``). ``attrs["sna"]["compare_periods"]`` holds the years, test and any
-        years with fewer than 12 months of data.
+        ``multiplier``). ``attrs["sna"]["compare_periods"]`` holds the years, the test, any
+        years with fewer than 12 months of data (``incomplete_years``) and, when months
+        without data were left out, ``missing_months``, ``excluded_calendar_months`` and
+        ``months_compared``; its ``period_note`` says so in a sentence for a caption.
 
     Raises
     ------
@@ -579,9 +717,9 @@ def compare_periods(
     """
     by_cols = _as_list(by)
     (confidence,) = _confidences(confidence)
-    grid, target, base, years, keys, groups, incomplete = _annual_table(
+    grid, target, base, years, keys, groups, months = _annual_table(
         data, year=year, k=baseline_years, by_cols=by_cols, category=category, count=count,
-        date=date, fy=fy, total=total)
+        date=date, fy=fy, total=total, covered=covered)
     if (grid["_n"] % 1 != 0).any():
         raise AnalysisInputError(
             f"counts in {count!r} must be whole numbers for the exact Poisson test"
@@ -640,7 +778,9 @@ def compare_periods(
         "interval": "Clopper-Pearson on the conditional binomial proportion",
         "confidence": confidence, "min_count": int(min_count),
         "multiplier": multiplier if population is not None else None,
-        "total_row": total, "incomplete_years": incomplete,
+        "total_row": total, "incomplete_years": months["incomplete"],
+        **{k: v for k, v in months.items() if k != "incomplete"},
+        "period_note": _period_note(months),
     })
     return out
 
@@ -659,6 +799,7 @@ def compare_previous(
     confidence: float = 0.95,
     multiplier: float = 1_000,
     min_count: int = MIN_RELIABLE_COUNT,
+    covered=None,
 ) -> pd.DataFrame:
     """A financial year against the previous one.
 
@@ -678,7 +819,7 @@ def compare_previous(
     out = compare_periods(
         data, year=year, baseline_years=1, by=by, category=category, population=population,
         count=count, date=date, fy=fy, total=total, confidence=confidence,
-        multiplier=multiplier, min_count=min_count)
+        multiplier=multiplier, min_count=min_count, covered=covered)
     out.insert(list(out.columns).index("current") + 1, "previous",
                out["baseline_mean"].astype("int64"))
     meta = out.attrs["sna"].pop("compare_periods")
@@ -703,7 +844,9 @@ def _fit_count_model(y, X, offset, family: str):
             try:
                 nb = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2")
                 res = nb.fit(disp=0, maxiter=500, method="bfgs")
-                res = nb.fit(start_params=res.params, disp=0, maxiter=100, method="newton")
+                if res.params[-1] > 1e-6:  # Newton from alpha near 0 diverges, slowly
+                    res = nb.fit(start_params=res.params, disp=0, maxiter=100,
+                                 method="newton")
                 alpha = float(res.params[-1])
                 ok = bool(res.mle_retvals.get("converged", True)) and np.isfinite(alpha)
             except (np.linalg.LinAlgError, ValueError):
@@ -746,6 +889,7 @@ def nb_year_effect(
     count: str = "n",
     date: str = "month",
     confidence: float = 0.95,
+    covered=None,
 ) -> pd.DataFrame:
     """Year effects from a negative-binomial model of monthly counts (year + month of year).
 
@@ -766,6 +910,9 @@ def nb_year_effect(
         Count column of pre-counted data (else one row per event) and the month column.
     confidence
         Level of the intervals; ``significant`` is ``p_value < 1 - confidence``.
+    covered
+        The months the source supplied data for (see :func:`monthly`): the months without
+        data are left out of the model (not counted as 0) and listed in ``attrs``.
 
     Returns
     -------
@@ -812,7 +959,9 @@ def nb_year_effect(
     first = pd.Timestamp(base[0].start)
     last = pd.Timestamp(target.months[-1].to_timestamp())
     series = monthly(data, date=date, count=count if count in data.columns else None,
-                     by=[*by_cols, *cat_cols] or None, start=first, end=last)
+                     by=[*by_cols, *cat_cols] or None, start=first, end=last, covered=covered)
+    no_data = series.attrs["sna"]["monthly"]["missing_months"]
+    series = series[series["n"].notna()].reset_index(drop=True)
     months_seen = _months(data, date)
     if months_seen.min() > first or months_seen.max() < last:
         raise AnalysisInputError(
@@ -833,7 +982,7 @@ def nb_year_effect(
     for key, g in grouped:
         label = _label(key, keys)
         keyvals = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
-        per_year = g.groupby("_fy")["n"].sum().reindex(years, fill_value=0)
+        per_year = g.groupby("_fy")["n"].sum().reindex(years, fill_value=0).astype("int64")
         zero_years = [y for y in years if per_year[y] == 0]
         fit_years = [y for y in years if y not in zero_years]
         base_fit = [y for y in years[:-1] if y in fit_years]
@@ -890,7 +1039,7 @@ def nb_year_effect(
         "year": str(target), "baseline": [str(b) for b in base],
         "model": "log E[n] = year + month of year (+ log population); NB2",
         "effect": "year effect minus the mean of the baseline years' effects",
-        "confidence": confidence, "fits": fits,
+        "confidence": confidence, "fits": fits, "months_without_data": no_data,
     })
     return out
 
@@ -937,7 +1086,9 @@ def stl(
     Raises
     ------
     AnalysisInputError
-        Fewer than two full cycles, a month missing or repeated, or missing values.
+        Fewer than two full cycles, a month absent or repeated, or a month without data
+        (a missing value): STL cannot decompose a series with a gap, and a gap is never
+        read as 0.
 
     Notes
     -----
@@ -960,13 +1111,19 @@ def stl(
     by_cols = _as_list(by)
     _check_columns(data, [value, date, *by_cols], what="data")
     x = data[value]
-    if not pd.api.types.is_numeric_dtype(x) or x.isna().any():
-        raise AnalysisInputError(
-            f"value column {value!r} must hold numbers with no missing values", column=value
-        )
+    if not pd.api.types.is_numeric_dtype(x):
+        raise AnalysisInputError(f"value column {value!r} must hold numbers", column=value)
     work = data.copy()
     work["_m"] = _months(data, date).to_numpy()
     work = work.sort_values([*by_cols, "_m"], kind="stable")
+    if x.isna().any():
+        gaps = work.loc[work[value].isna(), "_m"]
+        raise AnalysisInputError(
+            f"the series has {len(gaps)} month(s) without data (first {gaps.iloc[0]:%Y-%m}); "
+            "STL needs every month and a gap must not be read as 0, so the decomposition is "
+            "not available for this series (shorten it to a stretch without gaps)",
+            column=value,
+        )
     if robust == "auto":
         use_robust = bool(((work["_m"] >= _PANDEMIC[0]) & (work["_m"] <= _PANDEMIC[1])).any())
     else:
@@ -981,7 +1138,8 @@ def stl(
             missing = expected.difference(pd.DatetimeIndex(g["_m"]))
             raise AnalysisInputError(
                 f"series {label!r} has gaps (first missing month {missing[0]:%Y-%m}); STL needs "
-                "every month: build the series with sna.trend.monthly, which fills zeros"
+                "every month: build the series with sna.trend.monthly (0 for a covered month "
+                "without events; a month without data makes STL not available)"
             )
         if len(g) < 2 * period:
             raise AnalysisInputError(
@@ -1024,6 +1182,104 @@ def interruption_month(when) -> pd.Period:
     return month if ts.day == 1 else month + 1
 
 
+def newey_west_lags(months: int) -> int:
+    """Newey & West's (1994) rule for the lags of a HAC covariance: ``⌊4·(T/100)^(2/9)⌋``.
+
+    >>> newey_west_lags(48), newey_west_lags(120)
+    (3, 4)
+    """
+    return int(np.floor(4 * (max(int(months), 1) / 100) ** (2 / 9)))
+
+
+def _its_design(work: pd.DataFrame, first_month: pd.Period, seasonal, harmonics):
+    """Design matrix of the segmented regression and its time columns."""
+    per = work["_m"].dt.to_period("M")
+    start = per.iloc[0]
+    time = np.array([(p - start).n for p in per], dtype=float)
+    post = (work["_m"] >= first_month.to_timestamp()).to_numpy(dtype=float)
+    time_after = np.where(post == 1, time - float((first_month - start).n), 0.0)
+    cols = [np.ones(len(work)), time, post, time_after]
+    names = ["const", "time", "post", "time_after"]
+    moy = work["_m"].dt.month.to_numpy()
+    if seasonal == "month":
+        for mth in range(2, 13):
+            cols.append((moy == mth).astype(float))
+            names.append(f"month_{mth}")
+    elif seasonal == "fourier":
+        for k in range(1, int(harmonics) + 1):
+            cols += [np.sin(2 * np.pi * k * moy / 12), np.cos(2 * np.pi * k * moy / 12)]
+            names += [f"sin{k}", f"cos{k}"]
+    return np.column_stack(cols), names, time, post, time_after
+
+
+def _its_offset(work: pd.DataFrame, population, pop_col):
+    if pop_col is not None:
+        pop = pd.to_numeric(work[pop_col], errors="coerce").to_numpy(dtype=float)
+        if np.isnan(pop).any() or (pop <= 0).any():
+            raise AnalysisInputError(
+                f"population column {pop_col!r} must be positive with no missing values",
+                column=pop_col,
+            )
+        return np.log(pop)
+    if population is not None:
+        if not float(population) > 0:
+            raise AnalysisInputError("population must be positive")
+        return np.full(len(work), np.log(float(population)))
+    return None
+
+
+def _its_fit(y, X, offset, family, fit_kw):
+    """Fit the count model; returns (fit, alpha, method, notes)."""
+    import statsmodels.api as sm
+
+    if family == "negbin":
+        _, alpha, method, notes = _fit_count_model(y, X, offset, "negbin")
+        if np.isnan(alpha):
+            return _quasi_poisson(y, X, offset, **fit_kw), alpha, method, notes
+        fam = sm.families.NegativeBinomial(alpha=alpha)
+        return sm.GLM(y, X, family=fam, offset=offset).fit(**fit_kw), alpha, method, notes
+    if family == "quasipoisson":
+        return _quasi_poisson(y, X, offset, **fit_kw), np.nan, QUASI_POISSON, []
+    fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(**fit_kw)
+    return fit, np.nan, "Poisson", []
+
+
+def _its_diagnostics(fit, family: str) -> dict:
+    """Residual autocorrelation (Durbin-Watson, lag-1 correlation, Ljung-Box) and dispersion."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+    from statsmodels.stats.stattools import durbin_watson
+
+    resid = np.asarray(fit.resid_pearson)
+    dw = float(durbin_watson(resid))
+    acf1 = float(np.corrcoef(resid[:-1], resid[1:])[0, 1]) if len(resid) > 2 else np.nan
+    lags = min(12, len(resid) // 2)
+    lb_p = float(acorr_ljungbox(resid, lags=[lags])["lb_pvalue"].iloc[0]) if lags >= 1 else np.nan
+    if not 1.5 <= dw <= 2.5:
+        logger.warning("its: Durbin-Watson %.2f: the residuals are autocorrelated", dw)
+    dispersion = float(fit.scale) if family != "negbin" else float(
+        np.sum(resid**2) / fit.df_resid)
+    return {"durbin_watson": dw, "acf_lag1": acf1, "ljung_box_lags": lags,
+            "ljung_box_p": lb_p, "dispersion": dispersion,
+            "autocorrelated": bool(not 1.5 <= dw <= 2.5 or lb_p < 0.05)}
+
+
+def _its_checks(data, value, date, pop_col, family, seasonal, confidence):
+    _check_frame(data, "data")
+    _check_columns(data, [value, date, pop_col], what="data")
+    if family not in ("quasipoisson", "negbin", "poisson"):
+        raise AnalysisInputError(
+            f"family must be 'quasipoisson', 'negbin' or 'poisson', got {family!r}")
+    if seasonal not in ("month", "fourier", None):
+        raise AnalysisInputError(f"seasonal must be 'month', 'fourier' or None, got {seasonal!r}")
+    (confidence,) = _confidences(confidence)
+    y_all = data[value]
+    if not pd.api.types.is_numeric_dtype(y_all) or (y_all.dropna() < 0).any():
+        raise AnalysisInputError(
+            f"value column {value!r} must hold non-negative counts (a missing value is a "
+            "month without data)", column=value)
+    return confidence
+
+
 def its(
     data: pd.DataFrame,
     *,
@@ -1035,14 +1291,16 @@ def its(
     seasonal: Literal["month", "fourier"] | None = "month",
     harmonics: int = 2,
     confidence: float = 0.95,
-    hac_lags: int | None = None,
+    hac_lags: int | Literal["auto"] | None = "auto",
+    projection_months: int | None = 12,
 ) -> pd.DataFrame:
     """Interrupted time series: segmented regression of monthly counts with a counterfactual.
 
     Parameters
     ----------
     data
-        One row per month of one series (e.g. from :func:`monthly`). Not modified.
+        One row per month of one series (e.g. from :func:`monthly`). Not modified. A month
+        without data (a missing value) is left out of the fit, never read as 0.
     value, date
         The count and month columns.
     interruption
@@ -1054,8 +1312,8 @@ def its(
         enters as a log offset so the effects are rate ratios.
     family
         "quasipoisson" (default: Poisson with the scale from Pearson's χ², not below 1),
-        "negbin"
-        (negative binomial, α by maximum likelihood) or "poisson" (no over-dispersion).
+        "negbin" (negative binomial, α by maximum likelihood) or "poisson" (no
+        over-dispersion).
     seasonal
         "month" (month-of-year terms), "fourier" (``harmonics`` sine/cosine pairs) or None.
     harmonics
@@ -1063,8 +1321,15 @@ def its(
     confidence
         Level of the intervals.
     hac_lags
-        If given, Newey-West (HAC) standard errors with this many lags, for autocorrelated
-        residuals.
+        Newey-West (HAC) standard errors for autocorrelated residuals: "auto" (default)
+        takes Newey & West's rule ⌊4·(T/100)^(2/9)⌋ for T months (3 for 48 months; see
+        :func:`newey_west_lags`), an int that many lags, None the model-based errors
+        (too narrow when the residuals are autocorrelated).
+    projection_months
+        How far past the first affected month the counterfactual is drawn (default 12,
+        never more than the months before the interruption): beyond it the pre-period
+        trend is an extrapolation the data do not support, and the counterfactual columns
+        are missing. None: every month.
 
     Returns
     -------
@@ -1072,18 +1337,20 @@ def its(
         The input sorted by month plus ``time`` (months from the first, 0-based), ``post``
         (1 from the first affected month), ``time_after`` (months since the first affected
         month, 0 before), ``fitted``, ``fitted_lower``, ``fitted_upper``,
-        ``counterfactual``, ``counterfactual_lower``, ``counterfactual_upper`` (expected
-        counts without the interruption). ``attrs["sna"]["its"]`` holds ``level_change`` and
-        ``slope_change`` (each ``rate_ratio``, ``lower``, ``upper``, ``p_value``), the
-        ``pre_trend`` (monthly rate ratio), ``durbin_watson``, ``acf_lag1``,
-        ``ljung_box_p`` (lag 12), ``dispersion``, ``family`` and the months used; see
-        :func:`its_effects`.
+        ``counterfactual``, ``counterfactual_lower``, ``counterfactual_upper`` (the model's
+        projection without the interruption, within the projection window).
+        ``attrs["sna"]["its"]`` holds ``level_change`` and ``slope_change`` (each
+        ``rate_ratio``, ``lower``, ``upper``, ``p_value``), the ``pre_trend`` (monthly rate
+        ratio), the residual diagnostics ``durbin_watson``, ``acf_lag1``,
+        ``ljung_box_p`` (lag 12) and ``autocorrelated``, ``dispersion``, ``family``,
+        ``cov_type`` and ``hac_lags``, the months used and without data, and the
+        projection window; see :func:`its_effects` and :func:`its_diagnostics`.
 
     Raises
     ------
     AnalysisInputError
-        Missing columns, repeated months, negative counts, or fewer than 3 months before
-        or after the interruption or too few months for the seasonal terms.
+        Missing columns, repeated months, negative counts, or fewer than 3 months with
+        data before or after the interruption, or too few months for the seasonal terms.
 
     Notes
     -----
@@ -1091,9 +1358,15 @@ def its(
     ``log E[Yₜ] = β₀ + β₁t + β₂Xₜ + β₃(t − T₀)Xₜ + seasonal terms + log(population)``;
     ``exp(β₂)`` is the level change (rate ratio at the first affected month against the
     counterfactual), ``exp(β₃)`` the change in the monthly trend. Over-dispersion by
-    quasi-Poisson or negative binomial. Residual autocorrelation is checked with the
-    Durbin-Watson statistic (about 2 when none; logged when outside 1.5-2.5) and the
-    Ljung-Box test; use ``hac_lags`` if it is present.
+    quasi-Poisson or negative binomial. Monthly crime counts are autocorrelated, which
+    makes model-based intervals too narrow, so the standard errors are Newey-West (HAC,
+    Bartlett kernel; Newey & West 1987, 1994) by default, computed by statsmodels
+    (``cov_type="HAC"``); the residuals are checked with the Durbin-Watson statistic
+    (about 2 when there is no autocorrelation) and the Ljung-Box test. Months without data
+    are left out of the fit; time keeps counting through them, and the HAC lags and the
+    residual checks run over the months with data in order. The counterfactual
+    extrapolates the pre-interruption trend: it is a model projection, drawn only for
+    ``projection_months`` after the interruption.
 
     Examples
     --------
@@ -1106,136 +1379,40 @@ def its(
     >>> eff = its_effects(out)
     >>> round(float(eff.loc[eff.term == "level", "rate_ratio"].iloc[0]), 2)
     0.67
-    >>> out.attrs["sna"]["its"]["first_affected_month"]
-    '2020-04'
+    >>> meta = out.attrs["sna"]["its"]
+    >>> meta["first_affected_month"], meta["cov_type"], meta["hac_lags"]
+    ('2020-04', 'HAC', 3)
     """
-    import statsmodels.api as sm
-    from statsmodels.stats.diagnostic import acorr_ljungbox
-    from statsmodels.stats.stattools import durbin_watson
-
-    _check_frame(data, "data")
     pop_col = population if isinstance(population, str) else None
-    _check_columns(data, [value, date, pop_col], what="data")
-    if family not in ("quasipoisson", "negbin", "poisson"):
-        raise AnalysisInputError(
-            f"family must be 'quasipoisson', 'negbin' or 'poisson', got {family!r}")
-    if seasonal not in ("month", "fourier", None):
-        raise AnalysisInputError(f"seasonal must be 'month', 'fourier' or None, got {seasonal!r}")
-    (confidence,) = _confidences(confidence)
-    y_all = data[value]
-    if not pd.api.types.is_numeric_dtype(y_all) or y_all.isna().any() or (y_all < 0).any():
-        raise AnalysisInputError(
-            f"value column {value!r} must hold non-negative counts with no missing values",
-            column=value,
-        )
+    confidence = _its_checks(data, value, date, pop_col, family, seasonal, confidence)
     work = data.copy()
     work["_m"] = _months(data, date).to_numpy()
     work = work.sort_values("_m", kind="stable")
     _regular(work, "data")
     first_month = interruption_month(interruption)
-    t0 = first_month.to_timestamp()
-    per = work["_m"].dt.to_period("M")
-    start = per.iloc[0]
-    time = np.array([(p - start).n for p in per], dtype=float)
-    post = (work["_m"] >= t0).to_numpy(dtype=float)
-    t_int = float((first_month - start).n)
-    time_after = np.where(post == 1, time - t_int, 0.0)
-    n_pre, n_post = int((post == 0).sum()), int((post == 1).sum())
+    X, names, time, post, time_after = _its_design(work, first_month, seasonal, harmonics)
+    y = work[value].astype("float64").to_numpy()
+    seen = ~np.isnan(y)
+    n_pre, n_post = int((seen & (post == 0)).sum()), int((seen & (post == 1)).sum())
     if n_pre < 3 or n_post < 3:
         raise AnalysisInputError(
-            f"{n_pre} month(s) before and {n_post} after the interruption (first affected "
-            f"month {first_month}); an interrupted time series needs at least 3 on each side "
-            "(preferably 12 or more)"
+            f"{n_pre} month(s) with data before and {n_post} after the interruption (first "
+            f"affected month {first_month}); an interrupted time series needs at least 3 on "
+            "each side (preferably 12 or more)"
         )
-    cols = [np.ones(len(work)), time, post, time_after]
-    names = ["const", "time", "post", "time_after"]
-    moy = work["_m"].dt.month.to_numpy()
-    if seasonal == "month":
-        for mth in range(2, 13):
-            cols.append((moy == mth).astype(float))
-            names.append(f"month_{mth}")
-    elif seasonal == "fourier":
-        for k in range(1, int(harmonics) + 1):
-            cols += [np.sin(2 * np.pi * k * moy / 12), np.cos(2 * np.pi * k * moy / 12)]
-            names += [f"sin{k}", f"cos{k}"]
-    X = np.column_stack(cols)
-    if len(work) < X.shape[1] + 4:
+    if seen.sum() < X.shape[1] + 4:
         raise AnalysisInputError(
-            f"{len(work)} months are too few for {X.shape[1]} model terms; use more months, "
-            "seasonal='fourier' or seasonal=None"
+            f"{int(seen.sum())} months are too few for {X.shape[1]} model terms; use more "
+            "months, seasonal='fourier' or seasonal=None"
         )
-    if pop_col is not None:
-        pop = pd.to_numeric(work[pop_col], errors="coerce").to_numpy(dtype=float)
-        if np.isnan(pop).any() or (pop <= 0).any():
-            raise AnalysisInputError(
-                f"population column {pop_col!r} must be positive with no missing values",
-                column=pop_col,
-            )
-        offset = np.log(pop)
-    elif population is not None:
-        if not float(population) > 0:
-            raise AnalysisInputError("population must be positive")
-        offset = np.full(len(work), np.log(float(population)))
-    else:
-        offset = None
-    y = work[value].to_numpy(dtype=float)
-    fit_kw = {}
-    if hac_lags is not None:
-        fit_kw = {"cov_type": "HAC", "cov_kwds": {"maxlags": int(hac_lags)}}
-    notes: list[str] = []
-    if family == "negbin":
-        nb_fit, alpha, method, notes = _fit_count_model(y, X, offset, "negbin")
-        if np.isnan(alpha):
-            fit = _quasi_poisson(y, X, offset, **fit_kw)
-        else:
-            fam = sm.families.NegativeBinomial(alpha=alpha)
-            fit = sm.GLM(y, X, family=fam, offset=offset).fit(**fit_kw)
-    else:
-        if family == "quasipoisson":
-            fit = _quasi_poisson(y, X, offset, **fit_kw)
-        else:
-            fit = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(**fit_kw)
-        alpha = np.nan
-        method = QUASI_POISSON if family == "quasipoisson" else "Poisson"
-    params = np.asarray(fit.params)
-    bse = np.asarray(fit.bse)
-    pvals = np.asarray(fit.pvalues)
-    z = stats.norm.ppf(1 - (1 - confidence) / 2)
-
-    def effect(name):
-        i = names.index(name)
-        return {"rate_ratio": float(np.exp(params[i])),
-                "lower": float(np.exp(params[i] - z * bse[i])),
-                "upper": float(np.exp(params[i] + z * bse[i])),
-                "p_value": float(pvals[i])}
-
-    alpha_level = 1 - confidence
-    pred = fit.get_prediction(X, offset=offset).summary_frame(alpha=alpha_level)
-    Xcf = X.copy()
-    Xcf[:, names.index("post")] = 0
-    Xcf[:, names.index("time_after")] = 0
-    cf = fit.get_prediction(Xcf, offset=offset).summary_frame(alpha=alpha_level)
-    resid = np.asarray(fit.resid_pearson)
-    dw = float(durbin_watson(resid))
-    acf1 = float(np.corrcoef(resid[:-1], resid[1:])[0, 1]) if len(resid) > 2 else np.nan
-    lags = min(12, len(resid) // 2)
-    lb_p = float(acorr_ljungbox(resid, lags=[lags])["lb_pvalue"].iloc[0]) if lags >= 1 else np.nan
-    if not 1.5 <= dw <= 2.5:
-        logger.warning("its: Durbin-Watson %.2f suggests autocorrelated residuals; "
-                       "consider hac_lags=", dw)
-    dispersion = float(fit.scale) if family != "negbin" else float(
-        np.sum(resid**2) / fit.df_resid)
-    out = work.drop(columns="_m")
-    out["time"] = time.astype("int64")
-    out["post"] = post.astype("int64")
-    out["time_after"] = time_after.astype("int64")
-    out["fitted"] = pred["mean"].to_numpy()
-    out["fitted_lower"] = pred["mean_ci_lower"].to_numpy()
-    out["fitted_upper"] = pred["mean_ci_upper"].to_numpy()
-    out["counterfactual"] = cf["mean"].to_numpy()
-    out["counterfactual_lower"] = cf["mean_ci_lower"].to_numpy()
-    out["counterfactual_upper"] = cf["mean_ci_upper"].to_numpy()
-    out.attrs = {}
+    offset = _its_offset(work, population, pop_col)
+    lags = newey_west_lags(int(seen.sum())) if hac_lags == "auto" else hac_lags
+    fit_kw = {} if lags is None else {"cov_type": "HAC", "cov_kwds": {"maxlags": int(lags)}}
+    fit, alpha, method, notes = _its_fit(
+        y[seen], X[seen], None if offset is None else offset[seen], family, fit_kw)
+    out = _its_frame(work, fit, X, names, offset, confidence, time, post, time_after,
+                     _projection_end(projection_months, n_pre))
+    meta = _its_meta(fit, names, confidence)
     record(out, "its", {
         "value": value, "date": date,
         "interruption": str(pd.Timestamp(interruption.to_timestamp() if isinstance(
@@ -1245,15 +1422,66 @@ def its(
         "family": family, "method": method, "seasonal": seasonal,
         "harmonics": int(harmonics) if seasonal == "fourier" else None,
         "offset": pop_col or (None if population is None else float(population)),
-        "confidence": confidence, "cov_type": "HAC" if hac_lags is not None else "nonrobust",
-        "hac_lags": hac_lags,
+        "confidence": confidence, "cov_type": "HAC" if lags is not None else "nonrobust",
+        "hac_lags": None if lags is None else int(lags),
+        "hac_rule": "Newey-West 1994: floor(4 (T/100)^(2/9))" if hac_lags == "auto" else "given",
         "months_before": n_pre, "months_after": n_post,
-        "level_change": effect("post"), "slope_change": effect("time_after"),
-        "pre_trend": effect("time"),
-        "dispersion": dispersion, "alpha": None if np.isnan(alpha) else float(alpha),
-        "durbin_watson": dw, "acf_lag1": acf1, "ljung_box_lags": lags, "ljung_box_p": lb_p,
-        "notes": notes,
+        "months_without_data": [f"{m:%Y-%m}" for m in work.loc[~seen, "_m"]],
+        "projection_months": _projection_end(projection_months, n_pre),
+        "projection_end": _projection_label(first_month, projection_months, n_pre,
+                                            work["_m"].iloc[-1]),
+        **meta, "alpha": None if np.isnan(alpha) else float(alpha),
+        **_its_diagnostics(fit, family), "notes": notes,
     })
+    return out
+
+
+def _projection_end(projection_months, n_pre) -> int | None:
+    return None if projection_months is None else int(min(projection_months, n_pre))
+
+
+def _projection_label(first_month, projection_months, n_pre, last) -> str:
+    end = _projection_end(projection_months, n_pre)
+    last_month = pd.Timestamp(last).to_period("M")
+    if end is None:
+        return str(last_month)
+    return str(min(first_month + (end - 1), last_month))
+
+
+def _its_meta(fit, names, confidence) -> dict:
+    params, bse, pvals = (np.asarray(a) for a in (fit.params, fit.bse, fit.pvalues))
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+
+    def effect(name):
+        i = names.index(name)
+        return {"rate_ratio": float(np.exp(params[i])),
+                "lower": float(np.exp(params[i] - z * bse[i])),
+                "upper": float(np.exp(params[i] + z * bse[i])),
+                "p_value": float(pvals[i])}
+
+    return {"level_change": effect("post"), "slope_change": effect("time_after"),
+            "pre_trend": effect("time")}
+
+
+def _its_frame(work, fit, X, names, offset, confidence, time, post, time_after, horizon):
+    alpha_level = 1 - confidence
+    pred = fit.get_prediction(X, offset=offset).summary_frame(alpha=alpha_level)
+    Xcf = X.copy()
+    Xcf[:, names.index("post")] = 0
+    Xcf[:, names.index("time_after")] = 0
+    cf = fit.get_prediction(Xcf, offset=offset).summary_frame(alpha=alpha_level)
+    shown = np.ones(len(work), dtype=bool) if horizon is None else time_after < horizon
+    out = work.drop(columns="_m")
+    out["time"] = time.astype("int64")
+    out["post"] = post.astype("int64")
+    out["time_after"] = time_after.astype("int64")
+    out["fitted"] = pred["mean"].to_numpy()
+    out["fitted_lower"] = pred["mean_ci_lower"].to_numpy()
+    out["fitted_upper"] = pred["mean_ci_upper"].to_numpy()
+    for col, src in [("counterfactual", "mean"), ("counterfactual_lower", "mean_ci_lower"),
+                     ("counterfactual_upper", "mean_ci_upper")]:
+        out[col] = np.where(shown, cf[src].to_numpy(), np.nan)
+    out.attrs = {}
     return out
 
 
@@ -1294,3 +1522,52 @@ def its_effects(result: pd.DataFrame) -> pd.DataFrame:
                       ("pre_trend", "pre_trend")]:
         rows.append({"term": term, **meta[key], "description": desc[term]})
     return pd.DataFrame(rows)
+
+
+def its_diagnostics(result: pd.DataFrame) -> pd.DataFrame:
+    """The residual checks of an :func:`its` result as a table, each with how to read it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``Durbin-Watson``, ``lag-1 autocorrelation``, ``Ljung-Box p-value``,
+        ``dispersion``, ``standard errors`` and ``months used``; columns ``check``,
+        ``value`` (text) and ``reading``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> m = pd.period_range("2017-04", "2021-03", freq="M")
+    >>> df = pd.DataFrame({"month": m, "n": rng.poisson(100, len(m))})
+    >>> its_diagnostics(its(df, seasonal=None))["check"].tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['Durbin-Watson', 'lag-1 autocorrelation', 'Ljung-Box p-value', 'dispersion',
+     'standard errors', 'months used']
+    """
+    meta = result.attrs.get("sna", {}).get("its")
+    if meta is None:
+        raise AnalysisInputError("its_diagnostics needs the output of sna.trend.its")
+    dw, lb = meta["durbin_watson"], meta["ljung_box_p"]
+    hac = meta["cov_type"] == "HAC"
+    gaps = meta.get("months_without_data") or []
+    rows = [
+        ("Durbin-Watson", f"{dw:.2f}",
+         "between 1.5 and 2.5: no sign of autocorrelation"
+         if 1.5 <= dw <= 2.5 else
+         f"{'below 1.5' if dw < 1.5 else 'above 2.5'}: the residuals are autocorrelated"),
+        ("lag-1 autocorrelation", f"{meta['acf_lag1']:.2f}",
+         "correlation of each month's residual with the next month's"),
+        ("Ljung-Box p-value", f"{lb:.2g} ({meta['ljung_box_lags']} lags)",
+         "no evidence of autocorrelation" if lb >= 0.05 else
+         "autocorrelation up to a year: model-based intervals would be too narrow"),
+        ("dispersion", f"{meta['dispersion']:.2f}",
+         "Pearson chi-squared / residual df; above 1 the counts vary more than Poisson"),
+        ("standard errors",
+         f"Newey-West (HAC), {meta['hac_lags']} lags" if hac else "model-based",
+         "robust to autocorrelation and over-dispersion" if hac else
+         "assume independent months: too narrow if the checks above find autocorrelation"),
+        ("months used", f"{meta['months_before']} before, {meta['months_after']} after",
+         "months without data left out: " + ", ".join(gaps) if gaps else
+         "every month of the series has data"),
+    ]
+    return pd.DataFrame(rows, columns=["check", "value", "reading"])

@@ -12,6 +12,7 @@ from scipy import stats
 
 from sna.errors import AnalysisInputError
 from sna.trend import (
+    its_diagnostics,
     compare_periods,
     compare_previous,
     interruption_month,
@@ -201,7 +202,7 @@ def test_incomplete_year_is_recorded():
     [
         (_counts([1, 2, 3]), {}, "no data for 2017/18"),
         (_counts([1, 2, 3, 4]).assign(n=[1, 2, -3, 4]), {}, "negative"),
-        (_counts([1, 2, 3, 4]).assign(n=[1, 2, np.nan, 4]), {}, "missing"),
+        (_counts([1, 2, 3, 4]).assign(n=[1, 2, np.nan, 4]), {}, "without data .* month column"),
         (_counts([1, 2, 3, 4]).assign(n=[1, 2, 3.5, 4]), {}, "whole numbers"),
         (_counts([1, 2, 3, 4]).drop(columns="fy"), {}, "financial-year column"),
         (_counts([1, 2, 3, 4]), {"category": "crime"}, "no column 'crime'"),
@@ -330,7 +331,10 @@ def test_its_recovers_level_change_and_counterfactual():
     assert slope["lower"] < 1.0 < slope["upper"]
     pre = out["post"] == 0
     assert_allclose(out.loc[pre, "fitted"], out.loc[pre, "counterfactual"])
-    assert (out.loc[~pre, "counterfactual"] > out.loc[~pre, "fitted"]).all()
+    window = ~pre & (out["time_after"] < 12)  # the projection: 12 months after
+    assert (out.loc[window, "counterfactual"] > out.loc[window, "fitted"]).all()
+    assert out.loc[~pre & ~window, "counterfactual"].isna().all()
+    assert meta["projection_end"] == "2021-03" and meta["projection_months"] == 12
     assert (out["fitted_lower"] <= out["fitted"]).all() and (out["fitted"] <= out["fitted_upper"]).all()
     assert out["time_after"].max() == 23 and out.loc[out.month == pd.Period("2020-04", "M"), "time_after"].iloc[0] == 0
     assert 0 < meta["durbin_watson"] < 4 and 0 <= meta["ljung_box_p"] <= 1
@@ -513,3 +517,155 @@ def test_table_a_measures_count_a_record_under_every_measure_it_meets():
     assert len(long) == sum(counts.values())  # "Public order" has no records: no measure
     plain = table_a_measures(serious, recs, ["Robbery"])  # no knife flag in the source
     assert plain["measure"].unique().tolist() == ["All serious violence", "Robbery"]
+
+
+# ------------------------------------------------------------------ gaps: months without data
+
+
+def test_monthly_marks_months_the_source_does_not_cover_as_missing():
+    ev = pd.DataFrame({"month": ["2018-10", "2018-10", "2018-11", "2019-01", "2019-02"],
+                       "source": "police"})
+    covered = ["2018-10", "2018-11", "2019-01", "2019-02"]  # the source lacks 2018-12
+    out = monthly(ev, covered=covered)
+    assert out["n"].tolist()[:2] == [2, 1] and out["n"].isna().tolist() == [False, False, True,
+                                                                          False, False]
+    assert str(out["n"].dtype) == "Int64"
+    assert out.attrs["sna"]["monthly"]["missing_months"] == ["2018-12"]
+    # without coverage the month is (wrongly, but as documented) a zero
+    assert monthly(ev)["n"].tolist() == [2, 1, 0, 1, 1]
+    assert monthly(ev)["n"].dtype == "int64"
+    # months before the source starts are missing too, not zeros
+    wide = monthly(ev, covered=covered, start="2018-08")
+    assert wide["n"].isna().tolist()[:2] == [True, True]
+    # per series
+    two = pd.concat([ev, ev.assign(source="ambulance")])
+    per = monthly(two, by="source", covered={"police": covered,
+                                             "ambulance": covered + ["2018-12"]})
+    assert per.groupby("source")["n"].apply(lambda s: int(s.isna().sum())).to_dict() == {
+        "ambulance": 0, "police": 1}
+    with pytest.raises(AnalysisInputError, match="no months for series 'police'"):
+        monthly(two, by="source", covered={"ambulance": covered})
+    with pytest.raises(AnalysisInputError, match="needs by="):
+        monthly(ev, covered={"police": covered})
+
+
+def test_rolling_12_total_with_a_month_without_data_is_missing():
+    m = pd.period_range("2019-04", periods=15, freq="M")
+    df = pd.DataFrame({"month": m, "n": pd.array(list(range(1, 16)), dtype="Int64")})
+    df.loc[13, "n"] = pd.NA
+    out = rolling_12(df)
+    assert out["rolling_12"].iloc[11] == sum(range(1, 13))
+    assert out["rolling_12"].iloc[12] == sum(range(2, 14))
+    assert out["rolling_12"].iloc[13:].isna().all()
+
+
+def test_compare_periods_like_for_like_when_a_month_has_no_data():
+    m = pd.period_range("2017-04", "2021-03", freq="M")
+    n = np.where(m.month == 12, 300, 100)  # a high December
+    df = pd.DataFrame({"month": m, "n": n})
+    covered = [p for p in m if str(p) != "2018-12"]
+    plain = compare_periods(df, year="2020/21", category=None).iloc[0]
+    assert plain["pct_change"] == 0
+    out = compare_periods(df, year="2020/21", category=None, covered=covered)
+    row, meta = out.iloc[0], out.attrs["sna"]["compare_periods"]
+    # December left out of every year: 11 months of 100 each, no change
+    assert (row["current"], row["baseline_mean"], row["pct_change"]) == (1100, 1100, 0)
+    assert meta["missing_months"] == ["2018-12"]
+    assert meta["excluded_calendar_months"] == ["December"] and meta["months_compared"] == 11
+    assert "December is left out of every year compared" in meta["period_note"]
+    # treating the gap as zero would have shown a fall of 1/3 of December / 3 years
+    zero = df.assign(n=np.where(m == pd.Period("2018-12", "M"), 0, n))
+    wrong = compare_periods(zero, year="2020/21", category=None).iloc[0]
+    assert wrong["pct_change"] > 6
+    # a pre-counted series with a missing count is the same gap
+    na = df.assign(n=pd.array(np.where(m == pd.Period("2018-12", "M"), -1, n), dtype="Int64"))
+    na.loc[na["n"] == -1, "n"] = pd.NA
+    same = compare_periods(na, year="2020/21", category=None)
+    assert same.iloc[0]["current"] == 1100 and same.iloc[0]["pct_change"] == 0
+    # a year to date: the months to come are not covered, so every year counts Apr-Sep
+    ytd = compare_periods(df, year="2020/21", category=None, covered=[str(p) for p in m[:-6]])
+    assert ytd.attrs["sna"]["compare_periods"]["months_compared"] == 6
+    assert ytd.iloc[0]["current"] == 600
+    with pytest.raises(AnalysisInputError, match="not available"):
+        compare_periods(df, year="2020/21", category=None, covered=["2016-01"])
+
+
+def test_nb_year_effect_leaves_months_without_data_out():
+    rng = np.random.default_rng(3)
+    m = pd.period_range("2017-04", "2021-03", freq="M")
+    df = pd.DataFrame({"month": m, "n": rng.poisson(60, len(m))})
+    covered = [p for p in m if str(p) != "2018-12"]
+    out = nb_year_effect(df, year="2020/21", category=None, covered=covered)
+    assert out.attrs["sna"]["nb_year_effect"]["months_without_data"] == ["2018-12"]
+    fits = out.attrs["sna"]["nb_year_effect"]["fits"]["all"]
+    assert fits["months"] == 47
+
+
+def test_stl_refuses_a_month_without_data():
+    m = pd.period_range("2016-04", periods=36, freq="M")
+    df = pd.DataFrame({"month": m, "n": pd.array(np.arange(36) + 50, dtype="Int64")})
+    df.loc[20, "n"] = pd.NA
+    with pytest.raises(AnalysisInputError, match="1 month.* without data .*2017-12.*not "
+                       "available"):
+        stl(df)
+
+
+# ------------------------------------------------------------------ ITS: HAC and diagnostics
+
+
+def test_its_hac_intervals_equal_statsmodels():
+    """The default intervals are statsmodels' own Newey-West (HAC) errors, lags by the
+    Newey-West rule; an independent fit with statsmodels gives the same numbers."""
+    import statsmodels.api as sm
+
+    df = _its_data(level=0.7, overdisp=8, seed=5)
+    out = its(df, seasonal=None, family="poisson")
+    meta = out.attrs["sna"]["its"]
+    assert meta["cov_type"] == "HAC" and meta["hac_lags"] == 3  # 60 months
+    t = np.arange(60.0)
+    post = (t >= 36).astype(float)
+    X = np.column_stack([np.ones(60), t, post, np.where(post == 1, t - 36, 0.0)])
+    ref = sm.GLM(df["n"].to_numpy(float), X, family=sm.families.Poisson()).fit(
+        cov_type="HAC", cov_kwds={"maxlags": 3})
+    lo, hi = np.exp(ref.conf_int()[2])
+    assert_allclose([meta["level_change"]["lower"], meta["level_change"]["upper"]], [lo, hi],
+                    rtol=1e-9)
+    assert_allclose(meta["level_change"]["p_value"], ref.pvalues[2], rtol=1e-6, atol=1e-300)
+    plain = its(df, seasonal=None, family="poisson", hac_lags=None).attrs["sna"]["its"]
+    assert plain["cov_type"] == "nonrobust"
+    naive = sm.GLM(df["n"].to_numpy(float), X, family=sm.families.Poisson()).fit()
+    assert_allclose(plain["level_change"]["lower"], np.exp(naive.conf_int()[2, 0]), rtol=1e-9)
+
+
+def test_its_autocorrelated_residuals_widen_hac_intervals_and_are_reported():
+    rng = np.random.default_rng(7)
+    m = pd.period_range("2016-04", periods=72, freq="M")
+    t = np.arange(72)
+    ar = np.zeros(72)
+    for i in range(1, 72):  # AR(1) noise on the log scale: autocorrelated months
+        ar[i] = 0.8 * ar[i - 1] + rng.normal(0, 0.08)
+    mu = 800 * np.exp(ar) * np.where(t >= 48, 0.6, 1.0)
+    df = pd.DataFrame({"month": m, "n": rng.poisson(mu)})
+    hac = its(df, seasonal=None).attrs["sna"]["its"]
+    plain = its(df, seasonal=None, hac_lags=None).attrs["sna"]["its"]
+    assert hac["durbin_watson"] < 1.5 and hac["ljung_box_p"] < 0.05 and hac["autocorrelated"]
+    width = lambda e: np.log(e["upper"] / e["lower"])  # noqa: E731
+    assert width(hac["level_change"]) > width(plain["level_change"])
+    diag = its_diagnostics(its(df, seasonal=None)).set_index("check")
+    assert "autocorrelated" in diag.loc["Durbin-Watson", "reading"]
+    assert diag.loc["standard errors", "value"] == "Newey-West (HAC), 3 lags"
+
+
+def test_its_leaves_months_without_data_out_of_the_fit():
+    df = _its_data(level=0.7, seed=9)
+    gap = df.assign(n=df["n"].astype("Int64"))
+    gap.loc[10, "n"] = pd.NA
+    out = its(gap)
+    meta = out.attrs["sna"]["its"]
+    assert meta["months_without_data"] == [str(df["month"].iloc[10])]
+    assert meta["months_before"] == 35 and out["time"].iloc[11] == 11
+    dropped = its(df.drop(index=10)).attrs["sna"]["its"]
+    assert_allclose(meta["level_change"]["rate_ratio"], dropped["level_change"]["rate_ratio"])
+    assert np.isfinite(out["fitted"].iloc[10])  # the model still has a value for the month
+    with pytest.raises(AnalysisInputError, match="its_diagnostics needs"):
+        its_diagnostics(df)
