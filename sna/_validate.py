@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AnalysisInputError
+from .periods import parse_dates
 
 __all__ = ["check_frame", "check_columns", "as_list", "confidences", "timestamps"]
 
@@ -78,19 +79,28 @@ def confidences(confidence: float | Sequence[float]) -> list[float]:
 
 def timestamps(s: pd.Series, column: str) -> pd.Series:
     """A date column (dates, month labels or monthly Periods) as timestamps; refuses
-    unreadable and missing dates."""
+    unreadable and missing dates. Strings are read as a UK user writes them
+    (:func:`sna.periods.parse_dates`: ISO as ISO, 01/04/2020 as 1 April 2020)."""
     if isinstance(s.dtype, pd.PeriodDtype):
         return s.dt.to_timestamp()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
-            t = pd.to_datetime(s, errors="raise")
-    except (TypeError, ValueError) as exc:
-        raise AnalysisInputError(
-            f"date column {column!r} cannot be read as dates ({exc}); use dates, months "
-            "('2020-04') or a monthly Period column",
-            column=column,
-        ) from None
+    if len(s) and s.dropna().map(lambda v: isinstance(v, str)).all():
+        t = parse_dates(s)
+        bad = t.isna() & s.notna()
+        if bad.any():
+            raise AnalysisInputError(
+                f"date column {column!r} cannot be read as dates (first: {s[bad].iloc[0]!r}); "
+                "use dates, months ('2020-04') or a monthly Period column", column=column)
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
+                t = pd.to_datetime(s, errors="raise")
+        except (TypeError, ValueError) as exc:
+            raise AnalysisInputError(
+                f"date column {column!r} cannot be read as dates ({exc}); use dates, months "
+                "('2020-04') or a monthly Period column",
+                column=column,
+            ) from None
     if t.isna().any():
         raise AnalysisInputError(
             f"date column {column!r} has {int(t.isna().sum())} missing value(s); drop those rows",

@@ -30,6 +30,7 @@ __all__ = [
     "FinancialYear",
     "parse_fy",
     "fy_of",
+    "parse_dates",
     "fy_start_year",
     "months_of",
     "baseline_years",
@@ -134,31 +135,88 @@ def parse_fy(value) -> FinancialYear:
     return FinancialYear.parse(value)
 
 
+#: ISO dates and months: 2020-04-01, 2020-04, 2020-04-01T10:00 (read as they are).
+_ISO = re.compile(r"^\s*\d{4}-\d{1,2}(-\d{1,2})?([ T].*)?$")
+#: Numeric dates with the year last: 01/04/2020, 1.4.20, 01-04-2020 (read day first, as in
+#: the UK).
+_DAY_FIRST = re.compile(r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}(\d{2})?([ T].*)?$")
+
+
+def parse_dates(s: pd.Series) -> pd.Series:
+    """Date strings as timestamps, the way a UK user writes them.
+
+    ISO forms (2020-04-01, 2020-04) are read as ISO; numeric dates with the year last
+    (01/04/2020) day first; anything else ("1 April 2020", "Apr 2020") by pandas' parser.
+    Unreadable values become missing.
+
+    >>> dates = parse_dates(pd.Series(["01/04/2020", "2020-04-01", "2020-05", "5 May 2020"]))
+    >>> dates.dt.strftime("%d %b %Y").tolist()
+    ['01 Apr 2020', '01 Apr 2020', '01 May 2020', '05 May 2020']
+    """
+    text = s.astype("string")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    iso = text.str.match(_ISO).fillna(False).astype(bool)
+    day_first = text.str.match(_DAY_FIRST).fillna(False).astype(bool) & ~iso
+    other = text.notna() & ~iso & ~day_first
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
+        for mask, kw in ((iso, {"format": "ISO8601"}), (day_first, {"dayfirst": True}),
+                         (other, {})):
+            if mask.any():
+                parsed = pd.to_datetime(text[mask].str.strip(), errors="coerce", **kw)
+                out.loc[mask] = parsed.astype("datetime64[ns]").to_numpy()
+    return out
+
+
 def fy_start_year(when):
     """The start year of the financial year containing ``when``.
 
     Accepts a scalar (date string, Timestamp, Period) or a Series / array-like of them,
-    and returns an int or an integer Series ("Int64", missing stays missing).
+    and returns an int or an integer Series ("Int64", missing stays missing). Date strings
+    are read as a UK user writes them: ISO forms ("2020-04-01", "2020-04") as ISO, numeric
+    dates with the year last day first ("01/04/2020" is 1 April 2020), other forms ("1 April
+    2020") as pandas reads them.
+
+    >>> fy_start_year("01/04/2020"), fy_start_year("31/03/2020"), fy_start_year("2020-04-01")
+    (2020, 2019, 2020)
     """
     if isinstance(when, (pd.Series, pd.Index, np.ndarray, list)):
         s = pd.Series(when)
         if isinstance(s.dtype, pd.PeriodDtype):
             year, month = s.dt.year, s.dt.month
         else:
-            ts = pd.to_datetime(s, errors="coerce")
+            if pd.api.types.is_datetime64_any_dtype(s):
+                ts = s
+            elif s.dropna().map(lambda v: isinstance(v, str)).all():
+                ts = parse_dates(s)
+            else:
+                ts = pd.to_datetime(s, errors="coerce")
             year, month = ts.dt.year, ts.dt.month
         out = year - (month < 4).astype("Int64")
         return out.astype("Int64")
     if isinstance(when, pd.Period):
         year, month = when.year, when.month
     else:
-        ts = pd.Timestamp(when)
+        if isinstance(when, str):
+            ts = parse_dates(pd.Series([when])).iloc[0]
+            if pd.isna(ts):
+                raise AnalysisInputError(f"cannot read {when!r} as a date")
+        else:
+            ts = pd.Timestamp(when)
         year, month = ts.year, ts.month
     return year - 1 if month < 4 else year
 
 
 def fy_of(when):
-    """Financial-year label ("2020/21") of a date, month or Series of them."""
+    """Financial-year label ("2020/21") of a date, month or Series of them.
+
+    Date strings are read as :func:`fy_start_year` reads them (UK numeric dates day first).
+
+    >>> fy_of("01/04/2020"), fy_of("2021-03")
+    ('2020/21', '2020/21')
+    """
     start = fy_start_year(when)
     if isinstance(start, pd.Series):
         labels = start.map(lambda y: None if pd.isna(y) else str(FinancialYear(int(y))))

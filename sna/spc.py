@@ -546,7 +546,8 @@ def _summary_text(row: dict, latest_label: str) -> str:
         + ", ".join(special) + ")" if special
         else "all show common cause variation")
     if row["gaps"]:
-        text += f"; {_plural(row['gaps'], 'month')} without data {'is' if row['gaps'] == 1 else 'are'} left out"
+        verb = "is" if row["gaps"] == 1 else "are"
+        text += f"; {_plural(row['gaps'], 'month')} without data {verb} left out"
     return text + "."
 
 

@@ -41,7 +41,7 @@ from scipy import stats
 
 from ._log import record
 from .errors import AnalysisInputError
-from .periods import FinancialYear, fy_start_year, months_of
+from .periods import FinancialYear, fy_start_year, months_of, parse_dates
 from ._validate import as_list as _as_list
 from ._validate import check_columns as _check_columns
 from ._validate import check_frame as _check_frame
@@ -226,6 +226,10 @@ def _month_starts(values, what: str) -> pd.DatetimeIndex:
             values = [values]
         out = []
         for v in values:
+            if isinstance(v, str):
+                v = parse_dates(pd.Series([v])).iloc[0]
+                if pd.isna(v):
+                    raise ValueError("not a date")
             p = v.asfreq("M") if isinstance(v, pd.Period) else pd.Timestamp(v).to_period("M")
             out.append(p.to_timestamp())
         return pd.DatetimeIndex(out)

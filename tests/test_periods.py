@@ -62,3 +62,31 @@ def test_rolling_windows():
     w = rolling_12_windows(months)
     assert len(w) == 7
     assert (str(w[0][0]), str(w[0][1])) == ("2020-01", "2020-12")
+
+
+@pytest.mark.parametrize(
+    "when, fy",
+    [
+        ("01/04/2020", "2020/21"),  # 1 April 2020, as a UK user means it (issue #15)
+        ("31/03/2020", "2019/20"),
+        ("1/4/20", "2020/21"),
+        ("01.04.2020", "2020/21"),
+        ("01-04-2020", "2020/21"),
+        ("12/03/2021 14:30", "2020/21"),
+        ("2020-04-01", "2020/21"),  # ISO as it is
+        ("2020-03", "2019/20"),
+        ("2020-04-01T00:00:00", "2020/21"),
+        ("1 April 2020", "2020/21"),
+        ("March 2021", "2020/21"),
+        (pd.Timestamp("2020-04-01"), "2020/21"),
+    ],
+)
+def test_uk_date_strings_day_first(when, fy):
+    assert fy_of(when) == fy
+
+
+def test_uk_date_series_day_first_and_mixed():
+    s = pd.Series(["01/04/2020", "2020-03-31", None, "05/01/2021", "not a date"])
+    assert fy_of(s).tolist() == ["2020/21", "2019/20", pd.NA, "2020/21", pd.NA]
+    with pytest.raises(AnalysisInputError, match="cannot read"):
+        fy_of("not a date")
