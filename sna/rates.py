@@ -59,7 +59,9 @@ __all__ = [
     "dsr",
     "funnel",
     "funnel_limits",
+    "dispersion",
     "FUNNEL_CLASSES",
+    "OVERDISPERSION_METHODS",
 ]
 
 logger = logging.getLogger("sna")
@@ -541,6 +543,105 @@ def _standard_weights(standard, age_values) -> pd.Series:
     return w
 
 
+def _band_labels(work, age, weights, standard, by_cols, numerator, denominator, notes):
+    """Each row's band label (single years of age are summed into ESP2013 bands first)."""
+    band = work[age]
+    labels = weights.index.astype(str)
+    band_str = band.astype("string")
+    if not band_str.isin(labels).all() and pd.api.types.is_numeric_dtype(band):
+        if standard is not None and not weights.index.equals(ESP2013.index):
+            raise AnalysisInputError(
+                f"column {age!r} holds ages but the standard has bands "
+                f"{list(labels)[:3]}...; pass band labels matching the standard",
+                column=age,
+            )
+        if band.isna().any() or (band < 0).any():
+            raise AnalysisInputError(f"column {age!r} has missing or negative ages", column=age)
+        work["_band"] = esp2013_band(band).astype(str)
+        notes["ages_banded"] = "single years of age summed into ESP2013 bands"
+        work = work.groupby([*by_cols, "_band"], dropna=False, observed=True)[
+            [numerator, denominator]].sum().reset_index()
+        band_str = work["_band"]
+    unknown = sorted(set(band_str.dropna()) - set(labels))
+    if unknown or band_str.isna().any():
+        raise AnalysisInputError(
+            f"column {age!r} has band(s) not in the standard population: "
+            f"{unknown[:5] or ['<missing>']}; the standard's bands are {', '.join(labels)}",
+            column=age,
+        )
+    work["_key"] = band_str.astype(str).to_numpy()
+    return work
+
+
+def _dsr_weights(work, df, *, age, by_cols, standard, std_col, numerator, denominator, notes):
+    """``work`` with ``_w``, each row's standard-population weight."""
+    if std_col is not None:
+        work["_w"] = _numeric(df, std_col, role="standard population")
+        return work
+    weights = _standard_weights(standard, age)
+    groups = (lambda w: w.groupby(by_cols, dropna=False, observed=True) if by_cols
+              else [(None, w)])
+    if age is not None:
+        work = _band_labels(work, age, weights, standard, by_cols, numerator, denominator, notes)
+        labels = weights.index.astype(str)
+        w_map = pd.Series(weights.to_numpy(), index=labels)
+        # every unit must have every band (missing bands make the rate wrong silently)
+        for key, g in groups(work):
+            if g["_key"].duplicated().any():
+                dup = g["_key"][g["_key"].duplicated()].iloc[0]
+                raise AnalysisInputError(
+                    f"band {dup!r} appears twice for unit {key!r}; give one row per band "
+                    "(or single years of age)", column=age)
+            missing = sorted(set(labels[w_map.to_numpy() > 0]) - set(g["_key"]))
+            if missing:
+                raise AnalysisInputError(
+                    f"unit {key!r} has no row for band(s) {missing[:5]}; add them with "
+                    "their population (0 events if none)", column=age)
+        work["_w"] = work["_key"].map(w_map).to_numpy()
+        return work
+    k = len(weights)
+    sizes = (work.groupby(by_cols, dropna=False, observed=True).size() if by_cols
+             else pd.Series([len(work)]))
+    if (sizes != k).any():
+        raise AnalysisInputError(
+            f"each unit needs exactly {k} rows, one per band of the standard in order "
+            f"(found {sorted(set(sizes.tolist()))}); or pass age= naming the band column")
+    pos = (work.groupby(by_cols, dropna=False, observed=True).cumcount() if by_cols
+           else pd.Series(range(len(work)), index=work.index))
+    work["_w"] = weights.to_numpy()[pos.to_numpy()]
+    return work
+
+
+#: What :func:`dsr` does with a unit that has an age band with no population.
+EMPTY_BANDS = ("no value", "renormalise")
+
+
+def _dsr_sums(work, *, numerator, denominator, by_cols, empty_bands, age):
+    """Per unit: counts, population, weighted rate and variance sums, and empty bands."""
+    o_i, n_i, w_i = work[numerator], work[denominator], work["_w"]
+    bad = (o_i > 0) & (n_i <= 0)
+    if bad.any():
+        raise AnalysisInputError(
+            f"{int(bad.sum())} band(s) have events but zero population in {denominator!r}; "
+            "correct the population or the age of those events", column=denominator)
+    empty = ((n_i <= 0) & (w_i > 0)).to_numpy()
+    safe_n = n_i.where(~empty, 1.0)
+    work = work.assign(
+        _num=np.where(empty, 0.0, o_i / safe_n * w_i),
+        _var=np.where(empty, 0.0, o_i * w_i**2 / safe_n**2),
+        _w=np.where(empty & (empty_bands == "renormalise"), 0.0, w_i),
+        _empty=empty,
+        _label=(work["_key"] if "_key" in work else work.index.astype(str)).where(empty, ""))
+    agg = {"total_count": (numerator, "sum"), "total_pop": (denominator, "sum"),
+           "_num": ("_num", "sum"), "_var": ("_var", "sum"), "_w": ("_w", "sum"),
+           "_empty": ("_empty", "sum"),
+           "_bands": ("_label", lambda s: ", ".join(v for v in s if v))}
+    if by_cols:
+        return work.groupby(by_cols, dropna=False, observed=True, sort=True).agg(
+            **agg).reset_index()
+    return pd.DataFrame({k: [work[c].agg(f)] for k, (c, f) in agg.items()})
+
+
 def dsr(
     df: pd.DataFrame,
     numerator: str,
@@ -551,6 +652,7 @@ def dsr(
     standard: pd.Series | Sequence[float] | dict | str | None = None,
     confidence: Confidence = 0.95,
     multiplier: float = 100_000,
+    empty_bands: Literal["no value", "renormalise"] = "no value",
 ) -> pd.DataFrame:
     """Directly standardised rate with Dobson's confidence interval.
 
@@ -575,14 +677,19 @@ def dsr(
         0.95 (default), 0.998 or a list of levels (see :func:`crude_rate`).
     multiplier
         Rate per this many people (default 100,000).
+    empty_bands
+        A unit with an age band of the standard that has no population: "no value"
+        (default, as PHEindicatormethods, which requires every denominator to be above
+        zero) gives it no rate and says why in ``note``; "renormalise" leaves the band out
+        and standardises to the remaining bands' weights (stated in ``note``).
 
     Returns
     -------
     pandas.DataFrame
         One row per unit: the ``by`` columns, ``total_count``, ``total_pop``, ``value``,
         ``lowercl``, ``uppercl``, ``confidence``, ``statistic`` ("dsr per 100000"),
-        ``method`` ("Dobson") and ``note``. When fewer than 10 events the value and limits
-        are NaN and ``note`` says why (as PHEindicatormethods and the Fingertips rule).
+        ``method`` ("Dobson") and ``note``. When fewer than 10 events, or (by default) an
+        age band has no population, the value and limits are NaN and ``note`` says why.
 
     Raises
     ------
@@ -596,9 +703,11 @@ def dsr(
     Dobson et al. (1991), *Statistics in Medicine* 10:457-462:
     ``DSR = Σ(Oᵢ/nᵢ·wᵢ)/Σwᵢ × m``, ``var = Σ(Oᵢ·wᵢ²/nᵢ²)/(Σwᵢ)²``, limits
     ``DSR + √(var/O)·(O_L − O)`` and ``DSR + √(var/O)·(O_U − O)`` with ``O = ΣOᵢ`` and
-    Byar's ``O_L``, ``O_U`` (exact below 10 events, never shown there). A band with no
-    population and no events contributes nothing (recorded in ``attrs``); one with events
-    but no population is an error.
+    Byar's ``O_L``, ``O_U`` (exact below 10 events, never shown there), as
+    PHEindicatormethods ``calculate_dsr``. A band with no population has no rate: counting
+    it as a zero rate with its full weight would pull the DSR down, so (as PHE) the unit
+    gets no value, or with ``empty_bands="renormalise"`` the band's weight is dropped and
+    the remaining weights renormalised. A band with events but no population is an error.
 
     Examples
     --------
@@ -615,131 +724,68 @@ def dsr(
     _check_columns(df, [numerator, denominator, age, *by_cols, std_col])
     levels = _confidences(confidence)
     m = _check_multiplier(multiplier)
-    work = df[[c for c in dict.fromkeys([*by_cols, age, numerator, denominator, std_col]) if c]].copy()
+    if empty_bands not in EMPTY_BANDS:
+        raise AnalysisInputError(
+            f"empty_bands must be 'no value' or 'renormalise', got {empty_bands!r}")
+    cols = [c for c in dict.fromkeys([*by_cols, age, numerator, denominator, std_col]) if c]
+    work = df[cols].copy()
     work[numerator] = _numeric(df, numerator, role="numerator")
     work[denominator] = _numeric(df, denominator, role="denominator")
     notes: dict[str, object] = {}
-
-    if std_col is not None:
-        work["_w"] = _numeric(df, std_col, role="standard population")
-    else:
-        weights = _standard_weights(standard, age)
-        if age is not None:
-            band = work[age]
-            labels = weights.index.astype(str)
-            band_str = band.astype("string")
-            if not band_str.isin(labels).all() and pd.api.types.is_numeric_dtype(band):
-                if standard is not None and not weights.index.equals(ESP2013.index):
-                    raise AnalysisInputError(
-                        f"column {age!r} holds ages but the standard has bands "
-                        f"{list(labels)[:3]}...; pass band labels matching the standard",
-                        column=age,
-                    )
-                if band.isna().any() or (band < 0).any():
-                    raise AnalysisInputError(
-                        f"column {age!r} has missing or negative ages", column=age
-                    )
-                work["_band"] = esp2013_band(band).astype(str)
-                notes["ages_banded"] = "single years of age summed into ESP2013 bands"
-                work = work.groupby([*by_cols, "_band"], dropna=False, observed=True)[
-                    [numerator, denominator]].sum().reset_index()
-                band_str = work["_band"]
-            unknown = sorted(set(band_str.dropna()) - set(labels))
-            if unknown or band_str.isna().any():
-                raise AnalysisInputError(
-                    f"column {age!r} has band(s) not in the standard population: "
-                    f"{unknown[:5] or ['<missing>']}; the standard's bands are "
-                    f"{', '.join(labels)}",
-                    column=age,
-                )
-            work["_key"] = band_str.astype(str).to_numpy()
-            w_map = pd.Series(weights.to_numpy(), index=labels)
-            # every unit must have every band (missing bands make the rate wrong silently)
-            groups = work.groupby(by_cols, dropna=False, observed=True) if by_cols else [(None, work)]
-            for key, g in groups:
-                if g["_key"].duplicated().any():
-                    dup = g["_key"][g["_key"].duplicated()].iloc[0]
-                    raise AnalysisInputError(
-                        f"band {dup!r} appears twice for unit {key!r}; give one row per band "
-                        "(or single years of age)",
-                        column=age,
-                    )
-                missing = sorted(set(labels[w_map.to_numpy() > 0]) - set(g["_key"]))
-                if missing:
-                    raise AnalysisInputError(
-                        f"unit {key!r} has no row for band(s) {missing[:5]}; add them with "
-                        "their population (0 events if none)",
-                        column=age,
-                    )
-            work["_w"] = work["_key"].map(w_map).to_numpy()
-        else:
-            k = len(weights)
-            sizes = work.groupby(by_cols, dropna=False, observed=True).size() if by_cols else pd.Series([len(work)])
-            if (sizes != k).any():
-                raise AnalysisInputError(
-                    f"each unit needs exactly {k} rows, one per band of the standard in order "
-                    f"(found {sorted(set(sizes.tolist()))}); or pass age= naming the band column"
-                )
-            pos = work.groupby(by_cols, dropna=False, observed=True).cumcount() if by_cols else pd.Series(range(len(work)), index=work.index)
-            work["_w"] = weights.to_numpy()[pos.to_numpy()]
-
-    o_i, n_i, w_i = work[numerator], work[denominator], work["_w"]
-    bad = (o_i > 0) & (n_i <= 0)
-    if bad.any():
-        raise AnalysisInputError(
-            f"{int(bad.sum())} band(s) have events but zero population in {denominator!r}; "
-            "correct the population or the age of those events",
-            column=denominator,
-        )
-    empty = n_i <= 0
-    if empty.any():
-        notes["empty_bands"] = int(empty.sum())
-    safe_n = n_i.where(~empty, 1.0)
-    work["_num"] = np.where(empty, 0.0, o_i / safe_n * w_i)
-    work["_var"] = np.where(empty, 0.0, o_i * w_i**2 / safe_n**2)
-    agg = {"total_count": (numerator, "sum"), "total_pop": (denominator, "sum"),
-           "_num": ("_num", "sum"), "_var": ("_var", "sum"), "_w": ("_w", "sum")}
-    if by_cols:
-        out = work.groupby(by_cols, dropna=False, observed=True, sort=True).agg(**agg).reset_index()
-    else:
-        out = pd.DataFrame({k: [work[c].sum()] for k, (c, _) in agg.items()})
-    O = out["total_count"].to_numpy(dtype=float)
-    W = out["_w"].to_numpy(dtype=float)
-    value = out["_num"].to_numpy() / W
-    var = out["_var"].to_numpy() / W**2
-    shown = O >= DSR_MIN_COUNT
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.sqrt(var / O)
-    out["value"] = np.where(shown, value * m, np.nan)
-
-    def lower(c):
-        lo, _, _ = poisson_count_limits(O, c)
-        return np.where(shown, value + f * (lo - O), np.nan)
-
-    def upper(c):
-        _, hi, _ = poisson_count_limits(O, c)
-        return np.where(shown, value + f * (hi - O), np.nan)
-
-    _add_limits(out, lower, upper, levels, m)
-    out = out.drop(columns=["_num", "_var", "_w"])
+    work = _dsr_weights(work, df, age=age, by_cols=by_cols, standard=standard,
+                        std_col=std_col, numerator=numerator, denominator=denominator,
+                        notes=notes)
+    out = _dsr_sums(work, numerator=numerator, denominator=denominator, by_cols=by_cols,
+                    empty_bands=empty_bands, age=age)
+    if out["_empty"].sum():
+        notes["empty_bands"] = int(out["_empty"].sum())
+    shown = _dsr_values(out, levels, m, empty_bands)
+    out = out.drop(columns=["_num", "_var", "_w", "_empty", "_bands"])
     if pd.api.types.is_float_dtype(out["total_count"]) and (out["total_count"] % 1 == 0).all():
         out["total_count"] = out["total_count"].astype("int64")
     out["confidence"] = ", ".join(_level_label(c) for c in levels)
     out["statistic"] = f"dsr per {_fmt_mult(m)}"
     out["method"] = "Dobson"
-    out["note"] = np.where(shown, "", f"not shown: fewer than {DSR_MIN_COUNT} events")
     out.attrs = {}
-    record(
-        out,
-        "dsr",
-        {"numerator": numerator, "denominator": denominator, "age": age,
-         "by": by_cols or None,
-         "standard": std_col or ("ESP2013" if standard is None else "user-supplied"),
-         "confidence": levels, "multiplier": m, "min_events": DSR_MIN_COUNT,
-         "method": "Dobson et al. 1991 with Byar's limits (exact below 10 events)",
-         "suppressed_units": int((~shown).sum()), **notes},
-    )
+    record(out, "dsr", {
+        "numerator": numerator, "denominator": denominator, "age": age,
+        "by": by_cols or None,
+        "standard": std_col or ("ESP2013" if standard is None else "user-supplied"),
+        "confidence": levels, "multiplier": m, "min_events": DSR_MIN_COUNT,
+        "method": "Dobson et al. 1991 with Byar's limits (exact below 10 events)",
+        "empty_bands_rule": empty_bands,
+        "suppressed_units": int((~shown).sum()), **notes})
     return out
+
+
+def _dsr_values(out: pd.DataFrame, levels, m: float, empty_bands: str) -> np.ndarray:
+    """Add ``value``, the limits and ``note``; return which units are shown."""
+    O = out["total_count"].to_numpy(dtype=float)
+    W = out["_w"].to_numpy(dtype=float)
+    has_empty = out["_empty"].to_numpy() > 0
+    blocked = has_empty & (empty_bands == "no value")
+    shown = (O >= DSR_MIN_COUNT) & ~blocked & (W > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = out["_num"].to_numpy() / W
+        f = np.sqrt(out["_var"].to_numpy() / W**2 / O)
+    out["value"] = np.where(shown, value * m, np.nan)
+
+    def lower(c):
+        return np.where(shown, value + f * (poisson_count_limits(O, c)[0] - O), np.nan)
+
+    def upper(c):
+        return np.where(shown, value + f * (poisson_count_limits(O, c)[1] - O), np.nan)
+
+    _add_limits(out, lower, upper, levels, m)
+    bands = out["_bands"].to_numpy()
+    note = np.where(O >= DSR_MIN_COUNT, "", f"not shown: fewer than {DSR_MIN_COUNT} events")
+    note = np.where(blocked, [f"not calculated: no population in band(s) {b}" for b in bands],
+                    note)
+    renorm = has_empty & (empty_bands == "renormalise") & shown
+    note = np.where(renorm, [f"standardised without band(s) {b} (no population); weights "
+                             "renormalised" for b in bands], note)
+    out["note"] = note
+    return shown
 
 
 # --------------------------------------------------------------------------------------------
@@ -799,12 +845,19 @@ def _rate_lower_curve_count(expected, p):
     return np.where(fn(np.zeros_like(e)) >= e, 0.0, x)
 
 
-def _limits_at(den, centre, kind, m):
-    """Funnel limits (on the output scale) at denominators ``den``."""
+def _limits_at(den, centre, kind, m, od: dict | None = None):
+    """Funnel limits (on the output scale) at denominators ``den``.
+
+    Without an over-dispersion adjustment (``od`` None or not applied): exact Poisson
+    limits for rates, inverse Wilson for proportions. With one: Spiegelhalter's limits on
+    the variance-stabilised scale, inflated multiplicatively or by a random effect.
+    """
     den = np.asarray(den, dtype=float)
     out = {}
     for tag, p in _FUNNEL_P.items():
-        if kind == "proportion":
+        if od is not None and od["applied"]:
+            lo, hi = _od_limits(den, centre, kind, p, od)
+        elif kind == "proportion":
             z = stats.norm.ppf(p)
             half = z * np.sqrt(centre * (1 - centre) / den)
             lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
@@ -823,6 +876,118 @@ def _check_kind(kind) -> str:
     return kind
 
 
+# --------------------------------------------------------------------------------------------
+# over-dispersion (Spiegelhalter 2005)
+# --------------------------------------------------------------------------------------------
+
+#: Share of the z-scores winsorised at each end before estimating the dispersion.
+WINSORISE = 0.1
+
+#: Over-dispersion adjustments of :func:`funnel`.
+OVERDISPERSION_METHODS = ("additive", "multiplicative")
+
+
+def _transformed(x, n, centre, kind):
+    """Variance-stabilised values, their target and within-unit standard errors.
+
+    Rates: ``y = √(O/E)`` with ``E = centre × n``, target 1, ``s = 1/(2√E)``;
+    proportions: ``y = asin √(x/n)``, target ``asin √centre``, ``s = 1/(2√n)``.
+    """
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    if kind == "rate":
+        e = centre * n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sqrt(x / e), 1.0, 1 / (2 * np.sqrt(e))
+    return np.arcsin(np.sqrt(x / n)), float(np.arcsin(np.sqrt(centre))), 1 / (2 * np.sqrt(n))
+
+
+def dispersion(z, s, *, winsorise: float = 0.1) -> dict:
+    """Spiegelhalter's over-dispersion ratio φ and between-unit variance τ² from z-scores.
+
+    Parameters
+    ----------
+    z
+        The units' z-scores on the variance-stabilised scale, ``(yᵢ − target)/sᵢ``.
+    s
+        The units' within-unit standard errors on that scale.
+    winsorise
+        Share of the z-scores pulled in to the quantile at each end (default 10%).
+
+    Returns
+    -------
+    dict
+        ``phi`` (``Σ zw²/I`` of the winsorised z-scores), ``tau2`` (DerSimonian-Laird:
+        ``(Iφ − (I − 1)) / (Σwᵢ − Σwᵢ²/Σwᵢ)``, ``wᵢ = 1/sᵢ²``, 0 when ``Iφ ≤ I − 1``),
+        ``units`` (I), ``winsorised`` (units pulled in), ``winsorise`` and ``p_value``
+        (``Iφ`` against χ² on I − 1 degrees of freedom: the chance of a φ this large
+        without over-dispersion).
+
+    Examples
+    --------
+    >>> d = dispersion([0.5, -1.0, 2.0, -0.5, 1.0], [0.1] * 5, winsorise=0.0)
+    >>> round(d["phi"], 3), round(d["tau2"], 5)
+    (1.3, 0.00625)
+    """
+    z = np.asarray(z, dtype=float)
+    s = np.asarray(s, dtype=float)
+    units = len(z)
+    lo, hi = np.quantile(z, [winsorise, 1 - winsorise])  # R's type 7, as FunnelPlotR
+    zw = np.clip(z, lo, hi)
+    phi = float(np.mean(zw**2))
+    w = 1 / s**2
+    excess = units * phi - (units - 1)
+    tau2 = float(max(0.0, excess / (w.sum() - (w**2).sum() / w.sum()))) if excess > 0 else 0.0
+    return {"phi": phi, "tau2": tau2, "units": int(units),
+            "winsorised": int(((z < lo) | (z > hi)).sum()), "winsorise": float(winsorise),
+            "p_value": float(stats.chi2.sf(units * phi, units - 1)) if units > 1 else np.nan}
+
+
+def _od_limits(den, centre, kind, p, od):
+    """Lower and upper limits (per-person scale) at one level, over-dispersion allowed."""
+    _, target, s = _transformed(np.zeros_like(den), den, centre, kind)
+    z = stats.norm.ppf(p)
+    if od["method"] == "multiplicative":
+        half = z * np.sqrt(od["phi"]) * s
+    else:
+        half = z * np.sqrt(s**2 + od["tau2"])
+    lo, hi = target - half, target + half
+    if kind == "rate":
+        return np.maximum(lo, 0) ** 2 * centre, hi**2 * centre
+    top = np.pi / 2
+    return np.sin(np.clip(lo, 0, top)) ** 2, np.sin(np.clip(hi, 0, top)) ** 2
+
+
+def _od_z(x, n, centre, kind, od):
+    """Each unit's z-score against the over-dispersed limits."""
+    y, target, s = _transformed(x, n, centre, kind)
+    if od["method"] == "multiplicative":
+        return (y - target) / (np.sqrt(od["phi"]) * s)
+    return (y - target) / np.sqrt(s**2 + od["tau2"])
+
+
+def _overdispersion(x, n, centre, kind, overdispersion, winsorise) -> dict | None:
+    """Estimate φ and τ² and decide whether the limits are adjusted (φ > 1)."""
+    if overdispersion is False or overdispersion is None:
+        return None
+    method = "additive" if overdispersion is True else overdispersion
+    if method not in OVERDISPERSION_METHODS:
+        raise AnalysisInputError(
+            f"overdispersion must be True (additive), 'additive', 'multiplicative' or False, "
+            f"got {overdispersion!r}")
+    if not 0 <= winsorise < 0.5:
+        raise AnalysisInputError(f"winsorise must be a share in [0, 0.5), got {winsorise!r}")
+    y, target, s = _transformed(x, n, centre, kind)
+    ok = np.isfinite(y) & np.isfinite(s) & (s > 0)
+    if ok.sum() < 3:
+        return {"method": method, "applied": False, "phi": None, "tau2": None,
+                "units": int(ok.sum()), "reason": "fewer than 3 units: φ cannot be estimated"}
+    d = dispersion((y[ok] - target) / s[ok], s[ok], winsorise=winsorise)
+    applied = d["phi"] > 1
+    return {"method": method, "applied": bool(applied), **d,
+            "reason": "φ > 1: the units vary more than chance allows" if applied else
+            "φ ≤ 1: no over-dispersion, plain limits"}
+
+
 def funnel(
     df: pd.DataFrame,
     numerator: str,
@@ -831,6 +996,8 @@ def funnel(
     kind: Literal["rate", "proportion"] = "rate",
     multiplier: float | None = None,
     target: float | None = None,
+    overdispersion: bool | Literal["additive", "multiplicative"] = True,
+    winsorise: float = WINSORISE,
 ) -> pd.DataFrame:
     """Funnel-plot limits and significance class of each unit against the pooled value.
 
@@ -847,6 +1014,17 @@ def funnel(
     target
         The centre line on the per-person scale (e.g. a national rate 0.0012); default the
         pooled value ``ΣO / Σn`` of the units.
+    overdispersion
+        Allow for units varying more than chance alone (crime counts of areas always do):
+        True (default) or "additive" -- an additive random-effects model, limits
+        ``target ± z√(sᵢ² + τ²)``; "multiplicative" -- limits ``target ± z√φ·sᵢ``;
+        False -- the plain Poisson (or binomial) limits. The adjustment is made only when
+        the estimated φ exceeds 1; with fewer than 3 units it cannot be estimated and the
+        plain limits are kept.
+    winsorise
+        Share of the z-scores winsorised at each end before φ is estimated (default 10%,
+        as Spiegelhalter 2005), so that the outliers being looked for do not widen the
+        limits themselves.
 
     Returns
     -------
@@ -855,28 +1033,46 @@ def funnel(
         ``upper_2s_limit`` (95 %), ``lower_3s_limit``, ``upper_3s_limit`` (99.8 %) at the
         unit's denominator, and ``significance``: "High (0.001)", "High (0.025)",
         "Not significant", "Low (0.025)" or "Low (0.001)" (see :data:`FUNNEL_CLASSES`).
+        ``attrs["sna"]["funnel"]`` records the centre, the method and, under
+        ``overdispersion``, φ, τ², the units winsorised, the χ² p-value of φ, the
+        adjustment and whether it was applied.
 
     Notes
     -----
-    Spiegelhalter (2005), *Statistics in Medicine* 24:1185-1202; control limits at
-    p = 0.975 and p = 0.999 as the PHE Fingertips guidance and PHEindicatormethods
-    ``assign_funnel_significance``. Rates: a unit is high at level p when the exact
-    (χ²) lower limit of its count exceeds the expected count ``centre × n`` -- the limits
-    are the exact Poisson limits inverted, so classes and plotted curves agree.
-    Proportions: the Wilson interval inverted, ``centre ± z√(centre(1 − centre)/n)``.
-    A unit exactly on a limit is not significant.
+    Spiegelhalter (2005), "Funnel plots for comparing institutional performance",
+    *Statistics in Medicine* 24:1185-1202, and "Handling over-dispersion of performance
+    indicators", *Quality and Safety in Health Care* 14:347-351; as NHS England's and
+    the Care Quality Commission's funnel methods and the FunnelPlotR package. Limits at
+    p = 0.975 and p = 0.999 (95 % and 99.8 %) as the PHE Fingertips guidance.
+    Over-dispersion: on the variance-stabilised scale (rates: ``yᵢ = √(Oᵢ/Eᵢ)``,
+    ``Eᵢ = centre × nᵢ``, target 1, ``sᵢ = 1/(2√Eᵢ)``; proportions: ``asin √pᵢ``,
+    ``sᵢ = 1/(2√nᵢ)``) the z-scores ``zᵢ = (yᵢ − target)/sᵢ`` are winsorised (10 % at
+    each end) and ``φ = Σzᵢ²/I``. Multiplicative limits scale ``sᵢ`` by ``√φ``; additive
+    random-effects limits add the between-unit variance ``τ² = (Iφ − (I − 1)) / (Σwᵢ −
+    Σwᵢ²/Σwᵢ)``, ``wᵢ = 1/sᵢ²`` (DerSimonian & Laird 1986) -- the default, because with
+    large populations multiplicative limits still shrink towards the centre and flag
+    nearly every large unit. Limits are transformed back (squared; sin²). Without the
+    adjustment, rates: a unit is high at level p when the exact (χ²) lower limit of its
+    count exceeds the expected count ``centre × n`` -- the limits are the exact Poisson
+    limits inverted, so classes and plotted curves agree; proportions: the Wilson
+    interval inverted, ``centre ± z√(centre(1 − centre)/n)``. A unit exactly on a limit
+    is not significant.
 
     Examples
     --------
     >>> import pandas as pd
     >>> df = pd.DataFrame({"area": list("ABCD"), "n": [30, 120, 95, 160],
     ...                    "pop": [40_000, 100_000, 90_000, 100_000]})
-    >>> funnel(df, "n", "pop")[["area", "value", "significance"]]
+    >>> funnel(df, "n", "pop", overdispersion=False)[["area", "value", "significance"]]
       area  value     significance
     0    A   75.0  Low (0.025)
     1    B  120.0  Not significant
     2    C  105.6  Not significant
     3    D  160.0  High (0.001)
+    >>> out = funnel(df, "n", "pop")
+    >>> od = out.attrs["sna"]["funnel"]["overdispersion"]
+    >>> round(od["phi"], 2), od["applied"], out["significance"].tolist()
+    (3.41, True, ['Not significant', 'Not significant', 'Not significant', 'Not significant'])
     """
     _check_frame(df)
     _check_columns(df, [numerator, denominator])
@@ -895,39 +1091,60 @@ def funnel(
         raise AnalysisInputError(f"target {target!r} must be a proportion between 0 and 1")
     if centre < 0:
         raise AnalysisInputError(f"target {target!r} must not be negative")
-    out = df.copy()
     x, n = num.to_numpy(), den.to_numpy()
+    od = _overdispersion(x, n, centre, kind, overdispersion, winsorise)
+    out = df.copy()
     out["value"] = x / n * m
     out["baseline"] = centre * m
-    limits = _limits_at(n, centre, kind, m)
+    limits = _limits_at(n, centre, kind, m, od)
     for k, v in limits.items():
         out[k] = v
-    if kind == "rate":
+    out["significance"] = _funnel_classes(x, n, centre, kind, od, out["value"].to_numpy(),
+                                          limits)
+    out.attrs = {}
+    record(out, "funnel", {
+        "kind": kind, "numerator": numerator, "denominator": denominator, "multiplier": m,
+        "centre": centre * m, "centre_from": "target" if target is not None else "pooled",
+        "limits": "95% (p=0.975) and 99.8% (p=0.999), two-sided",
+        "method": _funnel_method(kind, od), "overdispersion": od,
+    })
+    return out
+
+
+def _funnel_method(kind: str, od: dict | None) -> str:
+    if od is not None and od["applied"]:
+        how = ("additive random effects (DerSimonian-Laird tau-squared)"
+               if od["method"] == "additive" else "multiplicative (phi)")
+        scale = "square-root" if kind == "rate" else "arcsine square-root"
+        return (f"Spiegelhalter (2005) over-dispersed limits, {how}, on the {scale} scale; "
+                f"phi = {od['phi']:.2f} from z-scores winsorised "
+                f"{od['winsorise']:.0%} at each end")
+    plain = ("exact Poisson (chi-squared) limits inverted" if kind == "rate"
+             else "Wilson score interval inverted")
+    if od is not None:
+        return f"{plain} ({od['reason']})"
+    return plain
+
+
+def _funnel_classes(x, n, centre, kind, od, value, limits) -> np.ndarray:
+    if od is not None and od["applied"]:
+        z = _od_z(x, n, centre, kind, od)
+        z3, z2 = stats.norm.ppf(_FUNNEL_P["3s"]), stats.norm.ppf(_FUNNEL_P["2s"])
+        high3, high2, low3, low2 = z > z3, z > z2, z < -z3, z < -z2
+    elif kind == "rate":
         e = centre * n
         high3 = exact_poisson_lower(x, 0.998) > e
         high2 = exact_poisson_lower(x, 0.95) > e
         low3 = exact_poisson_upper(x, 0.998) < e
         low2 = exact_poisson_upper(x, 0.95) < e
     else:
-        v = out["value"].to_numpy()
-        high3, high2 = v > limits["upper_3s_limit"], v > limits["upper_2s_limit"]
-        low3, low2 = v < limits["lower_3s_limit"], v < limits["lower_2s_limit"]
-    out["significance"] = np.select(
+        high3, high2 = value > limits["upper_3s_limit"], value > limits["upper_2s_limit"]
+        low3, low2 = value < limits["lower_3s_limit"], value < limits["lower_2s_limit"]
+    return np.select(
         [high3, high2, low3, low2],
         ["High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)"],
         "Not significant",
     )
-    out.attrs = {}
-    record(
-        out,
-        "funnel",
-        {"kind": kind, "numerator": numerator, "denominator": denominator, "multiplier": m,
-         "centre": centre * m, "centre_from": "target" if target is not None else "pooled",
-         "limits": "95% (p=0.975) and 99.8% (p=0.999), two-sided",
-         "method": "exact Poisson (chi-squared) limits inverted" if kind == "rate"
-         else "Wilson score interval inverted"},
-    )
-    return out
 
 
 def funnel_limits(
@@ -940,6 +1157,8 @@ def funnel_limits(
     target: float | None = None,
     denominators: Sequence[float] | None = None,
     points: int = 100,
+    overdispersion: bool | Literal["additive", "multiplicative"] | dict = True,
+    winsorise: float = WINSORISE,
 ) -> pd.DataFrame:
     """The funnel's control-limit curves, for plotting.
 
@@ -955,12 +1174,17 @@ def funnel_limits(
         geometrically from half the smallest to 1.1 times the largest unit denominator.
     points
         Number of curve points when ``denominators`` is not given (default 100).
+    overdispersion, winsorise
+        As for :func:`funnel`, estimated from the units; or the adjustment a funnel
+        already estimated (its ``attrs["sna"]["funnel"]["overdispersion"]``), the only way
+        to adjust curves drawn without the units.
 
     Returns
     -------
     pandas.DataFrame
         ``denominator``, ``baseline``, ``lower_2s_limit``, ``upper_2s_limit``,
         ``lower_3s_limit``, ``upper_3s_limit``, one row per denominator.
+        ``attrs["sna"]["funnel_limits"]["overdispersion"]`` records the adjustment.
 
     Examples
     --------
@@ -979,6 +1203,8 @@ def funnel_limits(
         den = _numeric(df, denominator, role="denominator")
         _positive(den, denominator, role="denominator")
         centre = _pooled(num, den, target)
+        od = overdispersion if isinstance(overdispersion, dict) else _overdispersion(
+            num.to_numpy(), den.to_numpy(), centre, kind, overdispersion, winsorise)
     elif target is None or denominators is None:
         raise AnalysisInputError(
             "funnel_limits needs either the units (df, numerator, denominator) or both "
@@ -986,6 +1212,7 @@ def funnel_limits(
         )
     else:
         centre = float(target)
+        od = overdispersion if isinstance(overdispersion, dict) else None
     if denominators is None:
         lo, hi = float(den.min()) / 2, float(den.max()) * 1.1
         grid = np.geomspace(max(lo, 1e-9), hi, int(points))
@@ -994,7 +1221,8 @@ def funnel_limits(
         if (grid <= 0).any():
             raise AnalysisInputError("denominators must all be positive")
     out = pd.DataFrame({"denominator": grid, "baseline": centre * m})
-    for k, v in _limits_at(grid, centre, kind, m).items():
+    for k, v in _limits_at(grid, centre, kind, m, od).items():
         out[k] = v
-    record(out, "funnel_limits", {"kind": kind, "centre": centre * m, "multiplier": m})
+    record(out, "funnel_limits", {"kind": kind, "centre": centre * m, "multiplier": m,
+                                  "overdispersion": od})
     return out

@@ -615,6 +615,23 @@ def _period_note(months: dict) -> str:
     return ""
 
 
+def _exposures(population, years, k, by_cols, groups, out):
+    """Exposure of the year (e1) and of the baseline years together (e0) for each row."""
+    if population is None:
+        return np.ones(len(out)), np.full(len(out), float(k))
+    popgroups = groups[by_cols] if by_cols else pd.DataFrame(index=[0])
+    pop, pkeys = _population_by_year(population, years, by_cols, popgroups)
+    if pkeys:
+        pw = pop.pivot_table(index=pkeys, columns="_fy", values="_pop", aggfunc="sum")
+        aligned = pw.reindex(pd.MultiIndex.from_frame(out[pkeys]) if len(pkeys) > 1
+                             else pd.Index(out[pkeys[0]]))
+        pvals = aligned[years].to_numpy(dtype=float)
+    else:
+        pvals = np.tile(pop.drop_duplicates("_fy").set_index("_fy")["_pop"]
+                        .reindex(years).to_numpy(dtype=float), (len(out), 1))
+    return pvals[:, k], pvals[:, :k].sum(axis=1)
+
+
 def compare_periods(
     data: pd.DataFrame,
     *,
@@ -747,22 +764,7 @@ def compare_periods(
     out["baseline_mean"] = x0 / k
     out["baseline_min"] = baseline_counts.min(axis=1).astype("int64")
     out["baseline_max"] = baseline_counts.max(axis=1).astype("int64")
-    if population is None:
-        e1 = np.ones_like(x1)
-        e0 = np.full_like(x1, float(k))
-    else:
-        popgroups = groups if by_cols else pd.DataFrame(index=[0])
-        pop, pkeys = _population_by_year(population, years, by_cols, popgroups[by_cols] if by_cols else pd.DataFrame(index=[0]))
-        if pkeys:
-            pw = pop.pivot_table(index=pkeys, columns="_fy", values="_pop", aggfunc="sum")
-            aligned = pw.reindex(pd.MultiIndex.from_frame(out[pkeys]) if len(pkeys) > 1
-                                 else pd.Index(out[pkeys[0]]))
-            pvals = aligned[years].to_numpy(dtype=float)
-        else:
-            pvals = np.tile(pop.drop_duplicates("_fy").set_index("_fy")["_pop"]
-                            .reindex(years).to_numpy(dtype=float), (len(out), 1))
-        e1 = pvals[:, k]
-        e0 = pvals[:, :k].sum(axis=1)
+    e1, e0 = _exposures(population, years, k, by_cols, groups, out)
     rr, lo, hi, p = _exact_poisson_ratio(x1, x0, e1, e0, confidence)
     if population is not None:
         out["current_rate"] = x1 / e1 * multiplier
@@ -882,6 +884,51 @@ def _quasi_poisson(y, X, offset, **fit_kw):
     return fit
 
 
+def _nb_group(g, years, per_year, population, z):
+    """Fit one series' year + month-of-year model; each year's effect against the baseline."""
+    zero_years = [y for y in years if per_year[y] == 0]
+    fit_years = [y for y in years if y not in zero_years]
+    base_fit = [y for y in years[:-1] if y in fit_years]
+    res = {y: (np.nan, np.nan, np.nan, np.nan) for y in years}
+    if not base_fit:
+        method = "not fitted: no events in the baseline years"
+        return res, {"method": method}, np.nan, method
+    gg = g[g["_fy"].isin(fit_years)]
+    ref = fit_years[0]
+    cols, names = [np.ones(len(gg))], ["const"]
+    for y in fit_years[1:]:
+        cols.append((gg["_fy"] == y).to_numpy(dtype=float))
+        names.append(f"fy{y}")
+    for mth in range(1, 13):
+        if mth == 4:  # April is the reference month (first of the financial year)
+            continue
+        cols.append((gg["_moy"] == mth).to_numpy(dtype=float))
+        names.append(f"m{mth}")
+    offset = np.log(gg["_pop"].to_numpy(dtype=float) / 12) if population is not None else None
+    fit, alpha, method, notes = _fit_count_model(gg["n"].to_numpy(dtype=float),
+                                                 np.column_stack(cols), offset, "negbin")
+    params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
+    for y in fit_years:
+        c = np.zeros(len(params))
+        if y != ref:
+            c[names.index(f"fy{y}")] += 1
+        for b in base_fit:
+            if b != ref:
+                c[names.index(f"fy{b}")] -= 1 / len(base_fit)
+        est = float(c @ params)
+        se = float(np.sqrt(max(c @ cov @ c, 0.0)))
+        if se == 0:
+            res[y] = (np.exp(est), np.exp(est), np.exp(est), 1.0 if est == 0 else 0.0)
+        else:
+            pv = float(2 * stats.norm.sf(abs(est / se)))
+            res[y] = (np.exp(est), np.exp(est - z * se), np.exp(est + z * se), pv)
+    for y in zero_years:
+        res[y] = (0.0, 0.0, np.nan, np.nan)
+    meta = {"alpha": None if np.isnan(alpha) else float(alpha), "method": method,
+            "notes": notes, "months": int(len(gg))}
+    return res, meta, alpha, method
+
+
 def nb_year_effect(
     data: pd.DataFrame,
     *,
@@ -987,50 +1034,7 @@ def nb_year_effect(
         label = _label(key, keys)
         keyvals = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         per_year = g.groupby("_fy")["n"].sum().reindex(years, fill_value=0).astype("int64")
-        zero_years = [y for y in years if per_year[y] == 0]
-        fit_years = [y for y in years if y not in zero_years]
-        base_fit = [y for y in years[:-1] if y in fit_years]
-        res = {y: (np.nan, np.nan, np.nan, np.nan) for y in years}
-        alpha, method, notes = np.nan, "", []
-        if base_fit and len(fit_years) >= 1:
-            gg = g[g["_fy"].isin(fit_years)]
-            yv = gg["n"].to_numpy(dtype=float)
-            ref = fit_years[0]
-            cols = [np.ones(len(gg))]
-            names = ["const"]
-            for y in fit_years[1:]:
-                cols.append((gg["_fy"] == y).to_numpy(dtype=float))
-                names.append(f"fy{y}")
-            for mth in range(1, 13):
-                if mth == 4:  # April is the reference month (first of the financial year)
-                    continue
-                cols.append((gg["_moy"] == mth).to_numpy(dtype=float))
-                names.append(f"m{mth}")
-            X = np.column_stack(cols)
-            offset = np.log(gg["_pop"].to_numpy(dtype=float) / 12) if population is not None else None
-            fit, alpha, method, notes = _fit_count_model(yv, X, offset, "negbin")
-            params, cov = np.asarray(fit.params), np.asarray(fit.cov_params())
-            for y in fit_years:
-                c = np.zeros(len(params))
-                if y != ref:
-                    c[names.index(f"fy{y}")] += 1
-                for b in base_fit:
-                    if b != ref:
-                        c[names.index(f"fy{b}")] -= 1 / len(base_fit)
-                est = float(c @ params)
-                se = float(np.sqrt(max(c @ cov @ c, 0.0)))
-                if se == 0:
-                    res[y] = (np.exp(est), np.exp(est), np.exp(est), 1.0 if est == 0 else 0.0)
-                else:
-                    pv = float(2 * stats.norm.sf(abs(est / se)))
-                    res[y] = (np.exp(est), np.exp(est - z * se), np.exp(est + z * se), pv)
-            fits[label] = {"alpha": None if np.isnan(alpha) else float(alpha), "method": method,
-                           "notes": notes, "months": int(len(gg))}
-            for y in zero_years:
-                res[y] = (0.0, 0.0, np.nan, np.nan)
-        else:
-            method = "not fitted: no events in the baseline years"
-            fits[label] = {"method": method}
+        res, fits[label], alpha, method = _nb_group(g, years, per_year, population, z)
         for y in years:
             rr, lo, hi, pv = res[y]
             rows.append({**keyvals, "fy": str(FinancialYear(y)), "n": int(per_year[y]),

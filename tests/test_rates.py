@@ -315,11 +315,30 @@ def test_dsr_rejects(mutate, match):
         dsr(mutate(df), "n", "pop", age="band")
 
 
-def test_dsr_empty_band_without_events_is_allowed_and_recorded():
+def test_dsr_band_without_population_has_no_value_as_phe():
+    """PHEindicatormethods requires every denominator above 0 (R/DSR.R: "denominators must
+    all be greater than zero"): a unit with an empty band gets no value, not a zero rate."""
     df = pd.DataFrame({"band": ESP2013.index, "n": [5] * 18 + [0], "pop": [100] * 18 + [0]})
     out = dsr(df, "n", "pop", age="band")
-    assert np.isfinite(out["value"].iloc[0])
-    assert out.attrs["sna"]["dsr"]["empty_bands"] == 1
+    assert np.isnan(out["value"].iloc[0]) and np.isnan(out["uppercl"].iloc[0])
+    assert out["note"].iloc[0] == "not calculated: no population in band(s) 90+"
+    meta = out.attrs["sna"]["dsr"]
+    assert meta["empty_bands"] == 1 and meta["empty_bands_rule"] == "no value"
+    # renormalised: the other 18 bands' weights, rescaled
+    re = dsr(df, "n", "pop", age="band", empty_bands="renormalise").iloc[0]
+    w = ESP2013.to_numpy()[:18].astype(float)
+    assert_allclose(re["value"], (5 / 100 * w).sum() / w.sum() * 1e5)
+    assert_allclose([re["value"], re["lowercl"], re["uppercl"]],
+                    _dobson(np.full(18, 5), np.full(18, 100), w), rtol=1e-6)
+    assert "without band(s) 90+" in re["note"]
+    # counted as a zero rate with its full weight the rate would have been 1% lower
+    assert re["value"] > (5 / 100 * w).sum() / ESP2013.sum() * 1e5
+    # per unit: only the unit with the empty band loses its value
+    two = pd.concat([df.assign(area="A"), df.assign(area="B", pop=100)])
+    both = dsr(two, "n", "pop", age="band", by="area")
+    assert both["value"].isna().tolist() == [True, False]
+    with pytest.raises(AnalysisInputError, match="empty_bands"):
+        dsr(df, "n", "pop", age="band", empty_bands="zero")
 
 
 def test_dsr_positional_needs_right_number_of_rows():
@@ -333,7 +352,7 @@ def test_dsr_positional_needs_right_number_of_rows():
 def test_funnel_classes_rates():
     df = pd.DataFrame({"area": list("ABCDE"), "n": [30, 120, 95, 160, 0],
                        "pop": [40_000, 100_000, 90_000, 100_000, 1000]})
-    out = funnel(df, "n", "pop")
+    out = funnel(df, "n", "pop", overdispersion=False)
     assert set(out["significance"]) <= set(FUNNEL_CLASSES)
     centre = df.n.sum() / df["pop"].sum() * 1e5
     assert_allclose(out["baseline"], centre)
@@ -381,7 +400,7 @@ def test_funnel_limits_narrow_as_population_grows():
 
 def test_proportion_funnel_is_inverse_wilson():
     df = pd.DataFrame({"x": [10, 50, 90], "n": [100, 200, 150]})
-    out = funnel(df, "x", "n", kind="proportion")
+    out = funnel(df, "x", "n", kind="proportion", overdispersion=False)
     centre = 150 / 450
     z = stats.norm.ppf(0.975)
     assert_allclose(out["upper_2s_limit"], centre + z * np.sqrt(centre * (1 - centre) / df.n))
@@ -410,3 +429,107 @@ def test_funnel_rejects_bad_kind_and_does_not_mutate():
         funnel(df, "n", "pop", kind="ratio")
     with pytest.raises(AnalysisInputError, match="zero or negative"):
         funnel(df.assign(pop=[0, 1]), "n", "pop")
+
+
+# ------------------------------------------------------------------ funnels: over-dispersion
+
+#: District rates of the demo's 2020/21 (serious violence, population): 6 of 8 beyond the
+#: plain 99.8% Poisson limits.
+DISTRICTS = pd.DataFrame({
+    "n": [4401, 1093, 1003, 621, 646, 1294, 881, 513],
+    "pop": [337098, 128337, 118280, 114627, 118239, 109351, 123127, 121416],
+})
+
+
+def _spiegelhalter(o, n, winsorise=0.1):
+    """Spiegelhalter (2005) written out on its own: z-scores on the square-root scale,
+    winsorised, phi, and the DerSimonian-Laird tau-squared."""
+    o, n = np.asarray(o, float), np.asarray(n, float)
+    e = o.sum() / n.sum() * n
+    z = 2 * (np.sqrt(o) - np.sqrt(e))  # (sqrt(O/E) - 1) / (1 / (2 sqrt(E)))
+    lo, hi = np.percentile(z, [100 * winsorise, 100 * (1 - winsorise)])
+    phi = np.mean(np.clip(z, lo, hi) ** 2)
+    w = 4 * e
+    tau2 = max(0.0, (len(o) * phi - (len(o) - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    return e, phi, tau2
+
+
+def test_overdispersion_phi_tau2_and_limits_as_spiegelhalter():
+    e, phi, tau2 = _spiegelhalter(DISTRICTS.n, DISTRICTS["pop"])
+    centre = DISTRICTS.n.sum() / DISTRICTS["pop"].sum()
+    add = funnel(DISTRICTS, "n", "pop", multiplier=1000)
+    od = add.attrs["sna"]["funnel"]["overdispersion"]
+    assert od["applied"] and od["method"] == "additive"
+    assert_allclose([od["phi"], od["tau2"]], [phi, tau2], rtol=1e-12)
+    assert od["units"] == 8 and od["winsorised"] == 2 and od["p_value"] < 1e-100
+    s = 1 / (2 * np.sqrt(e))
+    for tag, z in (("2s", stats.norm.ppf(0.975)), ("3s", stats.norm.ppf(0.999))):
+        half = z * np.sqrt(s**2 + tau2)
+        assert_allclose(add[f"upper_{tag}_limit"], (1 + half) ** 2 * centre * 1000, rtol=1e-12)
+        assert_allclose(add[f"lower_{tag}_limit"], np.maximum(1 - half, 0) ** 2 * centre * 1000,
+                        rtol=1e-12)
+    mult = funnel(DISTRICTS, "n", "pop", multiplier=1000, overdispersion="multiplicative")
+    half = stats.norm.ppf(0.999) * np.sqrt(phi) * s
+    assert_allclose(mult["upper_3s_limit"], (1 + half) ** 2 * centre * 1000, rtol=1e-12)
+    # the classes agree with the plotted limits
+    for out in (add, mult):
+        v = out["value"]
+        assert ((out.significance == "High (0.001)") == (v > out.upper_3s_limit)).all()
+        assert ((out.significance == "Low (0.001)") == (v < out.lower_3s_limit)).all()
+    assert "Spiegelhalter" in add.attrs["sna"]["funnel"]["method"]
+
+
+def test_overdispersed_district_funnel_flags_what_the_adjusted_limits_flag():
+    """The demo's districts: plain Poisson limits flag 6 of 8 at 99.8%; the over-dispersed
+    limits (either adjustment) flag none there."""
+    plain = funnel(DISTRICTS, "n", "pop", overdispersion=False)
+    assert plain["significance"].str.contains("0.001").sum() == 6
+    for how in (True, "additive", "multiplicative"):
+        out = funnel(DISTRICTS, "n", "pop", overdispersion=how)
+        assert not out["significance"].str.contains("0.001").any(), how
+    unwinsorised = funnel(DISTRICTS, "n", "pop", winsorise=0.0)
+    assert unwinsorised.attrs["sna"]["funnel"]["overdispersion"]["phi"] > 150
+
+
+def test_no_adjustment_without_overdispersion():
+    rng = np.random.default_rng(5)
+    pop = rng.integers(5_000, 50_000, 60)
+    df = pd.DataFrame({"n": rng.poisson(pop * 0.002), "pop": pop})
+    out = funnel(df, "n", "pop")
+    od = out.attrs["sna"]["funnel"]["overdispersion"]
+    assert od["phi"] <= 1 and not od["applied"]
+    plain = funnel(df, "n", "pop", overdispersion=False)
+    pd.testing.assert_series_equal(out["upper_3s_limit"], plain["upper_3s_limit"])
+    assert "no over-dispersion" in out.attrs["sna"]["funnel"]["method"]
+    few = funnel(df.head(2), "n", "pop").attrs["sna"]["funnel"]["overdispersion"]
+    assert not few["applied"] and "fewer than 3" in few["reason"]
+    assert plain.attrs["sna"]["funnel"]["overdispersion"] is None
+    with pytest.raises(AnalysisInputError, match="overdispersion must be"):
+        funnel(df, "n", "pop", overdispersion="random")
+    with pytest.raises(AnalysisInputError, match="winsorise"):
+        funnel(df, "n", "pop", winsorise=0.6)
+
+
+def test_overdispersed_proportion_funnel_arcsine_scale():
+    df = pd.DataFrame({"x": [10, 50, 90, 40, 70, 20], "n": [100, 200, 150, 160, 180, 120]})
+    out = funnel(df, "x", "n", kind="proportion")
+    od = out.attrs["sna"]["funnel"]["overdispersion"]
+    centre = df.x.sum() / df.n.sum()
+    z = (np.arcsin(np.sqrt(df.x / df.n)) - np.arcsin(np.sqrt(centre))) * 2 * np.sqrt(df.n)
+    lo, hi = np.percentile(z, [10, 90])
+    assert_allclose(od["phi"], np.mean(np.clip(z, lo, hi) ** 2), rtol=1e-12)
+    half = stats.norm.ppf(0.975) * np.sqrt(1 / (4 * df.n) + od["tau2"])
+    assert_allclose(out["upper_2s_limit"], np.sin(np.arcsin(np.sqrt(centre)) + half) ** 2)
+    assert ((out["lower_3s_limit"] >= 0) & (out["upper_3s_limit"] <= 1)).all()
+
+
+def test_funnel_limits_carry_the_adjustment():
+    out = funnel(DISTRICTS, "n", "pop")
+    od = out.attrs["sna"]["funnel"]["overdispersion"]
+    curve = funnel_limits(target=out["baseline"].iloc[0] / 1e5, kind="rate",
+                          denominators=DISTRICTS["pop"], overdispersion=od)
+    assert_allclose(curve["upper_3s_limit"], out["upper_3s_limit"])
+    same = funnel_limits(DISTRICTS, "n", "pop", denominators=DISTRICTS["pop"])
+    assert_allclose(same["lower_2s_limit"], out["lower_2s_limit"])
+    plain = funnel_limits(target=out["baseline"].iloc[0] / 1e5, denominators=DISTRICTS["pop"])
+    assert (plain["upper_3s_limit"] < curve["upper_3s_limit"]).all()
