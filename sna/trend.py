@@ -1,6 +1,8 @@
 """Volume and trend: monthly series, change against a baseline, seasonality, interrupted time series.
 
-- :func:`monthly` -- a complete monthly series of counts (months with no events are 0);
+- :func:`monthly` -- a complete monthly series of counts (0 for a month without events,
+  missing for a month without data); :func:`assessment_window` -- its baseline years and
+  assessment year;
 - :func:`rolling_12` -- rolling 12-month totals;
 - :func:`compare_periods` -- the board report's "Table A": a financial year against the annual
   average of a multi-year baseline, with an exact conditional Poisson test and interval;
@@ -52,6 +54,7 @@ __all__ = [
     "LOCKDOWNS",
     "DEFAULT_INTERRUPTION",
     "monthly",
+    "assessment_window",
     "rolling_12",
     "compare_periods",
     "compare_previous",
@@ -363,6 +366,31 @@ def monthly(
                             "coverage": "given (covered=)" if covered is not None else
                             "not given: every month taken as covered",
                             "missing_months": missing or []})
+    return out
+
+
+def assessment_window(data: pd.DataFrame, year, *, baseline_years: int = 3,
+                      date: str = "month") -> pd.DataFrame:
+    """The rows of a monthly table from the first baseline month to the assessment year's end.
+
+    What an SPC chart of the assessment shows and computes its limits from: the baseline
+    years and the year itself, not the months after it.
+
+    >>> m = pd.DataFrame({"month": pd.period_range("2016-04", "2022-03", freq="M"), "n": 1})
+    >>> w = assessment_window(m, "2020/21")
+    >>> str(w["month"].iloc[0]), str(w["month"].iloc[-1]), len(w)
+    ('2017-04', '2021-03', 48)
+    """
+    _check_frame(data, "data")
+    _check_columns(data, [date], what="data")
+    target = FinancialYear.parse(year)
+    first = target.baseline(baseline_years)[0].start
+    months = _months(data, date)
+    keep = ((months >= first) & (months <= target.months[-1].to_timestamp())).to_numpy()
+    out = data[keep].copy()
+    out.attrs = copy.deepcopy(data.attrs)
+    record(out, "assessment_window", {"year": str(target), "first": f"{first:%Y-%m}",
+                                      "last": str(target.months[-1])})
     return out
 
 

@@ -173,7 +173,7 @@ def test_spc_chart_provisional_and_groups():
 def test_funnel_plot_limits_points_and_labels():
     df = pd.DataFrame({"area": list("ABCDE"), "n": [30, 120, 95, 160, 3],
                        "pop": [40_000, 100_000, 90_000, 100_000, 4000]})
-    res = funnel(df, "n", "pop")
+    res = funnel(df, "n", "pop", overdispersion=False)
     fig = charts.funnel_plot(res, label="area", title="Funnel")
     ax = fig.axes[0]
     assert _labels(ax) == ["Average", "95% limits", "99.8% limits"]
@@ -226,11 +226,12 @@ def test_its_chart_observed_fitted_counterfactual():
     res = its(_monthly(end="2021-03"))
     fig = charts.its_chart(res, title="ITS")
     ax = fig.axes[0]
-    assert _labels(ax) == ["Fitted", "Counterfactual (no interruption)"]
+    assert _labels(ax) == ["Fitted", "Model projection without the interruption (12 months)"]
     texts = " ".join(t.get_text() for t in ax.texts)
     assert "2020-04" in texts and "Level change: rate ratio" in texts
-    cf = [line for line in ax.get_lines() if line.get_label().startswith("Counterfactual")][0]
-    assert len(cf.get_xdata()) == int(res["post"].sum())
+    assert "Newey-West (HAC, 3 lags)" in texts and "Durbin-Watson" in texts
+    cf = [line for line in ax.get_lines() if line.get_label().startswith("Model projection")][0]
+    assert len(cf.get_xdata()) == 12  # the projection window only, not every month after
 
 
 # ------------------------------------------------------------------ Table A
@@ -259,3 +260,73 @@ def test_table_a_chart_bars_intervals_and_marks():
     assert "against 2017/18 to 2019/20" in ax.get_xlabel()
     with pytest.raises(AnalysisInputError, match="no column 'pct_change'"):
         charts.table_a_chart(table.drop(columns="pct_change"))
+
+
+# ------------------------------------------------------------------ gaps (a month without data)
+
+
+def _gappy():
+    m = _monthly()
+    m["n"] = m["n"].astype("Int64")
+    m.loc[30, "n"] = pd.NA  # 2018-10: the source has no data for it
+    return m
+
+
+def _hatched(ax):
+    return [p for p in ax.patches if p.get_hatch()]
+
+
+def test_trend_chart_draws_a_month_without_data_as_a_gap():
+    gappy = _gappy()
+    fig = charts.trend_chart(gappy, year="2020/21", rolling=True)
+    ax = fig.axes[0]
+    count = [line for line in ax.get_lines() if line.get_label() == "Count"][0]
+    y = np.asarray(count.get_ydata(), dtype=float)
+    assert np.isnan(y[30]) and not np.isnan(y[29]) and not (y[~np.isnan(y)] == 0).any()
+    assert len(_hatched(ax)) == 1
+    assert "No data (month missing)" in [p.get_label() for p in _hatched(ax)]
+    # an absent month is the same gap
+    absent = charts.trend_chart(_monthly().drop(index=30))
+    y2 = np.asarray([line for line in absent.axes[0].get_lines()
+                     if line.get_label() == "Count"][0].get_ydata(), dtype=float)
+    assert len(y2) == 72 and np.isnan(y2[30])
+    roll = [line for line in ax.get_lines() if line.get_label() == "12-month average"][0]
+    ry = np.asarray(roll.get_ydata(), dtype=float)
+    assert np.isnan(ry[30:42]).all() and not np.isnan(ry[42])
+
+
+def test_trend_chart_labels_partial_years():
+    yearly = pd.DataFrame({"fy": ["2017/18", "2018/19", "2019/20"], "n": [1200, 500, 1300],
+                           "months": [12, 5, 12]})
+    fig = charts.trend_chart(yearly, date="fy", months="months")
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert labels == ["2017/18", "2018/19\n(5 months)", "2019/20"]
+
+
+def test_spc_chart_no_point_for_a_month_without_data():
+    chart = xmr(_gappy(), "n", "month")
+    fig = charts.spc_chart(chart)
+    ax = fig.axes[0]
+    line = [x for x in ax.get_lines() if x.get_label() == "_line"][0]
+    assert np.isnan(np.asarray(line.get_ydata(), dtype=float)[30])
+    points = sum(len(c.get_offsets()) for c in ax.collections)
+    assert points == 71  # 72 months, one without data
+    assert len(_hatched(ax)) == 1
+    assert chart.loc[30, "point_type"] == "no data"
+
+
+def test_funnel_plot_draws_the_overdispersed_limits():
+    names = ["Ashfield", "Bassetlaw", "Broxtowe", "Gedling", "Mansfield",
+             "Newark and Sherwood", "Rushcliffe", "Nottingham"]
+    df = pd.DataFrame({"area": names, "n": [1093, 1003, 621, 646, 1294, 881, 513, 4401],
+                       "pop": [128337, 118280, 114627, 118239, 109351, 123127, 121416, 337098]})
+    res = funnel(df, "n", "pop", multiplier=1000)
+    fig = charts.funnel_plot(res, label="area")
+    ax = fig.axes[0]
+    upper = [x for x in ax.get_lines() if x.get_label() == "99.8% limits"][0]
+    top = np.asarray(upper.get_ydata(), dtype=float)
+    assert top.min() > res["value"].max()  # no district beyond the adjusted 99.8% limit
+    title = ax.get_legend().get_title().get_text()
+    assert "over-dispersion" in title and "φ = 123.0" in title
+    plain = charts.funnel_plot(funnel(df, "n", "pop", multiplier=1000, overdispersion=False))
+    assert plain.axes[0].get_legend().get_title().get_text() == "Poisson limits"

@@ -143,6 +143,28 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _with_gaps(x: pd.Series, y: np.ndarray) -> tuple[pd.DatetimeIndex, np.ndarray, list]:
+    """A monthly line with every month in its range: a month without data (a missing value
+    or a month absent from the series) is NaN, so the line breaks there. Returns the months,
+    the values and the months without data."""
+    months = pd.DatetimeIndex(pd.to_datetime(x)).to_period("M").to_timestamp()
+    s = pd.Series(np.asarray(y, dtype=float), index=months)
+    s = s[~s.index.duplicated()].sort_index()
+    if s.empty:
+        return s.index, s.to_numpy(), []
+    full = s.reindex(pd.date_range(s.index.min(), s.index.max(), freq="MS"))
+    return full.index, full.to_numpy(), list(full.index[full.isna()])
+
+
+def _shade_gaps(ax, gaps: list, *, label: bool = True) -> None:
+    """Hatch the months without data, labelled once "No data"."""
+    for i, month in enumerate(sorted(gaps)):  # centred where the month's point would be
+        half = pd.Timedelta(days=15)
+        ax.axvspan(month - half, month + half, facecolor="none",
+                   edgecolor=LIGHT_GREY, hatch="///", linewidth=0, zorder=0,
+                   label="No data (month missing)" if label and i == 0 else "_gap")
+
+
 # --------------------------------------------------------------------------------------------
 # trend
 # --------------------------------------------------------------------------------------------
@@ -159,6 +181,7 @@ def trend_chart(
     baseline_years: int = 3,
     lockdowns: bool = True,
     rolling: bool = False,
+    months: str | None = None,
     ax=None,
     title: str | None = None,
     ylabel: str | None = None,
@@ -185,6 +208,9 @@ def trend_chart(
         Mark the three national lockdowns (where within the time range).
     rolling
         Monthly data: add the rolling 12-month average.
+    months
+        Yearly data: a column with the months of data behind each year's total; a year with
+        fewer than 12 is labelled so ("2018/19 (5 months)").
     ax
         Axes to draw into; default a new figure.
     title, ylabel
@@ -193,6 +219,8 @@ def trend_chart(
     Returns
     -------
     matplotlib.figure.Figure
+        A month without data (a missing value, or a month absent from a monthly series) is
+        a gap in the line, hatched and labelled "No data"; it is never drawn as 0.
 
     Examples
     --------
@@ -204,7 +232,7 @@ def trend_chart(
     >>> [l.get_label() for l in fig.axes[0].get_lines() if not l.get_label().startswith("_")]
     ['Count', 'Baseline 2017/18 to 2019/20 average']
     """
-    _need(data, [value, date, by], "trend_chart")
+    _need(data, [value, date, by, months], "trend_chart")
     fig, ax = new_figure(ax)
     yearly = _is_fy_labels(data[date])
     work = pd.DataFrame({"_y": pd.to_numeric(data[value], errors="coerce").to_numpy()})
@@ -219,15 +247,23 @@ def trend_chart(
         work["_g"] = data[by].to_numpy()
     groups = list(work.groupby("_g", sort=True, observed=True)) if by is not None else [(None, work)]
     style = {"marker": "o", "markersize": 4} if yearly else {}
+    gaps: set = set()
     for i, (key, g) in enumerate(groups):
         g = g.sort_values("_x")
         colour = PALETTE[i % len(PALETTE)]
-        ax.plot(g["_x"], g["_y"], color=colour, label=str(key) if by is not None else "Count",
-                **style)
+        if yearly:
+            xs, ys = g["_x"], g["_y"].to_numpy()
+        else:
+            xs, ys, missing = _with_gaps(g["_x"], g["_y"].to_numpy())
+            gaps.update(missing)
+            if missing:  # a month alone between gaps is still seen
+                style = {"marker": "o", "markersize": 2.5}
+        ax.plot(xs, ys, color=colour, label=str(key) if by is not None else "Count", **style)
         if rolling and not yearly:
-            roll = g.set_index("_x")["_y"].rolling(12, min_periods=12).mean()
+            roll = pd.Series(ys, index=xs).rolling(12, min_periods=12).mean()
             ax.plot(roll.index, roll.to_numpy(), color=colour, linestyle="--", linewidth=1.2,
                     label=f"{key}: 12-month average" if by is not None else "12-month average")
+    _shade_gaps(ax, sorted(gaps))
     if year is not None:
         target = FinancialYear.parse(year)
         span = (target.start, target.end + pd.Timedelta(days=1))
@@ -248,8 +284,15 @@ def trend_chart(
     if yearly:
         ticks = sorted(work["_x"].unique())
         ax.set_xticks(ticks)
-        ax.set_xticklabels([str(FinancialYear(pd.Timestamp(t).year - (pd.Timestamp(t).month < 4)))
-                            for t in ticks])
+        short = {}
+        if months is not None:
+            short = {fy: int(n) for fy, n in zip(work["_fy"], data[months]) if int(n) < 12}
+        labels = []
+        for t in ticks:
+            fy = pd.Timestamp(t).year - (pd.Timestamp(t).month < 4)
+            labels.append(str(FinancialYear(fy)) + (f"\n({short[fy]} months)" if fy in short
+                                                    else ""))
+        ax.set_xticklabels(labels)
     ax.set_ylim(bottom=0)
     if lockdowns:
         ax.set_xlim(ax.get_xlim())
@@ -300,7 +343,11 @@ def spc_chart(
     matplotlib.figure.Figure
         Points are coloured improvement (blue ``#289de0``), concern (orange ``#fab428``),
         neutral (purple) or common cause (grey ``#7b7d7d``); the mean is a solid line, the
-        process limits dashed (dotted while provisional).
+        process limits dashed (dotted while provisional). A month without data is no
+        point: the line breaks there and the month is hatched "No data". The icon is the
+        latest point's class (:func:`sna.spc.variation_summary`), so it never contradicts
+        the points; draw the window the limits were computed on
+        (:func:`sna.trend.assessment_window`).
 
     Examples
     --------
@@ -335,7 +382,13 @@ def spc_chart(
     fig, ax = new_figure(ax)
     x = _to_time(df[date])
     y = df[value].to_numpy(dtype=float)
-    ax.plot(x, y, color=COMMON_CAUSE, linewidth=1.2, zorder=2, label="_line")
+    monthly = bool((x.dt.day == 1).all() and (x.dt.normalize() == x).all())
+    if monthly:  # a month without data breaks the line; it is hatched, never a point
+        line_x, line_y, gaps = _with_gaps(x, y)
+        _shade_gaps(ax, gaps)
+    else:
+        line_x, line_y = x, y
+    ax.plot(line_x, line_y, color=COMMON_CAUSE, linewidth=1.2, zorder=2, label="_line")
     for kind, colour in MDC_COLOURS.items():
         m = (df["point_type"] == kind).to_numpy()
         if m.any():
@@ -383,6 +436,17 @@ def spc_chart(
 # --------------------------------------------------------------------------------------------
 
 
+def _od_note(od: dict | None) -> str:
+    """The funnel legend's title: which limits, and the over-dispersion behind them."""
+    if not od:
+        return "Poisson limits"
+    if not od["applied"]:
+        phi = "" if od.get("phi") is None else f" (φ = {od['phi']:.2f})"
+        return "Poisson limits:\nno over-dispersion" + phi
+    how = "additive random effects" if od["method"] == "additive" else "multiplicative"
+    return f"Limits allow for\nover-dispersion:\nφ = {od['phi']:.1f}, {how}"
+
+
 @styled
 def funnel_plot(
     result: pd.DataFrame,
@@ -411,8 +475,9 @@ def funnel_plot(
     Returns
     -------
     matplotlib.figure.Figure
-        The centre line, 95 % limits (dashed), 99.8 % limits (solid) and the units coloured
-        by significance class.
+        The centre line, 95 % limits (dashed), 99.8 % limits (solid) -- the over-dispersed
+        limits when the funnel adjusted them -- and the units coloured by significance
+        class; the legend's title says which limits and gives φ.
 
     Examples
     --------
@@ -422,9 +487,12 @@ def funnel_plot(
     >>> from sna.rates import funnel
     >>> df = pd.DataFrame({"area": list("ABCD"), "n": [30, 120, 95, 160],
     ...                    "pop": [40_000, 100_000, 90_000, 100_000]})
-    >>> fig = funnel_plot(funnel(df, "n", "pop"), label="area")
+    >>> fig = funnel_plot(funnel(df, "n", "pop", overdispersion=False), label="area")
     >>> sorted(t.get_text() for t in fig.axes[0].texts)
     ['A', 'D']
+    >>> fig = funnel_plot(funnel(df, "n", "pop"), label="area")  # over-dispersed: none
+    >>> len(fig.axes[0].texts), fig.axes[0].get_legend().get_title().get_text().splitlines()
+    (0, ['Limits allow for', 'over-dispersion:', 'φ = 3.4, additive random effects'])
     """
     from ..rates import funnel_limits
 
@@ -437,8 +505,10 @@ def funnel_plot(
     m = float(meta["multiplier"])
     den = result[den_col].to_numpy(dtype=float)
     grid = np.geomspace(max(den.min() / 2, 1e-9), den.max() * 1.1, 200)
+    od = meta.get("overdispersion")
+    adjusted = bool(od and od["applied"])
     curves = funnel_limits(target=meta["centre"] / m, denominators=grid, kind=meta["kind"],
-                           multiplier=m)
+                           multiplier=m, overdispersion=od if adjusted else False)
     ax.plot(grid, curves["baseline"], color="#222222", linewidth=1.2, label="Average")
     ax.plot(grid, curves["upper_2s_limit"], color=COMMON_CAUSE, linestyle="--", linewidth=1.1,
             label="95% limits")
@@ -468,7 +538,9 @@ def funnel_plot(
                              else ("Percentage" if m == 100 else "Proportion")))
     if title:
         ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # outside the data
+    legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,  # outside
+                       title=_od_note(od), title_fontsize=7, alignment="left")
+    legend.get_title().set_color("#444444")
     if label is not None and annotate != "none" and len(names) > 1:
         spread_labels(ax, names, points=(den, result["value"].to_numpy(dtype=float)))
     return fig
@@ -576,8 +648,11 @@ def its_chart(result: pd.DataFrame, *, ax=None, title: str | None = None,
     Returns
     -------
     matplotlib.figure.Figure
-        Observed points (grey), fitted line (blue), counterfactual after the interruption
-        (dashed orange, with its interval shaded) and a line at the first affected month.
+        Observed points (grey; a month without data hatched), fitted line (blue), the
+        model's projection without the interruption over the projection window only
+        (dashed orange, with its interval shaded; labelled a projection), a line at the
+        first affected month, and the effects with the kind of standard errors and the
+        Durbin-Watson statistic.
 
     Examples
     --------
@@ -590,7 +665,7 @@ def its_chart(result: pd.DataFrame, *, ax=None, title: str | None = None,
     >>> df = pd.DataFrame({"month": m, "n": rng.poisson(np.where(m >= pd.Period("2020-04", "M"), 70, 100))})
     >>> fig = its_chart(its(df, seasonal=None))
     >>> [l.get_label() for l in fig.axes[0].get_lines()][:2]
-    ['Fitted', 'Counterfactual (no interruption)']
+    ['Fitted', 'Model projection without the interruption (12 months)']
     """
     meta = _meta(result, "its", "sna.trend.its")
     value, date = meta.get("value", "n"), meta.get("date", "month")
@@ -598,13 +673,18 @@ def its_chart(result: pd.DataFrame, *, ax=None, title: str | None = None,
     fig, ax = new_figure(ax)
     x = _to_time(result[date])
     post = result["post"].to_numpy() == 1
-    ax.scatter(x, result[value], s=14, color=COMMON_CAUSE, zorder=3, label="Observed")
+    observed = result[value].astype("float64").to_numpy()
+    ax.scatter(x, observed, s=14, color=COMMON_CAUSE, zorder=3, label="Observed")
+    _shade_gaps(ax, list(x[np.isnan(observed)]))
     ax.plot(x, result["fitted"], color=PALETTE[0], label="Fitted")
-    ax.plot(x[post], result["counterfactual"][post], color=PALETTE[1], linestyle="--",
-            label="Counterfactual (no interruption)")
+    window = post & result["counterfactual"].notna().to_numpy()
+    months = meta.get("projection_months")
+    ax.plot(x[window], result["counterfactual"][window], color=PALETTE[1], linestyle="--",
+            label="Model projection without the interruption"
+            + (f" ({months} months)" if months else ""))
     if "counterfactual_lower" in result:
-        ax.fill_between(x[post], result["counterfactual_lower"][post],
-                        result["counterfactual_upper"][post], color=PALETTE[1], alpha=0.15,
+        ax.fill_between(x[window], result["counterfactual_lower"][window],
+                        result["counterfactual_upper"][window], color=PALETTE[1], alpha=0.15,
                         linewidth=0)
     start = pd.Period(meta["first_affected_month"], "M").to_timestamp()
     ax.axvline(start, color=LOCKDOWN_COLOUR, linewidth=1.0, linestyle=":", label="_interruption")
@@ -612,9 +692,13 @@ def its_chart(result: pd.DataFrame, *, ax=None, title: str | None = None,
             transform=ax.get_xaxis_transform(), va="bottom", ha="right", rotation=90,
             fontsize=7, color=LOCKDOWN_COLOUR)
     if effects:
+        errors = (f"Newey-West (HAC, {meta['hac_lags']} lags)"
+                  if meta.get("cov_type") == "HAC" else "model-based")
         ax.text(0.01, 0.02,
                 f"Level change: rate ratio {_fmt_rr(meta['level_change'])}\n"
-                f"Slope change: rate ratio per month {_fmt_rr(meta['slope_change'])}",
+                f"Slope change: rate ratio per month {_fmt_rr(meta['slope_change'])}\n"
+                f"{meta['confidence']:.0%} intervals, {errors} errors; "
+                f"Durbin-Watson {meta['durbin_watson']:.2f}",
                 transform=ax.transAxes, fontsize=8, va="bottom", ha="left",
                 bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": LIGHT_GREY})
     _date_axis(ax)
