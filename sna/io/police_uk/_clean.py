@@ -39,7 +39,7 @@ from ...definitions import police_uk_categories
 from ...engine import run_tasks
 from ...quality import SourceQuality, empty_quarantine
 from ...schemas import CATEGORICAL_COLUMNS, INCIDENT_COLUMNS
-from ._read import encode_street_text, police_uk_files, raw_frame, read_file
+from ._read import encode_street_text, police_uk_files, raw_frame, read_street_split
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -166,22 +166,21 @@ class _Context:
     area: pd.Index  # the area's LSOA codes, sorted
     _months: dict = field(default_factory=dict, repr=False)
     _types: dict = field(default_factory=dict, repr=False)
-    _lsoas: dict = field(default_factory=dict, repr=False)
+    _area: Any = field(default=None, repr=False)  # the area's codes, hashed once
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_months"], state["_types"], state["_lsoas"] = {}, {}, {}
+        state["_months"], state["_types"], state["_area"] = {}, {}, None
         return state
 
     def lsoa_lut(self, codes: list) -> np.ndarray:
         """Position of each code (stripped) among the area's LSOAs (-1: not in the area),
-        plus -1 for missing."""
-        known = self._lsoas
-        new = [c for c in codes if c not in known]
-        if new:
-            found = self.area.get_indexer(pd.Index([c.strip() for c in new], dtype="str"))
-            known.update(zip(new, found.tolist()))
-        return np.array([known[c] for c in codes] + [-1], dtype=np.int32)
+        plus -1 for missing. The area's hash table is built once (a plain object index keeps
+        its look-up engine), so a file costs one probe per distinct code."""
+        if self._area is None:
+            self._area = pd.Index(self.area.to_numpy(dtype=object), dtype=object)
+        found = self._area.get_indexer([c.strip() for c in codes])
+        return np.append(found, -1).astype(np.int32)
 
     def month_lut(self, labels: list) -> np.ndarray:
         """datetime64[ns] of each month label (NaT where unreadable), plus NaT for missing."""
@@ -220,31 +219,48 @@ class _Part:
     rest: Any = None  # pyarrow.Table of the rows left to the shared cleaning path
 
 
-def _encoded(column) -> tuple[np.ndarray, list]:
-    """Dictionary-encode a pyarrow column: (index of each row, -1 if missing; distinct values)."""
+def _encoded(column) -> tuple[np.ndarray, Any]:
+    """The codes of a dictionary-encoded pyarrow column (-1 if missing) and its dictionary
+    (an Arrow array); a plain column is dictionary-encoded first."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
-    enc = pc.dictionary_encode(arr)
+    if isinstance(arr, pa.ChunkedArray):  # (no chunk)
+        arr = pa.array([], type=arr.type)
+    enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-    return idx, enc.dictionary.to_pylist()
+    return idx, enc.dictionary
+
+
+def _task_types() -> dict:
+    """The columns a file task reads for every row, as Arrow types: few distinct values
+    dictionary-encoded while parsing, Crime IDs as the incidents table stores them."""
+    import pyarrow as pa
+
+    text = pa.dictionary(pa.int32(), pa.string())
+    return {"Crime ID": pa.large_string(), "Month": text, "Longitude": pa.float64(),
+            "Latitude": pa.float64(), "LSOA code": text, "Crime type": text}
 
 
 def _police_uk_file(f, ctx: _Context) -> _Part:
-    """Read one street file and split it into plainly kept rows (columns) and the rest (raw)."""
+    """Read one street file and split it into plainly kept rows (columns) and the rest (raw,
+    with each row's JSON for the quarantine)."""
     import pyarrow as pa
 
-    table, stats = read_file(f, "street", encoding=ctx.encoding, dictionary=())
+    table, lines, stats, raw_rows = read_street_split(f, _task_types(), encoding=ctx.encoding)
     n = table.num_rows
     if n == 0:
         return _Part(f.name, 0, int(stats["duplicate_rows"]), 0)
     m_idx, m_vals = _encoded(table["Month"])
-    month = ctx.month_lut(m_vals)[m_idx]
+    m_lut = ctx.month_lut(m_vals.to_pylist())
+    month = m_lut[m_idx]
     t_idx, t_vals = _encoded(table["Crime type"])
+    t_vals = t_vals.to_pylist()
     cats, cat_lut, sv_lut = ctx.type_luts(t_vals)
     cat = cat_lut[t_idx]
     c_idx, c_vals = _encoded(table["LSOA code"])
-    lsoa = ctx.lsoa_lut(c_vals)[c_idx]
+    lsoa = ctx.lsoa_lut(c_vals.to_pylist())[c_idx]
     kept = (lsoa >= 0) & ~np.isnat(month) & (cat >= 0)
     n_kept = int(kept.sum())
     cols: dict[str, Any] = {}
@@ -255,20 +271,19 @@ def _police_uk_file(f, ctx: _Context) -> _Part:
         x, y = to_bng(lon, lat)
         cols = {
             "record_id": table["Crime ID"].filter(mask).combine_chunks(),
-            "month": month[kept],
-            "crime_type": pd.Categorical.from_codes(t_idx[kept],
-                                                    categories=pd.Index(t_vals, dtype="str")),
-            "category": pd.Categorical.from_codes(cat[kept],
-                                                  categories=pd.Index(cats, dtype="str")),
+            "month": (m_idx[kept], list(m_lut[:-1])),  # (codes, the file's months)
+            # categorical columns as (codes, labels): made categoricals once, when assembled
+            "crime_type": (t_idx[kept], t_vals),
+            "category": (cat[kept], cats),
             "serious_violence": sv_lut[t_idx][kept],
             "lsoa": lsoa[kept],
             "x": x,
             "y": y,
-            "line": table["line"].filter(mask).to_numpy(),
+            "line": lines[kept],
         }
     rest = None
     if n_kept < n:
-        rest = table.filter(pa.array(~kept))
+        rest = _with_records(raw_rows(~kept))
     return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
 
 
@@ -346,18 +361,36 @@ def _records_arrow(table):
 # --------------------------------------------------------------------------------------------
 # assembling the incidents table
 # --------------------------------------------------------------------------------------------
-def _union_categorical(values: list[pd.Categorical]) -> pd.Categorical:
-    """Concatenate categoricals; categories = the sorted values present."""
-    used = [np.flatnonzero(np.bincount(v.codes[v.codes >= 0], minlength=len(v.categories)))
-            for v in values]
-    cats = sorted(set().union(*[set(v.categories[u]) for v, u in zip(values, used)]))
-    target = pd.Index(cats, dtype="str")
-    codes = []
-    for v in values:
-        lut = np.append(target.get_indexer(v.categories), -1).astype(np.int32)
-        codes.append(lut[v.codes])
-    allc = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
-    return pd.Categorical.from_codes(_small_int(allc, len(cats)), categories=target)
+def _union_codes(values: list) -> tuple[np.ndarray, list]:
+    """Concatenate coded blocks, each a ``(codes, labels)`` pair (code -1: missing) or a
+    Categorical: (the codes of every row in one list of labels, that list: the labels present,
+    sorted). All blocks at once: one offset per block, one look-up table, one bincount."""
+    pairs = [(v.codes, list(v.categories)) if isinstance(v, pd.Categorical)
+             else (np.asarray(v[0]), list(v[1])) for v in values]
+    labels: list = []
+    offsets = np.zeros(len(pairs), dtype=np.int64)
+    for i, (_, lab) in enumerate(pairs):
+        offsets[i] = len(labels)
+        labels += lab
+    sizes = [len(c) for c, _ in pairs]
+    raw = (np.concatenate([c for c, _ in pairs]).astype(np.int64) if pairs
+           else np.zeros(0, dtype=np.int64))
+    missing = raw < 0
+    raw += np.repeat(offsets, sizes)
+    raw[missing] = len(labels)  # the look-up table's last entry: missing
+    used = np.flatnonzero(np.bincount(raw, minlength=len(labels) + 1)[:-1])
+    cats = sorted({labels[i] for i in used})
+    pos = {c: i for i, c in enumerate(cats)}
+    lut = np.array([pos.get(c, -1) for c in labels] + [-1], dtype=np.int32)
+    return _small_int(lut[raw], len(cats)), cats
+
+
+def _union_categorical(values: list) -> pd.Categorical:
+    """Concatenate categorical blocks, each a ``(codes, labels)`` pair or a Categorical;
+    categories = the sorted labels present."""
+    codes, cats = _union_codes(values)
+    return pd.Categorical.from_codes(codes, categories=pd.Index([str(c) for c in cats],
+                                                                dtype="str"))
 
 
 def _small_int(codes: np.ndarray, k: int) -> np.ndarray:
@@ -365,16 +398,24 @@ def _small_int(codes: np.ndarray, k: int) -> np.ndarray:
     return codes.astype(dtype, copy=False)
 
 
-def _from_lut(index: np.ndarray, values: np.ndarray) -> pd.Categorical:
-    """A categorical of ``values[index]`` (index -1 = missing), categories sorted and present."""
-    seen = (np.bincount(index[index >= 0], minlength=len(values)) if len(index)
-            else np.zeros(len(values)))
-    present = np.flatnonzero(seen)
+def _from_lut(index: np.ndarray, values: np.ndarray,
+              present: np.ndarray | None = None) -> pd.Categorical:
+    """A categorical of ``values[index]`` (index -1 = missing), categories sorted and present;
+    ``present``: the positions that occur in ``index``, when known."""
+    if present is None:
+        present = _present(index, len(values))
     labels = values[present].astype(str)
     cats = pd.Index(sorted(set(labels)), dtype="str")
     lut = np.full(len(values) + 1, -1, dtype=np.int32)
     lut[present] = cats.get_indexer(labels)
     return pd.Categorical.from_codes(_small_int(lut[index], len(cats)), categories=cats)
+
+
+def _present(index: np.ndarray, k: int) -> np.ndarray:
+    """The positions 0..k-1 that occur in ``index`` (-1: missing)."""
+    if not len(index):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.bincount(index + 1, minlength=k + 1)[1:])
 
 
 def _constant(value: str, n: int) -> pd.Categorical:
@@ -415,7 +456,12 @@ def _concat(blocks: list[dict], order: np.ndarray | None = None) -> dict:
             del vals
             out[col] = arr.take(pa.array(order)) if order is not None else arr
             continue
-        if isinstance(vals[0], pd.Categorical):
+        if col == "month":  # (codes, months): made a datetime column when assembled
+            codes, months = _union_codes(vals)
+            del vals
+            out[col] = (codes.take(order) if order is not None else codes, months)
+            continue
+        if isinstance(vals[0], (pd.Categorical, tuple)):
             arr = _union_categorical(vals)
         else:
             arr = np.concatenate(vals)
@@ -434,7 +480,7 @@ def _rest_block(inc: pd.DataFrame, ctx: _Context, file_pos: dict) -> dict:
     lut = lut.astype(np.int32)
     return {
         "record_id": pa.array(inc["record_id"].array, type=pa.large_string()),
-        "month": inc["month"].to_numpy(dtype="datetime64[ns]"),
+        "month": _codes_of(inc["month"].to_numpy(dtype="datetime64[ns]")),
         "crime_type": inc["crime_type"].array,
         "category": inc["category"].array,
         "serious_violence": inc["serious_violence"].to_numpy(dtype=bool, na_value=False),
@@ -444,6 +490,12 @@ def _rest_block(inc: pd.DataFrame, ctx: _Context, file_pos: dict) -> dict:
         "line": inc["line"].to_numpy(dtype=np.int32),
         "_file": np.array([file_pos[str(v)] for v in inc["file"].astype(str)], dtype=np.int32),
     }
+
+
+def _codes_of(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """``values`` as (codes, distinct values)."""
+    codes, uniq = pd.factorize(values)
+    return codes.astype(np.int32), list(np.asarray(uniq))
 
 
 def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
@@ -472,8 +524,8 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
     if rest_tables:
         rest = pa.concat_tables(rest_tables, promote_options="permissive").combine_chunks()
         del rest_tables
-        # text as categoricals (as read_police_uk gives it) and each row's JSON, all at once
-        raw = raw_frame([_with_records(encode_street_text(rest))], [], "street")
+        # text as categoricals (as read_police_uk gives it); each row's JSON came with it
+        raw = raw_frame([encode_street_text(rest)], [], "street")
         del rest
         raw.attrs = {}
         best_fit = config.geography.lsoa_best_fit
@@ -513,11 +565,15 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
     no copy, no consolidation)."""
     import pyarrow as pa
 
-    n = 0 if kept is None else len(kept["month"])
+    n = 0 if kept is None else len(kept["lsoa"])
     cols: dict[str, Any] = {}
     if n:
-        month = kept.pop("month")
+        codes, months = kept.pop("month")
+        months = np.array(months, dtype="datetime64[ns]")
+        month = months[codes]
+        fy = fy_labels(pd.Series(months)).array  # each month's FY once
         lsoa = kept.pop("lsoa")
+        present = _present(lsoa, len(ctx.area))
         g = geography.set_index(geography["lsoa"].astype(str))
         district = g["district"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
         partnership = g["partnership"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
@@ -525,24 +581,24 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
             "source": _constant(name, n),
             "source_format": _constant("police_uk", n),
             "record_id": pd.arrays.ArrowStringArray(kept.pop("record_id")),
-            "date": month.copy(),
+            "date": months[codes],
             "date_precision": _constant("month", n),
             "month": month,
-            "fy": fy_labels(pd.Series(month)).array,
+            "fy": pd.Categorical.from_codes(fy.codes[codes], dtype=fy.dtype),
             "crime_type": kept.pop("crime_type"),
             "category": kept.pop("category"),
             "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"),
                                                        np.zeros(n, dtype=bool)),
-            "lsoa": _from_lut(lsoa, ctx.area.to_numpy()),
-            "district": _from_lut(lsoa, district),
-            "partnership": _from_lut(lsoa, partnership),
+            "lsoa": _from_lut(lsoa, ctx.area.to_numpy(), present),
+            "district": _from_lut(lsoa, district, present),
+            "partnership": _from_lut(lsoa, partnership, present),
             "x": kept.pop("x"),
             "y": kept.pop("y"),
             "file": _from_lut(kept.pop("_file"), np.array(files, dtype=object)),
             "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64),
                                            np.zeros(n, dtype=bool)),
         }
-        del lsoa
+        del lsoa, codes
     frame: dict[str, Any] = {}
     nulls = None
     for col, (dtype, _) in INCIDENT_COLUMNS.items():

@@ -246,31 +246,46 @@ def _diagnose(data: bytes, name: str, ncols: int, arrow_msg: str) -> InputFormat
     return InputFormatError(f"the CSV cannot be parsed: {arrow_msg}", file=name)
 
 
-def _lines_and_duplicates(data: bytes, nrows: int, table=None) -> tuple[np.ndarray, int | None]:
-    """Physical line of each record (header = 1) and the number of byte-identical rows.
-
-    Fast path: one record per line (no quoted line breaks, no blank lines): lines that could
-    be identical are found with a cheap key (see :func:`_duplicate_candidates`), and only those
-    are compared as bytes. Otherwise the file is walked with the csv module, and duplicates
-    are left to the caller (None).
-    """
+def _record_bounds(data: bytes, nrows: int) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    """Where each of the ``nrows`` records lies in ``data`` when every record is one line (no
+    quoted line breaks, no blank lines): ``(text, starts, stops)``, record j being
+    ``text[starts[j]:stops[j]]`` (``text`` is ``data`` with CRLF as LF and a final line
+    break). None otherwise."""
     if b"\r" in data:
         data = data.replace(b"\r\n", b"\n")
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     if not data.endswith(b"\n"):
-        ends = np.append(ends, len(data))
+        data = data + b"\n"
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     n_lines = len(ends)
     while n_lines > 1 and ends[n_lines - 1] - ends[n_lines - 2] == 1:  # trailing blank lines
         n_lines -= 1
-    if n_lines == nrows + 1:
-        # blank lines and quoted line breaks would both add lines: here there are none.
-        # Record j is the bytes between the newlines ending lines j + 1 and j + 2.
-        starts, stops = ends[: n_lines - 1] + 1, ends[1:n_lines]
-        cand = _duplicate_candidates(stops - starts, table)
-        if len(cand) < 2:
-            return np.arange(2, nrows + 2, dtype=np.int32), 0
-        lines = [data[a:b] for a, b in zip(starts[cand].tolist(), stops[cand].tolist())]
-        return np.arange(2, nrows + 2, dtype=np.int32), len(lines) - len(set(lines))
+    if n_lines != nrows + 1:
+        return None
+    # blank lines and quoted line breaks would both add lines: here there are none.
+    # Record j is the bytes between the newlines ending lines j + 1 and j + 2.
+    return data, ends[: n_lines - 1] + 1, ends[1:n_lines]
+
+
+def _count_duplicates(data: bytes, starts: np.ndarray, stops: np.ndarray, table=None) -> int:
+    """Records byte-identical to an earlier one: lines that could be identical are found with
+    a cheap key (see :func:`_duplicate_candidates`), and only those are compared as bytes."""
+    cand = _duplicate_candidates(stops - starts, table)
+    if len(cand) < 2:
+        return 0
+    lines = [data[a:b] for a, b in zip(starts[cand].tolist(), stops[cand].tolist())]
+    return len(lines) - len(set(lines))
+
+
+def _lines_and_duplicates(data: bytes, nrows: int, table=None) -> tuple[np.ndarray, int | None]:
+    """Physical line of each record (header = 1) and the number of byte-identical rows.
+
+    Fast path: one record per line (no quoted line breaks, no blank lines; see
+    :func:`_record_bounds` and :func:`_count_duplicates`). Otherwise the file is walked with
+    the csv module, and duplicates are left to the caller (None).
+    """
+    bounds = _record_bounds(data, nrows)
+    if bounds is not None:
+        return np.arange(2, nrows + 2, dtype=np.int32), _count_duplicates(*bounds, table)
     # quoted line breaks or blank lines: walk the file
     text = data.decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -337,9 +352,37 @@ def read_file(
         ``rows``, ``duplicate_rows`` (rows byte-identical to an earlier row of the file).
     """
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
-    header_cols, needed, default_cols, float_cols, string_cols = _KINDS[kind]
+    _, _, default_cols, float_cols, string_cols = _KINDS[kind]
+    data, header = _load(f, kind, encoding)
+    wanted = [c for c in (columns or default_cols) if c in header]
+    types = {c: (pa.float64() if c in float_cols else pa.string()) for c in wanted}
+    to_encode = [c for c in wanted if c not in float_cols and c not in string_cols
+                 and (dictionary is None or c in dictionary)]
+    table = _parse(data, f.name, header, types, float_cols)
+    table = _dictionary_encode(table, to_encode)  # text with few distinct values -> categorical
+    n = table.num_rows
+    lines, dups = _lines_and_duplicates(data, n, table)
+    if dups is None:
+        dups = int(table.to_pandas().duplicated().sum()) if n else 0
+    del data
+    return _with_place(table, f.name, lines), {"file": f.name, "rows": n,
+                                              "duplicate_rows": int(dups)}
+
+
+def _with_place(table, name: str, lines: np.ndarray):
+    """Append ``file`` (dictionary) and ``line`` (int32) to a table of one file's rows."""
+    import pyarrow as pa
+
+    n = table.num_rows
+    return table.append_column(
+        "file", pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([name]))
+    ).append_column("line", pa.array(lines, type=pa.int32()))
+
+
+def _load(f: InputFile, kind: str, encoding: str) -> tuple[bytes, list[str]]:
+    """A file's bytes as UTF-8 without a byte-order mark, and its checked header."""
+    header_cols, needed = _KINDS[kind][:2]
     data = f.read_bytes()
     if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
         try:
@@ -374,49 +417,111 @@ def read_file(
             f"(the header has: {', '.join(header)}){hint}",
             file=f.name, line=1,
         )
-    wanted = [c for c in (columns or default_cols) if c in header]
-    types = {c: (pa.float64() if c in float_cols else pa.string()) for c in wanted}
-    to_encode = [c for c in wanted if c not in float_cols and c not in string_cols
-                 and (dictionary is None or c in dictionary)]
+    return data, header
+
+
+def _parse(data: bytes, name: str, header: list[str], types: dict, float_cols: Sequence[str],
+           *, skip_header: bool = True, warn: bool = True):
+    """Parse CSV bytes with pyarrow: the columns of ``types`` (name -> Arrow type) only.
+
+    A non-numeric value in a float column is read as unknown (with a warning). A file pyarrow
+    cannot parse is diagnosed (:func:`_diagnose`: the file and line)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    wanted = list(types)
     # one thread per file: files are small, and threads cost more than they give here
-    read_opts = pacsv.ReadOptions(block_size=1 << 24, column_names=header, skip_rows=1, use_threads=False)
+    read_opts = pacsv.ReadOptions(block_size=1 << 24, column_names=header,
+                                  skip_rows=1 if skip_header else 0, use_threads=False)
     conv = pacsv.ConvertOptions(
         column_types=types, include_columns=wanted, strings_can_be_null=True,
         null_values=[""], quoted_strings_can_be_null=True,
     )
+    buf = pa.py_buffer(data)  # (read from memory without the GIL; no copy)
     try:
-        table = pacsv.read_csv(io.BytesIO(data), read_options=read_opts, convert_options=conv)
+        return pacsv.read_csv(pa.BufferReader(buf), read_options=read_opts, convert_options=conv)
     except pa.ArrowInvalid as exc:
         msg = str(exc)
-        if "conversion error to double" in msg:
-            # a non-numeric coordinate: read as text and treat such values as unknown
-            conv = pacsv.ConvertOptions(
-                column_types={c: (pa.string() if c in float_cols else t) for c, t in types.items()},
-                include_columns=wanted, strings_can_be_null=True, null_values=[""],
-            )
-            try:
-                table = pacsv.read_csv(io.BytesIO(data), read_options=read_opts, convert_options=conv)
-            except pa.ArrowInvalid as exc2:
-                raise _diagnose(data, f.name, len(header), str(exc2)) from None
-            for c in float_cols:
-                if c in table.column_names:
-                    num = pd.to_numeric(table[c].to_pandas(), errors="coerce")
-                    bad = int(num.isna().sum() - table[c].null_count)
-                    logger.warning("%s: %d non-numeric %s value(s) treated as unknown", f.name, bad, c)
-                    table = table.set_column(table.column_names.index(c), c,
-                                             pa.array(num.to_numpy(dtype="float64"), type=pa.float64()))
-        else:
-            raise _diagnose(data, f.name, len(header), msg) from None
-    table = _dictionary_encode(table, to_encode)  # text with few distinct values -> categorical
+        if "conversion error to double" not in msg:
+            raise _diagnose(data, name, len(header), msg) from None
+    # a non-numeric coordinate: read as text and treat such values as unknown
+    conv = pacsv.ConvertOptions(
+        column_types={c: (pa.string() if c in float_cols else t) for c, t in types.items()},
+        include_columns=wanted, strings_can_be_null=True, null_values=[""],
+    )
+    try:
+        table = pacsv.read_csv(pa.BufferReader(buf), read_options=read_opts, convert_options=conv)
+    except pa.ArrowInvalid as exc2:
+        raise _diagnose(data, name, len(header), str(exc2)) from None
+    for c in float_cols:
+        if c in table.column_names:
+            num = pd.to_numeric(table[c].to_pandas(), errors="coerce")
+            bad = int(num.isna().sum() - table[c].null_count)
+            if warn:
+                logger.warning("%s: %d non-numeric %s value(s) treated as unknown", name, bad, c)
+            table = table.set_column(table.column_names.index(c), c,
+                                     pa.array(num.to_numpy(dtype="float64"), type=pa.float64()))
+    return table
+
+
+def read_street_split(f: InputFile, types: dict, *, encoding: str = "utf-8"):
+    """Read a street file for an ingest task: a few columns of every row, the rest on demand.
+
+    Parameters
+    ----------
+    types
+        The columns to read for every row, with their Arrow types (e.g. dictionary-encoded
+        text, ``large_string`` identifiers).
+    encoding
+        As :func:`read_file`.
+
+    Returns
+    -------
+    (pyarrow.Table, numpy.ndarray, dict, callable)
+        The table of those columns, each row's physical line, the file's figures (as
+        :func:`read_file`'s), and ``raw_rows(mask)``: the rows of a boolean mask exactly as
+        :func:`read_file` (``dictionary=()``) gives them, with every column, ``file`` and
+        ``line``. When each record is one line (the published files), only the lines of those
+        rows are parsed again; otherwise the file is read whole as :func:`read_file` reads it.
+        The duplicate-row count is the same either way.
+    """
+    import pyarrow as pa
+
+    _, _, default_cols, float_cols, _ = _KINDS["street"]
+    data, header = _load(f, "street", encoding)
+    wanted = {c: t for c, t in types.items() if c in header}
+    table = _parse(data, f.name, header, wanted, float_cols)
     n = table.num_rows
-    lines, dups = _lines_and_duplicates(data, n, table)
-    if dups is None:
-        dups = int(table.to_pandas().duplicated().sum()) if n else 0
-    table = table.append_column(
-        "file", pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([f.name]))
-    ).append_column("line", pa.array(lines, type=pa.int32()))
+    bounds = _record_bounds(data, n)
+    if bounds is None:  # quoted line breaks or blank lines: the whole file, the usual way
+        del data
+        full, stats = read_file(f, "street", encoding=encoding, dictionary=())
+        part = pa.table({c: full[c].cast(t) if not pa.types.is_dictionary(t) else
+                         full[c].dictionary_encode() for c, t in wanted.items()})
+        return part, full["line"].to_numpy(), stats, lambda mask: full.filter(pa.array(mask))
+    text, starts, stops = bounds
     del data
-    return table, {"file": f.name, "rows": n, "duplicate_rows": int(dups)}
+    dups = _count_duplicates(text, starts, stops, table)
+    lines = np.arange(2, n + 2, dtype=np.int32)
+    full_types = {c: (pa.float64() if c in float_cols else pa.string())
+                  for c in default_cols if c in header}
+
+    def raw_rows(mask: np.ndarray):
+        """Every column of the rows of ``mask``: their lines parsed again (no warning twice)."""
+        idx = np.flatnonzero(mask)
+        if 2 * len(idx) > n:  # most of the file: parse it whole
+            body, skip = text, True
+        else:
+            body = b"\n".join([text[a:b] for a, b in zip(starts[idx].tolist(),
+                                                        stops[idx].tolist())]) + b"\n"
+            skip = False
+        rows = _parse(body, f.name, header, full_types, float_cols, skip_header=skip,
+                      warn=False)
+        if skip:
+            rows = rows.filter(pa.array(mask))
+        return _with_place(rows, f.name, lines[idx])
+
+    return table, lines, {"file": f.name, "rows": n, "duplicate_rows": int(dups)}, raw_rows
 
 
 def raw_frame(tables: list, stats: list[dict], kind: str) -> pd.DataFrame:
