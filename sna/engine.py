@@ -346,6 +346,13 @@ def _key_values(s: pd.Series) -> Any:
 def _key_codes(s: pd.Series, what: Any) -> np.ndarray:
     if isinstance(what, pd.CategoricalDtype):
         return s.cat.codes.to_numpy()
+    if s.dtype.kind in "Mmiuf" and what.dtype == s.dtype:
+        # sorted distinct numbers or dates: a binary search, no hashing (-1: not among them)
+        ref, v = what.to_numpy(), s.to_numpy()
+        if not len(ref):
+            return np.full(len(v), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(ref, v), len(ref) - 1)
+        return np.where(ref[pos] == v, pos, -1)
     return what.get_indexer(s)
 
 
