@@ -19,6 +19,7 @@ from scipy import sparse, stats
 from shapely.geometry import box
 
 from sna import hotspot as hs
+from sna.hotspot import _inference
 from sna.errors import AnalysisInputError, SnaError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sna" / "datasets" / "nottingham-sample"
@@ -555,8 +556,8 @@ def test_conditional_engine_matches_a_slow_reference(weighted):
     w, _ = hs.neighbours(lattice(x, 6), "adjacent")
     if weighted:  # unequal weights within rows
         w = w.multiply(rng.uniform(0.5, 2, w.shape)).tocsr()
-    ge, le = hs._tail_counts(x, w, 199, seed=7, conditional=True)
-    ids = hs._draws(len(x) - 1, 199, int(np.diff(w.indptr).max()), 7)
+    ge, le = _inference.tail_counts(x, w, 199, seed=7, conditional=True)
+    ids = _inference._draws(len(x) - 1, 199, int(np.diff(w.indptr).max()), 7)
     obs = w @ x
     for i in range(len(x)):
         lo, hi = w.indptr[i], w.indptr[i + 1]
@@ -570,9 +571,9 @@ def test_conditional_engine_matches_a_slow_reference(weighted):
 def test_conditional_engine_in_blocks_gives_the_same_counts(monkeypatch):
     x = np.random.default_rng(13).poisson(3, 400).astype(float)
     w, _ = hs.neighbours(lattice(x, 20), "adjacent")
-    whole = hs._tail_counts(x, w, 99, seed=5, conditional=True)
-    monkeypatch.setattr(hs, "_BLOCK_BUDGET", 99 * 7)  # blocks of 7 units
-    blocked = hs._tail_counts(x, w, 99, seed=5, conditional=True)
+    whole = _inference.tail_counts(x, w, 99, seed=5, conditional=True)
+    monkeypatch.setattr(_inference, "_BLOCK_BUDGET", 99 * 7)  # blocks of 7 units
+    blocked = _inference.tail_counts(x, w, 99, seed=5, conditional=True)
     assert np.array_equal(whole[0], blocked[0]) and np.array_equal(whole[1], blocked[1])
 
 
@@ -581,8 +582,8 @@ def test_total_randomisation_engine_matches_a_slow_reference():
     x = rng.poisson(4, 30).astype(float)
     w, _ = hs.neighbours(lattice(x, 6), "adjacent")
     wstar = (w + sparse.identity(30)).tocsr()
-    ge, le = hs._tail_counts(x, wstar, 499, seed=3, conditional=False)
-    ids = hs._draws(30, 499, int(np.diff(wstar.indptr).max()), 3)
+    ge, le = _inference.tail_counts(x, wstar, 499, seed=3, conditional=False)
+    ids = _inference._draws(30, 499, int(np.diff(wstar.indptr).max()), 3)
     obs = wstar @ x
     for i in range(30):
         sims = x[ids[:, : wstar.indptr[i + 1] - wstar.indptr[i]]].sum(axis=1)
@@ -593,7 +594,7 @@ def test_total_randomisation_has_the_gistar_moments():
     # the permutation z (from the simulated sums) converges to the analytical Gi* z
     x = np.random.default_rng(4).poisson(3, 200).astype(float)
     n, wi = len(x), 7
-    d = hs._draws(n, 20000, wi, 9)
+    d = _inference._draws(n, 20000, wi, 9)
     sims = x[d].sum(axis=1)
     s2 = (x**2).mean() - x.mean() ** 2
     assert sims.mean() == pytest.approx(wi * x.mean(), rel=0.01)
@@ -602,7 +603,7 @@ def test_total_randomisation_has_the_gistar_moments():
 
 def test_draws_are_without_replacement():
     for n_other, kmax in [(5, 4), (1000, 9), (40, 9)]:
-        d = hs._draws(n_other, 300, kmax, 1)
+        d = _inference._draws(n_other, 300, kmax, 1)
         s = np.sort(d, axis=1)
         assert not (s[:, 1:] == s[:, :-1]).any() and d.min() >= 0 and d.max() < n_other
 

@@ -1,4 +1,4 @@
-"""Partner data: column mapping, the four partner readers and their cleaning (sna.io.mapping,
+"""Partner data: column mapping, the four partner readers and their cleaning (sna.io.partner,
 sna.io.police_extract, sna.io.health, sna.io.interventions, HO codes in sna.definitions)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sna.config import DefinitionConfig
 from sna.datasets import nottingham_sample_config
 from sna.errors import ConfigError, InputFormatError, PrivacyError
 from sna.io._files import InputFile
-from sna.io.mapping import (
+from sna.io.partner import (
     detect_format,
     parse_dates,
     parse_ethnicity,

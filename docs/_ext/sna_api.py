@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 from sphinx.util import logging
@@ -179,9 +180,13 @@ def _resolve_in_package(app, env, node, contnode, target: str):
         return None
     parts = module.split(".")
     for i in range(len(parts), 0, -1):
-        home = _home_of(".".join(parts[:i] + [target]))
+        candidate = ".".join(parts[:i] + [target])
+        home = _home_of(candidate)
         if home is not None:
             return _retarget(app, env, node, contnode, home)
+        found = _retarget(app, env, node, contnode, candidate)  # a constant documented there
+        if found is not None:
+            return found
     return None
 
 
@@ -284,6 +289,8 @@ class Modules(SphinxDirective):
                 continue
             self.env.note_dependency(module.__file__)
             doc = (inspect.getdoc(module) or "").strip().split("\n\n")[0].replace("\n", " ")
+            # a bare name in a module's summary is one of that module's names
+            doc = re.sub(r":(\w+):`(\w+)`", lambda m: f":{m[1]}:`~{name}.{m[2]}`", doc)
             lines += [f"   * - :py:mod:`{name}`", f"     - {doc}"]
         return parse_rst(self, lines)
 

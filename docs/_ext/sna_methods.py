@@ -7,7 +7,7 @@
 ``.. sna-cli::``
     the command-line reference, generated from :func:`sna.cli.build_parser`.
 ``.. sna-fields:: police_extract``
-    the canonical fields of a partner format, from :data:`sna.io.mapping.FIELDS`: whether
+    the canonical fields of a partner format, from :data:`sna.io.partner.FIELDS`: whether
     required, how parsed, the header spellings recognised without a mapping.
 ``.. sna-value:: sna.disclosure.DSR_MIN_EVENTS``
     (role ``sna-value``) the value of a constant, inline, so a number in the prose cannot
@@ -139,13 +139,13 @@ class Fields(SphinxDirective):
     required_arguments = 1
 
     def run(self):
-        from sna.io import mapping
+        from sna.io import partner as mapping
 
         self.env.note_dependency(mapping.__file__)
         fmt = self.arguments[0]
         fields = mapping.FIELDS.get(fmt)
         if fields is None:
-            logger.warning("sna-fields: no format %r in sna.io.mapping.FIELDS (has: %s)", fmt,
+            logger.warning("sna-fields: no format %r in sna.io.partner.FIELDS (has: %s)", fmt,
                            ", ".join(mapping.FIELDS), location=self.get_location())
             return []
         lines = [".. list-table::", "   :header-rows: 1", "   :widths: 18 10 32 40",

@@ -4,7 +4,7 @@
   (folders, zip archives as downloaded, globs, lists), and their cleaning;
 - :mod:`sna.io.police_extract`, :mod:`sna.io.health` (ambulance, A&E),
   :mod:`sna.io.interventions` — partner data, read through the column mapping of
-  :mod:`sna.io.mapping`;
+  :mod:`sna.io.partner`;
 - :mod:`sna.io.geography` — LSOA boundaries, LSOA -> district -> CSP lookups, population,
   IMD 2019.
 

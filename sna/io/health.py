@@ -3,7 +3,7 @@
 Most violence that reaches hospital never reaches police records, so an SNA reads the
 ambulance service's call-outs and the emergency departments' assault attendances (the
 Cardiff Model / Information Sharing to Tackle Violence minimum data set, ISB 1594, now part of
-ECDS). Both are read through a column mapping (:mod:`sna.io.mapping`).
+ECDS). Both are read through a column mapping (:mod:`sna.io.partner`).
 
 Ambulance (``format: ambulance``)
     ``record_id`` incident number (pseudonymised), ``date`` (+ ``time``) of the call,
@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from .mapping import combine_date_time, fill_records, finish_partner, month_start, read_partner
+from .partner import combine_date_time, fill_records, finish_partner, month_start, read_partner
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -444,13 +444,13 @@ def link_to_police(
 
 def detect_ambulance(path) -> dict | None:
     """``sna init``: an ambulance source's proposed config (format and column mapping), or None."""
-    from .mapping import detect_source
+    from .partner import detect_source
 
     return detect_source(path, "ambulance")
 
 
 def detect_ecds(path) -> dict | None:
     """``sna init``: an A&E (ECDS / ISTV) source's proposed config, or None."""
-    from .mapping import detect_source
+    from .partner import detect_source
 
     return detect_source(path, "ecds")

@@ -2,7 +2,7 @@
 
 A VRU commissions interventions (outreach, mentoring, custody navigators, school
 programmes...) and its providers return monitoring data. ``sna`` reads two tables, CSV or
-Excel, each through a column mapping (:mod:`sna.io.mapping`):
+Excel, each through a column mapping (:mod:`sna.io.partner`):
 
 **participants** (``sources.<name>.path``), one row per person per intervention:
 ``person_id`` (pseudonymised at read time), ``intervention``, ``provider``, ``level``
@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Callable
 import pandas as pd
 
 from ..errors import InputFormatError
-from .mapping import fill_records, read_partner
+from .partner import fill_records, read_partner
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -224,7 +224,7 @@ def read_participants(
         ``file``, ``line``, ``set_aside``, ``set_aside_detail``, ``record``.
     """
     from ..clean import fy_labels
-    from .mapping import month_start
+    from .partner import month_start
 
     df, raw = read_partner(path, "interventions", columns=columns, config=config, source=source,
                            encoding=encoding, sheet=sheet, key=key, prefix="participants",
@@ -287,7 +287,7 @@ def clean_interventions(
     from ..quality import SourceQuality
     from ..schemas import INTERVENTION_COLUMNS, PARTICIPANT_COLUMNS, QUARANTINE_COLUMNS
 
-    from .mapping import PARTNER_REASONS
+    from .partner import PARTNER_REASONS
 
     for reason, text in PARTNER_REASONS.items():
         clean.REASONS.setdefault(reason, text)
@@ -383,7 +383,7 @@ def detect_interventions(path) -> dict | None:
     """
     from ..errors import InputFormatError
     from ._files import expand_paths
-    from .mapping import TABLE_PATTERNS, detect_format, header_of, propose_mapping
+    from .partner import TABLE_PATTERNS, detect_format, header_of, propose_mapping
 
     try:
         files = expand_paths(path, patterns=TABLE_PATTERNS, what="interventions data")

@@ -2,7 +2,7 @@
 
 A force's analysts export recorded crime from their records system (Niche, Athena, Connect,
 ...) as CSV or Excel. Column names differ between forces and between years, so a source is
-read through a column mapping (:mod:`sna.io.mapping`; ``sna init`` proposes one from the
+read through a column mapping (:mod:`sna.io.partner`; ``sna init`` proposes one from the
 header). The canonical fields (``sources.<name>.columns`` keys):
 
 ============== ============================================================================
@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from .mapping import combine_date_time, fill_records, finish_partner, month_start, read_partner
+from .partner import combine_date_time, fill_records, finish_partner, month_start, read_partner
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -181,12 +181,12 @@ def read_police_extract(
         ``x``, ``y`` (EPSG:27700), ``location_type``, ``age``, ``sex``, ``ethnicity``,
         ``offender_age``, ``offender_sex`` (each present when the file has it), ``file``,
         ``line``, ``set_aside`` (reason or ``<NA>``), ``set_aside_detail``, ``record``
-        (JSON of a set-aside row). ``attrs["sna"]`` as :func:`sna.io.mapping.read_partner`.
+        (JSON of a set-aside row). ``attrs["sna"]`` as :func:`sna.io.partner.read_partner`.
 
     Raises
     ------
     InputFormatError, ConfigError, PrivacyError
-        See :func:`sna.io.mapping.read_partner`.
+        See :func:`sna.io.partner.read_partner`.
     """
     out, raw = _read(path, columns=columns, config=config, definition=definition, key=key,
                      source=source, encoding=encoding, sheet=sheet)
@@ -290,6 +290,6 @@ def detect_police_extract(path) -> dict | None:
     >>> detect_police_extract(p)["columns"]["offence_code"]
     'HO Code'
     """
-    from .mapping import detect_source
+    from .partner import detect_source
 
     return detect_source(path, "police_extract")
