@@ -1,4 +1,4 @@
-"""The command line: ``sna run | init | validate | check-outputs``, one parser.
+"""The command line: ``sna run | init | validate | check-outputs | notebooks``, one parser.
 
 Exit codes (a contract): 0 success; 1 the run finished but something failed (a chapter, a
 check); 2 bad input or config — a one-paragraph message naming the file, line or key, and no
@@ -449,6 +449,26 @@ def check_outputs_cli(args: Any) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# notebooks
+# --------------------------------------------------------------------------------------------
+def _cmd_notebooks(args) -> int:
+    """``sna notebooks DIR``: editable copies of the chapter notebooks and the tutorial."""
+    from .report import copy_notebooks, notebooks_dir
+
+    dest = Path(args.dir)
+    written = copy_notebooks(dest, overwrite=args.force)
+    kept = sorted({p.name for p in notebooks_dir().glob("*.ipynb")} - {p.name for p in written})
+    for path in written:
+        print(f"wrote {path}")
+    if kept:
+        _eprint(f"sna notebooks: kept {len(kept)} notebook(s) already in {dest} "
+                f"({', '.join(kept)}); --force replaces them")
+    print(f"next: open them in JupyterLab, or run an edited chapter with "
+          f"sna run --chapters {dest / '04_geography.ipynb'}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # the parser
 # --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
@@ -505,6 +525,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check-outputs", help="run the disclosure checker over an output folder")
     c.add_argument("dir", help="a finished output folder")
     c.add_argument("--config", help="sna.yml (for the disclosure rules)")
+
+    n = sub.add_parser("notebooks", help="copy the chapter notebooks (and the explore tutorial) "
+                       "into a folder to edit")
+    n.add_argument("dir", help="the folder (created if needed)")
+    n.add_argument("--force", action="store_true", help="replace notebooks already there")
     return p
 
 
@@ -559,6 +584,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args)
         if args.command == "check-outputs":
             return check_outputs_cli(args)
+        if args.command == "notebooks":
+            return _cmd_notebooks(args)
         parser.print_help()
         return 2
     except SnaError as exc:

@@ -1,5 +1,5 @@
-"""The chapter notebooks: stored clean, one parameters cell, no drift between the two copies,
-and every chapter executed on the bundled demo and on a config made by `sna init` for the real
+"""The chapter notebooks: one copy (in the package), stored clean, one parameters cell, copied
+out by `sna notebooks DIR`, and every chapter executed on the bundled demo and on a config made by `sna init` for the real
 Nottingham sample (slow tests: they run in `make test` and CI)."""
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from sna.chapter import CHAPTER_TITLES
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED = report.notebooks_dir()
-TOP = ROOT / "notebooks"
-SAMPLE = Path(report.__file__).parent / "datasets" / "nottingham-sample"
+SAMPLE = Path(report.__file__).parents[1] / "datasets" / "nottingham-sample"
 
 
 def _notebooks():
@@ -26,17 +25,24 @@ def _notebooks():
 
 
 # ---- how the notebooks are stored -----------------------------------------------------------
-def test_notebook_copies_do_not_drift():
-    """sna/notebooks/ is the source of truth (installed with the package, run by `sna run`);
-    the top-level notebooks/ folder is the analysts' copy, made by
-    ``python -c "import sna.report as r; r.copy_notebooks('notebooks', overwrite=True)"``."""
-    packaged = {p.name for p in _notebooks()}
-    top = {p.name for p in TOP.glob("*.ipynb")}
-    assert packaged == top, f"only packaged: {packaged - top}; only top-level: {top - packaged}"
-    drifted = [n for n in packaged if (PACKAGED / n).read_bytes() != (TOP / n).read_bytes()]
-    assert not drifted, (
-        f"{drifted} differ between sna/notebooks and notebooks/: edit sna/notebooks, then copy "
-        "with sna.report.copy_notebooks('notebooks', overwrite=True)")
+def test_sna_notebooks_copies_them_out_and_keeps_edits(tmp_path, capsys):
+    """sna/notebooks/ is the one copy (installed, run by `sna run`); an analyst gets editable
+    copies with `sna notebooks DIR`, which keeps an edited copy unless --force."""
+    from sna import cli
+
+    dest = tmp_path / "mine"
+    assert cli.main(["notebooks", str(dest)]) == 0
+    assert {p.name for p in dest.glob("*.ipynb")} == {p.name for p in _notebooks()}
+    assert all((dest / p.name).read_bytes() == p.read_bytes() for p in _notebooks())
+    edited = dest / "04_geography.ipynb"
+    edited.write_text("{}", encoding="utf-8")
+    capsys.readouterr()
+    assert cli.main(["notebooks", str(dest)]) == 0
+    out = capsys.readouterr()
+    assert edited.read_text(encoding="utf-8") == "{}"
+    assert "kept 11 notebook(s)" in out.err and "--force" in out.err
+    assert cli.main(["notebooks", str(dest), "--force"]) == 0
+    assert edited.read_bytes() == (PACKAGED / "04_geography.ipynb").read_bytes()
 
 
 def test_every_standard_chapter_and_the_tutorial_are_shipped():

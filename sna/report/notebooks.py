@@ -38,10 +38,9 @@ class NotebookParameterError(ChapterError):
 
 # ---- notebooks ----------------------------------------------------------------------------
 def notebooks_dir() -> Path:
-    """The chapter notebooks shipped inside the package (the source of truth).
+    """The chapter notebooks shipped inside the package: the one copy, run by ``sna run``.
 
-    The top-level ``notebooks/`` folder of the repository is a copy for analysts, kept
-    identical by ``tests/test_chapters.py::test_notebook_copies_do_not_drift``.
+    Editable copies are made with :func:`copy_notebooks` (``sna notebooks DIR``).
     """
     return Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -62,9 +61,16 @@ def copy_notebooks(dest: str | os.PathLike, *, overwrite: bool = False) -> list[
 
     Notes
     -----
-    Edited chapters run with ``sna run --chapters path/to/04_geography.ipynb``. The
-    repository's top-level ``notebooks/`` folder is made with this function and checked
-    against the packaged copies by the tests.
+    ``sna notebooks DIR`` on the command line. Edited chapters run with
+    ``sna run --chapters path/to/04_geography.ipynb``. In a clone of the repository,
+    ``sna notebooks notebooks`` fills the top-level ``notebooks/`` folder, which git ignores:
+    the notebooks in the package are the one source.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> [p.name for p in copy_notebooks(tempfile.mkdtemp())][-2:]
+    ['09_appendix.ipynb', 'explore.ipynb']
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
