@@ -216,8 +216,9 @@ def cache_key(config: Config, inputs: list[dict]) -> str:
         "version": __version__,
         # the code that reads and cleans: a change to it (even within one version) is a new cache
         "code": _code_fingerprint(),
-        # the engine changes how the tables are made, never what they hold
-        "config": config.model_dump(mode="json", exclude={"engine"}),
+        # the engine changes how the tables are made, never what they hold; the report section
+        # only what is written around them
+        "config": config.model_dump(mode="json", exclude={"engine", "report"}),
         "config_path": str(config.config_path) if config.config_path else None,
         "inputs": [{k: v for k, v in i.items()} for i in inputs],
         # pseudonyms depend on the key: a new key must not serve pseudonyms made with the old one

@@ -77,6 +77,7 @@ __all__ = [
     "table_html",
     "read_sidecars",
     "published_cells",
+    "source_words",
     "HIDDEN_TAGS",
 ]
 
@@ -238,6 +239,16 @@ def local_statistic(fn, data, *, permutations: int = 999, escalate_to: int = 999
     if out.attrs.get("sna", {}).get(key, {}).get("resolution_warning") and escalate_to > permutations:
         out = fn(data, permutations=escalate_to, **kwargs)
     return out
+
+
+def source_words(config) -> dict[str, str]:
+    """Each configured source's short name -> plain words for legends, source lines and
+    spreadsheets (:data:`sna.plot.style.SOURCE_WORDS` of its format): ``ecds`` -> "A&E
+    assault attendances"."""
+    from .plot.style import SOURCE_WORDS
+
+    return {name: SOURCE_WORDS[src.format] for name, src in config.sources.items()
+            if src.format in SOURCE_WORDS and name != SOURCE_WORDS[src.format]}
 
 
 def chapter_number(name: str) -> int | None:
@@ -791,15 +802,12 @@ class Chapter:
         return path
 
     def source_words(self) -> dict[str, str]:
-        """Each configured source's short name -> plain words for legends and source lines.
+        """Each configured source's short name -> plain words (:func:`source_words`).
 
         >>> Chapter("02_volume_and_trend", display=False).source_words()["ecds"]
         'A&E assault attendances'
         """
-        from .plot.style import SOURCE_WORDS
-
-        return {name: SOURCE_WORDS[src.format] for name, src in self.config.sources.items()
-                if src.format in SOURCE_WORDS and name != SOURCE_WORDS[src.format]}
+        return source_words(self.config)
 
     def _source_line(self, source: str | None) -> str:
         """The line under a figure in ``figures/``: its source, the area and the year."""

@@ -361,6 +361,32 @@ def _cmd_run(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# narrative
+# --------------------------------------------------------------------------------------------
+def _cmd_narrative(args) -> int:
+    """``sna narrative``: write the template of the analyst's narrative sections."""
+    from .narrative import write_template
+
+    area = year = ""
+    try:
+        if args.config:
+            from .config import load_config
+
+            cfg = load_config(args.config)
+            area, year = cfg.area, str(cfg.year or "")
+        path = write_template(args.output, area=area, year=year, overwrite=args.force)
+    except SnaError as exc:
+        if args.debug:
+            raise
+        _eprint(f"sna narrative: error: {exc}")
+        return int(getattr(exc, "exit_code", 2))
+    if not args.quiet:
+        _eprint(f"sna narrative: wrote {path}; write each section under its heading, then name "
+                f"the file in sna.yml:\n  report:\n    narrative: {path.name}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # check-outputs
 # --------------------------------------------------------------------------------------------
 def _finding_line(f: Mapping[str, Any]) -> str:
@@ -522,6 +548,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-cache", action="store_true", help="read the raw files even if a cache exists")
     v.add_argument("--quiet", action="store_true", help="no progress messages")
 
+    n = sub.add_parser("narrative", help="write the template of the analyst's narrative "
+                       "sections (drivers, services and gaps, community voice, ... "
+                       "recommendations)")
+    n.add_argument("--config", help="sna.yml: its area and year head the template")
+    n.add_argument("-o", "--output", default="narrative.md",
+                   help="file to write (default: narrative.md)")
+    n.add_argument("--force", action="store_true", help="overwrite an existing file")
+    n.add_argument("--quiet", action="store_true", help="no message")
+
     c = sub.add_parser("check-outputs", help="run the disclosure checker over an output folder")
     c.add_argument("dir", help="a finished output folder")
     c.add_argument("--config", help="sna.yml (for the disclosure rules)")
@@ -582,6 +617,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_init(args)
         if args.command == "run":
             return _cmd_run(args)
+        if args.command == "narrative":
+            return _cmd_narrative(args)
         if args.command == "check-outputs":
             return check_outputs_cli(args)
         if args.command == "notebooks":

@@ -40,6 +40,7 @@ __all__ = [
     "PrivacyConfig",
     "DisclosureConfig",
     "EngineConfig",
+    "ReportConfig",
     "load_config",
     "SOURCE_FORMATS",
 ]
@@ -207,6 +208,55 @@ class EngineConfig(_Model):
     workers: int | None = Field(None, ge=1, description="Workers of the LocalCluster.")
 
 
+#: The styles the Word documents use, by role (``report.styles`` maps a role to a style of
+#: the VRU's template).
+WORD_STYLES = ("title", "subtitle", "heading1", "heading2", "heading3", "body", "caption",
+               "table", "bullet", "number", "banner")
+
+
+class ReportConfig(_Model):
+    """The documents a run writes beside ``report.html``, and what the analyst adds to them."""
+
+    word: bool = Field(True, description="Write report.docx: the assessment as a Word document.")
+    board_paper: bool = Field(
+        True, description="Write board_paper.docx: Table A, the success measures, the reach of "
+        "the interventions, funding and three maps, in a board report's order.")
+    slides: bool = Field(False, description="Also write slides.pptx of the key figures.")
+    template: str | None = Field(
+        None, description="The VRU's own .docx (relative to the config file): the Word "
+        "documents take its page set-up, fonts and styles.")
+    styles: dict[str, str] = Field(
+        default_factory=dict, description="Style names of the template where they differ from "
+        "Word's own, by role (title, subtitle, heading1-3, body, caption, table, bullet, number, "
+        "banner).", examples=[{"heading1": "VRU Heading 1"}])
+    narrative: str | None = Field(
+        None, description="The analyst's sections (Markdown, one '## ' heading each: drivers "
+        "and risk factors, existing services and gaps, community voice, theory of change, "
+        "evaluation, funding, data sharing, recommendations), placed into report.html, the PDF "
+        "and the Word documents; `sna narrative` writes the template.")
+    board: dict[str, str] = Field(
+        default_factory=dict, description="The board paper's cover: report_to, date, report_of, "
+        "author, email, agenda_item.", examples=[{"report_to": "Strategic Board",
+                                                  "agenda_item": "8"}])
+
+    @field_validator("styles")
+    @classmethod
+    def _check_styles(cls, v):
+        unknown = sorted(set(v) - set(WORD_STYLES))
+        if unknown:
+            raise ValueError(f"unknown style role(s) {unknown}; use {list(WORD_STYLES)}")
+        return v
+
+    @field_validator("board")
+    @classmethod
+    def _check_board(cls, v):
+        known = {"report_to", "date", "report_of", "author", "email", "agenda_item"}
+        unknown = sorted(set(v) - known)
+        if unknown:
+            raise ValueError(f"unknown board paper field(s) {unknown}; use {sorted(known)}")
+        return v
+
+
 class Config(_Model):
     """The whole ``sna.yml``."""
 
@@ -229,6 +279,7 @@ class Config(_Model):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     output: str = Field("outputs", description="Output folder (relative to the config file).")
     cache: str | None = Field(
         None, description="Folder for the cleaned-data cache; '<output>/.cache' if omitted."

@@ -26,9 +26,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .chapter import CHAPTER_TITLES
 from .errors import ConfigError
 
-__all__ = ["SECTIONS", "Section", "parse_narrative", "read_narrative", "template",
+__all__ = ["SECTIONS", "Section", "parse_narrative", "place", "read_narrative", "template",
            "write_template"]
 
 #: The narrative sections, in report order: key, heading, the prompt the template gives,
@@ -133,6 +134,41 @@ def read_narrative(path: str | os.PathLike) -> list[Section]:
         raise ConfigError(f"the narrative file {p} has no '## ' section heading; each section "
                           "starts with one (see `sna narrative`)", key="narrative")
     return sections
+
+
+def place(sections: list[Section], present: list[str]) -> dict[str, list[Section]]:
+    """Which chapter each section follows: its own, or when that chapter was not run, the
+    last one before it that was (else the first chapter run).
+
+    Parameters
+    ----------
+    sections
+        The narrative's sections.
+    present
+        The names of the chapters in the report, in report order.
+
+    Returns
+    -------
+    dict
+        ``{chapter name: [sections after it, in file order]}``.
+
+    >>> s = parse_narrative("## Drivers\\n\\nx\\n\\n## Recommendations\\n\\ny\\n")
+    >>> {k: [x.key for x in v] for k, v in place(s, ["04_geography", "08_interventions"]).items()}
+    {'04_geography': ['drivers', 'recommendations']}
+    """
+    order = {name: i for i, name in enumerate(CHAPTER_TITLES)}
+    out: dict[str, list[Section]] = {}
+    if not present:
+        return out
+    for s in sections:
+        if s.after in present:
+            anchor = s.after
+        else:
+            limit = order.get(s.after, order["08_interventions"])
+            before = [p for p in present if order.get(p, 99) <= limit]
+            anchor = before[-1] if before else present[0]
+        out.setdefault(anchor, []).append(s)
+    return out
 
 
 def template(area: str = "", year: str = "") -> str:

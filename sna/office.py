@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._log import logger
-from .chapter import published_cells
+from .chapter import CHAPTER_TITLES, published_cells
+from .narrative import place
 from .errors import SnaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,9 +88,7 @@ DEFAULT_STYLES: dict[str, str] = {
 #: the density of serious violence.
 BOARD_MAPS: tuple[str, ...] = ("gistar_map", "lisa_map", "kde_map")
 
-_CHAPTER_ORDER = ("00_data_quality", "01_key_findings", "02_volume_and_trend", "03_timing",
-                  "04_geography", "05_deprivation", "06_people", "07_health",
-                  "08_interventions", "09_appendix")
+_CHAPTER_ORDER = tuple(CHAPTER_TITLES)
 _TEXT_WIDTH_IN = 6.3  # A4 with 2.5 cm margins, less a little
 _PLACEHOLDER = "[To be completed by the report author]"
 
@@ -788,43 +787,25 @@ def write_docx(
            "with sna")
     _banners(d, info)
     parsed = [(nb, *_items(nb)) for nb in chapters]
-    anchor = {id(s): _anchor_chapter(s.after, [nb.stem for nb in chapters]) for s in sections}
+    after = place(sections, [nb.stem for nb in chapters])
     entries: list[tuple[int, str]] = []
     for nb, title, items in parsed:
         entries.append((1, title))
         entries += [(2, _heading_text(p)) for k, p in items
                     if k == "md" and re.match(r"\s*##\s", p) and _heading_text(p)]
-        entries += [(1, s.heading) for s in sections if anchor[id(s)] == nb.stem]
+        entries += [(1, s.heading) for s in after.get(nb.stem, [])]
     d.contents(entries)
     for nb, title, items in parsed:
         d.heading(title, 1, page_break=True)
         for kind, payload in items:
             _add_item(d, kind, payload)
-        for s in sections:
-            if anchor[id(s)] == nb.stem:
-                d.heading(s.heading, 1, page_break=True)
-                d.markdown(s.text)
+        for s in after.get(nb.stem, []):
+            d.heading(s.heading, 1, page_break=True)
+            d.markdown(s.text)
     target = Path(path) if path is not None else out / "report.docx"
     return d.save(target, title=f"Serious Violence Strategic Needs Assessment — "
                                 f"{info['area']} {info['year']}",
                   subject="Serious Violence Strategic Needs Assessment")
-
-
-def _anchor_chapter(after: str, present: Sequence[str]) -> str:
-    """The chapter a narrative section follows: its own, or when that chapter was not run,
-    the last one before it that was (else the first chapter).
-
-    >>> _anchor_chapter("06_people", ["01_key_findings", "04_geography", "08_interventions"])
-    '04_geography'
-    >>> _anchor_chapter("01_key_findings", ["04_geography"])
-    '04_geography'
-    """
-    if after in present:
-        return after
-    rank = {name: i for i, name in enumerate(_CHAPTER_ORDER)}
-    limit = rank.get(after, rank["08_interventions"])
-    before = [p for p in present if rank.get(p, 99) <= limit]
-    return before[-1] if before else present[0]
 
 
 def _heading_text(md: str) -> str:
@@ -874,7 +855,8 @@ def funding_by_stream(out: str | os.PathLike) -> "pd.DataFrame | None":
     Returns
     -------
     pandas.DataFrame or None
-        ``stream``, ``cost`` (pounds), ``interventions`` (count), largest first.
+        ``stream``, ``cost`` (pounds), ``interventions`` (count, as published: ``*`` where
+        withheld), largest first.
     """
     import pandas as pd
 
@@ -887,8 +869,11 @@ def funding_by_stream(out: str | os.PathLike) -> "pd.DataFrame | None":
             return None
         res = pd.DataFrame({"stream": rows["group"].astype(str),
                             "cost": pd.to_numeric(rows["cost"], errors="coerce"),
-                            "interventions": pd.to_numeric(rows.get("interventions"),
-                                                           errors="coerce")})
+                            "interventions": rows["interventions"].astype(str)
+                            if "interventions" in rows.columns else ""})
+        res = res.dropna(subset=["cost"])
+        if res.empty:
+            return None
         return res.sort_values(["cost", "stream"], ascending=[False, True]).reset_index(drop=True)
     stream = next((c for c in ("funding_stream", "stream", "funding") if c in df.columns), None)
     cost = next((c for c in ("cost", "total_cost", "cost_gbp") if c in df.columns), None)
@@ -903,6 +888,16 @@ def funding_by_stream(out: str | os.PathLike) -> "pd.DataFrame | None":
               .agg(cost=("cost", "sum"), interventions=("cost", "size"))
               .reset_index().sort_values(["cost", "stream"], ascending=[False, True]))
     return out_df.reset_index(drop=True)
+
+
+def _count_text(v: Any) -> str:
+    """A count as the board reads it; a withheld one ("*") as published.
+
+    >>> _count_text("28"), _count_text(1547.0), _count_text("*")
+    ('28', '1,547', '*')
+    """
+    x = _number(v)
+    return f"{x:,.0f}" if x is not None else str(v)
 
 
 def write_board_paper(
@@ -1020,7 +1015,7 @@ def write_board_paper(
             _numbered(d, f"4.{k}", f"Interventions in {year} cost £{total:,.0f} in all, by "
                       "funding stream as below.")
             k += 1
-            rows = [[r.stream, f"£{r.cost:,.0f}", f"{int(r.interventions):,}"]
+            rows = [[r.stream, f"£{r.cost:,.0f}", _count_text(r.interventions)]
                     for r in streams.itertuples()]
             d.table(["Funding stream", "Cost", "Interventions"], rows, [False, True, True],
                     caption="Funding of the interventions by stream.")

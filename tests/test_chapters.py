@@ -117,7 +117,8 @@ def test_every_chapter_runs_on_the_demo(demo_run):
     assert len(figures) >= 8 and len(tables) >= 15
     assert page.count('<figure class="sna-figure"') == len(figures)
     xl = pd.ExcelFile(out / "tables.xlsx")
-    assert len(xl.sheet_names) == len(tables) + 1
+    assert xl.sheet_names[:3] == ["Cover", "Contents", "Notes"]  # then a sheet per table
+    assert len(xl.sheet_names) == len(tables) + 3
     assert list((out / "maps").glob("*.gpkg"))
     assert (out / "data" / "incidents.parquet").exists()
     # the chapters read the prepared cache: none rebuilt it inside the output folder

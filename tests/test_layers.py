@@ -30,8 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("sna", "sna.errors", "sna._log", "sna.datasets", "sna.schemas"),
     # plain helpers: periods, the QualityLog, input checks, files, the registry of formats
     ("sna.periods", "sna.quality", "sna._validate", "sna.io", "sna.io._files"),
-    # the typed configuration, and the analyst's narrative file it names
-    ("sna.config", "sna.narrative"),
+    # the typed configuration
+    ("sna.config",),
     # what cleaning stands on: definitions, pseudonyms, geography, the execution engines
     ("sna.definitions", "sna.privacy", "sna.io.geography", "sna.engine"),
     # the cleaning toolkit
@@ -47,9 +47,9 @@ LAYERS: list[tuple[str, ...]] = [
     # figures, maps and the public build
     ("sna.plot", "sna.maps", "sna.disclosure"),
     # what the chapter notebooks share
-    ("sna.chapter",),
+    ("sna.chapter", "sna.narrative"),
     # the batch run and its report
-    ("sna.report", "sna.office", "sna.workbook"),
+    ("sna.report", "sna.office"),
     # the command line
     ("sna.init", "sna.cli"),
 ]

@@ -463,3 +463,19 @@ def test_kde_map_reaches_the_boundary_of_the_area(geography):
     assert (ext.x0, ext.y0, ext.x1, ext.y1) == pytest.approx((gx0, gy0, gx1, gy1), abs=5)
     # the cells are clipped at the boundary
     assert cells.get_clip_path() is not None
+
+
+@pytest.mark.slow
+def test_the_demo_hot_spot_maps_zoom_on_the_significant_areas(demo_run):
+    """Every chapter-4 map whose hot areas are fewer than 10% of the LSOAs has a zoom panel:
+    the demo's Gi* and local-Moran maps among them."""
+    import json
+
+    side = json.loads((demo_run.output_dir / "chapters" / "04_geography.json").read_text())
+    drawn = {f["name"]: f["map"] for f in side["figures"] if f.get("map")}
+    assert {"gistar_map", "lisa_map"} <= set(drawn)
+    for name, m in drawn.items():
+        if 0 < m["focus_areas"] and m["focus_share"] < maps.INSET_SHARE:
+            assert m["insets"], name
+            assert sum(p["areas"] for p in m["insets"]) >= 1
+    assert drawn["gistar_map"]["insets"] and drawn["lisa_map"]["insets"]

@@ -371,22 +371,101 @@ def test_narrative_template_and_parsing(tmp_path):
 
 
 @pytest.mark.slow
-def test_word_documents_of_the_demo_run(demo_run, tmp_path):
+def test_sna_run_writes_the_word_documents_of_the_demo(demo_run, tmp_path):
     out = demo_run.output_dir
-    path = office.write_docx(out, tmp_path / "report.docx")
-    doc = Document(str(path))
+    assert demo_run.docx == out / "report.docx" and demo_run.board_paper == out / \
+        "board_paper.docx"
+    doc = Document(str(out / "report.docx"))
     h1 = _headings(doc, 1)
-    for name, title in CHAPTER_TITLES.items():
+    for name, title in CHAPTER_TITLES.items():  # a heading for every chapter
         assert any(h.endswith(title) for h in h1), (name, title)
+    # and for each narrative section of the demo's narrative file, after its chapter
+    demo_sections = narrative.read_narrative(Path(narrative.__file__).parent / "datasets" /
+                                             "demo" / "narrative.md")
+    assert [s.heading for s in demo_sections] == [h for _k, h, _p, _a in narrative.SECTIONS]
+    for s in demo_sections:
+        assert s.heading in h1
+    chapter_of = {title: name for name, title in CHAPTER_TITLES.items()}
+    last_chapter = None
+    for h in h1:
+        name = next((n for t, n in chapter_of.items() if h.endswith(t)), None)
+        if name:
+            last_chapter = name
+        elif h in {s.heading for s in demo_sections}:
+            wanted = next(s.after for s in demo_sections if s.heading == h)
+            assert last_chapter == wanted, h
+    # every figure embedded, with alt text
     figures = sum(len(json.loads(p.read_text()).get("figures", []))
                   for p in (out / "chapters").glob("*.json"))
     assert figures >= 15 and len(doc.inline_shapes) == figures
     assert all(_alt_texts(doc))
-    board = Document(str(office.write_board_paper(out, tmp_path / "board.docx")))
+    # the board paper: Table A as a Word table whose rows are the seed's measures
+    board = Document(str(out / "board_paper.docx"))
     table_a = next(t for t in board.tables if t.rows[0].cells[0].text == "Measure")
     rows = [r.cells[0].text for r in table_a.rows[1:]]
     assert set(SEED_MEASURES) <= set(rows)
-    csv = pd.read_csv(out / "tables" / "01_tab01_table_a.csv")
-    assert rows == csv["measure"].tolist()
+    assert rows == pd.read_csv(out / "tables" / "01_tab01_table_a.csv")["measure"].tolist()
+    overall = [c.text for c in table_a.rows[rows.index("All serious violence") + 1].cells]
+    assert overall[3] == "−37%" and overall[5] == "Yes (p < 0.001)"  # the seed's "Down 37%"
     assert len(board.inline_shapes) == 3
-    _convert(tmp_path / "board.docx", tmp_path)
+    body = "\n".join(p.text for p in board.paragraphs)
+    assert "Focus outreach on the city-centre hot spots" in body  # the narrative's
+    # the narrative is in report.html too (and so in its PDF), in the contents
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="narrative-drivers"' in page and 'href="#narrative-recommendations"' in page
+    assert page.index('id="narrative-recommendations"') < page.index('id="ch-02_volume_and_trend"')
+    assert "This section has not been written yet." in page  # community voice is a prompt
+    _convert(out / "board_paper.docx", tmp_path)
+
+
+def test_sna_narrative_command_writes_the_template(tmp_path, capsys):
+    from sna.cli import main
+
+    target = tmp_path / "narrative.md"
+    assert main(["narrative", "-o", str(target)]) == 0
+    assert "report:\n    narrative: narrative.md" in capsys.readouterr().err
+    assert [s.key for s in narrative.read_narrative(target)] == [
+        k for k, _h, _p, _a in narrative.SECTIONS]
+    assert main(["narrative", "-o", str(target)]) == 2  # never over an existing file
+    assert "already exists" in capsys.readouterr().err
+    assert main(["narrative", "-o", str(target), "--force", "--quiet"]) == 0
+
+
+def test_report_config_is_checked(tmp_path):
+    from sna.config import load_config
+    from sna.datasets import demo_config
+
+    import yaml
+
+    raw = yaml.safe_load(Path(demo_config()).read_text())
+    raw["report"] = {"styles": {"heading9": "X"}}
+    with pytest.raises(ConfigError, match="heading9"):
+        load_config(raw)
+    raw["report"] = {"board": {"chair": "X"}}
+    with pytest.raises(ConfigError, match="chair"):
+        load_config(raw)
+    # the roles of the config are the writer's
+    from sna.config import WORD_STYLES
+
+    assert set(WORD_STYLES) == set(office.DEFAULT_STYLES)
+
+
+def test_a_missing_narrative_file_stops_the_run_before_it_starts(tmp_path, capsys):
+    import yaml
+
+    from sna.cli import main
+    from sna.datasets import demo_config
+
+    demo = Path(demo_config()).parent
+    raw = yaml.safe_load(Path(demo_config()).read_text())
+    raw["report"] = {"narrative": "missing.md"}
+    config = tmp_path / "sna.yml"
+    config.write_text(yaml.safe_dump(raw))
+    for sub in ("boundaries", "police", "ambulance", "ecds", "interventions", "population",
+                "imd", "demo_pseudonymisation_key.txt"):
+        (tmp_path / sub).symlink_to(demo / sub)
+    assert main(["run", "--config", str(config), "--quiet", "--output",
+                 str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()  # nothing ran
+    err = capsys.readouterr().err
+    assert "missing.md does not exist" in err and "sna narrative" in err

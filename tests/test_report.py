@@ -136,11 +136,11 @@ def test_broken_cell_keeps_notebook_names_cell_and_error_and_others_go_on(fake_p
     assert "Not available:" in page and "The fixture has no times." in page
     assert "counts = {" not in page and "import matplotlib" not in page
     assert "break-before:page" in page and "size:A4 portrait" in page
-    # tables.xlsx: a contents sheet, then a sheet per table
+    # tables.xlsx: cover, contents and notes sheets, then a sheet per table (header on row 4)
     xl = pd.ExcelFile(out / "tables.xlsx")
-    assert xl.sheet_names == ["contents", "98_tab01_items"]
-    assert pd.read_excel(xl, "98_tab01_items")["n"].tolist() == [1, 2]
-    assert pd.read_excel(xl, "contents")["table"].tolist() == ["Table 98.1"]
+    assert xl.sheet_names == ["Cover", "Contents", "Notes", "98_tab01_items"]
+    assert pd.read_excel(xl, "98_tab01_items", header=3)["n"].tolist() == [1, 2]
+    assert pd.read_excel(xl, "Contents", header=2)["Table"].tolist() == ["Table 98.1"]
     # manifest: inputs with hashes, parameters, versions, per-chapter status and time
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "failed" and m["exit_code"] == 1
@@ -224,12 +224,14 @@ def test_bad_build_is_refused():
 
 # ---- pieces ---------------------------------------------------------------------------------
 def test_sheet_names_are_unique_and_excel_safe():
+    from sna.report import xlsx
+
     used: set[str] = set()
-    a = assemble._sheet_name("04_tab01_a_very_long_table_name_indeed_and_more", used)
-    b = assemble._sheet_name("04_tab01_a_very_long_table_name_indeed_and_other", used)
-    c = assemble._sheet_name("contents", used)
-    assert len(a) <= 31 and len(b) <= 31 and a != b and c != "contents"
-    assert assemble._sheet_name("x[1]:y", set()) == "x_1__y"
+    a = xlsx._sheet_name("04_tab01_a_very_long_table_name_indeed_and_more", used)
+    b = xlsx._sheet_name("04_tab01_a_very_long_table_name_indeed_and_other", used)
+    c = xlsx._sheet_name("Contents", used)
+    assert len(a) <= 31 and len(b) <= 31 and a != b and c != "Contents"
+    assert xlsx._sheet_name("x[1]:y", set()) == "x_1__y"
 
 
 def test_pdf_without_chromium_says_how_to_get_it(monkeypatch, tmp_path):

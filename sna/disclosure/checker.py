@@ -193,6 +193,24 @@ def _read_csv(path: Path, rel: str) -> list[_Table]:
         return [_Table(rel, path.stem, [], [])]
     return [_Table(rel, path.stem, [c.strip() for c in rows[0]], rows[1:])]
 
+def _header_row(rows: list[list]) -> int:
+    """The header's row of a sheet: the first row with two or more values. A sheet to the
+    government's spreadsheet standard (:mod:`sna.report.xlsx`) has its title, a line saying
+    it holds one table and the source above the header, each in column A alone; a plain
+    sheet has its header first.
+
+    >>> _header_row([["Table 1.1: ..."], ["This worksheet contains one table."],
+    ...              ["Source: police."], ["area", "n"], ["A", 5]])
+    3
+    >>> _header_row([["area", "n"], ["A", 5]])
+    0
+    """
+    for i, r in enumerate(rows):
+        if sum(v is not None and str(v).strip() != "" for v in r) >= 2:
+            return i
+    return 0
+
+
 def _read_xlsx(path: Path, rel: str) -> list[_Table]:
     import openpyxl
 
@@ -206,8 +224,9 @@ def _read_xlsx(path: Path, rel: str) -> list[_Table]:
             if not rows:
                 out.append(_Table(rel, ws.title, [], []))
                 continue
-            header = ["" if v is None else str(v).strip() for v in rows[0]]
-            out.append(_Table(rel, ws.title, header, rows[1:]))
+            h = _header_row(rows)
+            header = ["" if v is None else str(v).strip() for v in rows[h]]
+            out.append(_Table(rel, ws.title, header, rows[h + 1:]))
     finally:
         wb.close()
     # a "contents" sheet listing each sheet's source file (as sna.report writes it)

@@ -18,7 +18,8 @@
        report.html          all chapters, a contents list, no code; synthetic banner for the demo
        chapters/            executed notebooks, their HTML (nbconvert, no input), sidecars (.json)
        figures/*.png        every figure, numbered as in the report
-       tables/*.csv         every table; tables.xlsx has one sheet per table
+       tables/*.csv         every table (rounded as the report shows it)
+       tables.xlsx          every table, a sheet each, to the spreadsheet standard
        maps/*.gpkg          map layers for QGIS
        quarantine/          rows set aside (restricted build; a summary only in a public one)
        manifest.json        inputs and hashes, parameters, versions, timings, chapter status
@@ -31,7 +32,9 @@ notebook that cannot take the run's parameters (nothing was executed).
 
 The package, one step per module: :mod:`~sna.report.notebooks` (which chapters, their
 parameters), :mod:`~sna.report.execute` (worker processes and kernels),
-:mod:`~sna.report.assemble` (``report.html``, ``tables.xlsx``), :mod:`~sna.report.pdf`,
+:mod:`~sna.report.assemble` (``report.html``), :mod:`~sna.report.xlsx` (``tables.xlsx`` to the
+government's spreadsheet standard), and :mod:`sna.office`
+(``report.docx``, ``board_paper.docx``), :mod:`~sna.report.pdf`,
 :mod:`~sna.report.manifest`, and :mod:`~sna.report.batch` (:func:`run`, which strings them
 together). ``sna run`` is :func:`sna.cli.main`'s front to :func:`run`.
 
@@ -46,7 +49,8 @@ Examples
 
 from __future__ import annotations
 
-from .assemble import assemble_report, export_chapter_html, write_tables_xlsx
+from .assemble import assemble_report, export_chapter_html
+from .xlsx import write_tables_xlsx
 from .batch import RunResult, run
 from .execute import ChapterResult
 from .manifest import input_files

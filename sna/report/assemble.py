@@ -1,5 +1,5 @@
-"""Assembling a run's folder: ``tables.xlsx`` (a sheet per table) and ``report.html`` (every
-chapter's HTML, a contents list, the house styles).
+"""Assembling a run's folder: ``report.html`` (every chapter's HTML, a contents list, the house
+styles); ``tables.xlsx`` is :mod:`sna.report.xlsx`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..chapter import chapter_number, read_sidecars
+from ..chapter import chapter_number
+from ..narrative import place
 from .notebooks import CHAPTERS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "assemble_report",
     "export_chapter_html",
-    "write_tables_xlsx",
 ]
 
 
@@ -49,78 +49,6 @@ def export_chapter_html(executed: str | os.PathLike, html_path: str | os.PathLik
     path = Path(html_path)
     path.write_text(body, encoding="utf-8")
     return path
-
-# ---- tables.xlsx --------------------------------------------------------------------------
-def write_tables_xlsx(out: str | os.PathLike) -> Path | None:
-    """Write every ``tables/*.csv`` of a run folder into ``tables.xlsx``, a sheet per table.
-
-    The first sheet, ``contents``, lists each sheet with its table number and caption.
-    """
-    import pandas as pd
-
-    out = Path(out)
-    csvs = sorted((out / "tables").glob("*.csv"))
-    path = out / "tables.xlsx"
-    if not csvs:
-        path.unlink(missing_ok=True)
-        return None
-    captions = {}
-    for side in read_sidecars(out).values():
-        for t in side.get("tables", []):
-            captions[Path(t["file"]).name] = (t.get("label", ""), t.get("caption", ""),
-                                              t.get("disclosure", ""))
-    used: set[str] = set()
-    index_rows, records = [], []
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        sheets = []
-        for csv in csvs:
-            name = _sheet_name(csv.stem, used)
-            label, caption, rule = captions.get(csv.name, ("", "", ""))
-            index_rows.append({"sheet": name, "table": label, "caption": caption,
-                               "file": f"tables/{csv.name}", "disclosure": rule})
-            try:
-                df = pd.read_csv(csv)
-            except pd.errors.EmptyDataError:
-                df = pd.DataFrame()
-            for col in df.columns:  # a controlled column reads as text ("*" among numbers)
-                if df[col].dtype == object:
-                    df[col] = df[col].map(_number_or_text)
-            sheets.append((name, df))
-            meta = csv.with_name(csv.stem + ".meta.json")
-            if meta.exists():  # public build: the checker's metadata, by sheet
-                rec = json.loads(meta.read_text(encoding="utf-8"))
-                rec.update({"table": name, "file": f"tables/{csv.name}"})
-                records.append(rec)
-        pd.DataFrame(index_rows).to_excel(xw, sheet_name="contents", index=False)
-        for name, df in sheets:
-            df.to_excel(xw, sheet_name=name, index=False)
-    meta_path = out / "tables.meta.json"
-    if records:
-        records.insert(0, {"table": "contents", "rule": "none", "counts": [], "derived": {},
-                           "total_rows": [], "total_columns": []})
-        meta_path.write_text(json.dumps({"file": "tables.xlsx", "tables": records}, indent=2),
-                             encoding="utf-8")
-    else:
-        meta_path.unlink(missing_ok=True)
-    return path
-
-def _number_or_text(v):
-    """'35' -> 35, '2.5' -> 2.5, '*' and other text unchanged (for Excel cells)."""
-    if isinstance(v, str) and re.fullmatch(r"-?\d+", v.strip()):
-        return int(v)
-    if isinstance(v, str) and re.fullmatch(r"-?\d*\.\d+(e-?\d+)?", v.strip()):
-        return float(v)
-    return v
-
-def _sheet_name(stem: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]\:\*\?\/\\]", "_", stem)[:31]
-    name, k = base, 2
-    while name.lower() in used or name.lower() == "contents":
-        suffix = f"~{k}"
-        name = base[: 31 - len(suffix)] + suffix
-        k += 1
-    used.add(name.lower())
-    return name
 
 # ---- report.html --------------------------------------------------------------------------
 def _notebook_title(nb) -> str | None:
@@ -240,6 +168,7 @@ def assemble_report(
     build: str = "restricted",
     synthetic: bool = False,
     results: Sequence[ChapterResult] | None = None,
+    narrative: Sequence = (),
 ) -> Path:
     """Assemble ``report.html`` from the executed notebooks in ``<out>/chapters``.
 
@@ -255,6 +184,10 @@ def assemble_report(
         For the title block and banners.
     results
         The run's chapter results (failed chapters are flagged); optional.
+    narrative
+        The analyst's sections (:func:`sna.narrative.read_narrative`): each after the
+        chapter it belongs with (:func:`sna.narrative.place`), under its own heading and in
+        the contents.
 
     Returns
     -------
@@ -268,6 +201,7 @@ def assemble_report(
     executed = sorted((out / "chapters").glob("*.ipynb"),
                       key=lambda p: (CHAPTERS.index(p.stem) if p.stem in CHAPTERS else 99, p.stem))
     sections, contents = [], []
+    after = place(list(narrative), [p.stem for p in executed])
     for nb_path in executed:
         res = by_name.get(nb_path.stem)
         title, body, heads = _render_chapter(nb_path, res)
@@ -282,6 +216,12 @@ def assemble_report(
         sections.append(
             f'<section class="chapter" id="{sid}" data-chapter="{num if num is not None else ""}">'
             f"<h1>{html.escape(title)}{tag}</h1>\n{body}\n</section>")
+        for part in after.get(nb_path.stem, []):
+            pid = f"narrative-{part.key}"
+            contents.append(f'<li><a href="#{pid}">{html.escape(part.heading)}</a></li>')
+            sections.append(
+                f'<section class="chapter sna-narrative" id="{pid}" data-narrative="{part.key}">'
+                f"<h1>{html.escape(part.heading)}</h1>\n{_markdown(part.text)}\n</section>")
     banners = []
     if synthetic:
         banners.append('<div class="sna-banner sna-synthetic"><strong>Synthetic data.</strong> '

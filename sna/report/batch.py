@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .._log import logger
-from ..chapter import chapter_number
+from ..chapter import chapter_number, source_words
 from ..errors import ChapterError, SnaError
-from .assemble import assemble_report, write_tables_xlsx
+from .assemble import assemble_report
+from .xlsx import write_tables_xlsx
 from .execute import (
     WEIGHTS,
     ChapterPool,
@@ -52,6 +53,9 @@ class RunResult:
     report: Path | None = None
     manifest: Path | None = None
     xlsx: Path | None = None
+    docx: Path | None = None
+    board_paper: Path | None = None
+    slides: Path | None = None
     pdf: Path | None = None
     pdf_message: str | None = None
     cache_reused: bool | None = None
@@ -146,6 +150,10 @@ def run(
     notebooks = resolve_chapters(chapters)
     for nb in notebooks:  # before anything runs
         check_notebook(nb)
+    _narrative_of(cfg)  # a narrative file named but missing stops the run now, not at the end
+    if cfg.report.template and not cfg.resolve(cfg.report.template).is_file():
+        raise SnaError(f"the Word template {cfg.resolve(cfg.report.template)} does not exist",
+                       key="report.template")
     jobs = max(1, min(jobs or default_jobs(), len(notebooks)))
     # the chapter workers start (and warm their kernels) while the assessment is prepared
     with ChapterPool(jobs, reuse=not fresh_kernels,
@@ -262,15 +270,55 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say) ->
     out = result.output_dir
     if result.build == "restricted":
         _copy_cache(assessment, cache_dir, out / "data")
-    result.xlsx = write_tables_xlsx(out)
+    cfg = assessment.config
+    sections = _narrative_of(cfg)
+    result.xlsx = write_tables_xlsx(out, source_words=source_words(cfg))
     result.report = assemble_report(out, area=result.area, year=result.year, build=result.build,
-                                    synthetic=result.synthetic, results=result.chapters)
+                                    synthetic=result.synthetic, results=result.chapters,
+                                    narrative=sections)
+    _write_documents(result, cfg, sections, say)
     if pdf:
         say("sna run: printing report.pdf with headless Chromium ...")
         try:
             result.pdf = print_pdf(result.report, out / "report.pdf")
         except ChapterError as exc:
             result.pdf_message = exc.message
+
+def _narrative_of(cfg) -> list:
+    """The analyst's narrative sections named in the config (``report.narrative``), or []."""
+    if not cfg.report.narrative:
+        return []
+    from ..narrative import read_narrative
+
+    return read_narrative(cfg.resolve(cfg.report.narrative))
+
+
+def _write_documents(result: RunResult, cfg, sections: list, say) -> None:
+    """``report.docx``, ``board_paper.docx`` and ``slides.pptx`` as the config asks; the old
+    ones go first, so a folder never holds a document of an earlier run."""
+    from .. import office
+
+    out, rep = result.output_dir, cfg.report
+    for name in ("report.docx", "board_paper.docx", "slides.pptx"):
+        (out / name).unlink(missing_ok=True)
+    if not any(out.glob("chapters/*.ipynb")):
+        return
+    info = {"area": result.area, "year": result.year, "build": result.build,
+            "synthetic": result.synthetic}
+    template = cfg.resolve(rep.template) if rep.template else None
+    if rep.word:
+        result.docx = office.write_docx(out, template=template, styles=rep.styles,
+                                        narrative=sections, info=info)
+    if rep.board_paper:
+        result.board_paper = office.write_board_paper(out, template=template, styles=rep.styles,
+                                                      narrative=sections, details=rep.board,
+                                                      info=info)
+    if rep.slides:
+        result.slides = office.write_slides(out, info=info)
+    written = [p.name for p in (result.docx, result.board_paper, result.slides) if p]
+    if written:
+        say(f"sna run: wrote {', '.join(written)}")
+
 
 def _summarise(result: RunResult, say) -> None:
     """The run's last lines on stderr: chapters run, the report, the failures."""

@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sna import workbook
+from sna.report import xlsx as workbook
 from sna.chapter import Chapter
 
 

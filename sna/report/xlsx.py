@@ -169,8 +169,8 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
     from openpyxl import Workbook
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    from . import __version__
-    from .chapter import read_sidecars
+    from .. import __version__
+    from ..chapter import read_sidecars
 
     out = Path(out)
     csvs = sorted((out / "tables").glob("*.csv"))
