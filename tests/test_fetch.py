@@ -45,11 +45,11 @@ def monthly_archive(drop: tuple[str, ...] = ()) -> bytes:
     return buf.getvalue()
 
 
-def custom_download() -> bytes:
+def custom_download(top: str = "") -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in sample_files().items():
-            zf.writestr(name, data)
+            zf.writestr(top + name, data)
     return buf.getvalue()
 
 
@@ -162,8 +162,9 @@ def test_monthly_archive_reproduces_the_sample_byte_for_byte(tmp_path, capsys):
     assert len(read_police_uk(tmp_path / "police")) == 24988
 
 
-def test_custom_download_and_base_url_from_environment(tmp_path, capsys, monkeypatch):
-    with Server({"/data/fetch/abc/": custom_download()}) as srv:
+@pytest.mark.parametrize("top", ["", "4a1f0c2e/"])  # the months at the top, or in one folder
+def test_custom_download_and_base_url_from_environment(tmp_path, capsys, monkeypatch, top):
+    with Server({"/data/fetch/abc/": custom_download(top)}) as srv:
         code, _, err = run(["--force", "nottinghamshire", "--from", "2018-10", "--to", "2019-02",
                             "--out", str(tmp_path / "c"), "--url", f"{srv.url}/data/fetch/abc/", "--quiet"],
                            capsys)
