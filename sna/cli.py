@@ -565,6 +565,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "into a folder to edit")
     n.add_argument("dir", help="the folder (created if needed)")
     n.add_argument("--force", action="store_true", help="replace notebooks already there")
+
+    from .io.fetch import add_fetch_parser
+
+    add_fetch_parser(sub)
     return p
 
 
@@ -623,6 +627,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check_outputs_cli(args)
         if args.command == "notebooks":
             return _cmd_notebooks(args)
+        if args.command == "fetch":
+            return args.func(args)
         parser.print_help()
         return 2
     except SnaError as exc:

@@ -17,6 +17,7 @@ import pytest
 
 from sna.datasets import nottingham_sample_config
 from sna.errors import InputFormatError
+from sna import cli
 from sna.io import fetch
 from sna.io.fetch import archive_months, fetch_police, months_between
 
@@ -121,7 +122,8 @@ def no_proxy(monkeypatch):
 
 
 def run(argv, capsys):
-    code = fetch.main(["police", *argv])
+    """`sna fetch police ARGV`, as typed (``python -m sna.io.fetch police`` is the same command)."""
+    code = cli.main(["fetch", "police", *argv])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -273,3 +275,11 @@ def test_proxy_from_the_environment_is_used(tmp_path, capsys, monkeypatch):
         assert code == 0, err
         assert proxy.log[0]["path"] == "http://data.police.invalid/archive/2019-02.zip"
     assert_sample(tmp_path / "p")
+
+
+def test_module_entry_point_is_the_same_command(tmp_path, capsys):
+    with Server({"/a/2019-02.zip": monthly_archive()}) as srv:
+        code = fetch.main(["police", "--force", "nottinghamshire", "--from", "2019-02", "--to", "2019-02",
+                           "--out", str(tmp_path / "m"), "--base-url", f"{srv.url}/a", "--quiet"])
+    assert code == 0 and [p.name for p in (tmp_path / "m").rglob("*.csv")] == ["2019-02-nottinghamshire-street.csv"]
+    assert cli.main(["fetch", "police", "--force", "nottinghamshire", "--from", "2019-02"]) == 2  # usage

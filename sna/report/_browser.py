@@ -21,19 +21,20 @@ from __future__ import annotations
 import base64
 import json
 import os
+import platform
 import select
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import ChapterError
 
-__all__ = ["Browser", "Page", "find_chromium", "mm_to_px", "A4_CONTENT_WIDTH_PX",
-           "CHROMIUM_FLAGS"]
+__all__ = ["Browser", "Page", "find_chromium", "browser_paths", "BROWSER_NAMES", "mm_to_px",
+           "A4_CONTENT_WIDTH_PX", "CHROMIUM_FLAGS"]
 
 #: Flags for a quiet headless browser that makes no network connections of its own.
 CHROMIUM_FLAGS: tuple[str, ...] = (
@@ -56,16 +57,66 @@ def mm_to_px(mm: float) -> float:
 A4_CONTENT_WIDTH_PX: int = int(mm_to_px(A4_WIDTH_MM - 2 * SIDE_MARGIN_MM))
 
 
+#: Browser commands looked for on ``PATH``, in order.
+BROWSER_NAMES: tuple[str, ...] = (
+    "chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome",
+    "msedge", "microsoft-edge", "microsoft-edge-stable",
+)
+
+
+def browser_paths(system: str | None = None, environ: "Mapping[str, str] | None" = None) -> list[Path]:
+    """Where Chrome, Edge and Chromium are installed by default on Windows and macOS.
+
+    Parameters
+    ----------
+    system
+        ``"Windows"``, ``"Darwin"`` (macOS) or another (``platform.system()`` by default).
+    environ
+        The environment (``os.environ`` by default): on Windows ``PROGRAMFILES``,
+        ``PROGRAMFILES(X86)`` and ``LOCALAPPDATA`` give the install folders.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Candidates in order of preference (Chrome, then Edge, then Chromium); none on Linux,
+        where browsers are on ``PATH``.
+
+    Examples
+    --------
+    >>> [p.name for p in browser_paths("Windows", {"PROGRAMFILES": "C:/Program Files"})]
+    ['chrome.exe', 'msedge.exe']
+    >>> str(browser_paths("Darwin", {"HOME": "/Users/a"})[0])
+    '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'
+    """
+    system = system or platform.system()
+    env = os.environ if environ is None else environ
+    if system == "Windows":
+        roots = [env.get(k) for k in ("PROGRAMFILES", "PROGRAMFILES(X86)", "LOCALAPPDATA")]
+        roots = [r for r in dict.fromkeys(roots) if r]
+        return ([Path(r, "Google", "Chrome", "Application", "chrome.exe") for r in roots]
+                + [Path(r, "Microsoft", "Edge", "Application", "msedge.exe") for r in roots])
+    if system == "Darwin":
+        apps = [Path("/Applications")] + ([Path(env["HOME"], "Applications")] if env.get("HOME") else [])
+        names = [("Google Chrome", "Google Chrome"), ("Microsoft Edge", "Microsoft Edge"),
+                 ("Chromium", "Chromium")]
+        return [a / f"{app}.app" / "Contents" / "MacOS" / exe for app, exe in names for a in apps]
+    return []
+
+
 def find_chromium() -> str | None:
-    """The Chromium / Chrome to use: ``$SNA_CHROMIUM``, else the first one on ``PATH``."""
+    """The Chromium, Chrome or Edge to use: ``$SNA_CHROMIUM``, else the first on ``PATH``
+    (:data:`BROWSER_NAMES`), else the first installed at its default place on Windows or macOS
+    (:func:`browser_paths`)."""
     env = os.environ.get("SNA_CHROMIUM")
     if env and Path(env).exists():
         return env
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
-                 "chrome"):
+    for name in BROWSER_NAMES:
         found = shutil.which(name)
         if found:
             return found
+    for path in browser_paths():
+        if path.is_file():
+            return str(path)
     return None
 
 

@@ -20,7 +20,12 @@ __all__ = [
 
 
 def print_pdf(report: str | os.PathLike, pdf: str | os.PathLike, *, timeout: int = 180) -> Path:
-    """Print ``report.html`` to PDF with headless Chromium (A4 portrait, the page's styles).
+    """Print ``report.html`` to PDF with headless Chromium, Chrome or Edge (A4 portrait, the
+    page's styles).
+
+    The browser is driven over its DevTools pipe (with a PDF outline) where the system allows
+    it (Linux, macOS); elsewhere (Windows), or when that fails, the browser prints by itself
+    (``--print-to-pdf``).
 
     Raises
     ------
@@ -30,10 +35,10 @@ def print_pdf(report: str | os.PathLike, pdf: str | os.PathLike, *, timeout: int
     exe = find_chromium()
     if exe is None:
         raise ChapterError(
-            "report.pdf was not made: no headless Chromium or Chrome was found. Install it "
-            "(Debian/Ubuntu: 'sudo apt-get install chromium'; macOS/Windows: install Google "
-            "Chrome) or set SNA_CHROMIUM to its path, then run again with --pdf; or open "
-            "report.html in a browser and print it to PDF.")
+            "report.pdf was not made: no headless Chromium, Chrome or Edge was found. Install it "
+            "(Debian/Ubuntu: 'sudo apt-get install chromium'; macOS/Windows: Google Chrome or "
+            "Microsoft Edge, found at their usual install places) or set SNA_CHROMIUM to its path, "
+            "then run again with --pdf; or open report.html in a browser and print it to PDF.")
     report, pdf = Path(report).resolve(), Path(pdf).resolve()
     try:  # the DevTools driver: the same page a browser shows, with a PDF outline
         from ._browser import Browser
