@@ -285,6 +285,15 @@ def _cmd_init(args) -> int:
         districts = by_district.loc[keep]
         report.append("no --boundaries: the area is proposed from the LSOAs in the police data")
         geography["boundaries"] = "boundaries/"
+    # records coded on both LSOA vintages (data.police.uk moved to 2021 LSOAs), or on another
+    # vintage than the boundaries: harmonise them through the bundled ONS best-fit lookup
+    from .io.geography import vintage_mix
+
+    mix = vintage_mix(located.index.astype(str))
+    if mix - {vintage}:
+        geography["lsoa_best_fit"] = "bundled"
+        report.append(f"police data coded on {' and '.join(str(v) for v in sorted(mix))} LSOAs, boundaries on "
+                      f"{vintage} LSOAs: records harmonised by the ONS best-fit lookup (lsoa_best_fit: bundled)")
     if args.population:
         geography["population"] = _rel(Path(args.population), base)
     if args.imd:
@@ -531,8 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("init", help="write a config (sna.yml) for your own files, detecting formats")
     i.add_argument("--police", required=True, help="police data: folder, zip, glob or file")
     i.add_argument("--boundaries", help="LSOA boundaries: file or folder (GeoJSON, GeoPackage, shapefile)")
-    i.add_argument("--population", help="population by LSOA and age (CSV)")
-    i.add_argument("--imd", help="IMD 2019 File 1 (CSV)")
+    i.add_argument("--population", help="population by LSOA and age (CSV or Excel; either LSOA vintage)")
+    i.add_argument("--imd", help="deprivation index as published: IoD 2025 or IMD 2019 File 1, or the WIMD "
+                   "2019 ranks (CSV or Excel)")
     i.add_argument("--source", action="append", metavar="NAME=PATH",
                    help="another source (ambulance, A&E, ...); repeatable")
     i.add_argument("--partnerships", choices=["csp", "district"], default="csp",

@@ -319,3 +319,24 @@ def test_deprivation_workbooks_as_published(tmp_path):
     ods.write_bytes(b"PK\x03\x04")
     with pytest.raises(InputFormatError, match="odfpy"):
         read_deprivation(ods)
+
+
+def test_init_harmonises_police_data_on_both_vintages(tmp_path, capsys):
+    import yaml
+
+    from sna import cli
+    from sna.datasets import nottingham_sample_config
+
+    sample = nottingham_sample_config().parent
+    police = tmp_path / "police" / "2019-02"
+    police.mkdir(parents=True)
+    text = (sample / "police" / "2019-02" / "2019-02-nottinghamshire-street.csv").read_text(encoding="utf-8")
+    # data.police.uk later coded the same places on 2021 LSOAs: Nottingham 031E became part of 031L
+    (police / "2019-02-nottinghamshire-street.csv").write_text(
+        text.replace("E01013926,Nottingham 031E", "E01035505,Nottingham 031L"), encoding="utf-8")
+    out = tmp_path / "sna.yml"
+    code = cli.main(["init", "--police", str(tmp_path / "police"), "--boundaries",
+                     str(sample / "boundaries"), "-o", str(out), "--quiet"])
+    assert code == 0
+    assert yaml.safe_load(out.read_text())["geography"]["lsoa_best_fit"] == "bundled"
+    assert "harmonised by the ONS best-fit lookup" in capsys.readouterr().out

@@ -43,6 +43,7 @@ __all__ = [
     "BNG",
     "detect_lsoa_column",
     "detect_vintage",
+    "vintage_mix",
     "read_boundaries",
     "read_lsoa_district_lookup",
     "read_district_csp_lookup",
@@ -256,6 +257,19 @@ def detect_vintage(codes: Iterable[str]) -> int | None:
     if only21 > only11:
         return 2021
     return None
+
+
+def vintage_mix(codes: Iterable[str]) -> set[int]:
+    """The LSOA vintages present among ``codes``: those of the codes found in only one vintage.
+
+    >>> sorted(vintage_mix(["E01013810", "E01013926", "E01035505"]))  # 2011-only and 2021-only codes
+    [2011, 2021]
+    >>> vintage_mix(["E01013810"])
+    set()
+    """
+    s11, s21 = _code_sets()
+    codes = set(codes)
+    return ({2011} if codes & (s11 - s21) else set()) | ({2021} if codes & (s21 - s11) else set())
 
 
 def read_lsoa_district_lookup(
