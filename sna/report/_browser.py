@@ -105,8 +105,8 @@ def browser_paths(system: str | None = None, environ: "Mapping[str, str] | None"
 
 def find_chromium() -> str | None:
     """The Chromium, Chrome or Edge to use: ``$SNA_CHROMIUM``, else the first on ``PATH``
-    (:data:`BROWSER_NAMES`), else the first installed at its default place on Windows or macOS
-    (:func:`browser_paths`)."""
+    (``BROWSER_NAMES``), else the first installed at its default place on Windows or macOS
+    (``browser_paths``)."""
     env = os.environ.get("SNA_CHROMIUM")
     if env and Path(env).exists():
         return env
