@@ -241,6 +241,28 @@ def local_statistic(fn, data, *, permutations: int = 999, escalate_to: int = 999
     return out
 
 
+#: The suffix of a category counted within serious violence only.
+WITHIN_SERIOUS_VIOLENCE = " (serious violence only)"
+
+
+def within_serious_violence(categories):
+    """Category names for counts of serious violence only.
+
+    Table A's category rows count every record of a police category (all "Violence against
+    the person"); a chapter that counts only the records under the local definition of
+    serious violence names its rows so, and one label never carries two numbers in a report.
+
+    >>> import pandas as pd
+    >>> within_serious_violence(pd.Series(["Robbery", None])).tolist()
+    ['Robbery (serious violence only)', None]
+    """
+    import pandas as pd
+
+    s = pd.Series(categories, dtype="object")
+    return s.map(lambda v: v if v is None or (isinstance(v, float) and v != v)
+                 else f"{v}{WITHIN_SERIOUS_VIOLENCE}")
+
+
 def source_words(config) -> dict[str, str]:
     """Each configured source's short name -> plain words for legends, source lines and
     spreadsheets (:data:`sna.plot.style.SOURCE_WORDS` of its format): ``ecds`` -> "A&E

@@ -63,6 +63,7 @@ __all__ = [
     "format_p",
     "funding_by_stream",
     "table_a_board",
+    "table_a_numbers",
     "write_board_paper",
     "write_docx",
     "write_slides",
@@ -130,6 +131,41 @@ def _pct(x: float | None, signed: bool = True) -> str:
     if r == 0:
         return "0%"
     return f"{'+' if signed and r > 0 else '−' if r < 0 else ''}{abs(r):,}%"
+
+
+def table_a_numbers(table: "pd.DataFrame") -> "pd.DataFrame":
+    """Table A in board form with its numbers kept as numbers (for the report's table, the
+    CSV and the spreadsheet; :func:`table_a_board` writes the same as text for a paper).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure``, ``current``, ``baseline_mean``, ``pct_change`` and its 95% interval
+        ``pct_lower``, ``pct_upper`` (from the rate ratio's: ``(ratio - 1) x 100``),
+        ``significant`` and ``p`` (``"p < 0.001"`` style).
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"measure": ["All"], "current": [10452], "baseline_mean": [16591.0],
+    ...     "pct_change": [-37.0], "rr_lower": [0.6168], "rr_upper": [0.6434],
+    ...     "p_value": [0.0], "significant": [True]})
+    >>> table_a_numbers(t).astype(object).iloc[0].map(str).tolist()
+    ['All', '10452', '16591.0', '-37.0', '-38.32', '-35.66', 'True', 'p < 0.001']
+    """
+    import pandas as pd
+
+    def pct(col):
+        return ((pd.to_numeric(table[col], errors="coerce") - 1) * 100).round(2)
+
+    return pd.DataFrame({
+        "measure": table["measure"].to_numpy(),
+        "current": table["current"].to_numpy(),
+        "baseline_mean": table["baseline_mean"].to_numpy(),
+        "pct_change": table["pct_change"].to_numpy(),
+        "pct_lower": pct("rr_lower").to_numpy(),
+        "pct_upper": pct("rr_upper").to_numpy(),
+        "significant": table["significant"].to_numpy(),
+        "p": [format_p(v) for v in table["p_value"]],
+    })
 
 
 def table_a_board(table: "pd.DataFrame", *, year: str | None = None,
@@ -970,7 +1006,7 @@ def write_board_paper(
     d.heading("4. Summary of key points", 1)
     k = 1
     d.heading("Performance", 2)
-    table_a, entry = _table_csv(out, "01_key_findings", "table_a")
+    table_a, entry = _table_a(out)
     if table_a is not None:
         base = _baseline_words(entry.get("caption", ""))
         board = table_a_board(table_a, year=str(year), baseline=base)
@@ -1063,6 +1099,16 @@ def write_board_paper(
                   subject="Board paper")
 
 
+def _table_a(out: Path):
+    """Table A with its statistical columns (chapter 1's ``table_a_statistics``; a run of
+    an earlier version kept them in ``table_a``)."""
+    for name in ("table_a_statistics", "table_a"):
+        df, entry = _table_csv(out, "01_key_findings", name)
+        if df is not None and "rr_lower" in df.columns:
+            return df, entry
+    return None, None
+
+
 def _baseline_words(caption: str) -> str | None:
     m = re.search(r"(\d{4}/\d{2}) to (\d{4}/\d{2})", caption or "")
     return f"{m.group(1)} to {m.group(2)}" if m else None
@@ -1093,7 +1139,7 @@ def write_slides(output_dir: str | os.PathLike, path: str | os.PathLike | None =
     s.placeholders[1].text = (f"{info['area']} — {info['year']}"
                               + ("\nSynthetic data: not real records" if info["synthetic"]
                                  else ""))
-    table_a, entry = _table_csv(out, "01_key_findings", "table_a")
+    table_a, entry = _table_a(out)
     if table_a is not None:
         board = table_a_board(table_a, year=str(info["year"]),
                               baseline=_baseline_words(entry.get("caption", "")))

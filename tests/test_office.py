@@ -469,3 +469,41 @@ def test_a_missing_narrative_file_stops_the_run_before_it_starts(tmp_path, capsy
     assert not (tmp_path / "out").exists()  # nothing ran
     err = capsys.readouterr().err
     assert "missing.md does not exist" in err and "sna narrative" in err
+
+
+def report_labels(page: str, year: str) -> dict[str, set[str]]:
+    """Every row label of the report's tables with the year's count it carries: the column
+    ``current`` or the year's own column."""
+    import re as _re
+
+    found: dict[str, set[str]] = {}
+    for html_table in _re.findall(r'<table class="sna-table".*?</table>', page, flags=_re.S):
+        t = office._parse_table_html(html_table)
+        cols = [j for j, h in enumerate(t.header) if h in ("current", year)]
+        if not cols or not t.header:
+            continue
+        for r in t.rows:
+            if r and r[0]:
+                found.setdefault(r[0], set()).add(r[cols[0]])
+    return found
+
+
+def test_the_label_scan_finds_two_numbers_under_one_label():
+    page = ('<table class="sna-table"><thead><tr><th>measure</th><th class="num">current</th>'
+            '</tr></thead><tbody><tr><td>Robbery</td><td>774</td></tr></tbody></table>'
+            '<table class="sna-table"><thead><tr><th>category</th><th class="num">2020/21</th>'
+            '</tr></thead><tbody><tr><td>Robbery</td><td>310</td></tr></tbody></table>')
+    assert report_labels(page, "2020/21") == {"Robbery": {"774", "310"}}
+
+
+@pytest.mark.slow
+def test_one_label_one_number_in_the_demo_report(demo_run):
+    page = (demo_run.output_dir / "report.html").read_text(encoding="utf-8")
+    labels = report_labels(page, demo_run.year)
+    assert "Violence against the person" in labels  # Table A's, every record of the category
+    assert "Violence against the person (serious violence only)" in labels  # chapter 2's
+    twice = {k: v for k, v in labels.items() if len(v) > 1}
+    assert not twice, twice
+    # Table A in board form: whole-number changes with their interval, p as a board reads it
+    key = page[page.index('id="ch-01_key_findings"'):page.index('id="ch-02_volume_and_trend"')]
+    assert "p &lt; 0.001" in key and "p = 0.0000" not in page and "0.0000" not in key
