@@ -60,6 +60,7 @@ __all__ = [
     "compare_previous",
     "table_a_measures",
     "KNIFE_MEASURES",
+    "table_a",
     "nb_year_effect",
     "stl",
     "its",
@@ -1607,3 +1608,60 @@ def its_diagnostics(result: pd.DataFrame) -> pd.DataFrame:
          "every month of the series has data"),
     ]
     return pd.DataFrame(rows, columns=["check", "value", "reading"])
+
+
+def table_a(assessment, source: str | None = None) -> pd.DataFrame:
+    """The board report's Table A of an assessment: the one definition of its measures.
+
+    Chapter 1, the tutorial notebook and the README all call this, so "Violence against the
+    person" means the same records wherever Table A is shown: "All serious violence" (the
+    local definition), then every record of each police category (a force extract's SNA
+    categories but public order; data.police.uk's configured serious-violence crime types),
+    then the knife measures when the source's knife flag is filled for at least a fifth of its
+    records; each compared with the annual average of the baseline years
+    (:func:`compare_periods`), in that order.
+
+    Parameters
+    ----------
+    assessment
+        A :class:`sna.assessment.Assessment`.
+    source
+        The police source; default the first force extract, else the first data.police.uk
+        source of the config.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`compare_periods`'s columns, one row per measure (``measure``).
+
+    Raises
+    ------
+    AnalysisInputError
+        No police source, or the data do not cover the baseline years.
+    """
+    from .schemas import SNA_CATEGORIES
+
+    cfg = assessment.config
+    if source is None:
+        source = next((n for fmt in ("police_extract", "police_uk")
+                       for n, src in cfg.sources.items() if src.format == fmt), None)
+    if source is None or source not in cfg.sources:
+        raise AnalysisInputError("Table A needs a police source (police_extract or police_uk) "
+                                 "in the config.", key="sources")
+    inc = assessment.incidents
+    records = inc[inc["source"] == source]
+    serious = records[records["serious_violence"].fillna(False).astype(bool)]
+    if cfg.sources[source].format == "police_extract":
+        categories = [c for c in SNA_CATEGORIES if c != "Public order"]
+    else:
+        categories = list(cfg.definition.police_uk_serious_violence)
+    knife = bool(len(records)) and "knife" in records.columns and \
+        float(records["knife"].notna().mean()) >= 0.2
+    long = table_a_measures(serious, records, categories, knife=knife)
+    out = compare_periods(long, year=assessment.year, baseline_years=cfg.baseline_years,
+                          category="measure")
+    order = [m for m in long["measure"].unique() if m in set(out["measure"])]
+    attrs = out.attrs
+    out = out.set_index("measure").loc[order].reset_index()
+    out.attrs = attrs
+    return out
