@@ -76,6 +76,7 @@ __all__ = [
     "format_table",
     "table_html",
     "read_sidecars",
+    "run_info",
     "published_cells",
     "source_words",
     "HIDDEN_TAGS",
@@ -253,14 +254,14 @@ def within_serious_violence(categories):
     serious violence names its rows so, and one label never carries two numbers in a report.
 
     >>> import pandas as pd
-    >>> within_serious_violence(pd.Series(["Robbery", None])).tolist()
-    ['Robbery (serious violence only)', None]
+    >>> out = within_serious_violence(pd.Series(["Robbery", None]))
+    >>> out.iloc[0], bool(out.isna().iloc[1])
+    ('Robbery (serious violence only)', True)
     """
     import pandas as pd
 
     s = pd.Series(categories, dtype="object")
-    return s.map(lambda v: v if v is None or (isinstance(v, float) and v != v)
-                 else f"{v}{WITHIN_SERIOUS_VIOLENCE}")
+    return s.mask(s.notna(), s.astype(str) + WITHIN_SERIOUS_VIOLENCE)
 
 
 def source_words(config) -> dict[str, str]:
@@ -1166,6 +1167,22 @@ def published_cells(nb) -> list:
     """
     return [c for c in nb.cells
             if not HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))]
+
+
+def run_info(output_dir: str | os.PathLike) -> dict:
+    """Area, year, build and synthetic flag of a run folder, from its ``manifest.json``
+    (else the folder's names, a restricted build).
+
+    >>> run_info("/nonexistent/somewhere/2020-21")["year"]
+    '2020-21'
+    """
+    out = Path(output_dir)
+    try:
+        m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        m = {}
+    return {"area": m.get("area") or out.parent.name, "year": m.get("year") or out.name,
+            "build": m.get("build") or "restricted", "synthetic": bool(m.get("synthetic"))}
 
 
 def read_sidecars(output_dir: str | os.PathLike) -> dict[str, dict]:

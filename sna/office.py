@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._log import logger
-from .chapter import CHAPTER_TITLES, published_cells
+from .chapter import CHAPTER_TITLES, published_cells, run_info
 from .narrative import place
 from .errors import SnaError
 
@@ -308,15 +308,6 @@ def _parse_table_html(text: str) -> _TableHTML:
 def _join(v) -> str:
     return "".join(v) if isinstance(v, list) else str(v)
 
-
-def _run_info(out: Path) -> dict:
-    """Area, year, build and synthetic flag of a run folder (from its manifest)."""
-    try:
-        m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        m = {}
-    return {"area": m.get("area") or out.parent.name, "year": m.get("year") or out.name,
-            "build": m.get("build") or "restricted", "synthetic": bool(m.get("synthetic"))}
 
 
 def _executed(out: Path) -> list[Path]:
@@ -813,7 +804,7 @@ def write_docx(
     if not chapters:
         raise SnaError(f"{out} has no executed chapters (chapters/*.ipynb): run `sna run` "
                        "first", key="output_dir")
-    info = {**_run_info(out), **dict(info or {})}
+    info = {**run_info(out), **dict(info or {})}
     sections = _narrative(narrative)
     d = _Doc(template, styles)
     d.para("Serious Violence Strategic Needs Assessment", style="title")
@@ -975,7 +966,7 @@ def write_board_paper(
     if not _executed(out):
         raise SnaError(f"{out} has no executed chapters (chapters/*.ipynb): run `sna run` "
                        "first", key="output_dir")
-    info = {**_run_info(out), **dict(info or {})}
+    info = {**run_info(out), **dict(info or {})}
     sections = {s.key: s for s in _narrative(narrative)}
     details = dict(details or {})
     d = _Doc(template, styles)
@@ -1131,7 +1122,7 @@ def write_slides(output_dir: str | os.PathLike, path: str | os.PathLike | None =
     from pptx.util import Inches, Pt
 
     out = Path(output_dir)
-    info = {**_run_info(out), **dict(info or {})}
+    info = {**run_info(out), **dict(info or {})}
     prs = Presentation()
     prs.slide_width, prs.slide_height = Inches(13.333), Inches(7.5)
     s = prs.slides.add_slide(prs.slide_layouts[0])

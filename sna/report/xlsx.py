@@ -128,14 +128,6 @@ def _widths(ws, rows: Sequence[Sequence[Any]]) -> None:
         ws.column_dimensions[get_column_letter(j + 1)].width = min(max(longest + 2, 10), 60)
 
 
-def _run_info(out: Path) -> dict:
-    try:
-        m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        m = {}
-    return {"area": m.get("area") or out.parent.name, "year": m.get("year") or out.name,
-            "build": m.get("build") or "restricted", "synthetic": bool(m.get("synthetic"))}
-
 
 def _source_words(sources: Sequence[str]) -> str:
     if not sources:
@@ -170,7 +162,7 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
     from openpyxl.worksheet.table import Table, TableStyleInfo
 
     from .. import __version__
-    from ..chapter import read_sidecars
+    from ..chapter import read_sidecars, run_info
 
     out = Path(out)
     csvs = sorted((out / "tables").glob("*.csv"))
@@ -180,7 +172,7 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
         path.unlink(missing_ok=True)
         meta_path.unlink(missing_ok=True)
         return None
-    info = {**_run_info(out), **dict(info or {})}
+    info = {**run_info(out), **dict(info or {})}
     words = dict(source_words or {})
     about = {}
     for side in read_sidecars(out).values():
