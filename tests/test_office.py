@@ -413,7 +413,8 @@ def test_sna_run_writes_the_word_documents_of_the_demo(demo_run, tmp_path):
     # the narrative is in report.html too (and so in its PDF), in the contents
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="narrative-drivers"' in page and 'href="#narrative-recommendations"' in page
-    assert page.index('id="narrative-recommendations"') < page.index('id="ch-02_volume_and_trend"')
+    rec = page.index('id="narrative-recommendations"')
+    assert page.index('id="ch-01_key_findings"') < rec < page.index('id="ch-02_volume_and_trend"')
     assert "This section has not been written yet." in page  # community voice is a prompt
     _convert(out / "board_paper.docx", tmp_path)
 

@@ -185,9 +185,9 @@ def assemble_report(
     results
         The run's chapter results (failed chapters are flagged); optional.
     narrative
-        The analyst's sections (:func:`sna.narrative.read_narrative`): each after the
-        chapter it belongs with (:func:`sna.narrative.place`), under its own heading and in
-        the contents.
+        The analyst's sections (:func:`sna.narrative.read_narrative`): each closes the
+        chapter it belongs with (:func:`sna.narrative.place`), under its own section heading,
+        listed in the contents under that chapter.
 
     Returns
     -------
@@ -205,6 +205,12 @@ def assemble_report(
     for nb_path in executed:
         res = by_name.get(nb_path.stem)
         title, body, heads = _render_chapter(nb_path, res)
+        for part in after.get(nb_path.stem, []):  # the analyst's sections close the chapter
+            pid = f"narrative-{part.key}"
+            heads.append((pid, part.heading))
+            body += (f'\n<div class="sna-narrative" data-narrative="{part.key}">'
+                     f'<h2 id="{pid}">{html.escape(part.heading)}</h2>\n'
+                     f"{_markdown(part.text)}</div>")
         num = chapter_number(nb_path.stem)
         sid = f"ch-{nb_path.stem}"
         failed = res is not None and not res.ok
@@ -216,12 +222,7 @@ def assemble_report(
         sections.append(
             f'<section class="chapter" id="{sid}" data-chapter="{num if num is not None else ""}">'
             f"<h1>{html.escape(title)}{tag}</h1>\n{body}\n</section>")
-        for part in after.get(nb_path.stem, []):
-            pid = f"narrative-{part.key}"
-            contents.append(f'<li><a href="#{pid}">{html.escape(part.heading)}</a></li>')
-            sections.append(
-                f'<section class="chapter sna-narrative" id="{pid}" data-narrative="{part.key}">'
-                f"<h1>{html.escape(part.heading)}</h1>\n{_markdown(part.text)}\n</section>")
+
     banners = []
     if synthetic:
         banners.append('<div class="sna-banner sna-synthetic"><strong>Synthetic data.</strong> '
