@@ -946,7 +946,8 @@ class Chapter:
             table.to_csv(path, index=False)
             entry["disclosure"] = "not applied (restricted build)"
         self.tables.append(entry)
-        shown = table if show is None or len(table) <= show else table.head(show)
+        cut = show is not None and len(table) > show
+        shown = table.head(show) if cut else table
         # a column with no value in any row (a measure these data cannot give) is left out
         # of the report's table; the CSV keeps it
         empty = [c for c in table.columns if len(table) and table[c].isna().all()]
@@ -956,7 +957,7 @@ class Chapter:
         if self.public:
             body = _with_disclosure_attrs(body, entry)
         foot = []
-        if shown is not table:
+        if cut:
             foot.append(f"First {len(shown):,} of {len(table):,} rows; the full table is "
                         f"<code>{html.escape(entry['file'])}</code>.")
         if note:

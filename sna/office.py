@@ -1091,12 +1091,16 @@ def write_board_paper(
 
 
 def _table_a(out: Path):
-    """Table A with its statistical columns (chapter 1's ``table_a_statistics``; a run of
-    an earlier version kept them in ``table_a``)."""
+    """(Table A with its statistical columns, the record of the table chapter 1 shows).
+
+    The statistics are chapter 1's ``table_a_statistics`` (a run of an earlier version kept
+    them in ``table_a``); the caption, which names the baseline years, is ``table_a``'s.
+    """
+    shown = _sidecar_entry(out, "01_key_findings", "tables", "table_a")
     for name in ("table_a_statistics", "table_a"):
         df, entry = _table_csv(out, "01_key_findings", name)
         if df is not None and "rr_lower" in df.columns:
-            return df, entry
+            return df, shown or entry
     return None, None
 
 

@@ -123,3 +123,16 @@ def test_no_tables_no_workbook(tmp_path):
                                                                            "E06000018")])
 def test_csv_text_becomes_numbers(value, expected):
     assert workbook._number(value) == expected
+
+
+def test_a_table_with_an_empty_column_is_not_called_truncated(tmp_path):
+    ch = Chapter("08_interventions", output_dir=tmp_path, display=False)
+    shown = []
+    ch._show = lambda data, meta: shown.append(data)
+    ch.table(pd.DataFrame({"group": ["a", "b"], "n": [1, 2], "cohort_n": [None, None]}),
+             "reach", "Reach.", sources=[])
+    html = shown[-1]["text/html"]
+    assert "cohort n" not in html.split("<tbody>")[0]  # the empty column is left out ...
+    assert "Not shown, as no row has a value: cohort n." in html  # ... and said so
+    assert "First 2 of 2 rows" not in html
+    assert "cohort_n" in (tmp_path / "tables" / "08_tab01_reach.csv").read_text()  # CSV keeps it
