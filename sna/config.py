@@ -107,6 +107,12 @@ class GeographyConfig(_Model):
         "2019 ranks. Converted to the boundaries' vintage by best fit; deciles stay those of "
         "their own index.",
     )
+    level: Literal["lsoa", "msoa", "ward"] = Field(
+        "lsoa",
+        description="The areas of chapter 4's hot spots (Gi*) and clusters (local Moran): LSOAs, "
+        "neighbourhoods (MSOAs) or electoral wards. The LSOA and ward tables and maps are shown "
+        "whatever the level.",
+    )
     deprivation_index: Literal["auto", "imd2019", "iod2025", "wimd2019"] = Field(
         "auto",
         description="Which index the imd file is (detected from its columns with 'auto').",
