@@ -44,6 +44,7 @@ extensions = [
     "sna_screenshots",  # chapter screenshots, included only when the PNG exists
     "sna_methods",  # methods from docstring Notes, the CLI reference, partner-data fields
     "sna_chapters",  # the chapters page, read from the chapter notebooks
+    "sna_layers",  # the layers of the package, from the layer test and the code's imports
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

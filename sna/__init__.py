@@ -26,11 +26,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 _SUBMODULES = {
     "areas",
     "assessment",
+    "chapter",
     "clean",
     "config",
     "datasets",
     "definitions",
     "disclosure",
+    "engine",
     "hotspot",
     "interventions",
     "io",

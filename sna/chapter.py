@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from ._log import logger
 from .errors import ChapterError
-from .io import FORMATS
+from .formats import FORMATS
 
 __all__ = [
     "Chapter",

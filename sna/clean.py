@@ -25,7 +25,7 @@ quarantine, ``file`` and ``line``, and a reason column. Then:
 
 A cleaner for a new source format is a function ``cleaner(name, source, config, geography,
 *, progress=None) -> CleanedSource`` in the module of its family, named in the registry of
-formats :data:`sna.io.FORMATS` (or registered with :func:`register_cleaner`);
+formats :data:`sna.formats.FORMATS` (or registered with :func:`register_cleaner`);
 :func:`sna.io.police_uk.clean_police_uk` is the worked example. Identifiers must be pseudonymised *before* :func:`finish_source`, because the
 quarantine and the cache keep what the working frame holds.
 
@@ -143,7 +143,7 @@ class CleanedSource:
 Cleaner = Callable[..., CleanedSource]
 
 #: format -> cleaner ``(name, source, config, geography, *, progress=None) -> CleanedSource``,
-#: filled on first use from :data:`sna.io.FORMATS` (or by :func:`register_cleaner`).
+#: filled on first use from :data:`sna.formats.FORMATS` (or by :func:`register_cleaner`).
 SOURCE_CLEANERS: dict[str, Cleaner] = {}
 
 
@@ -175,7 +175,7 @@ def get_cleaner(format: str) -> Cleaner:
     """The cleaner of a source format, importing its module on first use.
 
     Looks in :data:`SOURCE_CLEANERS`, then imports the format's module as the registry of
-    formats :data:`sna.io.FORMATS` names it (``police_uk`` -> ``sna.io.police_uk``,
+    formats :data:`sna.formats.FORMATS` names it (``police_uk`` -> ``sna.io.police_uk``,
     ``ambulance`` / ``ecds`` -> ``sna.io.health``, ...; a format not in the registry:
     ``sna.io.<format>``), which may register its cleaner at import or define it.
 
@@ -193,7 +193,7 @@ def get_cleaner(format: str) -> Cleaner:
         return SOURCE_CLEANERS[format]
     import importlib
 
-    from .io import FORMATS
+    from .formats import FORMATS
 
     spec = FORMATS.get(format)
     module_name, func = (spec.module, spec.cleaner) if spec else (f"sna.io.{format}",

@@ -30,7 +30,7 @@ __all__ = ["main", "build_parser", "FORMAT_DETECTORS", "detect_source_format", "
 logger = logging.getLogger("sna")
 
 #: Detectors used by ``sna init`` for a source path besides those of the registry of formats
-#: (:data:`sna.io.FORMATS`): ``detector(path) -> dict | None``; the dict is the source's
+#: (:data:`sna.formats.FORMATS`): ``detector(path) -> dict | None``; the dict is the source's
 #: config (``{"format": ..., "path": ..., "columns": {...}}``) proposed for ``sna.yml``.
 FORMAT_DETECTORS: list[Callable[[Path], "dict | None"]] = []
 
@@ -152,7 +152,7 @@ def _cmd_validate(args) -> int:
 # --------------------------------------------------------------------------------------------
 def detect_source_format(path: Path) -> dict | None:
     """Propose a source config for ``path``: data.police.uk street files, else the detectors
-    (:data:`FORMAT_DETECTORS`, then those of the registry of formats :data:`sna.io.FORMATS`).
+    (:data:`FORMAT_DETECTORS`, then those of the registry of formats :data:`sna.formats.FORMATS`).
 
     Returns
     -------
@@ -160,7 +160,7 @@ def detect_source_format(path: Path) -> dict | None:
         ``{"format": ..., ...}`` (plus e.g. ``columns`` from a partner-data detector), or None
         when no reader recognises the files.
     """
-    from .io import FORMATS
+    from .formats import FORMATS
     from .io.police_uk import detect_police_uk
 
     found = detect_police_uk(path)

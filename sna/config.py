@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
-from .io import FORMATS
+from .formats import FORMATS
 from .periods import FinancialYear
 
 __all__ = [
@@ -45,7 +45,7 @@ __all__ = [
     "SOURCE_FORMATS",
 ]
 
-#: The source formats (the registry :data:`sna.io.FORMATS` says what reads each).
+#: The source formats (the registry :data:`sna.formats.FORMATS` says what reads each).
 SOURCE_FORMATS = tuple(FORMATS)
 
 DisclosureRule = Literal["nhs2018", "legacy5", "none"]

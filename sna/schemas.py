@@ -160,7 +160,11 @@ def conform_incidents(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def incidents_schema():
-    """A pandera schema of the canonical incidents table (imported lazily)."""
+    """A pandera schema of the canonical incidents table.
+
+    pandera is not a dependency of the package: it comes with the ``test`` extra
+    (``pip install -e ".[test]"``), where the tests check every source's table against it.
+    """
     import pandera.pandas as pa
 
     def _text(s: pd.Series) -> bool:

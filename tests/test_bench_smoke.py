@@ -11,6 +11,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# the ingest benchmark compares with DuckDB: the bench extra (make test installs it)
+pytest.importorskip("duckdb", reason="the benchmarks need the bench extra: pip install -e '.[bench]'")
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):

@@ -159,7 +159,7 @@ def test_key_findings_show_table_a_with_intervals_when_the_data_have_a_baseline(
         assert "Table 1.1." in key and "pct lower" in key and "pct upper" in key
         assert "Table 1.2." in key and "rr lower" in key and "rr upper" in key
         t = pd.read_csv(demo_run.output_dir / "tables" / "01_tab01_table_a.csv").set_index("measure")
-        # the board report's Table A (DOMAIN.md), which the demo reproduces by construction
+        # the VRU board report's Table A, which the demo reproduces by construction
         board = {"All serious violence": -37, "Violence against the person": -28,
                  "Knife-enabled robbery": -38, "Sexual offences": -28, "Knife possession": -4,
                  "Knife crime (any offence involving a knife)": -13}

@@ -20,7 +20,6 @@ from sna.io import FORMATS
 TESTS = Path(__file__).parent
 POLICE = TESTS / "data" / "police_uk"
 SAMPLE = nottingham_sample_config().parent
-SHARED = Path("/work/shared/data")
 
 
 def write_config(tmp_path: Path, police: Path, boundaries: Path = SAMPLE / "boundaries", body: str = "") -> Path:
@@ -249,25 +248,6 @@ def test_init_unrecognised_police_data(tmp_path, capsys):
     f.write_text("a,b\n1,2\n")
     assert main(["init", "--police", str(tmp_path), "-o", str(tmp_path / "o.yml")]) == 2
     assert "no supported police data" in one_paragraph(capsys.readouterr().err)
-
-
-# ---- the acceptance run on the full shared data (optional) ---------------------------
-@pytest.mark.slow
-@pytest.mark.skipif(not (SHARED / "police-uk").is_dir(), reason="needs /work/shared/data")
-def test_acceptance_nottinghamshire_five_months(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    police = SHARED / "police-uk" / "nottinghamshire-2018-10_2019-02"
-    bounds = SHARED / "geography" / "lsoa11-boundaries"
-    assert main(["init", "--police", str(police), "--boundaries", str(bounds), "-o", "x.yml", "--quiet"]) == 0
-    capsys.readouterr()
-    assert main(["validate", "--config", "x.yml", "--json", "--quiet"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    p = out["sources"]["police"]
-    assert p["rows_read"] == 56032 == p["rows_kept"] + sum(p["set_aside"].values())
-    assert p["set_aside"] == {"out_of_area": 249, "no_location": 616}
-    assert p["duplicate_rows"] == 3627
-    assert out["geography"]["lsoas"] == 679 and out["geography"]["districts"] == 8
-    assert len(p["months"]) == 5 and p["missing_months"] == []
 
 
 def test_internal_errors_are_short_unless_debug(monkeypatch, capsys):

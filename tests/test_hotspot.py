@@ -1,4 +1,4 @@
-"""Tests of sna.hotspot: known answers (esda, the Ord-Getis formula, DOMAIN.md), the real
+"""Tests of sna.hotspot: known answers (esda, the Ord-Getis formula, worked rate examples), the real
 Nottingham boundaries and data.police.uk records, constructed persistence series, and every
 failure mode."""
 
@@ -991,7 +991,7 @@ def test_overlap_ties_missing_areas_and_lsoa_columns():
 
 
 def test_by_deprivation_byar_known_answer_and_rate_ratio():
-    # DOMAIN.md: O = 300, n = 250,000 per 100,000 -> 120.0 (106.80, 134.38); O = 7 exact
+    # worked example: O = 300, n = 250,000 per 100,000 -> 120.0 (106.80, 134.38); O = 7 exact
     geo = pd.DataFrame(
         {
             "lsoa": ["A", "B", "C"],
@@ -1009,7 +1009,7 @@ def test_by_deprivation_byar_known_answer_and_rate_ratio():
     )
     assert out.iloc[1]["lowercl"] == pytest.approx(2.8144 / 100_000 * 100_000, abs=1e-4)
     assert out.iloc[1]["uppercl"] == pytest.approx(14.4227, abs=1e-4)
-    # DOMAIN.md: 300 against 1,050 over three times the exposure -> RR 0.8571 (0.7514, 0.9754)
+    # worked example: 300 against 1,050 over three times the exposure -> RR 0.8571 (0.7514, 0.9754)
     rr = out.attrs["sna"]["by_deprivation"]["rate_ratio"]
     assert (round(rr["value"], 4), round(rr["lowercl"], 4), round(rr["uppercl"], 4)) == (
         0.8571,

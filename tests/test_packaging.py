@@ -22,7 +22,8 @@ def _split(req: str) -> tuple[str, str]:
 
 def test_environment_yml_mirrors_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    wanted = dict(_split(r) for r in project["dependencies"] + extras["test"] + extras["bench"])
     wanted = {CONDA_NAMES.get(k, k): v for k, v in wanted.items()}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(_split(d) for d in env["dependencies"] if isinstance(d, str))
@@ -47,12 +48,46 @@ def test_version_and_lazy_modules():
 
     assert sna.__version__ == __import__("importlib.metadata").metadata.version("sna")
     assert sna.periods.FinancialYear is sna.FinancialYear
-    # every public name resolves once its room exists (rooms are added issue by issue)
-    import importlib.util
-
-    for name in sna.__all__:
-        module = sna._LAZY_NAMES.get(name, name)
-        if name in sna._SUBMODULES or name in sna._LAZY_NAMES:
-            if importlib.util.find_spec(f"sna.{module}") is None:
-                continue
+    for name in sna.__all__:  # every public name resolves
         assert hasattr(sna, name), name
+
+
+# modules sna imports that a declared dependency brings (IPython with ipykernel, cycler and
+# mpl_toolkits with matplotlib), and optional ones imported only when asked for
+_BROUGHT = {"IPython": "ipykernel", "cycler": "matplotlib", "mpl_toolkits": "matplotlib"}
+_OPTIONAL = {
+    "folium": "interactive maps (sna.maps), when installed",
+    "contextily": "web map tiles (sna.maps), when installed",
+    "pandera": "sna.schemas.incidents_schema (the test extra)",
+}
+
+
+def test_what_sna_imports_is_declared_and_test_or_bench_libraries_are_not_imported():
+    import ast
+    import importlib.metadata as md
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_split(r)[0].split("[")[0].replace("_", "-") for r in project["dependencies"]}
+    extras_only = {_split(r)[0].replace("_", "-") for r in
+                   project["optional-dependencies"]["test"] + project["optional-dependencies"]["bench"]}
+    dists = md.packages_distributions()
+    undeclared = set()
+    for path in (ROOT / "sna").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            else:
+                continue
+            for top in {n.split(".")[0] for n in names}:
+                if top in sys.stdlib_module_names or top == "sna" or top in _OPTIONAL:
+                    continue
+                if top in _BROUGHT:
+                    assert _BROUGHT[top] in declared, top
+                    continue
+                dist = {d.lower().replace("_", "-") for d in dists.get(top, [top])}
+                if not dist & declared:
+                    undeclared.add(f"{path.relative_to(ROOT)}: {top}"
+                                   + (" (a test or bench extra)" if dist & extras_only else ""))
+    assert not undeclared, "imported but not a dependency:\n" + "\n".join(sorted(undeclared))

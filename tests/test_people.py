@@ -27,7 +27,7 @@ from sna.people import (
 )
 
 
-# ---- intervals: DOMAIN.md §4 known answers ---------------------------------------------
+# ---- intervals: worked known answers ---------------------------------------------------
 def test_wilson_known_answer():
     lo, hi = wilson_limits([45], [120])
     assert_allclose([lo[0], hi[0]], [0.29352, 0.46423], atol=5e-6)
@@ -279,7 +279,7 @@ def test_under_25_banded_population_needs_aligned_bands():
 
 # ---- rate ratios, representation, disproportionality -------------------------------------
 def test_rate_ratio_exact_domain_known_answer():
-    # DOMAIN.md §4: 300 in one year against 1,050 over three -> RR 0.8571 (0.7514, 0.9754)
+    # worked example: 300 in one year against 1,050 over three -> RR 0.8571 (0.7514, 0.9754)
     t = pd.DataFrame({"group": ["year", "baseline"], "n": [300, 1050], "population": [1, 3]})
     r = rate_ratios(t, reference="baseline").set_index("group").loc["year"]
     assert r["rate_ratio"] == pytest.approx(0.857143, abs=1e-6)

@@ -135,14 +135,3 @@ def test_outcome_plot_offending_in_percent():
     x = fig.axes[0].collections[0].get_offsets()[0, 0]
     assert x == pytest.approx(-60.0)
     assert "% offending" in fig.axes[0].get_xlabel()
-
-
-def test_charts_draw_without_the_style_module(monkeypatch):
-    import sys
-
-    from sna.plot import people as pp
-
-    monkeypatch.setitem(sys.modules, "sna.plot.style", None)  # import fails
-    assert pp._palette()[0] == "#0072B2"
-    fig = pp.pyramid(pd.DataFrame({"age": [20], "sex": ["Female"]}))
-    assert len(fig.axes[0].patches) == 20

@@ -132,7 +132,7 @@ def test_trend_chart_rejects_missing_column():
 
 
 def test_spc_chart_colours_limits_and_icon():
-    x = [10, 12, 11, 13, 12, 14, 11, 10, 12, 13, 30, 12]  # DOMAIN.md: the 11th is a concern
+    x = [10, 12, 11, 13, 12, 14, 11, 10, 12, 13, 30, 12]  # the 11th is a concern (tests/test_spc.py)
     df = pd.DataFrame({"month": pd.period_range("2020-04", periods=12, freq="M"), "n": x})
     fig = charts.spc_chart(xmr(df, "n", "month"), title="SPC")
     ax = fig.axes[0]

@@ -1,4 +1,4 @@
-"""sna.rates: known answers (DOMAIN.md §4), agreement with scipy/statsmodels, failure modes."""
+"""sna.rates: known answers (worked examples), agreement with scipy/statsmodels, failure modes."""
 
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def test_broken_cell_keeps_notebook_names_cell_and_error_and_others_go_on(fake_p
     assert "FAILED chapters" in err
     assert "broken_cell: FAILED at cell 4 (In [" in err and "KeyError: 'ambulance'" in err
     assert "[ 2/2]" in err
-    # outputs as DESIGN.md
+    # the output folder as docs/architecture.md documents it
     out = result.output_dir
     assert out == (out_base / "nottingham-sample" / "2018-19").resolve()
     assert (out / "figures" / "98_fig01_bars.png").exists()

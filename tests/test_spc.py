@@ -1,4 +1,4 @@
-"""sna.spc: the Making Data Count XmR chart (DOMAIN.md §4 known answer, each rule pinned)."""
+"""sna.spc: the Making Data Count XmR chart (a worked known answer, each rule pinned)."""
 
 from __future__ import annotations
 

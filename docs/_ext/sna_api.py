@@ -71,14 +71,6 @@ def classify(module) -> tuple[list[str], dict[str, str], list[str]]:
             continue  # a submodule: it has its own page
         try:
             obj = getattr(module, name)
-        except ModuleNotFoundError as exc:
-            if (exc.name or "").startswith("sna.") and importlib.util.find_spec(exc.name) is None:
-                # a lazy name whose room is not built yet: nothing to document
-                logger.info("sna_api: %s.%s not documented: %s does not exist yet",
-                            module.__name__, name, exc.name)
-                continue
-            failed.append(f"{name} ({type(exc).__name__}: {exc})")
-            continue
         except Exception as exc:  # noqa: BLE001 - reported as a build warning
             failed.append(f"{name} ({type(exc).__name__}: {exc})")
             continue
@@ -232,41 +224,6 @@ def _retarget(app, env, node, contnode, new_target):
                                new["reftarget"], new, contnode)
 
 
-def _planned_but_missing(target: str) -> str | None:
-    """The planned module of ``target`` when it is not built yet (listed in sna's lazy
-    submodules, absent on disk); ``None`` otherwise."""
-    import sna
-
-    parts = target.split(".")
-    if len(parts) < 2 or parts[0] != "sna" or parts[1] not in getattr(sna, "_SUBMODULES", ()):
-        return None
-    for i in range(len(parts), 1, -1):
-        modname = ".".join(parts[:i])
-        try:
-            if importlib.util.find_spec(modname) is not None:
-                return None  # the module exists: the reference must resolve
-        except ModuleNotFoundError:
-            continue
-    return f"sna.{parts[1]}"
-
-
-def warn_missing(app, domain, node):
-    """Silence (with an info message) references into rooms that are not built yet.
-
-    ``sna/__init__.py`` lists the planned modules in ``_SUBMODULES``. While a planned module
-    does not exist, references to it (``sna.assessment.Assessment``) cannot resolve; once it
-    exists they are checked like any other, so a misspelt name still fails the build.
-    """
-    if domain is None or domain.name != "py":
-        return None
-    target = node.get("reftarget", "")
-    missing = _planned_but_missing(target)
-    if missing:
-        logger.info("sna_api: reference to %s not checked: %s is not built yet", target, missing)
-        return True
-    return None
-
-
 def skip_member(app, what, name, obj, skip, options):
     """Hide pydantic plumbing (``model_*``) from the config classes."""
     if name.startswith("model_"):
@@ -378,6 +335,5 @@ def setup(app):
     app.connect("builder-inited", write_pages)
     app.connect("missing-reference", resolve_reexports)
     app.connect("missing-reference", resolve_error_names)
-    app.connect("warn-missing-reference", warn_missing)
     app.connect("autodoc-skip-member", skip_member)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

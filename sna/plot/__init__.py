@@ -15,12 +15,7 @@ _SUBMODULES = ("style", "stats", "people")
 
 def __getattr__(name: str):
     for sub in _SUBMODULES:
-        try:
-            module = importlib.import_module(f".{sub}", __name__)
-        except ModuleNotFoundError as exc:  # a room not built yet
-            if exc.name == f"{__name__}.{sub}":
-                continue
-            raise
+        module = importlib.import_module(f".{sub}", __name__)
         if sub == name:
             return module
         if name in getattr(module, "__all__", ()):

@@ -26,6 +26,7 @@ import pandas as pd
 from ..errors import AnalysisInputError
 from .._tabulate import check_bands
 from ..people import DEFAULT_BANDS, NOT_KNOWN, Bands, band_labels, profile
+from .style import PALETTE, styled
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -39,9 +40,6 @@ __all__ = [
     "PEOPLE_COLOURS",
 ]
 
-#: Okabe-Ito colour-blind-safe palette (used when sna.plot.style is not available)
-_OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-              "#000000")
 _GREY = "#999999"
 #: colours of the people charts by meaning
 PEOPLE_COLOURS = {
@@ -55,35 +53,10 @@ PEOPLE_COLOURS = {
 }
 
 
-def _palette() -> list[str]:
-    """The house palette (:data:`sna.plot.style.PALETTE`) when it exists, else Okabe-Ito."""
-    try:
-        from .style import PALETTE
-    except ImportError:  # the style room not built yet
-        return list(_OKABE_ITO)
-    return list(PALETTE)
-
-
-def _styled(func):
-    """Draw in :func:`sna.plot.style.house_style` when it exists."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            from .style import house_style
-        except ImportError:
-            return func(*args, **kwargs)
-        with house_style():
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
 def _colour(key: str, i: int) -> str:
     if key in PEOPLE_COLOURS:
         return PEOPLE_COLOURS[key]
-    pal = _palette()
+    pal = list(PALETTE)
     return pal[i % len(pal)]
 
 
@@ -107,7 +80,7 @@ def _need(table: pd.DataFrame, cols, what: str) -> None:
 # --------------------------------------------------------------------------------------
 # pyramid
 # --------------------------------------------------------------------------------------
-@_styled
+@styled
 def pyramid(
     incidents: pd.DataFrame,
     population: pd.DataFrame | None = None,
@@ -249,7 +222,7 @@ def _resident_shares(population, pairs, labels, sexes):
 # --------------------------------------------------------------------------------------
 # representation
 # --------------------------------------------------------------------------------------
-@_styled
+@styled
 def representation_plot(
     table: pd.DataFrame,
     *,
@@ -321,7 +294,7 @@ def representation_plot(
     hi = pd.to_numeric(t[upper], errors="coerce").astype(float).to_numpy()
     fig, ax = _figure(ax, size=(6.5, 0.45 * len(t) + 1.5))
     y = np.arange(len(t))[::-1]
-    pal = _palette()
+    pal = list(PALETTE)
     under, over, neutral = pal[5 % len(pal)], pal[0], _GREY
     colours = np.where(hi < reference, under, np.where(lo > reference, over, neutral))
     finite_hi = np.where(np.isfinite(hi), hi, np.nan)
@@ -367,7 +340,7 @@ def _log_axis(ax, values) -> None:
 # --------------------------------------------------------------------------------------
 # reach
 # --------------------------------------------------------------------------------------
-@_styled
+@styled
 def reach_bars(
     table: pd.DataFrame,
     *,
@@ -430,7 +403,7 @@ def reach_bars(
     pos = np.arange(len(xs))
     if hue is None:
         v = t.set_index(t[x].astype(str))[value].reindex(xs).fillna(0).to_numpy(dtype=float)
-        ax.bar(pos, v, color=_palette()[0])
+        ax.bar(pos, v, color=PALETTE[0])
     else:
         hues = list(dict.fromkeys(t[hue].astype(str)))
         hk = t[t[hue].astype(str) == NOT_KNOWN]
@@ -457,7 +430,7 @@ def reach_bars(
 # --------------------------------------------------------------------------------------
 # outcomes
 # --------------------------------------------------------------------------------------
-@_styled
+@styled
 def outcome_plot(
     table: pd.DataFrame,
     *,
@@ -508,7 +481,7 @@ def outcome_plot(
     v = pd.to_numeric(table[value], errors="coerce").to_numpy(dtype=float) * scale
     lo = pd.to_numeric(table["change_lowercl"], errors="coerce").to_numpy(dtype=float) * scale
     hi = pd.to_numeric(table["change_uppercl"], errors="coerce").to_numpy(dtype=float) * scale
-    colour = _palette()[0]
+    colour = PALETTE[0]
     for i in range(len(table)):
         if shown[i] and np.isfinite(v[i]):
             ax.plot([lo[i], hi[i]], [y[i], y[i]], color=colour, linewidth=2)

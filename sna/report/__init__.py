@@ -35,7 +35,8 @@ parameters), :mod:`~sna.report.execute` (worker processes and kernels),
 :mod:`~sna.report.assemble` (``report.html``), :mod:`~sna.report.xlsx` (``tables.xlsx`` to the
 government's spreadsheet standard), and :mod:`sna.office`
 (``report.docx``, ``board_paper.docx``), :mod:`~sna.report.pdf`,
-:mod:`~sna.report.manifest`, and :mod:`~sna.report.batch` (:func:`run`, which strings them
+:mod:`~sna.report.manifest`, :mod:`~sna.report.results` (what they pass on), and
+:mod:`~sna.report.batch` (:func:`run`, which strings them
 together). ``sna run`` is :func:`sna.cli.main`'s front to :func:`run`.
 
 Examples
@@ -50,9 +51,7 @@ Examples
 from __future__ import annotations
 
 from .assemble import assemble_report, export_chapter_html
-from .xlsx import write_tables_xlsx
-from .batch import RunResult, run
-from .execute import ChapterResult
+from .batch import run
 from .manifest import input_files
 from .notebooks import (
     CHAPTERS,
@@ -64,6 +63,8 @@ from .notebooks import (
     resolve_chapters,
 )
 from .pdf import find_chromium, print_pdf
+from .results import ChapterResult, RunResult
+from .xlsx import write_tables_xlsx
 
 __all__ = [
     "CHAPTERS",

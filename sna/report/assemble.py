@@ -18,7 +18,7 @@ from ..narrative import place
 from .notebooks import CHAPTERS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .execute import ChapterResult
+    from .results import ChapterResult
 
 __all__ = [
     "assemble_report",

@@ -10,7 +10,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,9 @@ from .._log import logger
 from ..chapter import chapter_number, source_words
 from ..errors import ChapterError, SnaError
 from .assemble import assemble_report
-from .xlsx import write_tables_xlsx
 from .execute import (
     WEIGHTS,
     ChapterPool,
-    ChapterResult,
     default_jobs,
     execute_all,
     kernel_env,
@@ -31,48 +28,16 @@ from .execute import (
 from .manifest import write_manifest
 from .notebooks import check_notebook, notebook_kernel, resolve_chapters
 from .pdf import print_pdf
+from .results import RunResult
+from .xlsx import write_tables_xlsx
 
 __all__ = [
-    "RunResult",
     "run",
 ]
 
 
 _CLEANED_SUBDIRS = ("chapters", "figures", "tables", "maps", "quarantine", "data")
 
-@dataclass
-class RunResult:
-    """The outcome of :func:`run`."""
-
-    output_dir: Path
-    area: str
-    year: str
-    build: str
-    synthetic: bool
-    chapters: list[ChapterResult] = field(default_factory=list)
-    report: Path | None = None
-    manifest: Path | None = None
-    xlsx: Path | None = None
-    docx: Path | None = None
-    board_paper: Path | None = None
-    slides: Path | None = None
-    pdf: Path | None = None
-    pdf_message: str | None = None
-    cache_reused: bool | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> list[ChapterResult]:
-        return [c for c in self.chapters if not c.ok]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and self.pdf_message is None
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every chapter ran (and the PDF, if asked for, was made), else 1."""
-        return 0 if self.ok else 1
 
 # ---- the run ------------------------------------------------------------------------------
 def _stderr_progress(message: str) -> None:

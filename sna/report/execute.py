@@ -13,15 +13,15 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from .._log import logger
 from ._kernels import drop_noise_log, stderr_to
 from .assemble import export_chapter_html
+from .results import ChapterResult
 
 __all__ = [
-    "ChapterResult",
     "KERNEL_START_ATTEMPTS",
 ]
 
@@ -37,30 +37,6 @@ WEIGHTS = {
     "08_interventions": 3.0, "00_data_quality": 2.0, "09_appendix": 1.0,
 }
 
-@dataclass
-class ChapterResult:
-    """What happened to one chapter."""
-
-    name: str
-    notebook: str
-    status: str = "pending"  # ok | failed
-    seconds: float = 0.0
-    executed: str | None = None
-    html: str | None = None
-    error: dict | None = None
-    attempts: int = 1  # > 1 when the kernel died while starting and was started again
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    def summary(self) -> str:
-        """One line: chapter, cell and error."""
-        if self.ok:
-            return f"{self.name}: ok ({self.seconds:.1f} s)"
-        e = self.error or {}
-        where = e.get("where") or "before the first cell"
-        return f"{self.name}: FAILED at {where}: {e.get('ename', 'Error')}: {e.get('evalue', '')}"
 
 # ---- executing one chapter (runs in a worker process) -------------------------------------
 def _execute_chapter(task: dict) -> dict:

@@ -15,7 +15,7 @@ from ..chapter import read_sidecars
 from .notebooks import CHAPTERS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .batch import RunResult
+    from .results import RunResult
 
 __all__ = [
     "input_files",
