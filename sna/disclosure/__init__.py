@@ -85,36 +85,9 @@ Examples
 from __future__ import annotations
 
 from ..errors import DisclosureError  # noqa: F401 - sna.disclosure.DisclosureError, as before
-from .checker import FINDING_COLUMNS, check_outputs
-from .publish import html_table, table_meta, write_public_table, write_public_workbook
-from .rules import (
-    DSR_MIN_EVENTS,
-    RULES,
-    SMALL_COUNTS,
-    SUPPRESSED,
-    TOTAL_LABELS,
-    apply,
-    as_numeric,
-    guess_count_columns,
-    is_suppressed,
-    suppression_note,
-)
+from . import checker, publish, rules
+from .checker import *  # noqa: F403 - each module's __all__ is the list of its public names
+from .publish import *  # noqa: F403
+from .rules import *  # noqa: F403
 
-__all__ = [
-    "RULES",
-    "SUPPRESSED",
-    "SMALL_COUNTS",
-    "DSR_MIN_EVENTS",
-    "TOTAL_LABELS",
-    "FINDING_COLUMNS",
-    "apply",
-    "is_suppressed",
-    "as_numeric",
-    "guess_count_columns",
-    "suppression_note",
-    "table_meta",
-    "write_public_table",
-    "write_public_workbook",
-    "html_table",
-    "check_outputs",
-]
+__all__ = [*rules.__all__, *publish.__all__, *checker.__all__]

@@ -40,64 +40,11 @@ Examples
 
 from __future__ import annotations
 
-from .fields import (
-    FIELDS,
-    FREE_TEXT,
-    PARTNER_FORMATS,
-    Field,
-    detect_format,
-    normalise_header,
-    propose_mapping,
-    resolve_mapping,
-)
-from .finish import PARTNER_REASONS, finish_partner
-from .reader import fill_records, read_partner
-from .tables import TABLE_PATTERNS, apply_mapping, detect_source, header_of, read_table
-from .values import (
-    ETHNIC_GROUPS,
-    NA_TOKENS,
-    combine_date_time,
-    month_start,
-    parse_age,
-    parse_code,
-    parse_dates,
-    parse_ethnicity,
-    parse_flag,
-    parse_float,
-    parse_lsoa,
-    parse_sex,
-    parse_times,
-)
+from . import fields, finish, reader, tables, values
+from .fields import *  # noqa: F403 - each module's __all__ is the list of its public names
+from .finish import *  # noqa: F403
+from .reader import *  # noqa: F403
+from .tables import *  # noqa: F403
+from .values import *  # noqa: F403
 
-__all__ = [
-    "finish_partner",
-    "PARTNER_REASONS",
-    "Field",
-    "FIELDS",
-    "PARTNER_FORMATS",
-    "TABLE_PATTERNS",
-    "normalise_header",
-    "propose_mapping",
-    "detect_format",
-    "resolve_mapping",
-    "read_table",
-    "apply_mapping",
-    "read_partner",
-    "fill_records",
-    "FREE_TEXT",
-    "detect_source",
-    "header_of",
-    "parse_flag",
-    "parse_sex",
-    "parse_ethnicity",
-    "parse_age",
-    "parse_float",
-    "parse_lsoa",
-    "parse_dates",
-    "parse_times",
-    "parse_code",
-    "combine_date_time",
-    "month_start",
-    "ETHNIC_GROUPS",
-    "NA_TOKENS",
-]
+__all__ = [*fields.__all__, *tables.__all__, *values.__all__, *reader.__all__, *finish.__all__]

@@ -217,6 +217,15 @@ def _pseudonymise(df, fields, colname, key, config, source, files) -> list[str]:
             df[k] = pseudo(df[k])
     return present
 
+#: Kinds whose unreadable values are kept as unknown, with a note: kind -> (parser, the note).
+_LENIENT = {
+    "flag": (parse_flag, "not read as yes/no"),
+    "sex": (parse_sex, "not read as a sex (Male / Female / Other)"),
+    "ethnicity": (parse_ethnicity, "not read as an ethnic group"),
+    "lsoa": (parse_lsoa, "not LSOA codes (E01... / W01...)"),
+}
+
+
 def _parse_fields(df, fields, colname, max_age):
     """Each canonical field parsed by its kind: (the parsed columns, the rows set aside, notes
     on values kept as unknown)."""
@@ -254,21 +263,10 @@ def _parse_fields(df, fields, colname, max_age):
             x, bad = parse_float(v)
             _note(notes, bad, v, df, col, "not read as a number")
             out[k] = x.astype("float64") if k in ("x", "y", "longitude", "latitude") else x
-        elif fld.kind == "flag":
-            x, bad = parse_flag(v)
-            _note(notes, bad, v, df, col, "not read as yes/no")
-            out[k] = x
-        elif fld.kind == "sex":
-            x, bad = parse_sex(v)
-            _note(notes, bad, v, df, col, "not read as a sex (Male / Female / Other)")
-            out[k] = x
-        elif fld.kind == "ethnicity":
-            x, bad = parse_ethnicity(v)
-            _note(notes, bad, v, df, col, "not read as an ethnic group")
-            out[k] = x
-        elif fld.kind == "lsoa":
-            x, bad = parse_lsoa(v)
-            _note(notes, bad, v, df, col, "not LSOA codes (E01... / W01...)")
+        elif fld.kind in _LENIENT:
+            parse, what = _LENIENT[fld.kind]
+            x, bad = parse(v)
+            _note(notes, bad, v, df, col, what)
             out[k] = x
         elif fld.kind == "code":
             out[k] = parse_code(v)
