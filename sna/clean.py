@@ -566,9 +566,6 @@ def place(
     >>> out["lsoa"].tolist(), out["_reason"].tolist()
     (['E01000001', 'E01000001', nan, nan], [nan, nan, 'no_location', 'out_of_area'])
     """
-    import geopandas as gpd
-    from shapely import points
-
     out = start(frame)
     n = len(out)
     where = f" in source {source!r}" if source else ""
@@ -580,7 +577,46 @@ def place(
     else:
         ex, ny = np.full(n, np.nan), np.full(n, np.nan)
     has_xy = ~np.isnan(ex)
-    # 2. codes
+    # 2. codes (translated from the other LSOA vintage where a best-fit lookup is given)
+    codes, cats, in_area, translated, candidates, original = _area_codes(
+        out, lsoa, geography, best_fit, where)
+    code_vals = codes.cat.codes.to_numpy()
+    has_code = code_vals >= 0
+    lut_in = np.append(in_area, False)
+    code_in_area = lut_in[code_vals]
+    # 3. point in polygon for rows with coordinates and no code
+    final = pd.Series(pd.Categorical.from_codes(
+        np.where(code_in_area, code_vals, -1), categories=cats), index=out.index)
+    # (records translated from the other vintage are re-placed by their point when they have one)
+    pip = has_xy & (~has_code | translated)
+    final, pip_found, pip_outside = _point_in_polygon(
+        final, ex, ny, pip, geography, cats, translated, candidates, original, where)
+    # 4. reasons
+    no_loc = ~has_code & ~has_xy
+    out_area = (has_code & ~code_in_area & ~pip_found) | pip_outside
+    if not keep_unlocated:
+        out = set_aside(out, no_loc, "no_location")
+    if out_area.any():
+        sub = codes[out_area]
+        detail = ("LSOA " + sub.astype("string")).fillna("point outside the area's LSOAs")
+        out = set_aside(out, out_area, "out_of_area", detail)
+    # 5. district and partnership
+    final = final.cat.remove_unused_categories()
+    g = geography.set_index(geography["lsoa"].astype(str))
+    out["lsoa"] = final
+    out["district"] = _recategorise(final, g["district"].astype(str).to_dict())
+    out["partnership"] = _recategorise(final, g["partnership"].astype(str).to_dict())
+    out["x"] = ex
+    out["y"] = ny
+    return out
+
+
+def _area_codes(out: pd.DataFrame, lsoa: str | None, geography, best_fit, where: str):
+    """The rows' LSOA codes as a categorical, translated to the boundaries' vintage by the
+    best-fit lookup where they are of the other one; with the categories, which are in the
+    area, which rows were translated from a code with several candidates (and those
+    candidates), and the codes as given."""
+    n = len(out)
     area_codes = pd.Index(geography["lsoa"].astype(str))
     if lsoa and lsoa in out:
         codes = _as_codes(out[lsoa])
@@ -616,6 +652,7 @@ def place(
             logger.info("%d LSOA code(s)%s translated to %s LSOAs by best fit", len(repl), where, vintage)
     translated = np.zeros(n, dtype=bool)  # translated from a code with several candidates
     candidates: dict[str, list[str]] = {}
+    original = None
     if repl:
         candidates = {c: t for c, t in mism.items() if len(t) > 1}
         translated = codes.isin(list(candidates)).to_numpy()
@@ -623,15 +660,18 @@ def place(
         codes = _recategorise(codes, {c: repl.get(c, c) for c in cats})
         cats = pd.Index(codes.cat.categories.astype(str))
         in_area = cats.isin(area_codes)
-    code_vals = codes.cat.codes.to_numpy()
-    has_code = code_vals >= 0
-    lut_in = np.append(in_area, False)
-    code_in_area = lut_in[code_vals]
-    # 3. point in polygon for rows with coordinates and no code
-    final = pd.Series(pd.Categorical.from_codes(
-        np.where(code_in_area, code_vals, -1), categories=cats), index=out.index)
-    # (records translated from the other vintage are re-placed by their point when they have one)
-    pip = has_xy & (~has_code | translated)
+    return codes, cats, in_area, translated, candidates, original
+
+
+def _point_in_polygon(final, ex, ny, pip, geography, cats, translated, candidates, original,
+                      where: str):
+    """Place the ``pip`` rows by their point (geopandas ``sjoin``, ``within``): the LSOAs,
+    which rows were placed, which fell outside every LSOA of the area (a translated row whose
+    point settles none of its candidates is neither)."""
+    import geopandas as gpd
+    from shapely import points
+
+    n = len(final)
     pip_outside = np.zeros(n, dtype=bool)
     pip_found = np.zeros(n, dtype=bool)
     if pip.any():
@@ -653,24 +693,7 @@ def place(
         pip_found[found.index.to_numpy()] = True
         not_found = joined[joined.isna()].index.to_numpy()
         pip_outside[not_found[~translated[not_found]]] = True
-    # 4. reasons
-    no_loc = ~has_code & ~has_xy
-    out_area = (has_code & ~code_in_area & ~pip_found) | pip_outside
-    if not keep_unlocated:
-        out = set_aside(out, no_loc, "no_location")
-    if out_area.any():
-        sub = codes[out_area]
-        detail = ("LSOA " + sub.astype("string")).fillna("point outside the area's LSOAs")
-        out = set_aside(out, out_area, "out_of_area", detail)
-    # 5. district and partnership
-    final = final.cat.remove_unused_categories()
-    g = geography.set_index(geography["lsoa"].astype(str))
-    out["lsoa"] = final
-    out["district"] = _recategorise(final, g["district"].astype(str).to_dict())
-    out["partnership"] = _recategorise(final, g["partnership"].astype(str).to_dict())
-    out["x"] = ex
-    out["y"] = ny
-    return out
+    return final, pip_found, pip_outside
 
 
 # --------------------------------------------------------------------------------------------

@@ -485,34 +485,7 @@ def reach(
     rows = []
     notes: dict = {}
     for dim in dims:
-        name = _dim_name(dim)
-        coh_ok = coh is not None and all(c in coh.columns for c in dim)
-        extra = {c: coh[c].astype(str).unique() for c in dim} if coh_ok else {}
-        pop = _find_population(tables, dim, bands, ages=ages) if tables else None
-        t = _tabulate(parts, dim, pop, extra_levels=extra)
-        t.insert(0, "dimension", name)
-        t.insert(1, "group", [" / ".join(str(r[c]) for c in dim) for _, r in t.iterrows()])
-        keys = list(dim)
-        n_in = _tabulate(in_ages, dim, None, extra_levels={c: t[c].unique() for c in dim})
-        t = t.merge(n_in.rename(columns={"n": "n_in_ages"}), on=keys, how="left")
-        t["n_in_ages"] = t["n_in_ages"].fillna(0).astype("int64")
-        if coh_ok:
-            cn = _tabulate(coh, dim, None, extra_levels={c: t[c].unique() for c in dim})
-            t = t.merge(cn.rename(columns={"n": "cohort_n"}), on=keys, how="left")
-            t["cohort_n"] = t["cohort_n"].fillna(0).astype(float)
-            rep = representation(
-                t.set_index("group")["n_in_ages"], t.set_index("group")["cohort_n"],
-                reference_fixed=False, conf_level=conf_level,
-            )
-            t["in_ages_share"] = rep["share"].reindex(t["group"]).to_numpy()
-            t["cohort_share"] = rep["reference_share"].reindex(t["group"]).to_numpy()
-            for c in ("representation", "representation_lowercl", "representation_uppercl"):
-                t[c] = rep[c].reindex(t["group"]).to_numpy()
-        elif coh is not None:
-            notes[name] = "the cohort has no such variable: no representation index"
-        if pop is None and tables:
-            notes.setdefault(name, f"no population table has all of {list(dim)} and age: no rate")
-        rows.append(t)
+        rows.append(_reach_by(dim, parts, in_ages, coh, tables, bands, ages, conf_level, notes))
     out = pd.concat(rows, ignore_index=True)
     for c in all_vars:
         if c not in out.columns:
@@ -548,6 +521,40 @@ def reach(
         record(out, "notes", notes)
     record(out, "per", per)
     return out
+
+
+def _reach_by(dim, parts, in_ages, coh, tables, bands, ages, conf_level, notes) -> pd.DataFrame:
+    """One dimension's rows of :func:`reach`: participants (all, and in the cohort's ages),
+    the cohort and the representation index where the cohort has the variable, the
+    population where a table has it; what is missing goes to ``notes``."""
+    name = _dim_name(dim)
+    coh_ok = coh is not None and all(c in coh.columns for c in dim)
+    extra = {c: coh[c].astype(str).unique() for c in dim} if coh_ok else {}
+    pop = _find_population(tables, dim, bands, ages=ages) if tables else None
+    t = _tabulate(parts, dim, pop, extra_levels=extra)
+    t.insert(0, "dimension", name)
+    t.insert(1, "group", [" / ".join(str(r[c]) for c in dim) for _, r in t.iterrows()])
+    keys = list(dim)
+    n_in = _tabulate(in_ages, dim, None, extra_levels={c: t[c].unique() for c in dim})
+    t = t.merge(n_in.rename(columns={"n": "n_in_ages"}), on=keys, how="left")
+    t["n_in_ages"] = t["n_in_ages"].fillna(0).astype("int64")
+    if coh_ok:
+        cn = _tabulate(coh, dim, None, extra_levels={c: t[c].unique() for c in dim})
+        t = t.merge(cn.rename(columns={"n": "cohort_n"}), on=keys, how="left")
+        t["cohort_n"] = t["cohort_n"].fillna(0).astype(float)
+        rep = representation(
+            t.set_index("group")["n_in_ages"], t.set_index("group")["cohort_n"],
+            reference_fixed=False, conf_level=conf_level,
+        )
+        t["in_ages_share"] = rep["share"].reindex(t["group"]).to_numpy()
+        t["cohort_share"] = rep["reference_share"].reindex(t["group"]).to_numpy()
+        for c in ("representation", "representation_lowercl", "representation_uppercl"):
+            t[c] = rep[c].reindex(t["group"]).to_numpy()
+    elif coh is not None:
+        notes[name] = "the cohort has no such variable: no representation index"
+    if pop is None and tables:
+        notes.setdefault(name, f"no population table has all of {list(dim)} and age: no rate")
+    return t
 
 
 def _cohort_table(cohort: pd.DataFrame, ages, bands) -> pd.DataFrame:
@@ -768,33 +775,7 @@ def outcomes(
         b = pd.to_numeric(src[cols[1]].astype(object), errors="coerce").astype(float)
     complete = (a.notna() & b.notna()).to_numpy()
     keys = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    tidy = participant_table(src) if keys else None
-    groups: list[tuple[dict, np.ndarray]] = []
-    if keys:
-        g = pd.DataFrame(index=src.index)
-        for k in keys:
-            if k in tidy.columns:
-                g[k] = tidy[k].astype(str)
-            elif k in src.columns:
-                g[k] = clean_category(src[k]).astype(str)
-            else:
-                raise AnalysisInputError(f"the participants table has no column {k!r}",
-                                         column=k)
-        order = g.drop_duplicates().copy()
-        for k in keys:
-            if k in tidy.columns and isinstance(tidy[k].dtype, pd.CategoricalDtype):
-                cats = [str(c) for c in tidy[k].cat.categories]
-                order[k] = pd.Categorical(order[k], categories=cats, ordered=True)
-        order = order.sort_values(keys)
-        for _, row in order.iterrows():
-            mask = np.ones(len(g), dtype=bool)
-            for k in keys:
-                mask &= (g[k] == str(row[k])).to_numpy()
-            groups.append(({k: str(row[k]) for k in keys}, mask))
-        if total:
-            groups.append(({k: "All" for k in keys}, np.ones(len(g), dtype=bool)))
-    else:
-        groups.append(({}, np.ones(len(src), dtype=bool)))
+    groups = _outcome_groups(src, keys, total)
     stat_cols = _BINARY_STATS if binary else _SCORE_STATS
     records = []
     for labels, mask in groups:
@@ -831,6 +812,39 @@ def outcomes(
     if binary:
         record(out, "mcnemar_exact", "auto (< 25 discordant pairs)" if exact is None else exact)
     return out
+
+
+def _outcome_groups(src: pd.DataFrame, keys: list, total: bool) -> list[tuple[dict, np.ndarray]]:
+    """The groups of :func:`outcomes` in order: (labels, mask of their rows); all participants
+    last when ``total``, or one group of everyone without ``keys``."""
+    tidy = participant_table(src) if keys else None
+    groups: list[tuple[dict, np.ndarray]] = []
+    if keys:
+        g = pd.DataFrame(index=src.index)
+        for k in keys:
+            if k in tidy.columns:
+                g[k] = tidy[k].astype(str)
+            elif k in src.columns:
+                g[k] = clean_category(src[k]).astype(str)
+            else:
+                raise AnalysisInputError(f"the participants table has no column {k!r}",
+                                         column=k)
+        order = g.drop_duplicates().copy()
+        for k in keys:
+            if k in tidy.columns and isinstance(tidy[k].dtype, pd.CategoricalDtype):
+                cats = [str(c) for c in tidy[k].cat.categories]
+                order[k] = pd.Categorical(order[k], categories=cats, ordered=True)
+        order = order.sort_values(keys)
+        for _, row in order.iterrows():
+            mask = np.ones(len(g), dtype=bool)
+            for k in keys:
+                mask &= (g[k] == str(row[k])).to_numpy()
+            groups.append(({k: str(row[k]) for k in keys}, mask))
+        if total:
+            groups.append(({k: "All" for k in keys}, np.ones(len(g), dtype=bool)))
+    else:
+        groups.append(({}, np.ones(len(src), dtype=bool)))
+    return groups
 
 
 # --------------------------------------------------------------------------------------
@@ -944,45 +958,18 @@ def costs(
     per_iv["n_iv"] = 1
     level_order = {lv: i for i, lv in enumerate([*LEVELS])}
 
-    def summarise(df: pd.DataFrame, dim: str, group_col: str | None, fy_keys) -> pd.DataFrame:
-        gk = ([group_col] if group_col else []) + fy_keys
-        if gk:
-            agg = df.groupby(gk, sort=False).agg(
-                interventions=("n_iv", "sum"), cost=("cost", lambda s: s.sum(min_count=1)),
-                participants=("participants", "sum"),
-                participants_costed=("participants_costed", "sum")).reset_index()
-        else:
-            agg = pd.DataFrame([{"interventions": df["n_iv"].sum(),
-                                 "cost": df["cost"].sum(min_count=1),
-                                 "participants": df["participants"].sum(),
-                                 "participants_costed": df["participants_costed"].sum()}])
-        agg.insert(0, "dimension", dim)
-        agg.insert(1, "group", agg[group_col].astype(str) if group_col else "Total")
-        if group_col and group_col != "group":
-            agg = agg.drop(columns=group_col)
-        return agg
-
     fy_keys = ["fy"] if use_fy else []
     ivr = per_iv.reset_index()
     ivr["group"] = ivr["intervention"]
-    parts = [summarise(ivr, "intervention", "intervention", fy_keys)]
-    lv = summarise(ivr, "level", "level", fy_keys)
+    parts = [_summarise_costs(ivr, "intervention", "intervention", fy_keys)]
+    lv = _summarise_costs(ivr, "level", "level", fy_keys)
     lv = lv.assign(_o=lv["group"].map(lambda g: level_order.get(g, 99))).sort_values(
         [*fy_keys, "_o"], kind="stable").drop(columns="_o")
     parts.append(lv)
     # funding streams: apportion participants by cost share
-    fs = w.copy()
-    tot = fs.groupby(keys)["cost"].transform(lambda s: s.sum(min_count=1))
-    nrows = fs.groupby(keys)["cost"].transform("size")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(tot > 0, fs["cost"] / tot, 1.0 / nrows)
-    fs["weight"] = np.where(np.isnan(weight), 1.0 / nrows, weight)
-    fs = fs.join(per_iv[["participants", "cost_known"]], on=keys)
-    fs["participants"] = fs["participants"].fillna(0) * fs["weight"]
-    fs["participants_costed"] = np.where(fs["cost"].notna(), fs["participants"], 0.0)
-    fs["n_iv"] = 1
-    parts.append(summarise(fs, "funding_stream", "funding_stream", fy_keys))
-    parts.append(summarise(ivr, "total", None, fy_keys))
+    fs = _by_funding_stream(w, per_iv, keys)
+    parts.append(_summarise_costs(fs, "funding_stream", "funding_stream", fy_keys))
+    parts.append(_summarise_costs(ivr, "total", None, fy_keys))
     out = pd.concat(parts, ignore_index=True)
     if not (out["dimension"] == "total").any():  # nothing at all: still a total row
         out = pd.concat([out, pd.DataFrame([{"dimension": "total", "group": "Total",
@@ -1009,3 +996,40 @@ def costs(
         record(out, "interventions_without_participants",
                [k if isinstance(k, str) else " ".join(map(str, k)) for k in no_parts])
     return out
+
+
+def _summarise_costs(df: pd.DataFrame, dim: str, group_col: str | None, fy_keys) -> pd.DataFrame:
+    """Interventions, cost and participants of :func:`costs` summed by ``group_col`` (and
+    year); one ``Total`` row without one."""
+    gk = ([group_col] if group_col else []) + fy_keys
+    if gk:
+        agg = df.groupby(gk, sort=False).agg(
+            interventions=("n_iv", "sum"), cost=("cost", lambda s: s.sum(min_count=1)),
+            participants=("participants", "sum"),
+            participants_costed=("participants_costed", "sum")).reset_index()
+    else:
+        agg = pd.DataFrame([{"interventions": df["n_iv"].sum(),
+                             "cost": df["cost"].sum(min_count=1),
+                             "participants": df["participants"].sum(),
+                             "participants_costed": df["participants_costed"].sum()}])
+    agg.insert(0, "dimension", dim)
+    agg.insert(1, "group", agg[group_col].astype(str) if group_col else "Total")
+    if group_col and group_col != "group":
+        agg = agg.drop(columns=group_col)
+    return agg
+
+
+def _by_funding_stream(w: pd.DataFrame, per_iv: pd.DataFrame, keys: list) -> pd.DataFrame:
+    """The funding-stream rows of the interventions, each with its share of the intervention's
+    participants (by cost share; equal shares without costs)."""
+    fs = w.copy()
+    tot = fs.groupby(keys)["cost"].transform(lambda s: s.sum(min_count=1))
+    nrows = fs.groupby(keys)["cost"].transform("size")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(tot > 0, fs["cost"] / tot, 1.0 / nrows)
+    fs["weight"] = np.where(np.isnan(weight), 1.0 / nrows, weight)
+    fs = fs.join(per_iv[["participants", "cost_known"]], on=keys)
+    fs["participants"] = fs["participants"].fillna(0) * fs["weight"]
+    fs["participants_costed"] = np.where(fs["cost"].notna(), fs["participants"], 0.0)
+    fs["n_iv"] = 1
+    return fs
