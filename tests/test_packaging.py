@@ -46,7 +46,7 @@ def test_import_sna_is_light():
 def test_version_and_lazy_modules():
     import sna
 
-    assert sna.__version__ == __import__("importlib.metadata").metadata.version("sna")
+    assert sna.__version__ == __import__("importlib.metadata").metadata.version(sna.DISTRIBUTION)
     assert sna.periods.FinancialYear is sna.FinancialYear
     for name in sna.__all__:  # every public name resolves
         assert hasattr(sna, name), name
