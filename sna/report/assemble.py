@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import json
 import os
 import re
 from collections.abc import Sequence
