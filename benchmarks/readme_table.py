@@ -138,6 +138,16 @@ def render(r: dict) -> str:
             f"peak {_gb(d['workers_peak_mb'])} | the pandas engine: {_t(sna)} "
             f"| {_ratio(ratios['sna_dask_over_sna'], rsp.get('sna_dask_over_sna'), '')} "
             "| same tables (tested) | — |")
+    if "sna-dask-500mb" in c:
+        d = c["sna-dask-500mb"]
+        same = targets.get("sna-dask-500mb_same_counts_as_sna")
+        lines.append(
+            f"| same, Dask engine on {d.get('workers', 2)} workers limited to "
+            f"{d.get('memory_limit', '500MB')} each (less than the data) | {_t(d)}, driver's peak "
+            f"{_gb(d['peak_mb'])}, workers' peak {_gb(d['workers_peak_mb'])} "
+            f"| the pandas engine: {_t(sna)} "
+            f"| {_ratio(ratios['sna_dask_500mb_over_sna'], rsp.get('sna_dask_500mb_over_sna'), '')} "
+            f"| every round completes, same counts | {_yes(bool(same))} |")
     m, hr, ht = h["medians_s"], h["ratios"], h["targets"]
     hsp, hrs = h.get("spread_s"), h.get("ratio_spread") or {}
     n, perms = f"{h['data']['polygons']:,}", h["permutations"]

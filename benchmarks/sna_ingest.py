@@ -74,7 +74,8 @@ def partnerships() -> dict[str, list[str]]:
 
 
 def national_config(root: Path, *, engine: str = "pandas", workers: int | None = None,
-                    scheduler: str | None = None, cache: str | None = None) -> dict:
+                    scheduler: str | None = None, cache: str | None = None,
+                    memory_limit: str | None = None) -> dict:
     """The config (a mapping) of the national benchmark on the files under ``root``."""
     root = Path(root).resolve()
     return {
@@ -83,13 +84,14 @@ def national_config(root: Path, *, engine: str = "pandas", workers: int | None =
         "partnerships": partnerships(),
         "geography": {"boundaries": str(ensure_geography(root))},
         "sources": {"police": {"format": "police_uk", "path": str(root)}},
-        "engine": {"name": engine, "workers": workers, "scheduler": scheduler},
+        "engine": {"name": engine, "workers": workers, "scheduler": scheduler,
+                   "memory_limit": memory_limit},
         "cache": cache or tempfile.mkdtemp(prefix="sna-bench-cache-"),
     }
 
 
 def sna_ingest(root: Path, *, engine: str = "pandas", workers: int | None = None,
-               scheduler: str | None = None) -> dict:
+               scheduler: str | None = None, memory_limit: str | None = None) -> dict:
     """sna's full ingest of the street files under ``root``, then counts by LSOA x month x category.
 
     Returns
@@ -102,7 +104,8 @@ def sna_ingest(root: Path, *, engine: str = "pandas", workers: int | None = None
     import sna
     from sna.engine import aggregate
 
-    cfg = national_config(Path(root), engine=engine, workers=workers, scheduler=scheduler)
+    cfg = national_config(Path(root), engine=engine, workers=workers, scheduler=scheduler,
+                          memory_limit=memory_limit)
     a = sna.load_assessment(cfg, use_cache=False)
     counts = aggregate(a.incidents, engine=a.config.engine)
     q = a.quality.sources["police"]

@@ -212,6 +212,9 @@ class EngineConfig(_Model):
         None, description="Dask scheduler address (e.g. tcp://10.0.0.5:8786); a LocalCluster if omitted."
     )
     workers: int | None = Field(None, ge=1, description="Workers of the LocalCluster.")
+    memory_limit: str | None = Field(
+        None, description="Memory limit of each LocalCluster worker (e.g. '500MB'); Dask's "
+        "default (the machine's memory shared among the workers) if omitted.")
 
 
 #: The styles the Word documents use, by role (``report.styles`` maps a role to a style of

@@ -139,9 +139,10 @@ def get_client(engine: "EngineConfig | None" = None):
     Parameters
     ----------
     engine
-        ``scheduler`` (an address: connect to that cluster) and ``workers`` (the size of the
-        ``LocalCluster`` started otherwise: worker processes on 127.0.0.1, one thread each,
-        no dashboard). None: a LocalCluster with one worker per core.
+        ``scheduler`` (an address: connect to that cluster) and ``workers`` and
+        ``memory_limit`` (the size of the ``LocalCluster`` started otherwise: worker processes
+        on 127.0.0.1, one thread each, no dashboard, each limited to ``memory_limit``). None: a
+        LocalCluster with one worker per core.
 
     Returns
     -------
@@ -156,7 +157,7 @@ def get_client(engine: "EngineConfig | None" = None):
     from .config import EngineConfig
 
     engine = engine or EngineConfig()
-    key = (engine.scheduler, engine.workers)
+    key = (engine.scheduler, engine.workers, engine.memory_limit)
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(key)
         if client is not None and client.status == "running":
@@ -168,8 +169,9 @@ def get_client(engine: "EngineConfig | None" = None):
             logger.info("dask engine: connected to %s", engine.scheduler)
         else:
             n = engine.workers or os.cpu_count() or 1
+            extra = {"memory_limit": engine.memory_limit} if engine.memory_limit else {}
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+                                   host="127.0.0.1", dashboard_address=None, **extra)
             client = Client(cluster)
             logger.info("dask engine: LocalCluster of %d worker process(es) at %s", n,
                         cluster.scheduler_address)
@@ -298,36 +300,54 @@ def _run_pandas(fn: Callable, items: list, context: Any, workers: int | None,
     return parts
 
 
+#: The most rows of one aggregation task on Dask (a few tens of MB of keys and counts: small
+#: enough for workers with a memory limit of a few hundred MB).
+PIECE_ROWS = 500_000
+
+#: How many times a task whose worker died (e.g. past its memory limit) is run again.
+TASK_RETRIES = 3
+
+
 def _run_dask(fn: Callable, items: list, context: Any, client, progress: Progress | None,
               label: Callable[[Any], str]) -> list:
-    """The tasks on a Dask cluster; results gathered in batches, in the items' order (a few
-    round trips, not one per item). A failure is raised once every earlier item is done, so
-    that the error reported is the first item's in order, as with the pandas engine.
+    """The tasks on a Dask cluster, their results gathered in the items' order.
 
-    ``client.gather`` is used rather than ``as_completed``: with the latter a run in CI once
-    waited forever for a file task on a loaded machine."""
+    At most two tasks per worker are in flight (submitted and not yet gathered): a worker
+    holds at most that many results, so workers with a small memory limit are not filled with
+    finished results waiting for the driver (they would pause, and their tasks could be
+    forgotten). A task whose worker dies is run again (``TASK_RETRIES``). A failure is raised
+    once every earlier item is done, so that the error reported is the first item's in
+    order, as with the pandas engine. (``client.gather`` in order, not ``as_completed``: with
+    the latter a run in CI once waited forever for a file task on a loaded machine.)"""
     n = len(items)
     ctx_f = client.scatter(context, broadcast=True, hash=False)
-    futures = client.map(_task, items, fn=fn, context=ctx_f, pure=False)
-    batch = 2 * (len(client.scheduler_info().get("workers", {})) or 1)
+    window = 2 * (len(client.scheduler_info().get("workers", {})) or 1)
+    futures: dict[int, Any] = {}
     parts: list = []
-    pending = 0  # futures before this index are gathered and released
+    submitted = 0
+
+    def submit_up_to(k: int) -> None:
+        nonlocal submitted
+        while submitted < min(k, n):
+            futures[submitted] = client.submit(_task, items[submitted], fn=fn, context=ctx_f,
+                                               pure=False, retries=TASK_RETRIES)
+            submitted += 1
+
     try:
-        for start in range(0, n, batch):
-            chunk = futures[start:start + batch]
-            got = client.gather(chunk)
-            for fut in chunk:
-                fut.release()
-            pending = start + len(chunk)
-            for j, res in enumerate(got):
-                parts.append(res)
-                if progress:
-                    progress(f"read {label(items[start + j])} ({start + j + 1}/{n})")
-                if isinstance(res, _Failed):
-                    _raise(res)
+        submit_up_to(window)
+        for i in range(n):
+            fut = futures.pop(i)
+            res = fut.result()
+            fut.release()
+            submit_up_to(i + 1 + window)
+            parts.append(res)
+            if progress:
+                progress(f"read {label(items[i])} ({i + 1}/{n})")
+            if isinstance(res, _Failed):
+                _raise(res)
     except BaseException:
-        if futures[pending:]:
-            client.cancel(futures[pending:])
+        if futures:
+            client.cancel(list(futures.values()))
         raise
     return parts
 
@@ -451,7 +471,8 @@ def aggregate(
     engine
         ``"pandas"`` (default), ``"dask"``, an :class:`~sna.config.EngineConfig` or a Dask
         ``distributed.Client``. On Dask the table is cut into ``partitions`` (default: two per
-        worker), counted on the workers and the counts summed pairwise (a tree).
+        worker, at most ``PIECE_ROWS`` rows each), counted on the workers and the counts summed
+        pairwise (a tree); a task whose worker died is run again.
     partitions
         Number of pieces for the Dask engine.
 
@@ -481,13 +502,17 @@ def aggregate(
     frame = incidents[by]
     if which == "dask" and len(frame):
         client = engine if _is_client(engine) else get_client(_engine_config(engine, None))
-        k = partitions or max(2, 2 * len(client.scheduler_info().get("workers", {}) or [0]))
+        k = partitions or max(2, 2 * len(client.scheduler_info().get("workers", {}) or [0]),
+                              -(-len(frame) // PIECE_ROWS))
         k = max(1, min(k, len(frame)))
         bounds = np.linspace(0, len(frame), k + 1).astype(int)
-        pieces = [frame.iloc[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        level = [client.submit(_count, f, by, pure=False) for f in client.scatter(pieces)]
+        # each piece travels inside its task (not scattered): a task whose worker died is run
+        # again elsewhere, its data with it
+        level = [client.submit(_count, frame.iloc[a:b], by, pure=False, retries=TASK_RETRIES)
+                 for a, b in zip(bounds[:-1], bounds[1:])]
         while len(level) > 1:  # tree: sum neighbours pairwise
-            nxt = [client.submit(_add_counts, level[i], level[i + 1], by, pure=False)
+            nxt = [client.submit(_add_counts, level[i], level[i + 1], by, pure=False,
+                                 retries=TASK_RETRIES)
                    for i in range(0, len(level) - 1, 2)]
             if len(level) % 2:
                 nxt.append(level[-1])

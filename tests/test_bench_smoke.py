@@ -30,7 +30,8 @@ def test_every_ingest_contender_ran_on_the_same_rows(results):
     data, stdout, tmp = results
     ing = data["ingest"]
     assert ing["data"]["rows"] == 2 * 2 * 500 and ing["data"]["files"] == 4 and ing["data"]["synthetic"]
-    assert set(ing["contenders"]) == {"naive", "pyarrow", "duckdb", "sna", "sna-dask", "sna-reader"}
+    assert set(ing["contenders"]) == {"naive", "pyarrow", "duckdb", "sna", "sna-dask",
+                                      "sna-dask-500mb", "sna-reader"}
     for name, c in ing["contenders"].items():
         assert c["rows"] == 2000, name
         assert c["seconds"] > 0 and c["peak_mb"] > 0 and len(c["runs_s"]) == 1, name
@@ -40,12 +41,19 @@ def test_every_ingest_contender_ran_on_the_same_rows(results):
     assert sna["kept"] + sum(sna["set_aside"].values()) == 2000
     assert (dask["kept"], dask["set_aside"], dask["groups"]) == (sna["kept"], sna["set_aside"], sna["groups"])
     assert dask["workers_peak_mb"] > 0
+    limited = ing["contenders"]["sna-dask-500mb"]
+    assert (limited["workers"], limited["memory_limit"]) == (2, "500MB")
+    assert limited["workers_peak_mb"] > 0 and limited["peak_mb"] > 0
+    assert ing["targets"]["sna-dask_same_counts_as_sna"]
+    assert ing["targets"]["sna-dask-500mb_same_counts_as_sna"]
     assert 0 < sna["groups"] <= ing["contenders"]["naive"]["groups"]
     assert set(ing["ratios"]) >= {"sna_over_naive", "sna_over_duckdb", "sna_over_pyarrow"}
     # one round: each ratio's spread is that round's ratio
     for k, sp in ing["ratio_spread"].items():
         assert sp["min"] == sp["max"] == ing["rounds"][0][k], k
-    assert set(ing["targets"]) == {"sna_within_1.5x_naive", "sna_within_2x_duckdb", "sna_peak_under_1.5GB"}
+    assert set(ing["targets"]) == {"sna_within_1.5x_naive", "sna_within_2x_duckdb",
+                                   "sna_peak_under_1.5GB", "sna-dask_same_counts_as_sna",
+                                   "sna-dask-500mb_same_counts_as_sna"}
     # the load before and after the section, and the whole run's
     for rec in (ing["load"], data["load"]):
         assert len(rec["before"]) == len(rec["after"]) == 3 and rec["cores"] >= 1
