@@ -192,6 +192,31 @@ def test_population_single_year_wide():
     assert one[0] == 39 and one[90] == raw.loc[raw.lsoa11_code == "E01013810", "90+"].item()
 
 
+def test_population_rows_are_chosen_before_numbers_are_converted(monkeypatch):
+    """A national file read for an area: only the area's rows are converted, same figures."""
+    full = read_population(POP)
+    seen = []
+
+    def rows(codes):
+        seen.append(codes.tolist())
+        return codes.isin({"E01013810", "E01013811"}).to_numpy()
+
+    part = read_population(POP, rows=rows)
+    want = full[full.lsoa.isin({"E01013810", "E01013811"})].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, want)
+    assert part.attrs["sna"] == full.attrs["sna"] and len(part) == 2 * 91
+    assert len(seen) == 1 and len(seen[0]) == 182 and "E01013810" in seen[0]
+
+    # every column converted to numbers holds the two rows kept, not the file's 182
+    from sna.io import geography as geo_mod
+
+    sizes = []
+    real = geo_mod._to_number
+    monkeypatch.setattr(geo_mod, "_to_number", lambda col: sizes.append(len(col)) or real(col))
+    read_population(POP, rows=rows)
+    assert sizes and set(sizes) == {2}
+
+
 def test_population_bands_and_long(tmp_path):
     f = tmp_path / "bands.csv"
     f.write_text("LSOA11CD,All ages,0-4,5-9,10 to 89,90+\nE01013810,\"1,000\",50,100,800,50\n")

@@ -25,7 +25,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -561,7 +561,8 @@ def _to_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.astype("string").str.replace(",", "", regex=False).str.strip(), errors="coerce")
 
 
-def read_population(path: "str | os.PathLike") -> pd.DataFrame:
+def read_population(path: "str | os.PathLike",
+                    rows: "Callable[[pd.Series], np.ndarray] | None" = None) -> pd.DataFrame:
     """Population by LSOA and single year of age, as a long table.
 
     Parameters
@@ -573,6 +574,10 @@ def read_population(path: "str | os.PathLike") -> pd.DataFrame:
           optional total, then ``0``, ``1``, ..., ``89``, ``90+``;
         - wide by age band: ``0-4``, ``5-9``, ... ``90+`` (also ``Aged 0 to 4``, ``85 and over``);
         - long: an LSOA code column, ``age`` and ``population``.
+    rows
+        Given every row's LSOA code (stripped text), which rows to keep (a boolean array):
+        the others are dropped before any number is converted, so reading a national file for
+        one area converts only the area's rows.
 
     Returns
     -------
@@ -604,6 +609,9 @@ def read_population(path: "str | os.PathLike") -> pd.DataFrame:
             file=p,
         )
     lsoa = raw[lsoa_col].astype(str).str.strip()
+    if rows is not None:  # only the rows asked for are converted
+        keep = np.asarray(rows(lsoa), dtype=bool)
+        raw, lsoa = raw.loc[keep], lsoa.loc[keep]
     norm = {c: _norm(c) for c in cols}
     age_col = next((c for c in cols if norm[c] in ("age", "singleyearofage", "ageyears")), None)
     pop_col = next((c for c in cols if norm[c] in ("population", "count", "persons", "value", "obsvalue")), None)
@@ -1197,9 +1205,20 @@ def _population_files(g) -> dict:
 
 
 def _read_area_population(path: Path, area: set, vintage: int, notes: list[str]) -> pd.DataFrame:
-    pop = read_population(path)
+    found: dict = {}
+
+    def rows(codes: pd.Series) -> np.ndarray:
+        """The rows of the area (or, on the other vintage, of the LSOAs that map into it),
+        the vintage told from every code of the file."""
+        v = found["vintage"] = detect_vintage(codes.unique())
+        if v is not None and v != vintage:
+            pairs = _pairs(v, vintage)
+            return codes.isin(set(pairs.loc[pairs["dst"].isin(area), "src"])).to_numpy()
+        return codes.isin(area).to_numpy()
+
+    pop = read_population(path, rows=rows)  # national files: only the area's rows converted
     method = pop.attrs["sna"]["population_age_method"]
-    pop_vintage = detect_vintage(pop["lsoa"].unique())
+    pop_vintage = found["vintage"]
     if pop_vintage is not None and pop_vintage != vintage:
         pairs = _pairs(pop_vintage, vintage)
         wanted = set(pairs.loc[pairs["dst"].isin(area), "src"])
