@@ -146,6 +146,17 @@ def test_compare_outputs_is_byte_for_byte(tmp_path):
     assert res["files"] == 2 and res["differ"] == ["figures/f.png"] and not res["identical"]
     assert run.compare_outputs(a, {**b, "figures/f.png": a["figures/f.png"]})["identical"]
     assert run.compare_outputs(a, {"tables/t.csv": a["tables/t.csv"]})["differ"] == ["figures/f.png"]
+    # a workbook: the same cells are the same tables, whatever the zip's timestamps
+    from openpyxl import Workbook
+
+    for name, value in (("x1.xlsx", 1), ("x2.xlsx", 1), ("x3.xlsx", 2)):
+        wb = Workbook()
+        wb.active.append(["n", value])
+        wb.properties.modified = None if name == "x1.xlsx" else wb.properties.created
+        wb.save(tmp_path / name)
+    x = {"tables.xlsx": tmp_path / "x1.xlsx"}
+    assert run.compare_outputs(x, {"tables.xlsx": tmp_path / "x2.xlsx"})["identical"]
+    assert not run.compare_outputs(x, {"tables.xlsx": tmp_path / "x3.xlsx"})["identical"]
 
 
 def _new_format(r: dict) -> dict:
