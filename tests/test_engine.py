@@ -306,3 +306,25 @@ def test_concat_of_engines_keeps_categories(client, multi):
     a = clean_police_uk("police", multi.sources["police"], multi, geo, engine=client).incidents
     both = concat_incidents([a, a])
     assert len(both) == 2 * len(a) and isinstance(both["lsoa"].dtype, pd.CategoricalDtype)
+
+
+def test_a_kept_row_that_is_not_utf8_is_reported_with_its_line(tmp_path):
+    """A file task parses few columns; a bad byte in another column of a row it keeps is
+    still the reader's error, at that row's line."""
+    cfg = load_config(nottingham_sample_config())
+    geo, _ = load_geography(cfg)
+    src = sorted((SAMPLE / "police").glob("*/*-street.csv"))[0]
+    lines = src.read_bytes().split(b"\n")
+    area = set(geo["lsoa"].astype(str))
+    rows = list(csv.reader(io.StringIO(src.read_text(encoding="utf-8"), newline="")))
+    code = rows[0].index("LSOA code")
+    row = next(i for i, r in enumerate(rows[1:], 1)
+               if len(r) > code and r[code] in area and b"On or near" in lines[i])  # kept
+    lines[row] = lines[row].replace(b"On or near", b"On or n\xe9ar", 1)
+    bad = tmp_path / "police" / src.name
+    bad.parent.mkdir()
+    bad.write_bytes(b"\n".join(lines))
+    source = cfg.sources["police"].model_copy(update={"path": str(bad.parent)})
+    with pytest.raises(InputFormatError, match="not UTF-8") as err:
+        clean_police_uk("police", source, cfg, geo, engine="pandas")
+    assert err.value.line == row + 1 and err.value.file.endswith(src.name)

@@ -489,6 +489,11 @@ def read_street_split(f: InputFile, types: dict, *, encoding: str = "utf-8"):
 
     _, _, default_cols, float_cols, _ = _KINDS["street"]
     data, header = _load(f, "street", encoding)
+    if not data.isascii():  # the columns not parsed here must be UTF-8 text too
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _diagnose(data, f.name, len(header), "") from None
     wanted = {c: t for c, t in types.items() if c in header}
     table = _parse(data, f.name, header, wanted, float_cols)
     n = table.num_rows
