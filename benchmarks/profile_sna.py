@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/profile_sna.py prepare    # the bundled demo, from a cold cache
     .venv/bin/python benchmarks/profile_sna.py ingest --raw out.txt --rate 100
 
-py-spy (``pip install py-spy``; in the ``bench`` extra) samples every thread of a fresh process
+py-spy (``pip install py-spy``) samples every thread of a fresh process
 from outside, so the ingest's file tasks on the thread pool are seen as well as the main
 thread (cProfile and pyinstrument see one thread). The samples are summed into **stages**
 (the functions below; a sample counts for the innermost stage on its stack) and into the
