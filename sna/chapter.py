@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from ._log import logger
 from .errors import ChapterError
 from .formats import FORMATS
+from .inert import write_csv
 
 __all__ = [
     "Chapter",
@@ -943,7 +944,7 @@ class Chapter:
                           "derived": meta["derived"], "total_rows": meta["total_rows"],
                           "total_columns": meta["total_columns"]})
         else:
-            table.to_csv(path, index=False)
+            write_csv(table, path, index=False)
             entry["disclosure"] = "not applied (restricted build)"
         self.tables.append(entry)
         cut = show is not None and len(table) > show

@@ -27,8 +27,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sna"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundations: errors, logging, bundled data, the canonical tables' contracts",
      ("sna", "sna.errors", "sna._log", "sna.datasets", "sna.schemas")),
-    ("plain helpers: periods, the QualityLog, input checks, files, the registry of formats",
-     ("sna.periods", "sna.quality", "sna._validate", "sna.formats", "sna.io", "sna.io._files")),
+    ("plain helpers: periods, the QualityLog, input checks, files, the registry of formats, inert output cells",
+     ("sna.periods", "sna.quality", "sna._validate", "sna.formats", "sna.io", "sna.io._files",
+      "sna.inert")),
     ("the typed configuration",
      ("sna.config",)),
     ("what cleaning stands on: definitions, pseudonyms, geography, the execution engines",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DisclosureError
+from ..inert import write_csv
 from ._common import to_python
 from .rules import apply
 
@@ -152,7 +153,7 @@ def write_public_table(
                 percentages=percentages, dsr=dsr,
                 source=source if source is None or isinstance(source, str) else ",".join(source))
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=_write_index(out, index))
+    write_csv(out, path, index=_write_index(out, index))
     meta = table_meta(out, name=name or path.stem, file=path.name, **extra)
     if source is not None and not isinstance(source, str):
         meta["source"] = list(source)

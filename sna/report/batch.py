@@ -337,14 +337,16 @@ def _clean_outputs(out: Path, names: list[str], everything: bool) -> None:
 def _write_quarantine(assessment, folder: Path, build: str) -> None:
     import pandas as pd
 
+    from ..inert import write_csv
+
     q = getattr(assessment, "quarantine", None)
     if q is None:
         q = pd.DataFrame(columns=["source", "reason"])
     summary = (q.groupby(["source", "reason"], dropna=False).size().rename("rows").reset_index()
                if len(q) else pd.DataFrame(columns=["source", "reason", "rows"]))
-    summary.to_csv(folder / "summary.csv", index=False)
+    write_csv(summary, folder / "summary.csv", index=False)
     if build == "restricted":
-        q.to_csv(folder / "quarantine.csv", index=False)
+        write_csv(q, folder / "quarantine.csv", index=False)
 
 def _copy_cache(assessment, cache_dir: Path, dest: Path) -> None:
     """Copy the prepared assessment's Parquet cache into ``data/`` (restricted build)."""

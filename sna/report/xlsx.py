@@ -45,14 +45,25 @@ def write_cell(ws, row: int, column: int, value: Any, *, number_format: str | No
 
     Numbers (int, float, numpy numbers) are stored as numbers, NaN as an empty cell, text as
     text. ``link`` makes the cell a link inside the workbook (``"#'Sheet'!A1"``).
+
+    Text is never a formula: text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return (:func:`sna.inert.is_formula_like`; OWASP's CSV-injection guidance) is
+    stored as a text cell with Excel's quote prefix, so that neither opening nor editing the
+    cell runs it. The workbook has no formulas.
     """
     from openpyxl.styles import Alignment, Font
+
+    from ..inert import is_formula_like
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         value = None
     elif hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
         value = value.item()
-    cell = ws.cell(row=row, column=column, value=value)
+    cell = ws.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str) and (cell.data_type == "f" or is_formula_like(value)):
+        cell.data_type = "s"
+        cell.quotePrefix = True
     if number_format and isinstance(value, (int, float)) and not isinstance(value, bool):
         cell.number_format = number_format
     if bold or size:
@@ -68,8 +79,12 @@ def write_cell(ws, row: int, column: int, value: Any, *, number_format: str | No
 
 
 def _number(v: Any) -> Any:
-    """A CSV cell as Excel should hold it: '35' -> 35, '2.5' -> 2.5; text unchanged."""
+    """A CSV cell as Excel should hold it: '35' -> 35, '2.5' -> 2.5; text unchanged (a cell the
+    CSV writer neutralised with an apostrophe loses it: :func:`write_cell` makes it text)."""
+    from ..inert import uninert_text
+
     if isinstance(v, str):
+        v = uninert_text(v)
         t = v.strip()
         if re.fullmatch(r"-?\d+", t):
             return int(t)

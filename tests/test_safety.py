@@ -1,0 +1,122 @@
+"""A publication that is safe to open and to hand on: no live spreadsheet formulas, no HTML from
+config or data, no raw identifiers from a partner file whose columns are shifted.
+
+Every fixture here is synthetic: the NHS numbers are made with a valid modulus-11 check digit
+from the range 999 000 0000 - 999 999 9999, which the NHS does not issue (it is kept for
+testing), and the other identifiers are invented.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from sna import inert
+from sna.chapter import Chapter
+from sna.io.interventions import read_participants
+from sna.report import xlsx as workbook
+
+KEY = b"synthetic test key, not a secret"
+FORMULAS = ['=HYPERLINK("http://attacker.invalid/x","Click")', "+SUM(1,2)", "-2+3", "@cmd",
+            "\tTAB=1"]
+
+
+# --------------------------------------------------------------------------------------------
+# 5. outputs are inert: CSV and xlsx
+# --------------------------------------------------------------------------------------------
+def test_inert_text_follows_owasp_and_keeps_numbers():
+    for f in FORMULAS + ["\rX", "=", "-", "+x"]:
+        assert inert.is_formula_like(f), f
+        assert inert.inert_text(f) == "'" + f
+        assert inert.uninert_text(inert.inert_text(f)) == f
+    for keep in ["-20.5", "+3", "-1e-3", "-5%", "-1,234.5", "Knife crime", "a=b", "", "'=x"]:
+        assert not inert.is_formula_like(keep), keep
+        assert inert.inert_text(keep) == keep
+    assert inert.inert_text(-20.5) == -20.5 and inert.inert_text(None) is None
+    df = pd.DataFrame({"=name": ["=1+1", "ok", None], "n": [-20.5, 1.0, 2.0],
+                       "cat": pd.Categorical(["@x", "y", "y"])}, index=["+i", "j", "k"])
+    out = inert.inert_frame(df)
+    assert out["'=name"].tolist()[:2] == ["'=1+1", "ok"] and pd.isna(out["'=name"].iloc[2])
+    assert out["n"].tolist() == [-20.5, 1.0, 2.0] and out["n"].dtype == "float64"
+    assert out["cat"].tolist() == ["'@x", "y", "y"]
+    assert out.index.tolist() == ["'+i", "j", "k"]
+    assert df["=name"].iloc[0] == "=1+1"  # the input is not changed
+
+
+def _participants(tmp_path: Path) -> Path:
+    """A synthetic participants file whose programme names are spreadsheet formulas."""
+    rows = ["Participant ID,Programme,Start Date,Age at Start,Gender"]
+    names = FORMULAS[:2] + ["Mentoring"]
+    for i in range(36):
+        name = names[i % 3].replace('"', '""')
+        rows.append(f'SYN-{i:04d},"{name}",{1 + i % 28:02d}/06/2020,{14 + i % 6},{"FM"[i % 2]}')
+    path = tmp_path / "participants.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("build", ["restricted", "public"])
+def test_partner_formulas_reach_csv_and_xlsx_as_inert_text(tmp_path, build):
+    p = read_participants(_participants(tmp_path), key=KEY)
+    assert set(p["intervention"]) == {FORMULAS[0], FORMULAS[1], "Mentoring"}  # read as written
+    table = (p.groupby("intervention").size().rename("participants").reset_index()
+             .assign(change=[-20.5, 4.0, -3.25]))
+    out = tmp_path / "area" / "2020-21"
+    ch = Chapter("08_interventions", output_dir=out, display=False, build=build)
+    ch.table(table, "by_intervention", "Participants by intervention.", sources=["participants"],
+             counts=["participants"], **({"rule": "nhs2018"} if build == "public" else {}))
+    csv = out / "tables" / "08_tab01_by_intervention.csv"
+    text = csv.read_text(encoding="utf-8")
+    cells = [line.split(",", 1)[0] for line in text.splitlines()[1:]]
+    for cell in cells:
+        assert not cell.lstrip('"').startswith(inert.FORMULA_STARTS), text
+    assert "'+SUM(1" in text and '\'=HYPERLINK(""http://attacker.invalid' in text
+    back = pd.read_csv(csv)
+    assert back["change"].tolist() == [-20.5, 4.0, -3.25]  # numbers stay numbers
+    (out / "manifest.json").write_text(json.dumps({"area": "Testshire", "year": "2020/21",
+                                                   "build": build, "synthetic": True}))
+    wb = openpyxl.load_workbook(workbook.write_tables_xlsx(out))
+    ws = wb["08_tab01_by_intervention"]
+    values = {}
+    for row in ws.iter_rows(min_row=workbook.HEADER_ROW + 1):
+        name, change = row[0], row[-1]
+        assert name.data_type == "s" and name.quotePrefix == name.value.startswith(("=", "+"))
+        assert isinstance(change.value, (int, float)) and change.data_type == "n"  # numbers stay numbers
+        values[name.value] = change.value
+    assert -20.5 in values.values()
+    assert set(values) == {FORMULAS[0], FORMULAS[1], "Mentoring"}  # shown as written, as text
+    for sheet in wb.worksheets:  # not one formula anywhere in the workbook
+        for row in sheet.iter_rows():
+            for c in row:
+                assert c.data_type != "f", (sheet.title, c.coordinate, c.value)
+
+
+def test_write_cell_never_writes_a_formula(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for i, v in enumerate(FORMULAS + [-20.5, "-20.5", "plain"], start=1):
+        workbook.write_cell(ws, i, 1, v)
+    path = tmp_path / "w.xlsx"
+    wb.save(path)
+    cells = [r[0] for r in openpyxl.load_workbook(path).active.iter_rows()]
+    for c in cells[: len(FORMULAS)]:
+        assert c.data_type == "s" and c.quotePrefix, c.value
+    assert cells[len(FORMULAS)].value == -20.5 and cells[len(FORMULAS)].data_type == "n"
+    assert not cells[-1].quotePrefix and not cells[-2].quotePrefix
+
+
+def test_quarantine_csv_is_inert(tmp_path):
+    from types import SimpleNamespace
+
+    from sna.report import batch
+
+    q = pd.DataFrame({"source": ["interventions"], "file": ["p.csv"], "line": [3],
+                      "reason": ["bad_value"], "detail": ["+SUM(1,2) is not known"],
+                      "record": ['{"Programme": "=1+1"}']})
+    batch._write_quarantine(SimpleNamespace(quarantine=q), tmp_path, "restricted")
+    lines = (tmp_path / "quarantine.csv").read_text().splitlines()
+    assert lines[1].startswith("interventions,p.csv,3,bad_value,\"'+SUM(1,2) is not known\",")
