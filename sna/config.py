@@ -421,6 +421,36 @@ def _format_errors(err: ValidationError, file: Path | None) -> str:
     return f"invalid configuration{where}: " + "; ".join(lines)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML keeps the
+    last one silently: a second ``police:`` under ``sources`` would replace the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: PyYAML reports it
+                    continue
+                line = key_node.start_mark.line + 1
+                if first is not None:
+                    raise _DuplicateKey(
+                        f"the key {key!r} is given twice in one mapping (lines {first} and {line}); "
+                        "YAML would keep only the second: merge the two or rename one", line)
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(source: "str | os.PathLike | dict | Config") -> Config:
     """Load and validate a config from a YAML file, a mapping or a Config.
 
@@ -445,7 +475,9 @@ def load_config(source: "str | os.PathLike | dict | Config") -> Config:
                 file=path,
             )
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+        except _DuplicateKey as exc:
+            raise ConfigError(str(exc), file=path, line=exc.line) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise ConfigError(

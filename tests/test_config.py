@@ -60,3 +60,22 @@ def test_bad_values_and_yaml(tmp_path):
 
 def test_year_normalised(tmp_path):
     assert load_config(write(tmp_path, MIN + "year: FY2020-21\n")).year == "2020/21"
+
+
+def test_duplicate_key_is_refused_naming_key_and_both_lines(tmp_path):
+    # a second `police:` under `sources` used to replace the first one silently
+    text = MIN + "  police:\n    format: police_extract\n    path: extract.csv\n"
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    msg = str(e.value)
+    assert str(p) in msg and "'police'" in msg and "lines 6 and 9" in msg
+    # at the top level too, and through the command line: exit 2
+    with pytest.raises(ConfigError, match="'area'.*lines 2 and 9"):
+        load_config(write(tmp_path, MIN + "area: Other\n"))
+    from sna.cli import main
+
+    assert main(["validate", "--config", str(p)]) == 2
+    # the same key in two different mappings is fine
+    ok = MIN + "definition:\n  police_uk_serious_violence: [Robbery]\n"
+    assert load_config(write(tmp_path, ok)).sources["police"].path == "police/"
