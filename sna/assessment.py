@@ -423,6 +423,58 @@ def _choose_year(config: Config, year, incidents: pd.DataFrame) -> tuple[Financi
                 "the year of the latest month (set 'year' in sna.yml to choose)")
 
 
+def _months_of(values) -> set[str]:
+    if values is None or len(values) == 0:
+        return set()
+    m = pd.to_datetime(pd.Series(pd.unique(values.dropna())), errors="coerce").dropna()
+    return set(m.dt.strftime("%Y-%m"))
+
+
+def year_coverage(fy: FinancialYear, incidents: pd.DataFrame, participants=None,
+                  config: Config | None = None, *, given: str = "year") -> str | None:
+    """How much of the financial year ``fy`` the data cover: None when every month of it is
+    in the data; a note when only some months are (the year runs, and says so).
+
+    Raises
+    ------
+    ConfigError
+        When no month of ``fy`` is in any source (incidents, participants' start dates):
+        naming the year, the config key (or ``--year``) and the months the data hold.
+
+    Examples
+    --------
+    >>> inc = pd.DataFrame({"month": pd.date_range("2018-10-01", "2019-02-01", freq="MS")})
+    >>> year_coverage(FinancialYear(2018), inc)
+    'the assessment year 2018/19 is partly covered: 5 of its 12 months are in the data (2018-10..2019-02); rates and counts for it are for those months only'
+    >>> year_coverage(FinancialYear(2023), inc)
+    Traceback (most recent call last):
+    ...
+    sna.errors.ConfigError: the assessment year 2023/24 (year) is outside the data: no source has a month in 2023-04..2024-03 (the data cover 2018-10..2019-02); choose a year the data cover with 'year' in sna.yml or --year
+    """
+    from .errors import ConfigError
+
+    have = set()
+    if incidents is not None and "month" in incidents:
+        have |= _months_of(incidents["month"])
+    if participants is not None and len(participants) and "start_date" in participants:
+        have |= _months_of(participants["start_date"])
+    wanted = [f"{m:%Y-%m}" for m in pd.date_range(fy.start, periods=12, freq="MS")]
+    inside = sorted(set(wanted) & have)
+    span = f"{min(have)}..{max(have)}" if have else "no month at all"
+    if not inside:
+        raise ConfigError(
+            f"the assessment year {fy} ({given}) is outside the data: no source has a month in "
+            f"{wanted[0]}..{wanted[-1]} (the data cover {span}); choose a year the data cover "
+            "with 'year' in sna.yml or --year",
+            file=config.config_path if config is not None else None,
+        )
+    if len(inside) < 12:
+        return (f"the assessment year {fy} is partly covered: {len(inside)} of its 12 months are "
+                f"in the data ({inside[0]}..{inside[-1]}); rates and counts for it are for those "
+                "months only")
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # the entry point
 # --------------------------------------------------------------------------------------------
@@ -509,8 +561,13 @@ def load_assessment(
             except OSError as exc:
                 logger.warning("could not write the cache %s: %s", folder, exc)
     fy, note = _choose_year(cfg, year, data["incidents"])
-    if note:
-        logger.warning(note)
+    notes = [note] if note else []
+    coverage = year_coverage(fy, data["incidents"], data.get("participants"), cfg,
+                             given="--year" if year is not None else "year")
+    if coverage:
+        notes.append(coverage)
+    for n in notes:
+        logger.warning(n)
     geography, population = data["geography"], data["population"]
     if len(data["populations"]):
         from .io.geography import population_for_year, with_population
@@ -534,5 +591,5 @@ def load_assessment(
         cache_key=key,
         cache_path=folder if use_cache else None,
         inputs=inputs,
-        notes=[note] if note else [],
+        notes=notes,
     )

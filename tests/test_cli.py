@@ -260,3 +260,26 @@ def test_internal_errors_are_short_unless_debug(monkeypatch, capsys):
     assert "internal error (TypeError: oops)" in err and "Traceback" not in err
     assert main(["--debug", "validate"]) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+# ---- the assessment year against the data --------------------------------------------------
+def test_year_outside_the_data_exits_2_from_validate_and_run(tmp_path, capsys):
+    # the sample holds 2018-10..2019-02: 2023/24 has no month in any source
+    p = write_config(tmp_path, SAMPLE / "police").read_text().replace("year: 2018/19", "year: 2023/24")
+    (tmp_path / "sna.yml").write_text(p)
+    cfg = tmp_path / "sna.yml"
+    assert main(["validate", "--config", str(cfg), "--quiet"]) == 2
+    msg = one_paragraph(capsys.readouterr().err)
+    assert "2023/24" in msg and "outside the data" in msg and "2018-10..2019-02" in msg
+    assert main(["run", "--config", str(cfg), "--year", "2016/17", "--quiet",
+                 "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "2016/17 (--year) is outside the data" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_partly_covered_year_runs_and_says_so(tmp_path, capsys):
+    cfg = write_config(tmp_path, SAMPLE / "police")
+    assert main(["validate", "--config", str(cfg), "--json", "--quiet"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any("2018/19 is partly covered: 5 of its 12 months" in n for n in notes)
