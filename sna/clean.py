@@ -96,6 +96,8 @@ REASONS: dict[str, str] = {
     "out_of_area": "the record's LSOA (or point) is outside the area's LSOAs",
     "no_location": "the record has no coordinates and no LSOA",
     "bad_month": "the month cannot be read as YYYY-MM",
+    "month_mismatch": "the record's month is not the month of the file it is in (data.police.uk: "
+                      "one file per force and month)",
     "bad_date": "the date cannot be read",
     "unknown_category": "the crime type / category is not known to the definition",
     "bad_value": "a value is impossible (e.g. an age of 250)",
@@ -472,13 +474,20 @@ def to_bng(
     return out_x, out_y
 
 
+def normalise_code(code: str) -> str | None:
+    """An LSOA-like code as written by hand: spaces removed, upper case (`` e01013810`` ->
+    ``E01013810``); blank -> None."""
+    return "".join(str(code).split()).upper() or None
+
+
 def _as_codes(s: pd.Series) -> pd.Series:
-    """LSOA-like codes as a categorical of stripped strings; blank -> missing."""
+    """LSOA-like codes as a categorical of normalised strings (:func:`normalise_code`); blank
+    -> missing."""
     cat = s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype("string").astype("category")
     cats = [str(c) for c in cat.cat.categories]
-    if all(c == c.strip() and c for c in cats):
+    if all(c and normalise_code(c) == c for c in cats):
         return cat.cat.rename_categories(cats) if list(cat.cat.categories) != cats else cat
-    return _recategorise(cat, {c: (str(c).strip() or None) for c in cat.cat.categories})
+    return _recategorise(cat, {c: normalise_code(c) for c in cat.cat.categories})
 
 
 def _recategorise(values: pd.Series, mapping: dict) -> pd.Series:

@@ -142,7 +142,15 @@ class SourceConfig(_Model):
         description="Disclosure rule for the public build; default nhs2018 for health sources, "
         "legacy5 for force extracts and interventions, none for data.police.uk.",
     )
-    sheet: str | int | None = Field(None, description="Excel sheet to read (Excel inputs).")
+    sheet: str | int | None = Field(
+        None, description="Excel sheet to read (Excel inputs). Required when a workbook has "
+        "data on several sheets (sna refuses to guess which one).")
+    repeated_months: Literal["error", "ignore_later"] = Field(
+        "error",
+        description="(police_uk) a force-month found in two files (a month as a folder and "
+        "inside the zip, or a copy '... (1).csv'): 'error' stops with both files named; "
+        "'ignore_later' reads the first only and says so in the QualityLog.",
+    )
     encoding: str = Field("utf-8", description="Text encoding of CSV inputs.")
 
     @property

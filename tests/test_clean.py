@@ -332,3 +332,69 @@ def test_incidents_satisfy_the_pandera_contract(result):
     bad = result.incidents.assign(category=pd.Series([1.5] * len(result.incidents)))
     with pytest.raises(Exception, match="category"):
         incidents_schema().validate(bad, lazy=True)
+
+
+# ---- each force-month read once; a Month that is not its file's ---------------------------
+def test_month_as_folder_and_inside_the_zip_is_refused_naming_both(tmp_path, city_geo):
+    import zipfile
+
+    d = tmp_path / "police"
+    shutil.copytree(POLICE, d)
+    with zipfile.ZipFile(d / "download.zip", "w") as zf:
+        zf.write(OCT, "2018-10/2018-10-nottinghamshire-street.csv")
+    with pytest.raises(Exception) as e:
+        run(write_config(tmp_path, police=d), city_geo)
+    msg = str(e.value)
+    assert type(e.value).__name__ == "InputFormatError"
+    assert str(d / "2018-10" / "2018-10-nottinghamshire-street.csv") in msg
+    assert f"{d / 'download.zip'}!2018-10/2018-10-nottinghamshire-street.csv" in msg
+    assert "counted twice" in msg and "repeated_months: ignore_later" in msg
+    # with the switch: the later file is left out and the QualityLog says so
+    p = write_config(tmp_path, police=d)
+    p.write_text(p.read_text().replace("    path:", "    repeated_months: ignore_later\n    path:"))
+    res = run(p, city_geo)
+    assert res.quality.rows_read == 47  # 39 + 8, not 39 + 8 + 39
+    assert any("download.zip!2018-10/2018-10-nottinghamshire-street.csv ignored" in n
+               for n in res.quality.notes)
+
+
+def test_a_copy_in_another_folder_is_refused(tmp_path):
+    from sna.errors import InputFormatError
+    from sna.io.police_uk import read_police_uk
+
+    d = tmp_path / "police"
+    shutil.copytree(POLICE, d)
+    (d / "downloads").mkdir()
+    shutil.copy(JAN, d / "downloads" / "2019-01-nottinghamshire-street (1).csv")
+    with pytest.raises(InputFormatError, match=r"2019-01 street file of nottinghamshire is read twice"):
+        read_police_uk(d)
+
+
+def test_month_mismatch_is_set_aside(tmp_path, city_geo):
+    d = tmp_path / "police"
+    d.mkdir()
+    lines = OCT.read_bytes().split(b"\n")
+    # line 2 is kept in the area today; relabelled as November it would be a second November
+    lines[1] = lines[1].replace(b",2018-10,", b",2018-11,", 1)
+    (d / "2018-10-nottinghamshire-street.csv").write_bytes(b"\n".join(lines))
+    res = run(write_config(tmp_path, police=d), city_geo)
+    qa = res.quarantine.set_index("line")
+    assert qa.loc[2, "reason"] == "month_mismatch"
+    assert qa.loc[2, "detail"] == "Month 2018-11 in the file of 2018-10"
+    assert res.quality.set_aside["month_mismatch"] == 1
+    assert res.quality.rows_read == 39 == res.quality.rows_kept + sum(res.quality.set_aside.values())
+    assert (res.incidents["month"] == pd.Timestamp("2018-10-01")).all()
+    assert "month_mismatch" in clean.REASONS
+
+
+def test_lsoa_codes_in_lower_case_or_with_spaces_are_normalised(tmp_path, city_geo):
+    d = tmp_path / "police"
+    d.mkdir()
+    base = run(write_config(tmp_path, police=OCT), city_geo)
+    text = OCT.read_text()
+    text = text.replace(",E01", ", e01")  # every code: lower case, a space before
+    (d / "2018-10-nottinghamshire-street.csv").write_text(text)
+    res = run(write_config(tmp_path, police=d), city_geo)
+    assert res.quality.set_aside == base.quality.set_aside
+    assert res.quality.rows_kept == base.quality.rows_kept
+    assert res.incidents["lsoa"].astype(str).tolist() == base.incidents["lsoa"].astype(str).tolist()

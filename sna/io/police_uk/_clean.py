@@ -40,7 +40,14 @@ from ...definitions import police_uk_categories
 from ...engine import run_tasks
 from ...quality import SourceQuality, empty_quarantine
 from ...schemas import CATEGORICAL_COLUMNS, INCIDENT_COLUMNS
-from ._read import encode_street_text, police_uk_files, raw_frame, read_street_split
+from ._read import (
+    encode_street_text,
+    file_month,
+    one_file_per_month,
+    police_uk_files,
+    raw_frame,
+    read_street_split,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -88,7 +95,10 @@ def clean_police_uk(
         ``category`` (the crime type), ``serious_violence`` (local definition), ``knife`` /
         ``firearm`` / ``domestic`` unknown, ``lsoa``, ``district``, ``partnership``, ``x``,
         ``y``, ``file``, ``line``, in file and line order (categories sorted). Set aside:
-        ``bad_month``, ``unknown_category``, ``no_location``, ``out_of_area``.
+        ``bad_month``, ``month_mismatch`` (a ``Month`` other than the month of the file's
+        name), ``unknown_category``, ``no_location``, ``out_of_area``. A force-month read from
+        two files (a folder and the zip, a copy) is an error, or with ``repeated_months:
+        ignore_later`` the later file is left out and the QualityLog says so.
 
     Notes
     -----
@@ -109,13 +119,16 @@ def clean_police_uk(
     >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
     (24988, 24123, {'no_location': 616, 'out_of_area': 249})
     """
-    files = police_uk_files(config.resolve_many(source.path), "street")
+    files = police_uk_files(config.resolve_many(source.path), "street", repeated=None)
+    files, ignored = one_file_per_month(files, getattr(source, "repeated_months", "error"))
     area = pd.Index(sorted(set(geography["lsoa"].astype(str))), dtype="str")
     ctx = _Context(name=name, encoding=source.encoding, definition=config.definition, area=area)
     with _memory_reuse():
         parts = run_tasks(_police_uk_file, files, ctx, engine=engine, config=config,
                           progress=progress, label=lambda f: f.basename)
-        return _assemble(parts, name, ctx, config, geography)
+        res = _assemble(parts, name, ctx, config, geography)
+    res.quality.notes.extend(ignored)
+    return res
 
 
 @contextmanager
@@ -163,6 +176,15 @@ def _clean_rest(raw: pd.DataFrame, name: str, config: "Config",
     if bad.any():
         work = set_aside(work, bad, "bad_month",
                          "Month " + raw.loc[bad, "Month"].astype("string").fillna("(blank)"))
+    # a row whose Month is not its file's month (a relabelled copy would count twice)
+    files = raw["file"].astype(str)
+    by_file = {f: file_month(f) for f in pd.unique(files)}
+    expected = pd.to_datetime(files.map(by_file), format="%Y-%m", errors="coerce")
+    mismatch = (~bad & expected.notna() & (month != expected)).to_numpy()
+    if mismatch.any():
+        work = set_aside(work, mismatch, "month_mismatch",
+                         "Month " + raw.loc[mismatch, "Month"].astype("string") + " in the file of "
+                         + files[mismatch].map(by_file))
     cats = police_uk_categories(raw["Crime type"], config.definition)
     unknown = cats["category"].isna()
     if unknown.any():
@@ -208,12 +230,13 @@ class _Context:
         return state
 
     def lsoa_lut(self, codes: list) -> np.ndarray:
-        """Position of each code (stripped) among the area's LSOAs (-1: not in the area),
+        """Position of each code (normalised: spaces removed, upper case) among the area's
+        LSOAs (-1: not in the area),
         plus -1 for missing. The area's hash table is built once (a plain object index keeps
         its look-up engine), so a file costs one probe per distinct code."""
         if self._area is None:
             self._area = pd.Index(self.area.to_numpy(dtype=object), dtype=object)
-        found = self._area.get_indexer([c.strip() for c in codes])
+        found = self._area.get_indexer(["".join(c.split()).upper() for c in codes])
         return np.append(found, -1).astype(np.int32)
 
     def month_lut(self, labels: list) -> np.ndarray:
@@ -296,6 +319,9 @@ def _police_uk_file(f, ctx: _Context) -> _Part:
     c_idx, c_vals = _encoded(table["LSOA code"])
     lsoa = ctx.lsoa_lut(c_vals.to_pylist())[c_idx]
     kept = (lsoa >= 0) & ~np.isnat(month) & (cat >= 0)
+    own = file_month(f.name)
+    if own is not None:  # a row of another month than its file's: the shared path sets it aside
+        kept &= month == np.datetime64(own + "-01", "ns")
     n_kept = int(kept.sum())
     cols: dict[str, Any] = {}
     if n_kept:

@@ -78,9 +78,13 @@ _FUNCTION = {
     "stop_search": "read_police_uk_stop_search",
 }
 _NAME_RE = re.compile(
-    r"^(?P<month>\d{4}-\d{2})-(?P<force>.+)-(?P<kind>street|outcomes|stop-and-search)\.csv$",
+    r"^(?P<month>\d{4}-\d{2})-(?P<force>.+?)-(?P<kind>street|outcomes|stop-and-search)"
+    r"(?:\s*\(\d+\))?\.csv$",  # (a browser's copy: "... (1).csv")
     re.IGNORECASE,
 )
+
+#: What to do with a second file of a force-month already read (``sources.<name>.repeated_months``).
+REPEATED_MONTHS = ("error", "ignore_later")
 
 Progress = Callable[[str], None]
 
@@ -141,7 +145,69 @@ def file_kind(f: "InputFile | str | os.PathLike") -> str | None:
     return _kind_from_header(_sniff_header(f))
 
 
-def police_uk_files(path, kind: str = "street") -> list[InputFile]:
+def file_month(name: str) -> str | None:
+    """The month (``YYYY-MM``) in a data.police.uk file's published name, or None.
+
+    Examples
+    --------
+    >>> file_month("police.zip!2018-10/2018-10-nottinghamshire-street (1).csv")
+    '2018-10'
+    >>> file_month("my_extract.csv") is None
+    True
+    """
+    m = _NAME_RE.match(os.path.basename(str(name).split("!")[-1]))
+    return m.group("month") if m else None
+
+
+def one_file_per_month(files: list[InputFile], repeated: str = "error") -> tuple[list[InputFile], list[str]]:
+    """Each force-month read once: the files, and a note for each file left out.
+
+    Files are keyed by the month, force and kind of their published name
+    (``2018-10-nottinghamshire-street.csv``; a copy ``... (1).csv`` has the same key). A key met
+    twice (the month as a folder and inside the zip, or a copy in another folder) would count
+    every row of that month twice.
+
+    Parameters
+    ----------
+    repeated
+        ``error``: :class:`~sna.errors.InputFormatError` naming both files; ``ignore_later``:
+        the later file is left out, with a note.
+
+    Raises
+    ------
+    InputFormatError
+        Naming both files, and the config key that would ignore the later one.
+    """
+    if repeated not in REPEATED_MONTHS:
+        raise ValueError(f"repeated must be one of {REPEATED_MONTHS}, not {repeated!r}")
+    first: dict[tuple, InputFile] = {}
+    kept: list[InputFile] = []
+    notes: list[str] = []
+    for f in files:
+        m = _NAME_RE.match(f.basename)
+        if not m:
+            kept.append(f)
+            continue
+        key = (m.group("month"), m.group("force").lower(), m.group("kind").lower())
+        if key in first:
+            if repeated == "error":
+                raise InputFormatError(
+                    f"the {key[0]} {key[2]} file of {key[1]} is read twice: {first[key].name} and "
+                    f"{f.name} (a month as a folder and inside the zip, or a copy) - its rows "
+                    "would be counted twice; remove one, or set 'repeated_months: ignore_later' "
+                    "on the source in sna.yml to read only the first",
+                    file=f.name,
+                )
+            notes.append(f"{f.name} ignored: the {key[0]} {key[2]} file of {key[1]} was read "
+                         f"from {first[key].name} (repeated_months: ignore_later)")
+            logger.warning("data.police.uk: %s", notes[-1])
+            continue
+        first[key] = f
+        kept.append(f)
+    return kept, notes
+
+
+def police_uk_files(path, kind: str = "street", *, repeated: str | None = "error") -> list[InputFile]:
     """The data.police.uk files of one kind under ``path``.
 
     Parameters
@@ -150,6 +216,9 @@ def police_uk_files(path, kind: str = "street") -> list[InputFile]:
         A file, folder (searched recursively), zip archive, glob, or a list of them.
     kind
         ``street``, ``outcomes`` or ``stop_search``.
+    repeated
+        A force-month found in two files: ``error`` (the default), ``ignore_later``, or None
+        (not checked here: :func:`one_file_per_month` is the caller's).
 
     Returns
     -------
@@ -159,7 +228,8 @@ def police_uk_files(path, kind: str = "street") -> list[InputFile]:
     Raises
     ------
     InputFormatError
-        If a file named explicitly is of another kind, or no file of this kind is found.
+        If a file named explicitly is of another kind, no file of this kind is found, or a
+        force-month is in two files (:func:`one_file_per_month`).
 
     Examples
     --------
@@ -200,7 +270,10 @@ def police_uk_files(path, kind: str = "street") -> list[InputFile]:
             file=path if isinstance(path, (str, os.PathLike)) else ", ".join(map(str, path)),
         )
     seen: set[str] = set()
-    return [f for f in selected if not (f.name in seen or seen.add(f.name))]
+    files = [f for f in selected if not (f.name in seen or seen.add(f.name))]
+    if repeated is not None:
+        files, _ = one_file_per_month(files, repeated)
+    return files
 
 
 # --------------------------------------------------------------------------------------------
@@ -750,7 +823,7 @@ def detect_police_uk(path) -> dict | None:
     """
     try:
         # a file named explicitly is always listed: check it really is a street file
-        if any(file_kind(f) == "street" for f in police_uk_files(path, "street")):
+        if any(file_kind(f) == "street" for f in police_uk_files(path, "street", repeated=None)):
             return {"format": "police_uk"}
     except InputFormatError:
         pass
