@@ -561,13 +561,14 @@ def load_assessment(
             except OSError as exc:
                 logger.warning("could not write the cache %s: %s", folder, exc)
     fy, note = _choose_year(cfg, year, data["incidents"])
+    if note:
+        logger.warning(note)
     notes = [note] if note else []
     coverage = year_coverage(fy, data["incidents"], data.get("participants"), cfg,
                              given="--year" if year is not None else "year")
-    if coverage:
+    if coverage:  # (in the QualityLog's notes and the report, not a warning on every run)
+        logger.info(coverage)
         notes.append(coverage)
-    for n in notes:
-        logger.warning(n)
     geography, population = data["geography"], data["population"]
     if len(data["populations"]):
         from .io.geography import population_for_year, with_population

@@ -15,7 +15,7 @@ from sna import assessment as assessment_mod
 from sna.assessment import latest_complete_year, load_assessment
 from sna.config import load_config
 from sna.datasets import nottingham_sample_config
-from sna.errors import AnalysisInputError
+from sna.errors import AnalysisInputError, ConfigError
 from sna.periods import FinancialYear
 
 SAMPLE = nottingham_sample_config().parent
@@ -74,8 +74,10 @@ def test_cache_is_written_and_reused(tmp_path, monkeypatch):
     assert list(second.geography.columns) == list(first.geography.columns)
     assert second.geography.attrs["sna"]["lsoa_vintage"] == 2011
     assert isinstance(second.incidents["lsoa"].dtype, pd.CategoricalDtype)
-    # a different year reuses the same cache
-    assert load_assessment(cfg, "2019/20").year == FinancialYear(2019)
+    # a different year reuses the same cache (2019/20 is outside the sample's months: the
+    # cached data say so, without a rebuild)
+    with pytest.raises(ConfigError, match="2019/20 .--year. is outside the data"):
+        load_assessment(cfg, "2019/20")
 
 
 def test_changed_input_or_config_changes_the_key(tmp_path):
