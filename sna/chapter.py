@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from ._log import logger
 from .errors import ChapterError
 from .formats import FORMATS
-from .inert import write_csv
+from .inert import markdown_text, write_csv
 
 __all__ = [
     "Chapter",
@@ -690,6 +690,9 @@ class Chapter:
         if not self.display_enabled:
             return
         from IPython.display import display
+
+        if "text/markdown" in data:  # names from the config and data are text, never HTML
+            data = {**data, "text/markdown": markdown_text(data["text/markdown"])}
 
         display(_Output(data, meta))
 

@@ -11,6 +11,11 @@ number or text that is wholly a number) is left alone.
 
 Every CSV that ``sna`` writes goes through :func:`write_csv`.
 
+Markdown prose is made inert for HTML the same way (:func:`markdown_text`): the chapters fill
+names from the config and the data into their sentences (the area, a district, a programme),
+so every Markdown paragraph a chapter shows has its ``&`` and ``<`` escaped before it is
+rendered, and no tag in a value (``<img src=x onerror=...>``) reaches the report's HTML.
+
 Examples
 --------
 >>> inert_text('=HYPERLINK("http://example.invalid")')
@@ -26,7 +31,7 @@ import re
 from typing import Any
 
 __all__ = ["FORMULA_STARTS", "is_formula_like", "inert_text", "inert_frame", "write_csv",
-           "uninert_text"]
+           "uninert_text", "markdown_text"]
 
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -115,3 +120,34 @@ def write_csv(df, path: "str | os.PathLike[str]", **kwargs) -> None:
     <BLANKLINE>
     """
     inert_frame(df).to_csv(path, **kwargs)
+
+
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)(?<!`)\1(?!`)", re.S)
+
+
+def markdown_text(text: str) -> str:
+    """Markdown whose ``&`` and ``<`` are written as entities and whose ``[`` is escaped,
+    outside code spans: no HTML tag and no link in it (from a config or data value filled
+    into a sentence, e.g. ``[x](javascript:...)``) is rendered as HTML or a link.
+
+    Emphasis, lists, headings and ``> quotes`` still work; chapter prose carries no links
+    (the report's links are its contents list and the table and figure labels). Code spans
+    are left as they are (their content is always shown as text).
+
+    Examples
+    --------
+    >>> markdown_text("Covers **<img src=x onerror=alert(1)>**; A&E in `a < b`")
+    'Covers **&lt;img src=x onerror=alert(1)>**; A&amp;E in `a < b`'
+    >>> print(markdown_text("[a link](javascript:alert(1))"))
+    \\[a link](javascript:alert(1))
+    """
+    def esc(s: str) -> str:
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace("[", "\\[")
+
+    out, pos = [], 0
+    for m in _CODE_SPAN.finditer(text):
+        out.append(esc(text[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(esc(text[pos:]))
+    return "".join(out)

@@ -503,9 +503,9 @@ class _Doc:
             t = c.get("type")
             if t in ("text", "inline_html"):
                 raw = c.get("raw", "")
-                if t == "inline_html":
-                    raw = html.unescape(re.sub(r"<[^>]+>", "", raw))
-                run = p.add_run(raw)
+                if t == "inline_html":  # tags dropped: the document carries text only
+                    raw = re.sub(r"<[^>]+>", "", raw)
+                run = p.add_run(html.unescape(raw))  # &amp; / &lt; written by the chapters
                 run.bold, run.italic = bold or None, italic or None
             elif t == "strong":
                 self._inline(p, c.get("children", []), bold=True, italic=italic)
@@ -532,7 +532,9 @@ class _Doc:
         self.table(head, body, [False] * len(head))
 
     def _plain(self, tok: dict) -> str:
-        if "raw" in tok and tok.get("type") in ("text", "codespan"):
+        if "raw" in tok and tok.get("type") == "text":
+            return html.unescape(tok["raw"])
+        if "raw" in tok and tok.get("type") == "codespan":
             return tok["raw"]
         return "".join(self._plain(c) for c in tok.get("children", []))
 

@@ -120,3 +120,81 @@ def test_quarantine_csv_is_inert(tmp_path):
     batch._write_quarantine(SimpleNamespace(quarantine=q), tmp_path, "restricted")
     lines = (tmp_path / "quarantine.csv").read_text().splitlines()
     assert lines[1].startswith("interventions,p.csv,3,bad_value,\"'+SUM(1,2) is not known\",")
+
+
+# --------------------------------------------------------------------------------------------
+# 5. outputs are inert: HTML, Word and slides
+# --------------------------------------------------------------------------------------------
+AREA = "<img src=x onerror=alert(1)>"
+
+
+def _chapter_notebook(out: Path, monkeypatch) -> Path:
+    """The first chapter's sentences as 00_data_quality.ipynb writes them, with the config's
+    area filled in, captured as the executed notebook's outputs."""
+    import IPython.display
+    import nbformat
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    ch = Chapter("00_data_quality", output_dir=out, display=True)
+    ch.say(f"This assessment covers **{AREA}** for the financial year **2020/21** (April 2020 "
+           "to March 2021).")
+    ch.heading(f"Sources of {AREA}")
+    ch.bullets([f"{AREA} & A&E attendances", "[a link](javascript:alert(2))"])
+    ch.not_available("funnel plot", f"A funnel plot compares three or more areas; {AREA} has "
+                                    "one.")
+    ch.table(pd.DataFrame({"district": [AREA], "n": [12]}), "by_district", f"Offences in {AREA}.",
+             sources=[])
+    outputs = []
+    for obj in shown:
+        data, meta = obj._repr_mimebundle_()
+        outputs.append(nbformat.v4.new_output("display_data", data=data, metadata=meta))
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 0. Data and data quality"),
+        nbformat.v4.new_code_cell("ch.say(...)", outputs=outputs)])
+    (out / "chapters").mkdir(parents=True, exist_ok=True)
+    path = out / "chapters" / "00_data_quality.ipynb"
+    nbformat.write(nb, str(path))
+    (out / "manifest.json").write_text(json.dumps({"area": AREA, "year": "2020/21",
+                                                   "build": "restricted", "synthetic": True}))
+    return path
+
+
+def test_config_area_is_text_in_report_and_chapter_html(tmp_path, monkeypatch):
+    from sna.report import assemble_report, export_chapter_html
+
+    out = tmp_path / "run"
+    nb = _chapter_notebook(out, monkeypatch)
+    report = assemble_report(out, area=AREA, year="2020/21", synthetic=True).read_text()
+    chapter = export_chapter_html(nb, out / "chapters" / "00_data_quality.html").read_text()
+    for name, page in (("report.html", report), ("chapter html", chapter)):
+        assert "<img src=x" not in page, name  # no live tag anywhere
+        assert "javascript:alert(2)" not in page.replace("[a link](javascript:alert(2))", ""), name
+        # the area is shown as written: in the prose, the heading, the list, the note, the table
+        shown = page.count("&lt;img src=x onerror=alert(1)&gt;") + page.count(
+            "&lt;img src=x onerror=alert(1)>")
+        assert shown >= 6, (name, shown)
+        assert "A&amp;E attendances" in page and "A&amp;amp;E" not in page, name
+
+
+def test_word_and_slides_carry_text_only(tmp_path, monkeypatch):
+    import zipfile
+
+    from sna import office
+
+    out = tmp_path / "run"
+    _chapter_notebook(out, monkeypatch)
+    docx = office.write_docx(out)
+    with zipfile.ZipFile(docx) as z:
+        xml = z.read("word/document.xml").decode("utf-8")
+        names = z.namelist()
+    assert "<img" not in xml and "&lt;img src=x onerror=alert(1)&gt;" in xml
+    assert "A&amp;E attendances" in xml and "&amp;amp;" not in xml  # text as written, once
+    assert "w:hyperlink" not in xml and "fldSimple" not in xml  # no links, no live fields
+    assert xml.count("<w:instrText") == 1 and " TOC " in xml  # only the contents field
+    assert not [n for n in names if "embeddings" in n or "vbaProject" in n]
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(docx)).paragraphs)
+    assert f"This assessment covers {AREA} for the financial year" in text
+    assert "[a link](javascript:alert(2))" in text  # shown as typed, not a link
