@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_allclose
 import shapely
 from scipy import sparse, stats
 from shapely.geometry import box
@@ -685,8 +686,13 @@ def test_city_centre_violence_is_a_99pct_hotspot(city_counts):
     assert analytical.loc[top.index, "hotspot"].isin(strong).all()
     assert analytical.loc[top.index, "hotspot"].eq("hot spot (99.9%)").all()
     # permutation inference with enough permutations to resolve p < 0.01 after FDR
-    perm = hs.gistar(city_counts, permutations=9999)
-    assert perm.loc[top.index, "hotspot"].isin(strong).all()
+    perm = hs.gistar(city_counts, permutations=9999)  # conditional, as esda
+    assert perm.loc[top.index, "hotspot"].str.startswith("hot spot").all()
+    assert perm.loc[top.index, "hotspot"].isin(strong).sum() >= 3
+    # total randomisation also tests the unit's own count: all four at 99%
+    total = hs.gistar(city_counts, permutations=9999, randomisation="total")
+    assert total.loc[top.index, "hotspot"].isin(strong).all()
+    assert total.attrs["sna"]["gistar"]["randomisation"] == "total"
     # the defaults (999 permutations, FDR) find them too, and say why 99% is out of reach
     default = hs.gistar(city_counts)
     assert default.loc[top.index, "hotspot"].str.startswith("hot spot").all()
@@ -1017,7 +1023,13 @@ def test_by_deprivation_byar_known_answer_and_rate_ratio():
         0.9754,
     )
     assert rr["most_deprived"] == 1 and rr["least_deprived"] == 10
+    # the reference decile: 1 by definition, no "interval" of its ratio with itself
     assert out["rate_ratio"].iloc[-1] == 1.0
+    assert out[["rr_lowercl", "rr_uppercl"]].iloc[-1].isna().all()
+    assert out[["rr_lowercl", "rr_uppercl"]].iloc[:-1].notna().all().all()
+    # one LSOA per decile: no dispersion to estimate, the Poisson intervals stand
+    od = out.attrs["sna"]["by_deprivation"]["overdispersion"]
+    assert od["df"] == 0 and not od["applied"]
 
 
 def test_by_deprivation_real_city(city_counts, geography):
@@ -1047,6 +1059,29 @@ def test_by_deprivation_real_city(city_counts, geography):
     assert list(q.columns[:1]) == ["imd_quintile"] and q["n"].sum() == out["n"].sum()
     # Nottingham is deprived: violence is far higher in its most deprived areas
     assert q.attrs["sna"]["by_deprivation"]["rate_ratio"]["value"] > 1
+    # the LSOAs of a decile vary far more than Poisson: phi as statsmodels' quasi-Poisson
+    import statsmodels.api as sm
+
+    od = out.attrs["sna"]["by_deprivation"]["overdispersion"]
+    lsoa = geo.merge(pd.DataFrame(city_counts[["lsoa", "n"]]), on="lsoa")
+    X = pd.get_dummies(lsoa["imd_decile"].astype(int), dtype=float).to_numpy()
+    fit = sm.GLM(lsoa["n"].to_numpy(float), X, family=sm.families.Poisson(),
+                 offset=np.log(lsoa["population"].to_numpy(float))).fit(scale="X2")
+    assert od["applied"] and od["phi"] == pytest.approx(fit.scale, rel=1e-9)
+    assert od["df"] == len(lsoa) - X.shape[1]
+    plain = hs.by_deprivation(city_counts, geo, overdispersion=False)
+    assert_allclose(plain["rate"], out["rate"])
+    wide = (out["uppercl"] - out["lowercl"]) / (plain["uppercl"] - plain["lowercl"])
+    assert (wide > 1).all()
+    # about sqrt(phi) wider where the effective count O/phi is large enough for that
+    big = (out["n"] / od["phi"] > 30).to_numpy()
+    assert big.sum() >= 3
+    assert_allclose(wide[big], np.sqrt(od["phi"]), rtol=0.1)
+    # and close to the quasi-Poisson GLM's own (Wald, log scale) interval there
+    lo, hi = np.exp(fit.conf_int()).T
+    assert_allclose(out["rate"], np.exp(fit.params) * 1000, rtol=1e-6)
+    assert_allclose(out.loc[big, "lowercl"], lo[big] * 1000, rtol=0.05)
+    assert_allclose(out.loc[big, "uppercl"], hi[big] * 1000, rtol=0.05)
 
 
 def test_by_deprivation_errors():
@@ -1057,3 +1092,27 @@ def test_by_deprivation_errors():
         hs.by_deprivation(pd.DataFrame({"lsoa": ["A"], "n": [3]}), geo.drop(columns="imd_decile"))
     with pytest.raises(AnalysisInputError, match="1..10"):
         hs.by_deprivation(pd.DataFrame({"lsoa": ["A"], "n": [3]}), geo.assign(imd_decile=11))
+
+
+def test_gistar_conditional_permutations_agree_with_esda(city_counts):
+    """The default permutation inference is esda's conditional randomisation: on the real
+    Nottingham LSOAs the pseudo p-values agree with esda G_Local(star=True)'s p_sim within
+    Monte Carlo error (different seeds and engines); total randomisation does not."""
+    import esda
+
+    x = city_counts["n"].to_numpy(dtype=float)
+    w, _ = hs.neighbours(city_counts, "queen")
+    perms = 9999
+    ref = esda.G_Local(x, esda_w(w), transform="B", star=True, permutations=perms, seed=7)
+    ours = hs.gistar(city_counts, permutations=perms, correction=None)
+    assert ours.attrs["sna"]["gistar"]["randomisation"] == "conditional"
+    one_sided = ours["pvalue"].to_numpy() / 2  # esda's p_sim is the smaller tail
+    p = np.clip(ref.p_sim, 1 / (perms + 1), 0.5)
+    mc = np.sqrt(2 * p * (1 - p) / perms)  # s.e. of the difference of two estimates
+    tie = 0.02  # counts tie: esda counts sims >= obs in one tail, sims <= obs in the other
+    assert (np.abs(one_sided - ref.p_sim) <= 5 * mc + tie).all()
+    assert np.abs(one_sided - ref.p_sim).max() < 0.05
+    total = hs.gistar(city_counts, permutations=perms, correction=None, randomisation="total")
+    assert np.abs(total["pvalue"].to_numpy() / 2 - ref.p_sim).max() > 0.1
+    with pytest.raises(AnalysisInputError, match="randomisation"):
+        hs.gistar(city_counts, randomisation="partial")

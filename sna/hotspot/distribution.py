@@ -267,6 +267,23 @@ def _rate_limits(o: np.ndarray, pop: np.ndarray, per: float, confidence: float):
     lo, hi, _ = poisson_count_limits(o, confidence)
     return o / pop * per, lo / pop * per, hi / pop * per
 
+def _group_dispersion(geo, tab, group, population) -> dict:
+    """Quasi-Poisson dispersion of the LSOA counts around their group's rate."""
+    rates = (tab.set_index(group)["n"] / tab.set_index(group)["population"]).astype(float)
+    expected = geo[population].astype(float).to_numpy() * geo[group].map(rates).to_numpy()
+    observed = geo["n"].astype(float).to_numpy()
+    df = int(len(geo) - len(tab))
+    use = expected > 0
+    if df <= 0:
+        return {"phi": None, "df": df, "applied": False,
+                "reason": "one LSOA per group: the dispersion cannot be estimated"}
+    phi = float(((observed[use] - expected[use]) ** 2 / expected[use]).sum() / df)
+    return {"phi": phi, "df": df, "applied": bool(phi > 1),
+            "method": "Pearson chi-squared / (LSOAs - groups), as a quasi-Poisson GLM",
+            "reason": "phi > 1: intervals widened by about sqrt(phi)" if phi > 1 else
+            "phi <= 1: Poisson intervals"}
+
+
 def by_deprivation(
     counts,
     geography: pd.DataFrame,
@@ -277,6 +294,7 @@ def by_deprivation(
     per: float = 1000,
     confidence: float = 0.95,
     quintiles: bool = False,
+    overdispersion: bool = True,
 ) -> pd.DataFrame:
     """Rates by IMD decile (or quintile) with Byar's intervals, and the rate ratio of the most
     to the least deprived.
@@ -298,16 +316,22 @@ def by_deprivation(
     quintiles
         Group deciles into quintiles (1-2 → 1 ... 9-10 → 5), for areas with few LSOAs in
         some deciles.
+    overdispersion
+        Widen the intervals for the extra variation between the LSOAs of a group (default
+        True; see Notes). False: plain Poisson intervals, as if every event were
+        independent of every other.
 
     Returns
     -------
     pandas.DataFrame
         One row per decile present (``imd_decile`` or ``imd_quintile``): ``areas``, ``n``,
         ``population``, ``rate``, ``lowercl``, ``uppercl`` (Byar's, exact below 10 events),
-        ``rate_ratio`` (to the least deprived group present), ``rr_lowercl``,
-        ``rr_uppercl``. ``attrs["sna"]["by_deprivation"]["rate_ratio"]`` holds the rate
-        ratio of the most to the least deprived group with its interval and which groups
-        they are.
+        ``rate_ratio`` (to the least deprived group present, the reference: 1 by
+        definition, with no interval), ``rr_lowercl``, ``rr_uppercl``.
+        ``attrs["sna"]["by_deprivation"]`` holds the rate ratio of the most to the least
+        deprived group with its interval and which groups they are, and under
+        ``overdispersion`` the dispersion φ, its degrees of freedom and whether the
+        intervals were widened.
 
     Raises
     ------
@@ -319,7 +343,18 @@ def by_deprivation(
     -----
     Rate ratio interval: exact, conditional on the total of the two groups (the binomial
     split of O₁ + O₂, Clopper-Pearson limits turned into the ratio) -- statsmodels'
-    ``exact-cond`` method; LSOAs without a decile are left out and counted.
+    ``exact-cond`` method; LSOAs without a decile are left out and counted. The reference
+    group's ratio with itself is 1 and has no interval.
+
+    Over-dispersion: violence clusters, so the LSOAs of one decile vary far more than
+    Poisson counts would. The dispersion is estimated as in a quasi-Poisson model of the
+    LSOA counts with one rate per group (McCullagh & Nelder 1989): ``φ = Σ (Oₗ − Eₗ)²/Eₗ /
+    (L − G)`` over the L LSOAs, ``Eₗ`` the LSOA's population times its group's rate, G the
+    groups -- the scale statsmodels' ``GLM(..., family=Poisson()).fit(scale="X2")`` gives.
+    When φ > 1 every interval is computed from the effective count ``O/φ`` (Byar's or
+    exact limits of ``O/φ``, scaled back; the rate ratio's exact interval on ``O₁/φ`` and
+    ``O₂/φ``), so intervals widen by about √φ; φ ≤ 1, or no degrees of freedom (one LSOA per
+    group), leaves the Poisson intervals.
 
     Examples
     --------
@@ -370,28 +405,36 @@ def by_deprivation(
     )
     o = tab["n"].to_numpy(dtype=float)
     p = tab["population"].to_numpy(dtype=float)
-    rate, lo, hi = _rate_limits(o, p, per, confidence)
+    od = _group_dispersion(geo, tab, group, population) if overdispersion else None
+    scale = od["phi"] if od and od["applied"] else 1.0
+    rate = o / p * per
+    _, lo, hi = _rate_limits(o / scale, p / scale, per, confidence)
     if np.all(np.mod(o, 1) == 0):
         tab["n"] = o.astype(np.int64)
     tab["rate"], tab["lowercl"], tab["uppercl"] = rate, lo, hi
     ref = len(tab) - 1  # least deprived group present
-    rr, rlo, rhi = _rate_ratio(o, p, o[ref], p[ref], confidence)
+    rr, rlo, rhi = _rate_ratio(o / scale, p, o[ref] / scale, p[ref], confidence)
+    rlo[ref] = rhi[ref] = np.nan  # the reference against itself: 1, no interval
     tab["rate_ratio"], tab["rr_lowercl"], tab["rr_uppercl"] = rr, rlo, rhi
     tab.attrs = {}
     meta = {
         "groups": group,
         "per": per,
         "confidence": confidence,
-        "interval": "Byar's (exact Poisson below 10 events)",
-        "reference": f"{group} {int(tab[group].iloc[ref])} (least deprived present)",
+        "interval": "Byar's (exact Poisson below 10 events)"
+        + (f" on the effective count O/phi (phi = {scale:.2f})" if scale != 1 else ""),
+        "reference": f"{group} {int(tab[group].iloc[ref])} (least deprived present; "
+        "rate ratio 1 by definition, no interval)",
         "rate_ratio": {
             "most_deprived": int(tab[group].iloc[0]),
             "least_deprived": int(tab[group].iloc[ref]),
             "value": float(rr[0]),
             "lowercl": float(rlo[0]),
             "uppercl": float(rhi[0]),
-            "method": "exact conditional (binomial), Clopper-Pearson",
+            "method": "exact conditional (binomial), Clopper-Pearson"
+            + (", on effective counts O/phi" if scale != 1 else ""),
         },
+        "overdispersion": od,
         "lsoas_without_decile": int(no_decile.sum()),
     }
     record(tab, "by_deprivation", meta)

@@ -107,6 +107,20 @@ def gistar_z(x: np.ndarray, wstar, wi: np.ndarray, s1: np.ndarray) -> np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, (lag - xbar * wi) / np.where(den > 0, den, 1.0), np.nan)
 
+def _gistar_permutations(x, mat, wstar, permutations, seed, alternative, randomisation):
+    """Pseudo p-values of Gi* and the direction of each unit (hot = upper tail)."""
+    if randomisation == "total":
+        ge, le = tail_counts(x, wstar, permutations, seed, conditional=False)
+        return perm_pvalues(ge, le, permutations, alternative)
+    # the unit's own value is fixed: its star sum's rank is its neighbours' sum's rank
+    ge, le = tail_counts(x, mat, permutations, seed, conditional=True)
+    alone = np.diff(mat.indptr) == 0
+    ge[alone] = permutations
+    le[alone] = permutations
+    p, hot = perm_pvalues(ge, le, permutations, alternative)
+    return p, np.where(alone, x > x.mean(), hot)
+
+
 def gistar(
     data: gpd.GeoDataFrame,
     *,
@@ -123,6 +137,7 @@ def gistar(
     k: int = 6,
     distance: float | None = None,
     islands: Literal["nearest", "raise"] = "nearest",
+    randomisation: Literal["conditional", "total"] = "conditional",
 ) -> gpd.GeoDataFrame:
     """Getis-Ord Gi* hot and cold spots.
 
@@ -138,8 +153,9 @@ def gistar(
         tolerance; ``"adjacent"`` on grids). Weights are binary and the unit itself is
         included (the "star" in Gi*).
     permutations
-        Conditional permutations for the pseudo p-values (default 999, seeded). ``0`` uses
-        the normal approximation (analytical p-values, as sfhotspot and ArcGIS).
+        Permutations for the pseudo p-values (default 999, seeded; see ``randomisation``).
+        ``0`` uses the normal approximation (analytical p-values, as sfhotspot and ArcGIS's
+        Hot Spot Analysis).
     correction
         Multiple-testing correction applied across the areas: ``"fdr_bh"`` (default),
         ``"holm"``, ``"bonferroni"`` or ``None``. The classes use the adjusted p-value.
@@ -148,6 +164,10 @@ def gistar(
         ``"less"`` (cold only).
     seed
         Random seed of the permutations (default 12345): same input, same output.
+    randomisation
+        ``"conditional"`` (default, as esda's ``G_Local`` and ArcGIS's permutation tests):
+        each unit keeps its own value and its neighbours' values are drawn from the other
+        n − 1; ``"total"``: the unit's value is drawn with its neighbours' from all n.
     rates, population, per
         Run on rates instead of counts where populations differ: ``population`` names the
         population column (``rates=True`` uses ``"population"``); the statistic is computed
@@ -182,16 +202,20 @@ def gistar(
     identical to esda ``G_Local(star=True, transform="B")`` ``Zs``. Analytical p-values
     are two-sided normal, ``2 Φ(−|z|)``.
 
-    Permutation p-values use *total* randomisation: the Wᵢ values of the unit and its
-    neighbours are drawn together, without replacement, from all n values. The mean and
-    variance of that sum are exactly x̄ Wᵢ and the square of the Gi* denominator, so the
-    permutation test is the exact counterpart of the z-score. (esda holds the unit's own
-    value fixed -- conditional randomisation, right for local Moran -- which for Gi*
-    leaves the star's own contribution untested: a city-centre LSOA with the most events
-    but ordinary neighbours would not register.) Two-sided p-values double the smaller
-    tail, ``min(1, 2 · (1 + #tail) / (1 + permutations))``; the direction (hot / cold) is
-    the tail the observed sum is in. The smallest two-sided pseudo p-value is
-    ``2 / (1 + permutations)`` -- 0.002 with 999 -- so the 99.9% class needs 1999 or more
+    Permutation p-values use *conditional* randomisation by default (Anselin 1995; esda
+    ``G_Local(star=True)``, ArcGIS): the unit's own value is held fixed and the values of
+    its Wᵢ − 1 neighbours are drawn without replacement from the other n − 1 units; the
+    p-value says whether the neighbourhood around the unit is unusual given the unit.
+    ``randomisation="total"`` draws the unit's value with its neighbours' from all n (the
+    null whose mean and variance are exactly those of the z-score); it differs from
+    conditional mostly for a unit whose own value is extreme but whose neighbours are
+    ordinary, which total randomisation can call a hot spot and conditional cannot -- use
+    the z-score (``permutations=0``) or local Moran's High-Low outliers to see such units.
+    A unit without neighbours has nothing to permute: p = 1. Two-sided p-values double
+    the smaller tail, ``min(1, 2 · (1 + #tail) / (1 + permutations))`` (esda's ``p_sim``
+    is the smaller tail itself, one-sided); the direction (hot / cold) is the tail the
+    observed sum is in. The smallest two-sided pseudo p-value is ``2 / (1 +
+    permutations)`` -- 0.002 with 999 -- so the 99.9% class needs 1999 or more
     permutations, and after a correction over many areas even the 99% class may need more
     (9999): a warning says so and ``attrs`` records it. sfhotspot applies no correction by
     default; ``sna`` applies Benjamini-Hochberg unless told otherwise, and says so.
@@ -218,7 +242,7 @@ def gistar(
 
     >>> gistar(cells).loc[[14], ["pvalue", "hotspot"]]
         pvalue          hotspot
-    14   0.006  not significant
+    14   0.024  not significant
     """
     check_common(permutations, alternative, correction, seed)
     x, pop_col = _values(data, value, rates, population, per, "gistar")
@@ -243,10 +267,12 @@ def gistar(
             "gistar: %d unit(s) have every unit as a neighbour, so Gi* is undefined there (NaN)",
             undefined,
         )
+    if randomisation not in ("conditional", "total"):
+        raise fail(f"randomisation must be 'conditional' or 'total', got {randomisation!r}.")
     if permutations:
-        ge, le = tail_counts(x, wstar, permutations, seed, conditional=False)
-        p, hot = perm_pvalues(ge, le, permutations, alternative)
-        method = f"permutation, total randomisation ({permutations}, seed {seed})"
+        p, hot = _gistar_permutations(x, mat, wstar, permutations, seed, alternative,
+                                      randomisation)
+        method = f"permutation, {randomisation} randomisation ({permutations}, seed {seed})"
     else:
         p, hot = norm_pvalues(z, alternative)
         method = "normal approximation"
@@ -265,6 +291,7 @@ def gistar(
         "weights": {**winfo, "style": "binary, self included (Gi*)"},
         "pvalues": method,
         "permutations": int(permutations),
+        "randomisation": randomisation if permutations else None,
         "seed": int(seed) if permutations else None,
         "alternative": alternative,
         "correction": correction,
