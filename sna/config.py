@@ -37,6 +37,7 @@ __all__ = [
     "GeographyConfig",
     "SourceConfig",
     "DefinitionConfig",
+    "TableAConfig",
     "PrivacyConfig",
     "DisclosureConfig",
     "EngineConfig",
@@ -160,6 +161,22 @@ class SourceConfig(_Model):
         return FORMATS[self.format].disclosure
 
 
+class TableAConfig(_Model):
+    """How the board report's Table A counts police-recorded crime."""
+
+    homicide_in_violence_against_the_person: bool = Field(
+        True,
+        description="Count homicide within 'Violence against the person', as the ONS "
+        "offence group does (False: the SNA category, without homicide).",
+    )
+    date: Literal["offence", "recorded"] = Field(
+        "offence",
+        description="Year of a crime by its offence date (when the violence happened) or "
+        "its recorded date (as ONS police recorded crime statistics); 'recorded' needs the "
+        "source's recorded_date column.",
+    )
+
+
 class DefinitionConfig(_Model):
     """The local definition of serious violence."""
 
@@ -190,6 +207,11 @@ class DefinitionConfig(_Model):
         default_factory=dict,
         description="Overrides: Home Office offence code -> SNA category.",
         examples=[{"8N": "Violence against the person"}],
+    )
+    table_a: TableAConfig = Field(
+        default_factory=TableAConfig,
+        description="How Table A counts offences: homicide within violence against the "
+        "person, and offence or recorded date.",
     )
 
 

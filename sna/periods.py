@@ -33,6 +33,7 @@ __all__ = [
     "parse_dates",
     "fy_start_year",
     "months_of",
+    "months_by_fy",
     "baseline_years",
     "rolling_12_windows",
     "month_label",
@@ -222,6 +223,16 @@ def fy_of(when):
         labels = start.map(lambda y: None if pd.isna(y) else str(FinancialYear(int(y))))
         return labels.astype("string")
     return str(FinancialYear(int(start)))
+
+
+def months_by_fy(months) -> dict[str, int]:
+    """How many of the given months ("2020-04", Periods, dates) fall in each financial year.
+
+    >>> months_by_fy(["2018-10", "2018-11", "2019-01", "2019-04"])
+    {'2018/19': 3, '2019/20': 1}
+    """
+    labels = fy_of(pd.Series([str(pd.Period(m, "M")) for m in months], dtype="string"))
+    return {str(k): int(v) for k, v in labels.value_counts(sort=False).sort_index().items()}
 
 
 def months_of(years: Iterable) -> pd.PeriodIndex:

@@ -49,6 +49,8 @@ INCIDENT_COLUMNS: dict[str, tuple[str, str]] = {
     "date_precision": ("string", "month, day or minute"),
     "month": ("datetime64[ns]", "first day of the month of the event"),
     "fy": ("string", "financial year label, e.g. 2020/21"),
+    "recorded_date": ("datetime64[ns]", "date the crime was recorded (force extracts that "
+                      "give it); <NaT> elsewhere"),
     "crime_type": ("string", "the source's own category label (data.police.uk crime type, HO offence description, call category, assault method)"),
     "offence_code": ("string", "Home Office offence code, where known"),
     "category": ("string", "SNA category (see SNA_CATEGORIES); data.police.uk crime type for police_uk"),

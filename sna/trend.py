@@ -55,12 +55,14 @@ __all__ = [
     "DEFAULT_INTERRUPTION",
     "monthly",
     "assessment_window",
+    "gap_note",
     "rolling_12",
     "compare_periods",
     "compare_previous",
     "table_a_measures",
     "KNIFE_MEASURES",
     "table_a",
+    "TABLE_A_REASONS",
     "nb_year_effect",
     "stl",
     "its",
@@ -370,6 +372,24 @@ def monthly(
     return out
 
 
+def gap_note(missing, *, source: str | None = None) -> str:
+    """A sentence naming the months without data and how they are treated ("" if none).
+
+    >>> print(gap_note(["2018-12"], source="police"))
+    The police data have no records for December 2018 (a gap in the supply of data, not a
+    month without violence): it is left out, never counted as 0.
+    """
+    months = sorted(str(m) for m in (missing or []))
+    if not months:
+        return ""
+    names = [pd.Period(m, "M").strftime("%B %Y") for m in months]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    whose = f"The {source} data have" if source else "The data have"
+    return (f"{whose} no records for {listed} (a gap in the supply of data, not "
+            f"{'a month' if len(names) == 1 else 'months'} without violence): "
+            f"{'it is' if len(names) == 1 else 'they are'} left out, never counted as 0.")
+
+
 def assessment_window(data: pd.DataFrame, year, *, baseline_years: int = 3,
                       date: str = "month") -> pd.DataFrame:
     """The rows of a monthly table from the first baseline month to the assessment year's end.
@@ -578,19 +598,53 @@ KNIFE_MEASURES: tuple[tuple[str, str | None], ...] = (
 )
 
 
+#: Why Table A's defaults are what they are (for the methods page and the caption).
+TABLE_A_REASONS: dict[str, str] = {
+    "homicide": "homicide counts within violence against the person, as in the ONS offence "
+                "group of police recorded crime, so the row compares with national figures",
+    "offence": "a crime counts in the year of its offence date: the assessment asks when "
+               "violence happened, and offences reported late (sexual offences especially) "
+               "stay in the year they happened",
+    "recorded": "a crime counts in the year it was recorded, as in ONS police recorded crime "
+                "statistics",
+}
+
+
+def _by_recorded_date(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``fy`` and ``month`` from the recorded date (the offence date where it is missing)."""
+    if "recorded_date" not in frame.columns or (len(frame) and frame["recorded_date"].isna().all()):
+        raise AnalysisInputError(
+            "Table A by recorded date needs the police source's recorded_date column (map it "
+            "in sources.<name>.columns), or set definition.table_a.date: offence",
+            key="definition.table_a.date")
+    rec = pd.to_datetime(frame["recorded_date"])
+    missing = int(rec.isna().sum())
+    month = rec.dt.to_period("M").dt.to_timestamp()
+    out = frame.copy()
+    if "month" in out.columns:
+        out["month"] = month.where(rec.notna(), out["month"])
+    labels = [None if pd.isna(y) else str(FinancialYear(int(y))) for y in fy_start_year(month)]
+    out["fy"] = pd.Series(labels, index=out.index, dtype="string").where(
+        rec.notna(), out["fy"].astype("string"))
+    return out, missing
+
+
 def table_a_measures(
     serious: pd.DataFrame,
     records: pd.DataFrame,
     categories: Sequence[str],
     *,
     knife: bool = False,
+    homicide_in_violence_against_the_person: bool = True,
+    date: Literal["offence", "recorded"] = "offence",
 ) -> pd.DataFrame:
     """The records under each measure of the board report's Table A, for :func:`compare_periods`.
 
     A record counts under every measure it meets: "All serious violence" (``serious``, the
     local definition), each police category in ``categories`` (every record of it, in that
-    order, left out when there are none), and with ``knife`` the three knife measures of
-    :data:`KNIFE_MEASURES` (records whose ``knife`` flag is true).
+    order, left out when there are none; "Violence against the person" with homicide, as the
+    ONS offence group, unless told otherwise), and with ``knife`` the three knife measures
+    of :data:`KNIFE_MEASURES` (records whose ``knife`` flag is true).
 
     Parameters
     ----------
@@ -602,11 +656,29 @@ def table_a_measures(
         The police categories shown as their own measures.
     knife
         Add the knife measures (the source has a knife flag).
+    homicide_in_violence_against_the_person
+        Count homicide within "Violence against the person" (default, as the ONS offence
+        group; :confval:`definition.table_a.homicide_in_violence_against_the_person`).
+    date
+        "offence" (default): each record's ``fy`` / ``month`` as cleaned, from the offence
+        date; "recorded": from its ``recorded_date`` (the offence date where that is
+        missing, counted in ``attrs``) (:confval:`definition.table_a.date`).
 
     Returns
     -------
     pandas.DataFrame
         The records, stacked, with a ``measure`` column; measures in Table A's order.
+        ``attrs["sna"]["table_a_measures"]`` records both choices, their reasons and a
+        ``definition_note`` sentence for the table's caption.
+
+    Notes
+    -----
+    Defaults and reasons (:data:`TABLE_A_REASONS`): homicide within violence against the
+    person, as the ONS offence group, so the row compares with national figures; the offence
+    date, because the assessment asks when violence happened and offences reported late
+    (sexual offences especially) stay in the year they happened -- ONS statistics count by
+    the recorded date, which ``date="recorded"`` gives. On the demo, sexual offences
+    change by -28.0% by offence date and -24.2% by recorded date.
 
     Examples
     --------
@@ -617,9 +689,19 @@ def table_a_measures(
     {'All serious violence': 1, 'Robbery': 2, 'Knife crime (any offence involving a knife)': 1,
      'Knife-enabled robbery': 1}
     """
+    if date not in ("offence", "recorded"):
+        raise AnalysisInputError(f"date must be 'offence' or 'recorded', got {date!r}",
+                                 key="definition.table_a.date")
+    missing = 0
+    if date == "recorded":
+        serious, _ = _by_recorded_date(serious)
+        records, missing = _by_recorded_date(records)
+    vap = "Violence against the person"
     out = [serious.assign(measure="All serious violence")]
     for cat in categories:
-        part = records[records["category"] == cat]
+        cats = [cat, "Homicide"] if cat == vap and homicide_in_violence_against_the_person \
+            else [cat]
+        part = records[records["category"].isin(cats)]
         if len(part):
             out.append(part.assign(measure=cat))
     if knife:
@@ -627,7 +709,23 @@ def table_a_measures(
         for name, cat in KNIFE_MEASURES:
             part = flagged if cat is None else flagged[flagged["category"] == cat]
             out.append(part.assign(measure=name))
-    return pd.concat(out, ignore_index=True)
+    long = pd.concat(out, ignore_index=True)
+    long.attrs = {}
+    with_homicide = homicide_in_violence_against_the_person and vap in categories
+    note = ("Offences are counted in the financial year of their "
+            + ("offence date (when the violence happened; ONS statistics use the recorded date)"
+               if date == "offence" else "recorded date, as ONS statistics")
+            + ("; violence against the person includes homicide, as the ONS offence group "
+               "does, so the row compares with national figures." if with_homicide else
+               "; violence against the person excludes homicide (the ONS offence group "
+               "includes it)." if vap in categories else "."))
+    record(long, "table_a_measures", {
+        "homicide_in_violence_against_the_person": bool(homicide_in_violence_against_the_person),
+        "date": date, "records_without_recorded_date": missing,
+        "reasons": {"homicide": TABLE_A_REASONS["homicide"], "date": TABLE_A_REASONS[date]},
+        "definition_note": note.strip(),
+    })
+    return long
 
 
 def _period_note(months: dict) -> str:
@@ -1613,6 +1711,11 @@ def its_diagnostics(result: pd.DataFrame) -> pd.DataFrame:
 def table_a(assessment, source: str | None = None) -> pd.DataFrame:
     """The board report's Table A of an assessment: the one definition of its measures.
 
+    The definitions are the config's :confval:`definition.table_a` (homicide within violence
+    against the person, offence or recorded date; by offence date, with a note, when the
+    source has no recorded dates), and the months the source did not supply are left out of
+    every year alike (:func:`compare_periods` ``covered=``).
+
     Chapter 1, the tutorial notebook and the README all call this, so "Violence against the
     person" means the same records wherever Table A is shown: "All serious violence" (the
     local definition), then every record of each police category (a force extract's SNA
@@ -1632,7 +1735,10 @@ def table_a(assessment, source: str | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :func:`compare_periods`'s columns, one row per measure (``measure``).
+        :func:`compare_periods`'s columns, one row per measure (``measure``);
+        ``attrs["sna"]`` holds ``compare_periods`` (with its ``period_note``) and
+        ``table_a_measures`` (the definitions, their reasons, ``definition_note`` and any
+        ``fallback``).
 
     Raises
     ------
@@ -1657,9 +1763,21 @@ def table_a(assessment, source: str | None = None) -> pd.DataFrame:
         categories = list(cfg.definition.police_uk_serious_violence)
     knife = bool(len(records)) and "knife" in records.columns and \
         float(records["knife"].notna().mean()) >= 0.2
-    long = table_a_measures(serious, records, categories, knife=knife)
+    rules = cfg.definition.table_a
+    kw = {"knife": knife, "homicide_in_violence_against_the_person":
+          rules.homicide_in_violence_against_the_person}
+    fallback = None
+    try:
+        long = table_a_measures(serious, records, categories, date=rules.date, **kw)
+    except AnalysisInputError as exc:  # no recorded dates: by offence date, and said so
+        fallback = f"Counted by offence date: {exc.message}."
+        long = table_a_measures(serious, records, categories, **kw)
+    quality = getattr(assessment, "quality", None)
+    covered = quality.sources[source].months if quality and source in quality.sources else None
     out = compare_periods(long, year=assessment.year, baseline_years=cfg.baseline_years,
-                          category="measure")
+                          category="measure", covered=covered)
+    out.attrs["sna"]["table_a_measures"] = {
+        **long.attrs["sna"]["table_a_measures"], "fallback": fallback}
     order = [m for m in long["measure"].unique() if m in set(out["measure"])]
     attrs = out.attrs
     out = out.set_index("measure").loc[order].reset_index()

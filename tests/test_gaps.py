@@ -99,3 +99,30 @@ def test_lsoa_funnel_of_the_real_sample_with_and_without_overdispersion(samples)
     od = adjusted.attrs["sna"]["funnel"]["overdispersion"]
     assert od["applied"] and od["phi"] > 5
     assert (adjusted["significance"] != "Not significant").sum() < 40
+
+
+@pytest.mark.slow
+def test_the_report_names_the_gap(samples, tmp_path):
+    """`sna run` on the sample without 2018-12: the data-quality and volume chapters name the
+    month and say it is left out, never counted as 0."""
+    import html
+    import re
+
+    from sna import report
+
+    _, gap = samples
+    result = report.run(gap.config, chapters=["00_data_quality", "02_volume_and_trend"],
+                        output=tmp_path, jobs=1, progress=False)
+    assert result.exit_code == 0, [c.summary() for c in result.failed]
+
+    def text(name):
+        page = (result.output_dir / "chapters" / f"{name}.html").read_text(encoding="utf-8")
+        page = re.sub(r"<style.*?</style>|<script.*?</script>", "", page, flags=re.S)
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+    assert "police : 2018-12" in text("00_data_quality")
+    volume = text("02_volume_and_trend")
+    assert ("The police data have no records for December 2018 (a gap in the supply of data, "
+            "not a month without violence): it is left out, never counted as 0.") in volume
+    assert "Hatched: months without data." in volume
+    assert "(4 months)" in volume  # the partial year's total is labelled
