@@ -229,8 +229,10 @@ def local_statistic(fn, data, *, permutations: int = 999, escalate_to: int = 999
     >>> import geopandas as gpd
     >>> from shapely.geometry import box
     >>> from sna import hotspot
-    >>> cells = gpd.GeoDataFrame({"n": [0, 1, 0, 1, 0, 2, 0, 1, 9, 8, 0, 1, 7, 9, 1, 0]},
-    ...     geometry=[box(x, y, x + 1, y + 1) for y in range(4) for x in range(4)], crs=27700)
+    >>> n = [1, 0, 0, 0, 0, 1, 0, 9, 8, 9, 1, 0, 0, 8, 9, 8, 0, 0, 0, 9, 9, 9, 0, 0, 0, 1, 0,
+    ...      0, 0, 0, 1, 0, 0, 0, 0, 1]  # a 3 x 3 block of high counts in a 6 x 6 grid
+    >>> cells = gpd.GeoDataFrame({"n": n},
+    ...     geometry=[box(x, y, x + 1, y + 1) for y in range(6) for x in range(6)], crs=27700)
     >>> local_statistic(hotspot.gistar, cells, correction=None).attrs["sna"]["gistar"]["permutations"]
     999
     >>> local_statistic(hotspot.gistar, cells).attrs["sna"]["gistar"]["permutations"]  # FDR: 999 too few
