@@ -32,6 +32,28 @@ def test_resolve_chapters_by_number_name_short_name_and_path():
     assert [p.name for p in custom] == ["01_key_findings.ipynb", "broken_cell.ipynb"]
 
 
+def test_manifest_names_the_project_by_its_distribution(monkeypatch):
+    """The distribution is ``sna-vru`` (the import name ``sna`` is not a distribution): a
+    clean install has no distribution called ``sna``, and the version must still be
+    recorded."""
+    import importlib.metadata as md
+
+    import sna
+    from sna.report.manifest import _package_versions
+
+    real = md.version
+
+    def only_real_distributions(name):
+        if name == "sna":  # as in a clean install
+            raise md.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(md, "version", only_real_distributions)
+    versions = _package_versions()
+    assert versions["sna-vru"] == sna.__version__ == real("sna-vru")
+    assert "sna" not in versions
+
+
 def test_unknown_chapter_is_a_clear_error_exit_2():
     with pytest.raises(report.NotebookParameterError) as err:
         report.resolve_chapters("geografy")
@@ -156,6 +178,7 @@ def test_broken_cell_keeps_notebook_names_cell_and_error_and_others_go_on(fake_p
     assert all(len(i["sha256"]) == 64 for i in m["inputs"])
     assert m["parameters"]["build"] == "restricted" and m["parameters"]["year"] == "2018/19"
     assert m["packages"]["papermill"] and m["packages"]["pandas"]
+    assert m["packages"]["sna-vru"] == m["sna_version"]
     assert set(m["timings"]) == {"prepare", "chapters", "assemble", "total"}
     assert "report.html" in m["outputs"] and "tables.xlsx" in m["outputs"]
 

@@ -48,7 +48,10 @@ def input_files(cfg, fingerprints: Sequence[dict] | None = None) -> list[dict]:
 def _package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    names = ["sna", "numpy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "pyarrow",
+    from .. import DISTRIBUTION
+
+    # the project by its distribution name (the import name ``sna`` is not one)
+    names = [DISTRIBUTION, "numpy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "pyarrow",
              "scipy", "statsmodels", "libpysal", "esda", "mapclassify", "matplotlib",
              "papermill", "nbconvert", "nbformat", "ipykernel", "pydantic", "pandera",
              "openpyxl", "duckdb", "folium"]
