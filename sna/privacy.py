@@ -21,6 +21,17 @@ written, by a keyed hash:
   so ``"485 777 3456"`` and ``"4857773456"`` (or ``"nt/19/1"`` and ``"NT/19/1"``) are one
   person / record. Missing identifiers stay missing (``<NA>``); they are never hashed.
 
+**Identifiers outside their columns.** A partner file whose columns are shifted carries NHS
+numbers in its sex, age or LSOA column, or an attendance ID in a date column. Before anything
+else reads the row, every other column is scanned (:class:`IdentifierScan`) for values that
+look like identifiers: NHS numbers (ten digits, written whole or 3-3-4 with spaces or hyphens,
+whose modulus-11 check digit is valid: :func:`nhs_number_valid`), values of the file's own
+identifier columns, and values of the same shape as those (:func:`identifier_shape`, e.g.
+``RX1-2019-000123`` is ``AA9-9999-999999``). Each is replaced by ``[id <pseudonym>]`` (the
+same keyed pseudonym as in the identifier column, so one run links them), or by
+``[identifier removed]`` when no key is configured, so the quarantine, the quality notes and
+their examples, the log and the outputs never see the raw value.
+
 The key comes from the environment variable named by ``privacy.key_env`` (default
 ``SNA_PSEUDONYMISATION_KEY``) or, when that is unset, from the first line of the file named by
 ``privacy.key_file``. The key is never read from ``sna.yml`` itself. If a source has
@@ -62,6 +73,10 @@ __all__ = [
     "pseudonymiser",
     "pseudonymise",
     "normalise_identifier",
+    "nhs_number_valid",
+    "identifier_shape",
+    "IdentifierScan",
+    "redact_nhs_numbers",
 ]
 
 #: Number of hex characters kept from the HMAC-SHA256 digest (64 bits).
@@ -166,6 +181,231 @@ class Pseudonymiser:
         digests = np.array([hd(key, u.encode("utf-8"), "sha256").hex()[:n] for u in uniq], dtype=object)
         out[present] = pd.array(digests[codes], dtype="string")
         return out
+
+
+#: An NHS number as written: ten digits, whole or 3-3-4 with single spaces or hyphens.
+_NHS_PATTERN = r"^[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}$"
+#: Shapes of date and time values, never taken for an identifier's shape.
+_DATE_SHAPE = r"^(9{1,4}[-/.]9{1,2}[-/.]9{1,4}|9{1,2}[-/.]A{3}[-/.]9{2,4})([ T].*)?$|:"
+#: The marker of an identifier found where none belongs (no key configured).
+REMOVED = "[identifier removed]"
+
+
+def _cell_text(values: pd.Series) -> pd.Series:
+    """Cells as trimmed text (``string``); numbers from a workbook written without a decimal
+    part (``4857773456.0`` -> ``"4857773456"``); dates and other objects missing."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.astype("string[pyarrow]").str.strip()
+    if pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+        values = values.astype(object)
+    if not pd.api.types.is_object_dtype(values.dtype):
+        return pd.Series(pd.NA, index=values.index, dtype="string[pyarrow]")
+
+    def text(v):
+        if isinstance(v, str):
+            return v.strip()
+        if isinstance(v, (bool, np.bool_)):
+            return None
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+            return str(int(v))
+        return None
+
+    uniq = pd.unique(values.dropna().to_numpy(dtype=object))
+    lut = {u: text(u) for u in uniq}
+    return values.map(lut, na_action="ignore").astype("string[pyarrow]")
+
+
+def nhs_number_valid(values: pd.Series) -> pd.Series:
+    """Whether each value is an NHS number: ten digits (whole, or 3-3-4 with spaces or
+    hyphens; a workbook number counts) whose modulus-11 check digit is valid.
+
+    The check (NHS Data Dictionary, *NHS Number*): multiply the first nine digits by 10, 9,
+    ..., 2 and add them up; 11 minus the remainder of the sum divided by 11 is the check digit
+    (11 is written 0; 10 means the number is not valid), and it must equal the tenth digit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> nhs_number_valid(pd.Series(["943 476 5919", "9434765919", "943-476-5910", 9434765919,
+    ...                             "943476591", "Male", None])).tolist()
+    [True, True, False, True, False, False, False]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = _cell_text(values)
+    arr = pa.array(text.array)
+    cand = pc.fill_null(pc.match_substring_regex(arr, _NHS_PATTERN), False)
+    out = np.zeros(len(values), dtype=bool)
+    idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
+    if idx.size:
+        digits = pc.replace_substring_regex(pc.take(arr, pa.array(idx)), r"[^0-9]", "")
+        d = (np.frombuffer("".join(digits.to_pylist()).encode("ascii"), dtype=np.uint8)
+             .reshape(-1, 10).astype(np.int64) - 48)
+        check = 11 - (d[:, :9] @ np.arange(10, 1, -1)) % 11
+        check[check == 11] = 0
+        out[idx] = (check != 10) & (check == d[:, 9])
+    return pd.Series(out, index=values.index)
+
+
+_NHS_INSIDE = r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])"
+_NHS_INSIDE_RE2 = r"(^|[^0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}([^0-9]|$)"  # no look-behind
+
+
+def _nhs_inside(values: pd.Series) -> pd.Series:
+    """Whether each value holds an NHS number (valid check digit) inside other text."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = _cell_text(values)
+    cand = pc.fill_null(pc.match_substring_regex(pa.array(text.array), _NHS_INSIDE_RE2), False)
+    out = np.zeros(len(values), dtype=bool)
+    idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
+    for i in idx:
+        nums = re.findall(_NHS_INSIDE, text.iloc[i])
+        out[i] = bool(nhs_number_valid(pd.Series(nums)).any())
+    return pd.Series(out, index=values.index)
+
+
+def identifier_shape(values: pd.Series) -> pd.Series:
+    """The shape of each (normalised) value: digits as ``9``, letters as ``A``, the rest kept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> identifier_shape(pd.Series(["RX1-2019-000123", "nt/19/ 001", None])).tolist()
+    ['AA9-9999-999999', 'AA/99/999', <NA>]
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(normalise_identifier(_cell_text(values)).array)
+    arr = pc.replace_substring_regex(pc.replace_substring_regex(arr, r"[0-9]", "9"), r"[A-Z]", "A")
+    return pd.Series(pd.array(arr, dtype="string[pyarrow]"), index=values.index)
+
+
+def _distinctive(shape: str) -> bool:
+    """A shape specific enough to mark an identifier: six characters or more with four digits
+    or more, and letters or separators unless it has eight digits or more (so eastings,
+    northings, amounts, dates and times are never taken for identifiers)."""
+    import re
+
+    digits = shape.count("9")
+    if len(shape) < 6 or digits < 4 or re.search(_DATE_SHAPE, shape):
+        return False
+    return digits >= 8 or digits < len(shape)
+
+
+class IdentifierScan:
+    """Finds values that look like identifiers in columns where none belongs.
+
+    A value is taken for an identifier if it is an NHS number with a valid check digit
+    (:func:`nhs_number_valid`), or one of the values of the identifier columns, or of the
+    same shape as one (:func:`identifier_shape`) where that shape is distinctive (six
+    characters or more with four digits or more, not a date or time; eight digits or more
+    when it is digits only).
+
+    Parameters
+    ----------
+    identifiers
+        The raw values of the source's identifier columns (before they are pseudonymised).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scan = IdentifierScan([pd.Series(["RX1-2019-000123", "RX1-2019-000124"])])
+    >>> scan(pd.Series(["03/05/2019", "RX1-2020-555555", "943 476 5919", "Female", "456789"])).tolist()
+    [False, True, True, False, False]
+    """
+
+    def __init__(self, identifiers=()) -> None:
+        known: set[str] = set()
+        shapes: set[str] = set()
+        for s in identifiers:
+            norm = normalise_identifier(_cell_text(s)).dropna()
+            uniq = pd.unique(norm.to_numpy(dtype=object))
+            for value, shape in zip(uniq, identifier_shape(pd.Series(uniq, dtype="string"))):
+                if _distinctive(shape):
+                    known.add(value)
+                    shapes.add(shape)
+        self.known = frozenset(known)
+        self.shapes = frozenset(shapes)
+
+    def __call__(self, values: pd.Series) -> pd.Series:
+        """True where a value looks like an identifier."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = nhs_number_valid(values) | _nhs_inside(values)
+        if self.shapes:
+            norm = normalise_identifier(_cell_text(values))
+            arr = pa.array(norm.array)
+            lengths = {len(s) for s in self.shapes}
+            cand = pc.fill_null(pc.is_in(pc.utf8_length(arr), pa.array(sorted(lengths))), False)
+            idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
+            if idx.size:
+                sub = norm.iloc[idx]
+                hit = sub.isin(self.known) | identifier_shape(sub).isin(self.shapes)
+                found.iloc[idx[hit.fillna(False).to_numpy(dtype=bool)]] = True
+        return found
+
+    def scrub(self, values: pd.Series, pseudonymiser: "Pseudonymiser | None") -> tuple[pd.Series, pd.Series]:
+        """``values`` with every identifier found replaced by ``[id <pseudonym>]`` (or
+        ``[identifier removed]`` without a pseudonymiser), and the mask of those replaced.
+
+        NHS numbers are pseudonymised as their ten digits, so ``943 476 5919`` gets the
+        pseudonym of ``9434765919`` in an identifier column.
+        """
+        found = self(values)
+        if not found.any():
+            return values, found
+        text = _cell_text(values[found])
+        inside = _nhs_inside(text) & ~nhs_number_valid(text) & ~self(text.str.replace(
+            _NHS_INSIDE, "", regex=True).fillna(""))
+        whole = text[~inside]
+
+        def mark(ids: pd.Series) -> pd.Series:
+            if pseudonymiser is None:
+                return pd.Series(REMOVED, index=ids.index, dtype=object)
+            nhs = nhs_number_valid(ids)
+            ids = ids.where(~nhs, ids.str.replace(r"[^0-9]", "", regex=True))
+            return "[id " + pseudonymiser(ids).astype(object) + "]"
+
+        marked = pd.Series(pd.NA, index=text.index, dtype=object)
+        marked[~inside] = mark(whole).to_numpy(dtype=object)
+        if inside.any():  # an NHS number inside other text: that number replaced
+            import re
+
+            def repl(m):
+                if not nhs_number_valid(pd.Series([m.group(0)])).iloc[0]:
+                    return m.group(0)
+                return str(mark(pd.Series([m.group(0)], dtype="string")).iloc[0])
+
+            marked[inside] = [re.sub(_NHS_INSIDE, repl, t) for t in text[inside]]
+        out = values.astype(object) if not isinstance(values.dtype, pd.StringDtype) else values.copy()
+        out[found] = marked.to_numpy(dtype=object)
+        return out, found
+
+
+def redact_nhs_numbers(text: str) -> str:
+    """``text`` with every NHS number in it (valid check digit) written ``[NHS number]``.
+
+    Examples
+    --------
+    >>> redact_nhs_numbers("e.g. '943 476 5919' at f.csv line 3, 1234567890")
+    "e.g. '[NHS number]' at f.csv line 3, 1234567890"
+    """
+    import re
+
+    def repl(m):
+        ok = nhs_number_valid(pd.Series([m.group(0)])).iloc[0]
+        return "[NHS number]" if ok else m.group(0)
+
+    return re.sub(_NHS_INSIDE, repl, str(text))
 
 
 def load_key(config: "Config | None") -> bytes | None:

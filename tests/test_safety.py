@@ -198,3 +198,146 @@ def test_word_and_slides_carry_text_only(tmp_path, monkeypatch):
     text = "\n".join(p.text for p in Document(str(docx)).paragraphs)
     assert f"This assessment covers {AREA} for the financial year" in text
     assert "[a link](javascript:alert(2))" in text  # shown as typed, not a link
+
+
+# --------------------------------------------------------------------------------------------
+# 4. identifiers never leave the reader
+# --------------------------------------------------------------------------------------------
+def synthetic_nhs_numbers(n: int, start: int = 999_000_100) -> list[str]:
+    """``n`` NHS numbers with a valid check digit from the range kept for testing (999...),
+    which is never issued to a patient: synthetic."""
+    out = []
+    base = start
+    while len(out) < n:
+        d = [int(c) for c in f"{base:09d}"]
+        check = 11 - sum(w * x for w, x in zip(range(10, 1, -1), d)) % 11
+        check = 0 if check == 11 else check
+        if check != 10:
+            out.append(f"{base:09d}{check}")
+        base += 1
+    return out
+
+
+ECDS_HEADER = ("Attendance ID,NHS Number,Arrival Date,Arrival Time,Assault Date,Assault Method,"
+               "Home LSOA,Patient Age,Patient Gender,Site Code")
+
+
+def _spaced(nhs: str) -> str:
+    return f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
+
+
+def shifted_ecds(folder: Path, rows: int = 40) -> tuple[Path, list[str]]:
+    """A synthetic A&E file of ``rows`` good attendances at the demo's City Hospital site, then
+    four rows whose columns are shifted: NHS numbers in the home LSOA, age and sex columns,
+    attendance IDs in the arrival and assault date columns. Returns the file and every
+    identifier written in it (as written and as ten digits)."""
+    nhs = synthetic_nhs_numbers(rows + 4)
+    lines = [ECDS_HEADER]
+    for i in range(rows):
+        lines.append(f"SYN01-2000{i:04d},{_spaced(nhs[i])},{1 + i % 28:02d}/06/2020,"
+                     f"{i % 24:02d}:15,{1 + i % 28:02d}/06/2020,Knife or sharp object,"
+                     f"E01033406,{18 + i % 40},{1 + i % 2},RX1RA")
+    a, b, c, d = nhs[rows:rows + 4]
+    lines += [  # shifted rows (one column lost, or pasted one to the right)
+        f"SYN01-20009001,{_spaced(a)},03/06/2020,10:00,03/06/2020,Knife or sharp object,"
+        f"{_spaced(a)},{a},{_spaced(a)},RX1RA",
+        f"SYN01-20009002,{b},SYN01-20009002,10:00,03/06/2020,Body part,E01033406,30,1,RX1RA",
+        f"SYN01-20009003,{c},04/06/2020,11:00,SYN01-20009003,{_spaced(c)},E01033406,31,2,RX1RA",
+        # a patient already seen, their NHS number in the sex column
+        f"SYN01-20009004,{d},05/06/2020,12:00,05/06/2020,Body part,E01033406,22,"
+        f"{_spaced(nhs[0])},RX1RA",
+    ]
+    path = folder / "istv_SYN01.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ids = [x for n in nhs for x in (n, _spaced(n))] + [f"SYN01-2000{i:04d}" for i in range(rows)]
+    ids += [f"SYN01-2000900{k}" for k in range(1, 5)]
+    return path, ids
+
+
+def _leaks(text: str, ids: list[str]) -> list[str]:
+    return [i for i in ids if i in text]
+
+
+def test_synthetic_nhs_numbers_have_valid_check_digits():
+    from sna.privacy import nhs_number_valid
+
+    nums = synthetic_nhs_numbers(50)
+    assert all(n.startswith("999") for n in nums)
+    assert nhs_number_valid(pd.Series(nums + [_spaced(n) for n in nums])).all()
+    # the published example of the NHS Data Dictionary, and one digit changed
+    assert nhs_number_valid(pd.Series(["943 476 5919", "943-476-5919", 9434765919.0])).all()
+    assert not nhs_number_valid(pd.Series(["943 476 5918", "9434765910", "94347659190",
+                                           "12345", "E01033406", "2020-06-03"])).any()
+
+
+def test_identifiers_in_shifted_columns_never_leave_the_reader(tmp_path, caplog):
+    import logging
+
+    from sna.io.health import read_ecds
+    from sna.privacy import Pseudonymiser
+
+    path, ids = shifted_ecds(tmp_path)
+    with caplog.at_level(logging.DEBUG, logger="sna"):
+        ed = read_ecds(path, key=KEY)
+    notes = ed.attrs["sna"]["notes"]
+    everything = "\n".join([ed.astype(str).to_csv(), json.dumps(ed.attrs["sna"], default=str),
+                            caplog.text])
+    assert _leaks(everything, ids) == []
+    # what was found, and where, without the values
+    assert ed.attrs["sna"]["identifiers_found_elsewhere"] == {
+        "Arrival Date": 1, "Assault Date": 1, "Assault Method": 1, "Home LSOA": 1,
+        "Patient Age": 1, "Patient Gender": 2}
+    assert any("look like identifiers" in n and "line 42" in n for n in notes), notes
+    # rows set aside keep the row pseudonymised, never the raw line
+    aside = ed[ed["set_aside"].notna()]
+    assert sorted(aside["line"].tolist()) == [42, 43]  # impossible age; no arrival date
+    rec = json.loads(aside.loc[aside["line"] == 42, "record"].iloc[0])
+    p = Pseudonymiser(KEY)
+    nhs_a = ids[2 * 40]
+    assert rec["Patient Age"] == f"[id {p.one(nhs_a)}]" == rec["Home LSOA"]
+    assert rec["NHS Number"] == p.one(nhs_a)  # the same person, the same pseudonym
+    detail = aside.loc[aside["line"] == 43, "set_aside_detail"].iloc[0]
+    assert detail.startswith("column 'Arrival Date' (date): '[id ") and "is not a date" in detail
+    # kept rows: the stray values are unknown, never a category or a name
+    kept = ed[ed["set_aside"].isna()]
+    assert kept["weapon"].dropna().str.contains(r"\[id").sum() == 0
+    row44 = kept[kept["line"] == 44].iloc[0]
+    assert pd.isna(row44["assault_date"]) and pd.isna(row44["weapon"])
+    row45 = kept[kept["line"] == 45].iloc[0]
+    assert pd.isna(row45["sex"])
+    assert ed.loc[ed["line"] == 2, "person_id"].iloc[0] == p.one(ids[0])
+    # good rows are untouched
+    assert kept[kept["line"] < 42]["age"].notna().all() and kept[kept["line"] < 42]["sex"].notna().all()
+
+
+def test_identifiers_are_removed_without_a_key_when_the_file_has_no_identifier_column(tmp_path):
+    from sna.io.health import read_ecds
+
+    path, ids = shifted_ecds(tmp_path, rows=3)
+    text = path.read_text().splitlines()
+    cut = [",".join(line.split(",")[2:]) for line in text]  # no Attendance ID, no NHS Number
+    path.write_text("\n".join(cut) + "\n")
+    ed = read_ecds(path)
+    assert _leaks(ed.astype(str).to_csv() + json.dumps(ed.attrs["sna"], default=str),
+                  [i for i in ids if i[0].isdigit()]) == []
+    rec = json.loads(ed.loc[ed["line"] == 5, "record"].iloc[0])
+    assert rec["Patient Age"] == "[identifier removed]"
+
+
+def test_quality_note_examples_never_show_an_nhs_number(tmp_path):
+    from sna.io.interventions import read_participants
+
+    nhs = synthetic_nhs_numbers(1)[0]
+    path = tmp_path / "p.csv"
+    path.write_text("Participant ID,Programme,Start Date,Gender,Home LSOA\n"
+                    f"SYN-1,Mentoring,03/06/2020,F,{nhs[:3]}-{nhs[3:6]}-{nhs[6:]}\n"
+                    f"SYN-2,Mentoring,03/06/2020,X {nhs},E01033406\n"
+                    f"SYN-3,Mentoring,03/06/2020,X {nhs}9,E01033406\n")
+    p = read_participants(path, key=KEY)
+    notes = " ".join(p.attrs["sna"]["notes"])
+    assert nhs not in notes and nhs[:3] + "-" not in notes, notes
+    assert "Gender" in notes and "e.g. 'X [id " in notes  # the number inside text replaced
+    assert p.loc[1, "record"] is pd.NA or nhs not in str(p.loc[1, "record"])
+    from sna.privacy import redact_nhs_numbers
+
+    assert redact_nhs_numbers(f"e.g. 'X {nhs}' at f line 3") == "e.g. 'X [NHS number]' at f line 3"

@@ -54,8 +54,10 @@ class _SetAside:
         self.detail[new] = detail[new] if isinstance(detail, pd.Series) else detail
 
 def _example(mask: pd.Series, values: pd.Series, df: pd.DataFrame) -> str:
+    from ...privacy import redact_nhs_numbers
+
     i = mask[mask].index[0]
-    return f"e.g. {values[i]!r} at {df.at[i, 'file']} line {int(df.at[i, 'line'])}"
+    return redact_nhs_numbers(f"e.g. {values[i]!r} at {df.at[i, 'file']} line {int(df.at[i, 'line'])}")
 
 def _note(notes: list[str], mask: pd.Series, raw: pd.Series, df: pd.DataFrame, col: str, what: str) -> None:
     n = int(mask.sum())
@@ -144,10 +146,13 @@ def read_partner(
     fields = {f.name: f for f in fields_of(format)}
     df, files, file_info, colname = _read_mapped(path, format, columns, source, encoding, sheet,
                                                  prefix, exclude)
-    # 1. identifiers: pseudonymised before anything else happens to the rows
+    # 1. identifiers: pseudonymised before anything else happens to the rows, those found
+    #    outside the identifier columns (a shifted file) too
+    strays = _scrub_identifiers(df, fields, colname, key, config)
     present = _pseudonymise(df, fields, colname, key, config, source, files)
     raw_text = df.copy()  # mapped values as read (ids already pseudonymised)
     out, sa, notes = _parse_fields(df, fields, colname, max_age)
+    _strays_unknown(out, strays, fields, colname, df, notes)
     # 2. coordinates: zero means unknown; lon/lat -> British National Grid; out of range -> unknown
     if "x" in out or "longitude" in out:
         _coordinates(out, df, notes)
@@ -166,6 +171,7 @@ def read_partner(
         "files": file_info,
         "notes": notes,
         "identifiers_pseudonymised": [colname[k] for k in present],
+        "identifiers_found_elsewhere": {colname.get(k, k): int(m.sum()) for k, m in strays.items()},
     }
     if return_raw:
         return out, raw_text
@@ -216,6 +222,42 @@ def _pseudonymise(df, fields, colname, key, config, source, files) -> list[str]:
         for k in present:
             df[k] = pseudo(df[k])
     return present
+
+def _scrub_identifiers(df, fields, colname, key, config) -> dict[str, pd.Series]:
+    """Values that look like identifiers in the other columns (NHS numbers, values shaped like
+    the identifier columns' own) replaced by ``[id <pseudonym>]``, in place, before anything
+    reads them; the mask of the values replaced, by field."""
+    from ...privacy import IdentifierScan, Pseudonymiser, load_key
+
+    id_fields = [k for k, fld in fields.items() if fld.kind in _ID_KINDS and k in df]
+    scan = IdentifierScan([df[k] for k in id_fields])
+    found: dict[str, pd.Series] = {}
+    pseudo: "Pseudonymiser | None | bool" = False  # looked up when first needed
+    for k in df.columns:
+        if k in id_fields or k in ("file", "line") or k not in fields or not scan(df[k]).any():
+            continue
+        if pseudo is False:
+            secret = key if key is not None else load_key(config)
+            pseudo = Pseudonymiser(secret) if secret is not None else None
+        df[k], found[k] = scan.scrub(df[k], pseudo)
+    return found
+
+def _strays_unknown(out, strays, fields, colname, df, notes) -> None:
+    """Identifiers found outside their columns: unknown in the parsed text columns (never a
+    category or a name in a table), and one note saying where (no value shown)."""
+    if not strays:
+        return
+    for k, mask in strays.items():
+        if k in out and fields[k].kind in ("text", "code"):
+            out.loc[mask, k] = pd.NA
+    n = int(sum(int(m.sum()) for m in strays.values()))
+    rows = pd.concat(list(strays.values()), axis=1).any(axis=1)
+    i = rows[rows].index[0]
+    cols = ", ".join(repr(colname.get(k, k)) for k in strays)
+    notes.append(f"{n} value(s) that look like identifiers (NHS numbers, or IDs like the file's "
+                 f"identifier columns) found in column(s) {cols}, in {int(rows.sum())} row(s): "
+                 "pseudonymised at read time, never shown; the file's columns may be shifted "
+                 f"(first at {df.at[i, 'file']} line {int(df.at[i, 'line'])})")
 
 #: Kinds whose unreadable values are kept as unknown, with a note: kind -> (parser, the note).
 _LENIENT = {
