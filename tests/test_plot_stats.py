@@ -136,7 +136,7 @@ def test_spc_chart_colours_limits_and_icon():
     df = pd.DataFrame({"month": pd.period_range("2020-04", periods=12, freq="M"), "n": x})
     fig = charts.spc_chart(xmr(df, "n", "month"), title="SPC")
     ax = fig.axes[0]
-    assert ax.get_title() == "SPC"
+    assert ax.get_title(loc="left") == "SPC"  # left, clear of the icon
     colours = _scatter_colours(ax)
     assert colours == {style.CONCERN, style.COMMON_CAUSE}
     assert "Mean" in _labels(ax) and "Process limits" in _labels(ax)

@@ -734,3 +734,37 @@ def test_demo_table_a_by_offence_and_recorded_date():
     t = out["offence"]
     assert t.loc["Violence against the person", "current"] == (
         plain.loc["Violence against the person", "current"] + t.loc["Homicide", "current"])
+
+
+def test_demo_its_reports_newey_west_intervals_as_an_independent_statsmodels_fit():
+    """The demo's COVID-19 series (issue #15): residuals autocorrelated (Durbin-Watson 0.92,
+    Ljung-Box p about 7e-10), so the level change's interval widens from 0.474-0.552
+    (model-based) to 0.445-0.588 with Newey-West errors (3 lags); a segmented quasi-Poisson
+    GLM with month dummies fitted here with statsmodels gives the same interval."""
+    import statsmodels.api as sm
+
+    import sna
+    from sna.datasets import DATASETS_DIR
+
+    a = sna.load_assessment(DATASETS_DIR / "demo" / "sna.yml", "2020/21")
+    pol = a.source("police")
+    sv = pol[pol["serious_violence"].fillna(False).astype(bool)]
+    m = monthly(sv, covered=a.quality.sources["police"].months)
+    meta = its(m, interruption="2020-03-23").attrs["sna"]["its"]
+    assert meta["cov_type"] == "HAC" and meta["hac_lags"] == 3
+    assert round(meta["durbin_watson"], 2) == 0.92 and 1e-10 < meta["ljung_box_p"] < 1e-9
+    lvl = meta["level_change"]
+    assert [round(lvl["lower"], 3), round(lvl["upper"], 3)] == [0.445, 0.588]
+    plain = its(m, interruption="2020-03-23", hac_lags=None).attrs["sna"]["its"]["level_change"]
+    assert [round(plain["lower"], 3), round(plain["upper"], 3)] == [0.474, 0.552]
+    # independent: the segmented regression written out, statsmodels' HAC covariance
+    y = m["n"].to_numpy(float)
+    t = np.arange(len(y), dtype=float)
+    post = (m["month"] >= pd.Timestamp("2020-04-01")).to_numpy(float)
+    moy = m["month"].dt.month.to_numpy()
+    X = np.column_stack([np.ones(len(y)), t, post, post * (t - t[post == 1][0])]
+                        + [(moy == j).astype(float) for j in range(2, 13)])
+    ref = sm.GLM(y, X, family=sm.families.Poisson()).fit(
+        scale="X2", cov_type="HAC", cov_kwds={"maxlags": 3})
+    assert_allclose([lvl["rate_ratio"], lvl["lower"], lvl["upper"]],
+                    np.exp([ref.params[2], *ref.conf_int()[2]]), rtol=1e-9)

@@ -293,7 +293,8 @@ def trend_chart(
             labels.append(str(FinancialYear(fy)) + (f"\n({short[fy]} months)" if fy in short
                                                     else ""))
         ax.set_xticklabels(labels)
-    ax.set_ylim(bottom=0)
+    top = np.nanmax(work["_y"].to_numpy(dtype=float)) if work["_y"].notna().any() else 0.0
+    ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], top * 1.06))  # the highest point clear
     if lockdowns:
         ax.set_xlim(ax.get_xlim())
         add_lockdowns(ax)
@@ -417,8 +418,8 @@ def spc_chart(
                 ax.plot(xs, seg[col], color=LIGHT_GREY, linewidth=0.9, zorder=1, label="_near")
     _date_axis(ax)
     ax.set_ylabel(ylabel or value)
-    if title:
-        ax.set_title(title)
+    if title:  # left, clear of the variation icon at the right
+        ax.set_title(title, loc="left" if icon else "center")
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.08), ncols=6, fontsize=8)
     if icon:
         summary = variation_summary(df)  # filtering keeps the xmr attrs it needs
