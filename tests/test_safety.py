@@ -226,7 +226,8 @@ def _spaced(nhs: str) -> str:
     return f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
 
 
-def shifted_ecds(folder: Path, rows: int = 40) -> tuple[Path, list[str]]:
+def shifted_ecds(folder: Path, rows: int = 40, *, lsoa: str = "E01033406",
+                 month: str = "06/2020") -> tuple[Path, list[str]]:
     """A synthetic A&E file of ``rows`` good attendances at the demo's City Hospital site, then
     four rows whose columns are shifted: NHS numbers in the home LSOA, age and sex columns,
     attendance IDs in the arrival and assault date columns. Returns the file and every
@@ -234,17 +235,17 @@ def shifted_ecds(folder: Path, rows: int = 40) -> tuple[Path, list[str]]:
     nhs = synthetic_nhs_numbers(rows + 4)
     lines = [ECDS_HEADER]
     for i in range(rows):
-        lines.append(f"SYN01-2000{i:04d},{_spaced(nhs[i])},{1 + i % 28:02d}/06/2020,"
-                     f"{i % 24:02d}:15,{1 + i % 28:02d}/06/2020,Knife or sharp object,"
-                     f"E01033406,{18 + i % 40},{1 + i % 2},RX1RA")
+        lines.append(f"SYN01-2000{i:04d},{_spaced(nhs[i])},{1 + i % 28:02d}/{month},"
+                     f"{i % 24:02d}:15,{1 + i % 28:02d}/{month},Knife or sharp object,"
+                     f"{lsoa},{18 + i % 40},{1 + i % 2},RX1RA")
     a, b, c, d = nhs[rows:rows + 4]
     lines += [  # shifted rows (one column lost, or pasted one to the right)
-        f"SYN01-20009001,{_spaced(a)},03/06/2020,10:00,03/06/2020,Knife or sharp object,"
+        f"SYN01-20009001,{_spaced(a)},03/{month},10:00,03/{month},Knife or sharp object,"
         f"{_spaced(a)},{a},{_spaced(a)},RX1RA",
-        f"SYN01-20009002,{b},SYN01-20009002,10:00,03/06/2020,Body part,E01033406,30,1,RX1RA",
-        f"SYN01-20009003,{c},04/06/2020,11:00,SYN01-20009003,{_spaced(c)},E01033406,31,2,RX1RA",
+        f"SYN01-20009002,{b},SYN01-20009002,10:00,03/{month},Body part,{lsoa},30,1,RX1RA",
+        f"SYN01-20009003,{c},04/{month},11:00,SYN01-20009003,{_spaced(c)},{lsoa},31,2,RX1RA",
         # a patient already seen, their NHS number in the sex column
-        f"SYN01-20009004,{d},05/06/2020,12:00,05/06/2020,Body part,E01033406,22,"
+        f"SYN01-20009004,{d},05/{month},12:00,05/{month},Body part,{lsoa},22,"
         f"{_spaced(nhs[0])},RX1RA",
     ]
     path = folder / "istv_SYN01.csv"
@@ -341,3 +342,71 @@ def test_quality_note_examples_never_show_an_nhs_number(tmp_path):
     from sna.privacy import redact_nhs_numbers
 
     assert redact_nhs_numbers(f"e.g. 'X {nhs}' at f line 3") == "e.g. 'X [NHS number]' at f line 3"
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sna" / "datasets" / "nottingham-sample"
+
+
+def _shifted_config(tmp_path: Path) -> tuple[Path, list[str]]:
+    """The Nottingham sample with a synthetic A&E source whose last rows are shifted."""
+    (tmp_path / "ecds").mkdir()
+    _, ids = shifted_ecds(tmp_path / "ecds", lsoa="E01013810", month="11/2018")
+    (tmp_path / "key.txt").write_text("synthetic test key, not a secret\n")
+    cfg = tmp_path / "sna.yml"
+    cfg.write_text(f"""area: Shifted columns test (synthetic A&E)
+synthetic: true
+year: 2018/19
+baseline_years: 1
+partnerships:
+  Nottingham City: [E06000018]
+geography:
+  boundaries: {SAMPLE}/boundaries/E06000018.json
+  population: {SAMPLE}/population/population19_lsoa11.csv
+  population_year: 2019
+  imd: {SAMPLE}/imd/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv
+sources:
+  police:
+    format: police_uk
+    path: {SAMPLE}/police/
+  ecds:
+    format: ecds
+    path: ecds/
+privacy:
+  key_file: key.txt
+""")
+    return cfg, ids
+
+
+@pytest.mark.slow
+def test_shifted_identifiers_reach_no_output_of_either_build(tmp_path):
+    """quarantine.csv, the Parquet cache, quality.json, the run log, the appendix (table,
+    chapter HTML, notebook) and report.html of both builds hold no raw identifier."""
+    from sna import report
+
+    cfg, ids = _shifted_config(tmp_path)
+    seen = []
+    for build in ("restricted", "public"):
+        res = report.run(cfg, chapters="00,09", build=build, output=tmp_path / build, jobs=1,
+                         progress=False)
+        assert res.exit_code in (0, 1), build
+        files = [p for p in tmp_path.rglob("*") if p.is_file() and tmp_path / "ecds" not in
+                 p.parents and p.suffix in (".csv", ".json", ".html", ".ipynb", ".log", ".txt",
+                                            ".parquet", ".xlsx", ".md")]
+        for p in files:
+            data = p.read_bytes()
+            if p.suffix == ".parquet":
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                t = pq.read_table(p)
+                t = t.select([f.name for f in t.schema if not pa.types.is_binary(f.type)])
+                data = t.to_pandas().astype(str).to_csv().encode()
+            text = data.decode("utf-8", errors="replace")
+            leaks = _leaks(text, ids)
+            assert leaks == [], (build, str(p.relative_to(tmp_path)), leaks[:3])
+            seen.append(p.name)
+    assert "quarantine.csv" in seen and "quality.json" in seen
+    assert any(n.endswith(".parquet") for n in seen) and any(n.startswith("09_") for n in seen)
+    q = pd.read_csv(next((tmp_path / "restricted").rglob("quarantine.csv")))
+    ecds = q[q["source"] == "ecds"]
+    assert len(ecds) == 2 and ecds["record"].str.contains(r"\[id ").all()
