@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .formats import FORMATS
-from .periods import FinancialYear
+from .periods import FinancialYear, check_date_format
 
 __all__ = [
     "Config",
@@ -146,6 +146,15 @@ class SourceConfig(_Model):
     sheet: str | int | None = Field(
         None, description="Excel sheet to read (Excel inputs). Required when a workbook has "
         "data on several sheets (sna refuses to guess which one).")
+    date_format: str | None = Field(
+        None,
+        description="(partner data) how the source writes numeric dates: 'dayfirst' "
+        "(dd/mm/yyyy, UK), 'monthfirst' (mm/dd/yyyy, US), 'iso' (yyyy-mm-dd), or a strptime "
+        "pattern ('%m/%d/%Y %H:%M'). Without it each date column's order is inferred from all its "
+        "values; a column where every value reads both ways (every day 12 or less), or that mixes "
+        "both orders, stops with an error asking for this key.",
+        examples=["dayfirst", "%m/%d/%Y %H:%M"],
+    )
     repeated_months: Literal["error", "ignore_later"] = Field(
         "error",
         description="(police_uk) a force-month found in two files (a month as a folder and "
@@ -153,6 +162,13 @@ class SourceConfig(_Model):
         "'ignore_later' reads the first only and says so in the QualityLog.",
     )
     encoding: str = Field("utf-8", description="Text encoding of CSV inputs.")
+
+    @field_validator("date_format")
+    @classmethod
+    def _check_date_format(cls, v):
+        if v is None:
+            return v
+        return check_date_format(v)
 
     @property
     def default_disclosure(self) -> str:

@@ -31,6 +31,8 @@ __all__ = [
     "parse_fy",
     "fy_of",
     "parse_dates",
+    "DATE_ORDERS",
+    "check_date_format",
     "fy_start_year",
     "months_of",
     "months_by_fy",
@@ -259,3 +261,44 @@ def rolling_12_windows(months: pd.PeriodIndex) -> list[tuple[pd.Period, pd.Perio
 def month_label(month) -> str:
     """Chart label for a month: "Apr 2020"."""
     return pd.Period(month, freq="M").strftime("%b %Y")
+
+
+#: The ``date_format`` a source may set (``sources.<name>.date_format``) besides a strptime
+#: pattern: how numeric dates such as ``03/04/2020`` are read.
+DATE_ORDERS = {
+    "dayfirst": "day first, as in the UK (dd/mm/yyyy [hh:mm])",
+    "monthfirst": "month first, as in the US (mm/dd/yyyy [hh:mm])",
+    "iso": "ISO 8601 (yyyy-mm-dd [hh:mm])",
+}
+
+
+def check_date_format(fmt: str) -> str:
+    """A source's ``date_format``, checked: one of :data:`DATE_ORDERS` or a strptime pattern
+    with a day, a month and a year (``%d/%m/%Y %H:%M``).
+
+    Examples
+    --------
+    >>> check_date_format("monthfirst"), check_date_format("%m/%d/%Y")
+    ('monthfirst', '%m/%d/%Y')
+    >>> check_date_format("mm/dd/yyyy")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'mm/dd/yyyy' is not a date format: use dayfirst, monthfirst, iso, or a strptime pattern such as '%m/%d/%Y' or '%d/%m/%Y %H:%M'
+    """
+    import datetime as _dt
+
+    if fmt in DATE_ORDERS:
+        return fmt
+    hint = (f"{fmt!r} is not a date format: use {', '.join(DATE_ORDERS)}, or a strptime pattern "
+            "such as '%m/%d/%Y' or '%d/%m/%Y %H:%M'")
+    if not isinstance(fmt, str) or not all(d in fmt for d in ("%d", "%m")) or not (
+            "%Y" in fmt or "%y" in fmt):
+        raise ValueError(hint)
+    when = _dt.datetime(2021, 6, 13, 23, 15)
+    try:
+        back = _dt.datetime.strptime(when.strftime(fmt), fmt)
+    except ValueError:
+        raise ValueError(hint) from None
+    if back.date() != when.date():
+        raise ValueError(hint)
+    return fmt

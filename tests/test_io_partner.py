@@ -537,3 +537,107 @@ def test_init_proposal_leaves_out_columns_renamed_between_files(tmp_path):
     (tmp_path / "2020.csv").write_text("Crime Ref,HO Code,Offence Date,Victim Age\n")
     cols = detect_police_extract(tmp_path)["columns"]
     assert cols == {"record_id": "Crime Ref", "date": "Offence Date", "age": "Victim Age"}
+
+
+# --------------------------------------------------------------------------------------------
+# dates read by column, not by value
+# --------------------------------------------------------------------------------------------
+DEMO = SAMPLE.parent / "demo"
+
+
+def _demo_ambulance(tmp_path, rewrite, keep=None):
+    """The demo's ambulance file with its ISO dates rewritten, and its config mapping."""
+    import sna.datasets
+
+    cfg = yaml.safe_load((DEMO / "sna.yml").read_text())
+    src = next((DEMO / "ambulance").glob("*.csv.gz"))
+    df = pd.read_csv(src, dtype=str, keep_default_na=False)
+    if keep is not None:
+        df = df[keep(df)]
+    iso = pd.to_datetime(df["Incident Date"])
+    df["Incident Date"] = [rewrite(t) for t in iso]
+    p = tmp_path / "ambulance.csv"
+    df.to_csv(p, index=False)
+    return p, cfg["sources"]["ambulance"]["columns"], iso.reset_index(drop=True)
+
+
+def test_us_dates_in_the_demo_ambulance_file_are_read_month_first(tmp_path):
+    from sna.io.partner import read_partner
+
+    p, columns, iso = _demo_ambulance(tmp_path, lambda t: t.strftime("%m/%d/%Y"))
+    out = read_partner(p, "ambulance", columns=columns, key=KEY)
+    # value by value (day first) 9,401 rows were kept with day and month swapped and 15,461
+    # set aside; read by column, every date is the file's own
+    assert len(out) == 25714 and out["set_aside"].isna().all()
+    assert (out["date"].dt.normalize() == iso).all()
+    notes = out.attrs["sna"]["notes"]
+    assert any("'Incident Date' (date): numeric dates read month first, as in the US "
+               "(mm/dd/yyyy), decided from all its values" in n for n in notes)
+    # the UK spelling of the same file is read day first
+    p2, _, _ = _demo_ambulance(tmp_path, lambda t: t.strftime("%d/%m/%Y"))
+    uk = read_partner(p2, "ambulance", columns=columns, key=KEY)
+    assert (uk["date"].dt.normalize() == iso).all()
+
+
+def test_a_column_of_only_small_days_is_ambiguous_unless_configured(tmp_path, capsys):
+    from sna.io.partner import read_partner
+
+    p, columns, iso = _demo_ambulance(tmp_path, lambda t: t.strftime("%m/%d/%Y"),
+                                      keep=lambda df: pd.to_datetime(df["Incident Date"]).dt.day <= 12)
+    with pytest.raises(InputFormatError) as e:
+        read_partner(p, "ambulance", columns=columns, key=KEY, source="ambulance")
+    msg = str(e.value)
+    assert str(p) in msg and "'Incident Date'" in msg and "date_format: monthfirst" in msg
+    assert "sources.ambulance" in msg
+    out = read_partner(p, "ambulance", columns=columns, key=KEY, date_format="monthfirst")
+    assert (out["date"].dt.normalize() == iso).all()
+    # a mixed column: UK and US rows together
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("Incident Number,Incident Date,Call Category,Incident LSOA\n"
+                     "1,13/06/2020,Assault,E01013810\n2,06/14/2020,Assault,E01013810\n")
+    with pytest.raises(InputFormatError, match="mixes day-first and month-first dates"):
+        read_partner(mixed, "ambulance", key=KEY)
+
+
+def test_date_format_key_is_validated_and_used(tmp_path):
+    from sna.config import SourceConfig
+
+    assert SourceConfig(format="ambulance", path="a.csv", date_format="monthfirst").date_format == "monthfirst"
+    assert SourceConfig(format="ambulance", path="a.csv", date_format="%m/%d/%Y %H:%M").date_format
+    with pytest.raises(ValueError, match="not a date format"):
+        SourceConfig(format="ambulance", path="a.csv", date_format="mm/dd/yyyy")
+
+
+def test_excel_serial_dates_are_converted_with_a_note(tmp_path):
+    from sna.io.partner import read_partner
+
+    p = tmp_path / "serial.csv"
+    # 43995 = 2020-06-13 (Excel's day numbers, from 1899-12-30); 43995.5 = noon
+    p.write_text("Incident Number,Incident Date,Call Category,Incident LSOA\n"
+                 "1,43995,Assault,E01013810\n2,43995.5,Assault,E01013810\n3,2020-06-14,Assault,E01013810\n")
+    out = read_partner(p, "ambulance", key=KEY)
+    assert [str(d) for d in out["date"]] == ["2020-06-13 00:00:00", "2020-06-13 12:00:00",
+                                             "2020-06-14 00:00:00"]
+    assert out["set_aside"].isna().all()
+    assert any("2 value(s) of column 'Incident Date' (date) were Excel serial day numbers" in n
+               for n in out.attrs["sna"]["notes"])
+
+
+def test_participants_text_start_dates_in_us_order(tmp_path):
+    """The demo's participants with their start dates as US text (1,561 of 1,712 kept rows
+    were mis-dated when read value by value)."""
+    from sna.io.partner import read_partner
+
+    src = DEMO / "interventions" / "participants_2019-2022.xlsx"
+    df = pd.read_excel(src)
+    truth = df["Start Date"].reset_index(drop=True)
+    for c in ("Referral Date", "Start Date", "End Date"):
+        df[c] = df[c].dt.strftime("%m/%d/%Y")
+    p = tmp_path / "participants.csv"
+    df.to_csv(p, index=False)
+    cols = yaml.safe_load((DEMO / "sna.yml").read_text())["sources"]["interventions"]["columns"]
+    out = read_partner(p, "interventions", columns=cols, key=KEY, prefix="participants")
+    got = out["start_date"].reset_index(drop=True)
+    assert truth.notna().sum() == 4192
+    pd.testing.assert_series_equal(got.dt.normalize(), truth.astype("datetime64[ns]"),
+                                   check_names=False)

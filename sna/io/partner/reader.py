@@ -15,6 +15,8 @@ from ...errors import InputFormatError
 from .fields import FREE_TEXT, fields_of, resolve_mapping
 from .tables import TABLE_PATTERNS, apply_mapping, read_table
 from .values import (
+    DATE_ORDERS,
+    AmbiguousDates,
     as_text,
     is_na_token,
     parse_age,
@@ -85,6 +87,7 @@ def read_partner(
     max_age: int = 120,
     return_raw: bool = False,
     exclude: "Iterable[object]" = (),
+    date_format: str | None = None,
 ) -> "pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]":
     """Read partner tables of one format into canonical, parsed columns (one row per row read).
 
@@ -119,6 +122,10 @@ def read_partner(
         Largest possible age (older is ``bad_age``).
     exclude
         Files not to read (e.g. the interventions table inside a folder of participant files).
+    date_format
+        How the source writes numeric dates (``dayfirst``, ``monthfirst``, ``iso`` or a
+        strptime pattern); by default the source's ``date_format`` in the config, else inferred
+        for each date column from all its values (:func:`~sna.io.partner.parse_dates`).
     return_raw
         Also return the mapped values as read (identifiers pseudonymised), from which
         :func:`fill_records` writes the quarantine records of rows set aside later.
@@ -142,8 +149,13 @@ def read_partner(
         Unknown canonical name in ``columns``.
     PrivacyError
         The files hold identifiers and no pseudonymisation key is configured.
+    InputFormatError
+        A date column whose order of day and month cannot be told (every value reads both
+        ways) or that mixes both: naming the files and the column, and the ``date_format`` key.
     """
     fields = {f.name: f for f in fields_of(format)}
+    if date_format is None and config is not None and source in getattr(config, "sources", {}):
+        date_format = getattr(config.sources[source], "date_format", None)
     df, files, file_info, colname = _read_mapped(path, format, columns, source, encoding, sheet,
                                                  prefix, exclude)
     # 1. identifiers: pseudonymised before anything else happens to the rows, those found
@@ -151,7 +163,8 @@ def read_partner(
     strays = _scrub_identifiers(df, fields, colname, key, config)
     present = _pseudonymise(df, fields, colname, key, config, source, files)
     raw_text = df.copy()  # mapped values as read (ids already pseudonymised)
-    out, sa, notes = _parse_fields(df, fields, colname, max_age)
+    out, sa, notes, read_as = _parse_fields(df, fields, colname, max_age, date_format=date_format,
+                                            source=source or format)
     _strays_unknown(out, strays, fields, colname, df, notes)
     # 2. coordinates: zero means unknown; lon/lat -> British National Grid; out of range -> unknown
     if "x" in out or "longitude" in out:
@@ -165,6 +178,9 @@ def read_partner(
     fill_records(out, raw_text)
     for note in notes:
         logger.warning("%s: %s", source or format, note)
+    for note in read_as:  # how the dates were read: in the QualityLog, not a warning
+        logger.info("%s: %s", source or format, note)
+    notes = [*read_as, *notes]
     out.attrs["sna"] = {
         "format": format,
         "rows_read": int(len(out)),
@@ -268,12 +284,41 @@ _LENIENT = {
 }
 
 
-def _parse_fields(df, fields, colname, max_age):
+def _dates_by_column(v, df, col, k, date_format, source):
+    """A date column parsed as a whole (:func:`parse_dates`), with notes saying how it was
+    read; an ambiguous or mixed column is an :class:`InputFormatError` naming its files."""
+    try:
+        d, p, bad = parse_dates(v, date_format=date_format)
+    except AmbiguousDates as exc:
+        files = ", ".join(str(f) for f in pd.unique(df["file"].astype(str)))
+        raise InputFormatError(
+            f"column {col!r} ({k}): {exc}; say how this source writes its dates with "
+            f"'date_format: dayfirst' (dd/mm/yyyy), 'date_format: monthfirst' (mm/dd/yyyy) or a "
+            f"pattern such as '%m/%d/%Y %H:%M' under sources.{source} in sna.yml",
+            file=files,
+        ) from None
+    notes = []
+    order = d.attrs.get("date_order")
+    if order:
+        how = "as configured (date_format)" if date_format in DATE_ORDERS else "from all its values"
+        notes.append(f"column {col!r} ({k}): numeric dates read {DATE_ORDERS[order].split(' (')[0]} "
+                     f"({'dd/mm/yyyy' if order == 'dayfirst' else 'mm/dd/yyyy'}), decided {how}")
+    elif date_format and date_format not in DATE_ORDERS:
+        notes.append(f"column {col!r} ({k}): dates read with the configured pattern {date_format!r}")
+    n, eg = d.attrs.get("serials", (0, None))
+    if n:
+        notes.append(f"{n} value(s) of column {col!r} ({k}) were Excel serial day numbers, converted "
+                     f"(e.g. {eg[0]!r} -> {eg[1][:16]})")
+    return d, p, bad, notes
+
+
+def _parse_fields(df, fields, colname, max_age, *, date_format=None, source=""):
     """Each canonical field parsed by its kind: (the parsed columns, the rows set aside, notes
-    on values kept as unknown)."""
+    on values kept as unknown and on how dates were read)."""
     out = pd.DataFrame(index=df.index)
     sa = _SetAside(df.index)
     notes: list[str] = []
+    read_as: list[str] = []
     for k, fld in fields.items():
         if k not in df:
             continue
@@ -283,7 +328,8 @@ def _parse_fields(df, fields, colname, max_age):
         if fld.kind == "id":
             out[k] = v.astype("string")
         elif fld.kind == "date":
-            d, p, bad = parse_dates(v)
+            d, p, bad, date_notes = _dates_by_column(v, df, col, k, date_format, source)
+            read_as.extend(date_notes)
             if fld.required:
                 sa.add(v.isna() | is_na_token(as_text(v)), "no_date", f"{label} is blank")
                 sa.add(bad, "bad_date", label + ": " + as_text(v).fillna("").map(repr) +
@@ -314,7 +360,7 @@ def _parse_fields(df, fields, colname, max_age):
             out[k] = parse_code(v)
         else:  # text
             out[k] = as_text(v).astype("string")
-    return out, sa, notes
+    return out, sa, notes, read_as
 
 def _coordinates(out, df, notes) -> None:
     """``x``, ``y`` in British National Grid, in place: zero is unknown, longitude / latitude

@@ -9,6 +9,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from ...periods import DATE_ORDERS, check_date_format
+
 __all__ = [
     "NA_TOKENS",
     "ETHNIC_GROUPS",
@@ -19,6 +21,9 @@ __all__ = [
     "parse_float",
     "parse_lsoa",
     "parse_dates",
+    "DATE_ORDERS",
+    "AmbiguousDates",
+    "check_date_format",
     "parse_times",
     "parse_code",
     "combine_date_time",
@@ -283,20 +288,105 @@ _DATE_FORMATS = (
 
 _EARLIEST = pd.Timestamp("1990-01-01")
 
-def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Dates (and times) as written in partner files, with the precision actually known.
+# numeric dates whose order of day and month the value alone may not tell: 03/04/2020 14:05
+_NUMERIC_DATE = (r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4}|\d{2})"
+                 r"(?:[ T](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?)?$")
+# an Excel serial day number written as text (1990-01-01 is 32874; 2064 is 60000)
+_SERIAL_TEXT = r"^\d{5}(?:\.\d+)?$"
+_SERIAL_RANGE = (32874, 60000)
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
-    Text is read day-first (UK: ``13/06/2020``, ``13/06/2020 23:15``), or ISO
-    (``2020-06-13``, ``2020-06-13T23:15:00``), or month-only (``2020-06``, ``Jun 2020``).
-    Excel cells holding a date are datetimes: a cell at exactly midnight is read as a date
-    without a time (precision ``day``); a written ``00:00`` in text is a real time.
+
+class AmbiguousDates(ValueError):
+    """A date column whose order of day and month cannot be told from its values (every value
+    reads both ways), or that mixes both orders. ``kind`` is ``ambiguous`` or ``mixed``;
+    ``examples`` holds values as written."""
+
+    def __init__(self, kind: str, examples: list[str]) -> None:
+        self.kind = kind
+        self.examples = examples
+        if kind == "mixed":
+            text = (f"it mixes day-first and month-first dates ({examples[0]!r} is only a date "
+                    f"day first, {examples[1]!r} only month first)")
+        else:
+            text = (f"every value reads both as day-first and as month-first (e.g. "
+                    f"{examples[0]!r}), so the order of day and month cannot be told")
+        super().__init__(text)
+
+
+def _numeric_dates(text: pd.Series, order: str) -> pd.Series:
+    """Numeric dates (``_NUMERIC_DATE``) read day first or month first (NaT where impossible)."""
+    parts = text.str.extract(_NUMERIC_DATE)
+    a, b = pd.to_numeric(parts["a"]), pd.to_numeric(parts["b"])
+    y = pd.to_numeric(parts["y"])
+    short = parts["y"].str.len() == 2
+    y = y.where(~short, np.where(y < 69, 2000 + y, 1900 + y))  # as strptime's %y
+    day, month = (a, b) if order == "dayfirst" else (b, a)
+    frame = pd.DataFrame({"year": y, "month": month, "day": day,
+                          "hour": pd.to_numeric(parts["H"]).fillna(0),
+                          "minute": pd.to_numeric(parts["M"]).fillna(0),
+                          "second": pd.to_numeric(parts["S"]).fillna(0)})
+    ok = frame.notna().all(axis=1) & frame["hour"].between(0, 23) & frame["minute"].between(0, 59)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if ok.any():
+        out[ok] = pd.to_datetime(frame[ok].astype("int64"), errors="coerce")
+    return out
+
+
+def _date_order(text: pd.Series, date_format: str | None) -> str | None:
+    """The order of day and month of a column's numeric dates (distinct values): from
+    ``date_format`` when set, else from the values themselves. None when there are none.
+
+    Raises
+    ------
+    AmbiguousDates
+        Every value reads both ways (day and month both 12 or less, and different), or some
+        values are dates only day first and others only month first.
+    """
+    if date_format in ("dayfirst", "monthfirst"):
+        return date_format
+    if text.empty:
+        return None
+    d = _numeric_dates(text, "dayfirst")
+    m = _numeric_dates(text, "monthfirst")
+    d_only, m_only = d.notna() & m.isna(), m.notna() & d.isna()
+    if d_only.any() and m_only.any():
+        raise AmbiguousDates("mixed", [text[d_only].iloc[0], text[m_only].iloc[0]])
+    if d_only.any():
+        return "dayfirst"
+    if m_only.any():
+        return "monthfirst"
+    both = d.notna() & m.notna() & (d != m)
+    if both.any():
+        raise AmbiguousDates("ambiguous", [text[both].iloc[0]])
+    return "dayfirst"  # day and month equal everywhere (01/01/2020): both orders agree
+
+
+def parse_dates(values: pd.Series, *, date_format: str | None = None
+                ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Dates (and times) as written in partner files, read by column, with the precision
+    actually known.
+
+    The order of day and month of numeric dates (``03/04/2020``) is decided for the whole
+    column from all its values, never value by value: day first when some value is a date
+    only day first (``13/06/2020``), month first when some value is one only month first
+    (``06/13/2020``). A column whose every value reads both ways, or that mixes both orders,
+    raises :class:`AmbiguousDates` unless ``date_format`` says which (``dayfirst``,
+    ``monthfirst``, ``iso``, or a strptime pattern). ISO (``2020-06-13``,
+    ``2020-06-13T23:15:00``), month names (``13 Jun 2020``) and month-only values
+    (``2020-06``, ``Jun 2020``) are read as such. Excel cells holding a date are datetimes: a
+    cell at exactly midnight is read as a date without a time (precision ``day``); a written
+    ``00:00`` in text is a real time. Excel serial day numbers (a number, or a number as text,
+    e.g. ``43995``) are converted.
 
     Returns
     -------
     (dates, precision, bad)
         ``datetime64[ns]`` (NaT where missing or bad; month-only values on the 1st), precision
         ``minute`` / ``day`` / ``month`` (``<NA>`` where no date), and the mask of values that
-        are not dates or are implausible (before 1990 or in the future).
+        are not dates or are implausible (before 1990 or in the future). ``dates.attrs``
+        holds ``date_order`` (``dayfirst`` / ``monthfirst`` / None) and ``serials`` (how many
+        Excel serial numbers were converted, with an example).
 
     Examples
     --------
@@ -305,33 +395,81 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     ...                                    None, "31/02/2020", "01/01/1900"]))
     >>> [str(x) for x in d], p.tolist(), bad.tolist()
     (['2020-06-13 23:15:00', '2020-06-13 00:00:00', '2020-06-01 00:00:00', 'NaT', 'NaT', 'NaT'], ['minute', 'day', 'month', <NA>, <NA>, <NA>], [False, False, False, False, True, True])
+    >>> d, p, bad = parse_dates(pd.Series(["06/13/2020", "04/03/2020", "43995"]))
+    >>> [str(x.date()) for x in d], d.attrs["date_order"], d.attrs["serials"][0]
+    (['2020-06-13', '2020-04-03', '2020-06-13'], 'monthfirst', 1)
+    >>> parse_dates(pd.Series(["04/03/2020", "05/03/2020"]))
+    Traceback (most recent call last):
+    ...
+    sna.io.partner.values.AmbiguousDates: every value reads both as day-first and as month-first (e.g. '04/03/2020'), so the order of day and month cannot be told
     """
     import datetime as _dt
 
+    if date_format is not None:
+        check_date_format(date_format)
     obj = values if _is_text(values) else values.astype(object).where(values.notna(), None)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     prec = pd.Series(pd.NA, index=values.index, dtype="string")
+    serial_n, serial_eg = 0, None
     if _is_text(values):
         is_dt = pd.Series(False, index=values.index)
+        is_num = pd.Series(False, index=values.index)
     else:
         is_dt = obj.map(lambda v: isinstance(v, (_dt.datetime, _dt.date, pd.Timestamp)), na_action="ignore")
         is_dt = is_dt.fillna(False).astype(bool)
+        is_num = obj.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                         and not isinstance(v, (bool, np.bool_)), na_action="ignore")
+        is_num = is_num.fillna(False).astype(bool)
     if is_dt.any():
         ts = pd.to_datetime(obj[is_dt].map(pd.Timestamp), errors="coerce")
         out[is_dt] = ts
         midnight = (ts == ts.dt.normalize())
         prec[is_dt] = np.where(midnight, "day", "minute")
-    t = as_text(obj.where(~is_dt) if is_dt.any() else obj)
+    t = as_text(obj.where(~is_dt & ~is_num) if (is_dt.any() or is_num.any()) else obj)
     na = is_na_token(t)
-    todo = t.where(~na).dropna().astype(object)
+    # Excel serial day numbers: number cells, and numbers as text in the serial range
+    serial = pd.Series(np.nan, index=values.index)
+    if is_num.any():
+        serial[is_num] = obj[is_num].astype(float)
+    as_serial = t.str.match(_SERIAL_TEXT).fillna(False).astype(bool) & ~na
+    if as_serial.any():
+        serial[as_serial] = pd.to_numeric(t[as_serial]).astype(float)
+    in_range = serial.between(*_SERIAL_RANGE)
+    if in_range.any():
+        days = serial[in_range]
+        out[in_range] = (_EXCEL_EPOCH + pd.to_timedelta((days * 86400).round(), unit="s")).astype("datetime64[ns]")
+        prec[in_range] = np.where(days == np.floor(days), "day", "minute")
+        serial_n = int(in_range.sum())
+        first = in_range[in_range].index[0]
+        serial_eg = (str(values[first]), str(out[first]))
+    na = na & ~is_num
+    todo = t.where(~na & ~as_serial).dropna().astype(object)
+    order = None
     if len(todo):
         uniq = pd.Series(pd.unique(todo.to_numpy(dtype=object)))
         got = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[ns]")
         gp = pd.Series(pd.NA, index=uniq.index, dtype="string")
         remaining = uniq
+        if date_format is not None and date_format not in DATE_ORDERS:  # a strptime pattern
+            parsed = pd.to_datetime(remaining, format=date_format, errors="coerce")
+            hit = parsed.notna()
+            got[hit] = parsed[hit]
+            gp[hit] = "minute" if any(c in date_format for c in ("%H", "%M")) else "day"
+            remaining = remaining[~hit]
+        numeric = remaining.str.match(_NUMERIC_DATE).fillna(False).astype(bool)
+        if numeric.any() and date_format != "iso":
+            nums = remaining[numeric]
+            order = _date_order(nums, date_format if date_format in DATE_ORDERS else None)
+            parsed = _numeric_dates(nums, order)
+            hit = parsed.notna()
+            got[hit[hit].index] = parsed[hit]
+            gp[hit[hit].index] = np.where(nums[hit].str.contains(":"), "minute", "day")
+            remaining = remaining[~numeric]  # (the impossible ones are bad dates)
         for fmt, p in _DATE_FORMATS:
             if remaining.empty:
                 break
+            if fmt.startswith(("%d/%m", "%d-%m", "%d.%m")):  # numeric: decided above, by column
+                continue
             parsed = pd.to_datetime(remaining, format=fmt, errors="coerce")
             hit = parsed.notna()
             if hit.any():
@@ -356,6 +494,7 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     bad = (bad & obj.notna()).fillna(False)
     out[implausible] = pd.NaT
     prec[out.isna()] = pd.NA
+    out.attrs = {"date_order": order, "serials": (serial_n, serial_eg)}
     return out, prec, bad.astype(bool)
 
 def parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
