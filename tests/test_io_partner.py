@@ -641,3 +641,55 @@ def test_participants_text_start_dates_in_us_order(tmp_path):
     assert truth.notna().sum() == 4192
     pd.testing.assert_series_equal(got.dt.normalize(), truth.astype("datetime64[ns]"),
                                    check_names=False)
+
+
+# --------------------------------------------------------------------------------------------
+# workbooks read whole or refused
+# --------------------------------------------------------------------------------------------
+def _two_sheet_participants(path):
+    """The demo's participants split over two sheets (the second's 100 would be never read)."""
+    df = pd.read_excel(DEMO / "interventions" / "participants_2019-2022.xlsx")
+    with pd.ExcelWriter(path) as xl:
+        df.iloc[:-100].to_excel(xl, sheet_name="2019-2021", index=False)
+        df.iloc[-100:].to_excel(xl, sheet_name="2021-22", index=False)
+        pd.DataFrame({"Notes": []}).to_excel(xl, sheet_name="Notes", index=False)  # a header only
+    return df
+
+
+def test_two_sheets_with_data_and_no_sheet_key_is_refused(tmp_path):
+    from sna.io.partner import read_partner
+
+    p = tmp_path / "participants.xlsx"
+    df = _two_sheet_participants(p)
+    cols = yaml.safe_load((DEMO / "sna.yml").read_text())["sources"]["interventions"]["columns"]
+    with pytest.raises(InputFormatError) as e:
+        read_partner(p, "interventions", columns=cols, key=KEY, prefix="participants")
+    msg = str(e.value)
+    assert "2 sheets ('2019-2021', '2021-22')" in msg and "'sheet'" in msg and str(p) in msg
+    # naming the sheet reads that one whole
+    out = read_partner(p, "interventions", columns=cols, key=KEY, prefix="participants",
+                       sheet="2021-22")
+    assert len(out) == 100 and out["line"].tolist() == list(range(2, 102))
+    with pytest.raises(InputFormatError, match="sheets are '2019-2021', '2021-22', 'Notes'"):
+        read_partner(p, "interventions", columns=cols, key=KEY, prefix="participants", sheet="2022")
+    assert len(df) == 4194
+
+
+def test_merged_or_blank_header_cell_is_refused_naming_the_cell(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Incident Number", "Incident Date", "Call Category", "Incident LSOA", None])
+    ws.append(["1", "13/06/2020", "Assault", "E01013810", "x"])
+    p = tmp_path / "blank.xlsx"
+    wb.save(p)
+    with pytest.raises(InputFormatError) as e:
+        read_table(InputFile(str(p), p))
+    assert "header cell E1 is blank but its column holds data" in str(e.value)
+    assert e.value.column == "E1" and e.value.line == 1
+    ws["E1"] = "Notes"
+    ws.merge_cells("C1:D1")
+    wb.save(p)
+    with pytest.raises(InputFormatError, match="header cells C1:D1 are merged"):
+        read_table(InputFile(str(p), p))

@@ -124,16 +124,73 @@ def _read_csv_text(text: str, name: str, sep: str) -> pd.DataFrame:
     out["line"] = _physical_lines(text, len(out))[: len(out)]
     return out
 
+def _sheets_with_data(wb) -> list[str]:
+    """The sheets holding a table: a row of values below another (a header and a row)."""
+    out = []
+    for ws in wb.worksheets:
+        rows = 0
+        for row in ws.iter_rows(values_only=True):
+            if any(v is not None and str(v).strip() for v in row):
+                rows += 1
+                if rows >= 2:
+                    out.append(ws.title)
+                    break
+    return out
+
+
+def _check_header(ws, name: str) -> None:
+    """A header row without merged or blank cells over columns holding data."""
+    from openpyxl.utils import get_column_letter
+
+    for rng in getattr(ws, "merged_cells", None) and ws.merged_cells.ranges or ():
+        if rng.min_row <= 1 <= rng.max_row and rng.max_col > rng.min_col:
+            raise InputFormatError(
+                f"sheet {ws.title!r}: the header cells {rng.coord} are merged, so one column would "
+                f"have no name and be dropped; unmerge them and give every column its own name",
+                file=name, line=1, column=rng.coord.split(":")[0])
+    header = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    for i in range(ws.max_column):
+        h = header[i] if i < len(header) else None
+        if h is not None and str(h).strip():
+            continue
+        col = [r[0] for r in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1, values_only=True)]
+        if any(v is not None and str(v).strip() for v in col):
+            cell = f"{get_column_letter(i + 1)}1"
+            raise InputFormatError(
+                f"sheet {ws.title!r}: the header cell {cell} is blank but its column holds data; "
+                "name the column (or delete it) so that no value is dropped",
+                file=name, line=1, column=cell)
+
+
 def _read_excel(f: InputFile, sheet: str | int | None) -> pd.DataFrame:
+    import openpyxl
+
     try:
-        raw = pd.read_excel(io.BytesIO(f.read_bytes()), sheet_name=0 if sheet is None else sheet,
-                            header=None, dtype=object, engine="openpyxl")
-    except ValueError as exc:
-        raise InputFormatError(f"cannot read the Excel sheet {sheet!r}: {exc}", file=f.name,
-                               key="sheet") from None
+        wb = openpyxl.load_workbook(io.BytesIO(f.read_bytes()), data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, openpyxl errors
         raise InputFormatError(f"this is not a readable Excel (.xlsx) workbook: {exc}",
                                file=f.name) from None
+    if sheet is None:
+        data = _sheets_with_data(wb)
+        if len(data) > 1:
+            raise InputFormatError(
+                f"the workbook has data on {len(data)} sheets ({', '.join(repr(d) for d in data)}) "
+                "and sna reads one table per file: set the source's 'sheet' in sna.yml to the one "
+                "to read (or save each sheet as its own file)",
+                file=f.name, key="sheet")
+        sheet = data[0] if data else 0
+    try:
+        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet]
+    except (KeyError, IndexError):
+        raise InputFormatError(
+            f"cannot read the Excel sheet {sheet!r}: the workbook's sheets are "
+            f"{', '.join(repr(n) for n in wb.sheetnames)}", file=f.name, key="sheet") from None
+    _check_header(ws, f.name)
+    try:
+        raw = pd.read_excel(wb, sheet_name=ws.title, header=None, dtype=object, engine="openpyxl")
+    except ValueError as exc:
+        raise InputFormatError(f"cannot read the Excel sheet {sheet!r}: {exc}", file=f.name,
+                               key="sheet") from None
     if raw.empty:
         raise InputFormatError("the sheet is empty: a table needs at least a header row", file=f.name)
     header = [("" if pd.isna(h) else str(h).strip()) for h in raw.iloc[0].tolist()]
