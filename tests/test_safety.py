@@ -410,3 +410,16 @@ def test_shifted_identifiers_reach_no_output_of_either_build(tmp_path):
     q = pd.read_csv(next((tmp_path / "restricted").rglob("quarantine.csv")))
     ecds = q[q["source"] == "ecds"]
     assert len(ecds) == 2 and ecds["record"].str.contains(r"\[id ").all()
+
+
+def test_narrative_html_is_text_in_the_report(tmp_path, monkeypatch):
+    from sna.narrative import parse_narrative
+    from sna.report import assemble_report
+
+    out = tmp_path / "run"
+    _chapter_notebook(out, monkeypatch)
+    sections = parse_narrative("## Recommendations\n\n<!-- prompt: say what -->\n"
+                               "1. Fund <script>alert(3)</script> outreach & A&E feeds.\n")
+    page = assemble_report(out, area="Testshire", year="2020/21", narrative=sections).read_text()
+    assert "<script>alert(3)" not in page and "&lt;script&gt;alert(3)" in page
+    assert "prompt: say what" not in page and "outreach &amp; A&amp;E feeds" in page

@@ -58,14 +58,22 @@ def _notebook_title(nb) -> str | None:
                 return m.group(1).strip()
     return None
 
-def _markdown(text: str) -> str:
+_MD: dict[bool, object] = {}
+
+
+def _markdown(text: str, *, escape: bool = False) -> str:
+    """Markdown as HTML. The chapters' own Markdown is rendered as written (their prose has
+    its values escaped already: :func:`sna.inert.markdown_text`); ``escape=True`` (the
+    analyst's narrative, from a file the config names) shows any HTML in it as text, HTML
+    comments (the template's prompts) dropped."""
     import mistune
 
-    global _MD
-    try:
-        md = _MD
-    except NameError:
-        md = _MD = mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
+    md = _MD.get(escape)
+    if md is None:
+        md = _MD[escape] = mistune.create_markdown(escape=escape,
+                                                   plugins=["table", "strikethrough"])
+    if escape:
+        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     return md(text)
 
 def _render_output(o: dict, state: dict) -> str:
@@ -209,7 +217,7 @@ def assemble_report(
             heads.append((pid, part.heading))
             body += (f'\n<div class="sna-narrative" data-narrative="{part.key}">'
                      f'<h2 id="{pid}">{html.escape(part.heading)}</h2>\n'
-                     f"{_markdown(part.text)}</div>")
+                     f"{_markdown(part.text, escape=True)}</div>")
         num = chapter_number(nb_path.stem)
         sid = f"ch-{nb_path.stem}"
         failed = res is not None and not res.ok
