@@ -235,17 +235,17 @@ def shifted_ecds(folder: Path, rows: int = 40, *, lsoa: str = "E01033406",
     nhs = synthetic_nhs_numbers(rows + 4)
     lines = [ECDS_HEADER]
     for i in range(rows):
-        lines.append(f"SYN01-2000{i:04d},{_spaced(nhs[i])},{1 + i % 28:02d}/{month},"
-                     f"{i % 24:02d}:15,{1 + i % 28:02d}/{month},Knife or sharp object,"
+        lines.append(f"SYN01-2000{i:04d},{_spaced(nhs[i])},{13 + i % 16:02d}/{month},"
+                     f"{i % 24:02d}:15,{13 + i % 16:02d}/{month},Knife or sharp object,"
                      f"{lsoa},{18 + i % 40},{1 + i % 2},RX1RA")
     a, b, c, d = nhs[rows:rows + 4]
     lines += [  # shifted rows (one column lost, or pasted one to the right)
-        f"SYN01-20009001,{_spaced(a)},03/{month},10:00,03/{month},Knife or sharp object,"
+        f"SYN01-20009001,{_spaced(a)},23/{month},10:00,23/{month},Knife or sharp object,"
         f"{_spaced(a)},{a},{_spaced(a)},RX1RA",
-        f"SYN01-20009002,{b},SYN01-20009002,10:00,03/{month},Body part,{lsoa},30,1,RX1RA",
-        f"SYN01-20009003,{c},04/{month},11:00,SYN01-20009003,{_spaced(c)},{lsoa},31,2,RX1RA",
+        f"SYN01-20009002,{b},SYN01-20009002,10:00,23/{month},Body part,{lsoa},30,1,RX1RA",
+        f"SYN01-20009003,{c},24/{month},11:00,SYN01-20009003,{_spaced(c)},{lsoa},31,2,RX1RA",
         # a patient already seen, their NHS number in the sex column
-        f"SYN01-20009004,{d},05/{month},12:00,05/{month},Body part,{lsoa},22,"
+        f"SYN01-20009004,{d},25/{month},12:00,25/{month},Body part,{lsoa},22,"
         f"{_spaced(nhs[0])},RX1RA",
     ]
     path = folder / "istv_SYN01.csv"
@@ -331,9 +331,9 @@ def test_quality_note_examples_never_show_an_nhs_number(tmp_path):
     nhs = synthetic_nhs_numbers(1)[0]
     path = tmp_path / "p.csv"
     path.write_text("Participant ID,Programme,Start Date,Gender,Home LSOA\n"
-                    f"SYN-1,Mentoring,03/06/2020,F,{nhs[:3]}-{nhs[3:6]}-{nhs[6:]}\n"
-                    f"SYN-2,Mentoring,03/06/2020,X {nhs},E01033406\n"
-                    f"SYN-3,Mentoring,03/06/2020,X {nhs}9,E01033406\n")
+                    f"SYN-1,Mentoring,23/06/2020,F,{nhs[:3]}-{nhs[3:6]}-{nhs[6:]}\n"
+                    f"SYN-2,Mentoring,23/06/2020,X {nhs},E01033406\n"
+                    f"SYN-3,Mentoring,23/06/2020,X {nhs}9,E01033406\n")
     p = read_participants(path, key=KEY)
     notes = " ".join(p.attrs["sna"]["notes"])
     assert nhs not in notes and nhs[:3] + "-" not in notes, notes
