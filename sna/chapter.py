@@ -97,8 +97,6 @@ CHAPTER_TITLES: dict[str, str] = {
     "09_appendix": "Technical appendix",
 }
 
-_RULE_STRICTNESS = {"none": 0, "nhs2018": 1, "legacy5": 2}
-
 
 #: Plain-English names of the source formats, for prose.
 FORMAT_LABELS: dict[str, str] = {name: spec.label for name, spec in FORMATS.items()}
@@ -854,18 +852,98 @@ class Chapter:
     def disclosure_rule(self, sources: Sequence[str] | None) -> str:
         """The disclosure rule for a table made from ``sources`` (config source names).
 
-        The strictest of the sources' rules; ``"none"`` when every source is open data (or
+        The strictest (:func:`sna.disclosure.strictest`: ``nhs2018`` over ``legacy5`` over
+        ``"none"``) of the sources' rules; ``"none"`` when every source is open data (or
         ``sources`` is empty: a table of open reference data); the config's
-        ``disclosure.default_rule`` for names that are not configured sources.
+        ``disclosure.default_rule`` for names that are not configured sources. An NHS
+        source (A&E / ECDS, ambulance, hospital: :data:`sna.disclosure.NHS_FORMATS`) is
+        always under ``nhs2018``, whatever its configured rule.
         """
+        from .disclosure.rules import NHS_FORMATS, strictest
+
         if not sources:
             return "none"
         cfg = self.config
         rules = []
         for s in sources:
             src = cfg.sources.get(s)
-            rules.append(src.default_disclosure if src is not None else cfg.disclosure.default_rule)
-        return max(rules, key=lambda r: _RULE_STRICTNESS.get(r, 3))
+            if src is None:
+                rules.append(cfg.disclosure.default_rule)
+            elif src.format in NHS_FORMATS:
+                rules.append(strictest([src.default_disclosure, "nhs2018"]))
+            else:
+                rules.append(src.default_disclosure)
+        return strictest(rules)
+
+    def _rules_by_source(self, table, sources, column_sources, row_sources, skip):
+        """The ``column_rules`` and ``row_rules`` of :func:`sna.disclosure.apply` for a table
+        whose columns or rows come from different sources."""
+        column_rules = None
+        if column_sources:
+            column_rules = {str(c): self.disclosure_rule(list(v) if not isinstance(v, str) else [v])
+                            for c, v in column_sources.items()
+                            if str(c) in table.columns and str(c) not in skip}
+        row_rules = None
+        if row_sources is not None:
+            srcs = (table[row_sources].tolist() if isinstance(row_sources, str)
+                    else list(row_sources))
+            row_rules = [self.disclosure_rule([s]) if isinstance(s, str) and s else None
+                         for s in srcs]
+        return column_rules, row_rules
+
+    def control(self, df, *, sources: Sequence[str] | None = None, rule: str | None = None,
+                counts: Sequence[str] | None = None, derived: Mapping[str, Any] | None = None,
+                totals: Sequence[str] | None = None,
+                percentages: Mapping[str, Any] | None = None, dsr: Sequence[str] | None = None,
+                column_sources: Mapping[str, Any] | None = None,
+                row_sources: str | Sequence[str] | None = None, margins: bool = True,
+                formats: Mapping[str, Any] | None = None, index: bool = False):
+        """The table as :meth:`table` publishes it, without writing or showing it.
+
+        Prose takes its numbers from here (:meth:`shown`), so a sentence and the table it
+        summarises say the same thing in both builds: same rounding, same suppression,
+        percentages from the published counts. Arguments as for :meth:`table`.
+        """
+        table = df.reset_index() if index else df.copy()
+        table.columns = [str(c) for c in table.columns]
+        # the CSV carries the numbers as the report shows them, not 16 digits
+        table = round_as_shown(table, {str(k): v for k, v in (formats or {}).items()})
+        if not self.public:
+            return _restricted_percentages(table, percentages, totals)
+        from . import disclosure
+
+        skip = set(derived or {}) | set(percentages or {})
+        column_rules, row_rules = self._rules_by_source(table, sources, column_sources,
+                                                        row_sources, skip)
+        applied = rule or self.disclosure_rule(sources)
+        return disclosure.apply(
+            table, rule=applied, counts=counts, derived=derived, totals=totals,
+            percentages=percentages, dsr=dsr,
+            source=",".join(sources) if sources else None,
+            column_rules=column_rules, row_rules=row_rules, margins=margins)
+
+    def shown(self, published, row: Any, column: str, *, label: str | None = None,
+              decimals: int | None = None) -> str:
+        """One number of a published table (:meth:`control` / :meth:`table`) for prose.
+
+        ``row`` is a row position, or a value of the table's ``label`` column (default its
+        first column). A suppressed cell reads "not published (a small number)"; a missing
+        one "not available".
+        """
+        if isinstance(row, int) and label is None:
+            v = published[column].iloc[row]
+        else:
+            lab = label or published.columns[0]
+            hit = published.loc[published[lab] == row, column]
+            if hit.empty:
+                raise ChapterError(f"no row {row!r} in column {lab!r} of the table",
+                                   key=str(column))
+            v = hit.iloc[0]
+        if isinstance(v, str) and v.strip() == "*":
+            return "not published (a small number)"
+        if v is None or _isna(v):
+            return "not available"
+        return format_number(v, decimals)
 
     def table(
         self,
@@ -884,6 +962,9 @@ class Chapter:
         formats: Mapping[str, Any] | None = None,
         index: bool = False,
         note: str | None = None,
+        column_sources: Mapping[str, Any] | None = None,
+        row_sources: str | Sequence[str] | None = None,
+        margins: bool = True,
     ):
         """Write a table to ``tables/`` and show it with its number and caption.
 
@@ -916,6 +997,21 @@ class Chapter:
             Keep the index as columns.
         note
             A line shown under the table.
+        column_sources
+            ``{column: [source, ...]}`` for count columns that come from other sources than
+            the table's (a police column beside an A&E column): each column is put under its
+            own sources' rule (:meth:`disclosure_rule`), the strictest where they combine.
+        row_sources
+            The sources of each row: a column of the table holding a source name per row,
+            or a list; a cell takes the strictest of its column's and its row's rule.
+        margins
+            Protect ``legacy5`` count columns as though their totals were published (they
+            usually are, in another table): see :func:`sna.disclosure.apply`. ``False`` only
+            for a table whose rows do not add up to anything.
+        percentages
+            ``{column: count}`` (share of the column total) or ``{column: (count,
+            denominator)}``: percentages to 1 decimal place, computed in both builds from
+            the counts as published (rounded, suppressed), never from the raw counts.
 
         Returns
         -------
@@ -924,10 +1020,10 @@ class Chapter:
             suppressed cell is the string ``"*"``): plot from this
             (:func:`sna.disclosure.as_numeric`) so charts never show more than the tables.
         """
-        table = df.reset_index() if index else df.copy()
-        table.columns = [str(c) for c in table.columns]
-        # the CSV carries the numbers as the report shows them, not 16 digits
-        table = round_as_shown(table, {str(k): v for k, v in (formats or {}).items()})
+        table = self.control(df, sources=sources, rule=rule, counts=counts, derived=derived,
+                             totals=totals, percentages=percentages, dsr=dsr,
+                             column_sources=column_sources, row_sources=row_sources,
+                             margins=margins, formats=formats, index=index)
         k = len(self.tables) + 1
         label = f"Table {self._num()}.{k}" if self.number is not None else f"Table {k}"
         filename = f"{self._prefix()}tab{k:02d}_{_slug(name)}.csv"
@@ -939,15 +1035,17 @@ class Chapter:
         if self.public:
             from . import disclosure
 
-            applied = rule or self.disclosure_rule(sources)
-            table = disclosure.write_public_table(
-                table, path, rule=applied, counts=counts, derived=derived, totals=totals,
-                percentages=percentages, dsr=dsr, source=list(sources or []) or None,
-                name=path.stem, index=False, caption=caption, chapter=self.name, label=label)
+            disclosure.write_controlled_table(
+                table, path, source=list(sources or []) or None, name=path.stem, index=False,
+                caption=caption, chapter=self.name, label=label)
             meta = disclosure.table_meta(table, name=path.stem)
+            applied = meta["rule"]
             entry.update({"disclosure": applied, "rule": applied, "counts": meta["counts"],
                           "derived": meta["derived"], "total_rows": meta["total_rows"],
                           "total_columns": meta["total_columns"]})
+            for key in ("column_rules", "row_rules", "percentages"):
+                if meta.get(key):
+                    entry[key] = meta[key]
         else:
             write_csv(table, path, index=False)
             entry["disclosure"] = "not applied (restricted build)"
@@ -972,8 +1070,14 @@ class Chapter:
             foot.append("Not shown, as no row has a value: "
                         + html.escape(join_words(header_label(c) for c in empty)) + ".")
         if self.public:
-            foot.append("Disclosure control (" + html.escape(entry["disclosure"]) + "): "
-                        + html.escape(_disclosure_note(entry["disclosure"])))
+            used = sorted(set((entry.get("column_rules") or {}).values())
+                          | {r for r in entry.get("row_rules") or [] if r}
+                          | {entry["disclosure"]}) if (entry.get("column_rules")
+                                                        or entry.get("row_rules")) else [
+                entry["disclosure"]]
+            for r in used:
+                foot.append("Disclosure control (" + html.escape(r) + "): "
+                            + html.escape(_disclosure_note(r)))
         cap = f"<strong>{label}.</strong> {html.escape(caption)}"
         text = f'<div class="sna-tablewrap"><p class="sna-caption">{cap}</p>{body}'
         if foot:
@@ -983,7 +1087,8 @@ class Chapter:
                     "disclosure": entry["disclosure"]}
         if self.public:
             meta_out.update({k: entry[k] for k in ("rule", "counts", "derived", "total_rows",
-                                                   "total_columns")})
+                                                   "total_columns", "column_rules", "row_rules")
+                             if k in entry})
         self._show({"text/html": text, "text/plain": f"{label}. {caption}"}, meta_out)
         self._write_sidecar()
         return table
@@ -1092,6 +1197,41 @@ class Chapter:
         return f"{self.number:02d}_" if self.number is not None else f"{_slug(self.name)}_"
 
 
+def _restricted_percentages(table, percentages, totals):
+    """A restricted build's percentage columns (1 decimal place), from the counts as they
+    are: the same columns the public build computes from the published counts.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"g": ["a", "b"], "n": [1, 2]})
+    >>> _restricted_percentages(t, {"share (%)": "n"}, None)["share (%)"].tolist()
+    [33.3, 66.7]
+    """
+    import numpy as np
+
+    from .disclosure.rules import is_total_label
+
+    if not percentages:
+        return table
+    out = table.copy()
+    names = {str(x).strip().casefold() for x in (totals or []) if isinstance(x, str)}
+    text_cols = [c for c in out.columns if out[c].dtype == object]
+    total_row = next((i for i in range(len(out)) if any(
+        is_total_label(out[c].iloc[i]) or (isinstance(out[c].iloc[i], str)
+                                           and out[c].iloc[i].strip().casefold() in names)
+        for c in text_cols)), None) if totals != [] else None
+    for p, spec in percentages.items():
+        num, den = (spec if isinstance(spec, (tuple, list)) else (spec, None))
+        x = out[num].astype(float).to_numpy()
+        if den is None:
+            d = x[total_row] if total_row is not None else np.nansum(x)
+            d = np.full(len(x), d)
+        else:
+            d = out[den].astype(float).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[p] = np.where(d > 0, np.round(100.0 * x / d, 1), np.nan)
+    return out
+
+
 def _disclosure_note(rule: str) -> str:
     if rule == "none":
         return "none needed; open data, or no counts of people or incidents."
@@ -1114,6 +1254,11 @@ def _with_disclosure_attrs(html_text: str, entry: dict) -> str:
         "data-sna-total-rows": json.dumps(entry["total_rows"]),
         "data-sna-total-columns": json.dumps([shown(c) for c in entry["total_columns"]]),
     }
+    if entry.get("column_rules"):
+        attrs["data-sna-column-rules"] = json.dumps(
+            {shown(k): v for k, v in entry["column_rules"].items()})
+    if entry.get("row_rules"):
+        attrs["data-sna-row-rules"] = json.dumps(entry["row_rules"])
     extra = "".join(f' {k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
     return re.sub(r"<table\b([^>]*)>", lambda m: f"<table{m.group(1)}{extra}>", html_text, count=1)
 

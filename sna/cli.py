@@ -570,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check-outputs", help="run the disclosure checker over an output folder")
     c.add_argument("dir", help="a finished output folder")
     c.add_argument("--config", help="sna.yml (for the disclosure rules)")
+    c.add_argument("--json", action="store_true", help="print the findings as JSON")
+    c.add_argument("--rule", choices=("nhs2018", "legacy5", "none"),
+                   help="the rule for tables without disclosure metadata")
 
     n = sub.add_parser("notebooks", help="copy the chapter notebooks (and the explore tutorial) "
                        "into a folder to edit")
@@ -615,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"sna {_version()}")
         return 0
-    if extra and args.command not in ("run", "check-outputs"):
+    if extra and args.command != "run":
         parser.print_usage(sys.stderr)
         _eprint(f"sna: error: unrecognised arguments: {' '.join(extra)}")
         return 2

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "table_meta",
     "write_public_table",
+    "write_controlled_table",
     "write_public_workbook",
     "html_table",
 ]
@@ -76,6 +77,9 @@ def table_meta(table: pd.DataFrame, *, name: str | None = None, **extra: Any) ->
             "suppressed_secondary": info["suppressed_secondary"],
             "suppressed_derived": info["suppressed_derived"], "dsr_hidden": info["dsr_hidden"],
             "source": info.get("source")}
+    for key in ("column_rules", "row_rules", "margins"):
+        if info.get(key):
+            meta[key] = info[key]
     meta.update(extra)
     return _jsonable(meta)
 
@@ -99,6 +103,9 @@ def write_public_table(
     source: str | Sequence[str] | None = None,
     name: str | None = None,
     index: bool | None = None,
+    column_rules: Mapping[Hashable, str] | None = None,
+    row_rules: Sequence[str | None] | None = None,
+    margins: bool = False,
     **extra: Any,
 ) -> pd.DataFrame:
     """Put a table under disclosure control and write it as CSV with its metadata sidecar.
@@ -112,7 +119,7 @@ def write_public_table(
         The table as analysed. Not modified.
     path
         The CSV to write (``tables/<stem>.csv``); folders are created.
-    rule, counts, derived, totals, percentages, dsr
+    rule, counts, derived, totals, percentages, dsr, column_rules, row_rules, margins
         As for :func:`apply`.
     source
         The source(s) of the counts, recorded.
@@ -149,9 +156,30 @@ def write_public_table(
     if path.suffix.lower() != ".csv":
         raise DisclosureError(f"write_public_table writes CSV; name the file '*.csv', not "
                               f"{path.name!r} (use write_public_workbook for Excel)", file=path)
+    controls = {"column_rules": column_rules, "row_rules": row_rules, "margins": margins}
     out = apply(df, rule=rule, counts=counts, derived=derived, totals=totals,
                 percentages=percentages, dsr=dsr,
-                source=source if source is None or isinstance(source, str) else ",".join(source))
+                source=source if source is None or isinstance(source, str) else ",".join(source),
+                **controls)
+    return write_controlled_table(out, path, source=source, name=name, index=index, **extra)
+
+
+def write_controlled_table(
+    out: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    source: str | Sequence[str] | None = None,
+    name: str | None = None,
+    index: bool | None = None,
+    **extra: Any,
+) -> pd.DataFrame:
+    """Write a table already put under control (:func:`apply`) as CSV with its metadata
+    sidecar; arguments as for :func:`write_public_table`. The table a chapter's prose quotes
+    is the table written here, not a second computation."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise DisclosureError(f"write_public_table writes CSV; name the file '*.csv', not "
+                              f"{path.name!r} (use write_public_workbook for Excel)", file=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_csv(out, path, index=_write_index(out, index))
     meta = table_meta(out, name=name or path.stem, file=path.name, **extra)

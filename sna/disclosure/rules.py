@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "RULES",
+    "RULE_ORDER",
+    "NHS_FORMATS",
+    "strictest",
     "SUPPRESSED",
     "SMALL_COUNTS",
     "DSR_MIN_EVENTS",
@@ -42,6 +45,29 @@ __all__ = [
 
 #: The disclosure rules :func:`apply` knows.
 RULES: tuple[str, ...] = ("nhs2018", "legacy5", "none")
+
+#: The rules from the least to the most protective. ``nhs2018`` is the strictest: it hides
+#: 1-7 and rounds every other count to 5, so no exact count (and no exact margin) is ever
+#: published; ``legacy5`` hides 1-5 and publishes the rest exactly.
+RULE_ORDER: tuple[str, ...] = ("none", "legacy5", "nhs2018")
+
+#: Source formats whose counts are NHS data (A&E / ECDS, ambulance, hospital episodes): they
+#: are always published under ``nhs2018``, whatever table they sit in.
+NHS_FORMATS: frozenset[str] = frozenset({"ecds", "ambulance", "hes", "hospital"})
+
+
+def strictest(rules: Iterable[str]) -> str:
+    """The most protective of ``rules`` (:data:`RULE_ORDER`); ``"none"`` for no rules.
+
+    >>> strictest(["legacy5", "nhs2018"]), strictest(["none", "legacy5"]), strictest([])
+    ('nhs2018', 'legacy5', 'none')
+    """
+    out = "none"
+    for r in rules:
+        check_rule(r)
+        if RULE_ORDER.index(r) > RULE_ORDER.index(out):
+            out = r
+    return out
 
 #: How a suppressed cell is shown in a published table.
 SUPPRESSED = "*"
@@ -285,6 +311,9 @@ def apply(
     dsr: Sequence[Hashable] | None = None,
     decimals: int = 1,
     source: str | None = None,
+    column_rules: Mapping[Hashable, str] | None = None,
+    row_rules: Sequence[str | None] | None = None,
+    margins: bool = False,
 ) -> pd.DataFrame:
     """Put a table under statistical disclosure control for publication.
 
@@ -323,6 +352,19 @@ def apply(
         Decimals of recomputed percentages.
     source
         The source(s) the counts come from, recorded in the metadata.
+    column_rules
+        The rule of each count column whose source has its own rule (``{column: rule}``);
+        other count columns take ``rule``. A table that mixes police and NHS counts puts
+        each column under its source's rule.
+    row_rules
+        One rule per row (or ``None``) for tables whose rows come from different sources
+        (a row of A&E attendances beside a row of police records). A cell takes the
+        strictest (:func:`strictest`) of its column's and its row's rule.
+    margins
+        Protect every ``legacy5`` count column as though its total were published even when
+        the table has no total row: the rows are categories of one population (age bands,
+        sexes, areas) whose total another table of the publication shows (Table A, the sex
+        table). Secondary suppression then holds across every table that shares that margin.
 
     Returns
     -------
@@ -416,8 +458,14 @@ def apply(
     values, pre = _parse_count_matrix(table, count_cols, label_cols)
     total_rows, total_labels, total_cols = _find_totals(table, count_cols, label_cols, totals)
 
+    cell_rules, col_rule_map, row_rule_list = _cell_rules(table, count_cols, rule, column_rules,
+                                                           row_rules)
+    if row_rules is None and column_rules is None:
+        table_rule = rule
+    else:
+        table_rule = strictest({r for row in cell_rules for r in row} | set(col_rule_map.values()))
     info: dict[str, Any] = {
-        "rule": rule,
+        "rule": table_rule,
         "counts": list(count_cols),
         "counts_guessed": guessed,
         "derived": {d: list(s) for d, s in derived_map.items()},
@@ -431,25 +479,31 @@ def apply(
         "dsr_hidden": 0,
         "source": source,
     }
-    if rule == "none" or not len(table):
-        if rule == "none":
+    if column_rules is not None:
+        info["column_rules"] = {str(c): r for c, r in col_rule_map.items()}
+    if row_rules is not None:
+        info["row_rules"] = row_rule_list
+    if margins:
+        info["margins"] = True
+    if table_rule == "none" or not len(table):
+        if table_rule == "none":
             info["columns"] = []
         record(out, "disclosure", info)
         return out
 
-    primary, suppressed = _suppress(rule, values, pre, total_rows, total_cols, count_cols,
-                                    pct_map, info)
+    primary, suppressed = _suppress(cell_rules, values, pre, total_rows, total_cols, count_cols,
+                                    pct_map, info, margins)
     info["suppressed_primary"] = int(primary.sum())
     info["suppressed_secondary"] = int((suppressed & ~primary).sum())
-    published = _publish_counts(out, count_cols, values, suppressed, rule)
+    published = _publish_counts(out, count_cols, values, suppressed, cell_rules)
     col_pos = {c: j for j, c in enumerate(count_cols)}
     n_derived, n_dsr = _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed)
     n_derived += _publish_percentages(out, pct_map, col_pos, values, pre, published, suppressed,
-                                      total_rows, rule, decimals)
+                                      total_rows, cell_rules, decimals)
     info["suppressed_derived"] = n_derived
     info["dsr_hidden"] = n_dsr
     logger.info("disclosure %s: %d primary, %d secondary, %d derived suppressed, %d DSR hidden",
-                rule, info["suppressed_primary"], info["suppressed_secondary"], n_derived, n_dsr)
+                table_rule, info["suppressed_primary"], info["suppressed_secondary"], n_derived, n_dsr)
     record(out, "disclosure", info)
     return out
 
@@ -523,17 +577,49 @@ def _label_columns(table, count_cols, derived_map, pct_map) -> list:
                                       or pd.api.types.is_string_dtype(table[c].dtype)
                                       or isinstance(table[c].dtype, pd.CategoricalDtype))]
 
-def _suppress(rule, values, pre, total_rows, total_cols, count_cols, pct_map, info):
-    """Primary suppression of the rule's small counts (and cells that came in as ``*``), then
-    for ``legacy5`` secondary suppression; (primary, suppressed) masks."""
+def _cell_rules(table, count_cols, rule, column_rules, row_rules):
+    """The rule of every count cell (a list of rows of rule names), the rule of each count
+    column as given, and the row rules as given (``None`` where a row has none)."""
+    n = len(table)
+    col_rule_map = {}
+    for c in count_cols:
+        r = (column_rules or {}).get(c, rule)
+        col_rule_map[c] = check_rule(r, key=f"column_rules.{c}")
+    unknown = [c for c in (column_rules or {}) if c not in col_rule_map]
+    if unknown:
+        raise DisclosureError(f"column_rules names {unknown!r}, which are not count columns; "
+                              f"count columns are {list(count_cols)!r}", key="column_rules")
+    rows: list[str | None] = [None] * n
+    if row_rules is not None:
+        rows = list(row_rules)
+        if len(rows) != n:
+            raise DisclosureError(f"row_rules has {len(rows)} rules for a table of {n} rows",
+                                  key="row_rules")
+        rows = [None if r is None else check_rule(r, key="row_rules") for r in rows]
+    cells = [[strictest([col_rule_map[c]] + ([r] if r else [])) for c in count_cols]
+             for r in rows]
+    return cells, col_rule_map, rows
+
+
+def _suppress(cell_rules, values, pre, total_rows, total_cols, count_cols, pct_map, info,
+              margins=False):
+    """Primary suppression of each cell's rule's small counts (and cells that came in as
+    ``*``), then secondary suppression of the ``legacy5`` cells; (primary, suppressed) masks.
+
+    A cell under ``nhs2018`` is rounded, so it is not an exact figure in any equation: the
+    equations of the ``legacy5`` cells treat it as unknown, and never suppress it further.
+    """
     import numpy as np
 
     n_rows = len(values)
-    lo, hi = SMALL_COUNTS[rule]
+    rules = np.array(cell_rules, dtype=object).reshape(values.shape)
+    lo = np.vectorize(lambda r: SMALL_COUNTS.get(r, (1, 0))[0], otypes=[float])(rules)
+    hi = np.vectorize(lambda r: SMALL_COUNTS.get(r, (1, 0))[1], otypes=[float])(rules)
     isnan = np.isnan(values)
     primary = pre | (~isnan & (values >= lo) & (values <= hi))
     suppressed = primary.copy()
-    if rule == "legacy5":
+    legacy = rules == "legacy5"
+    if legacy.any():
         if len(total_rows) > 1 or len(total_cols) > 1:
             raise DisclosureError(
                 f"legacy5 secondary suppression needs at most one total row and one total "
@@ -541,20 +627,23 @@ def _suppress(rule, values, pre, total_rows, total_cols, count_cols, pct_map, in
                 f"{list(total_cols)!r}; publish one table per group (or name the real totals "
                 "with totals=[...])", key="totals")
         col_eq = np.zeros(len(count_cols), dtype=bool)
-        if total_rows and n_rows > 1:  # a lone total row sums nothing
+        if (total_rows or margins) and n_rows > 1:  # a lone total row sums nothing
             col_eq[:] = True
         for num, den in pct_map.values():
             if den is None and n_rows > 1:
                 col_eq[count_cols.index(num)] = True
-        suppressed = protect(
-            values, suppressed, isnan,
+        rounded = rules == "nhs2018"
+        protected = protect(
+            values, suppressed & ~rounded, isnan | rounded,
             total_row=total_rows[0] if total_rows else None,
             total_col=count_cols.index(total_cols[0]) if total_cols else None,
             row_eq=bool(total_cols) and len(count_cols) > 1, col_eq=col_eq,
         )
+        suppressed = suppressed | protected
     return primary, suppressed
 
-def _publish_counts(out, count_cols, values, suppressed, rule):
+
+def _publish_counts(out, count_cols, values, suppressed, cell_rules):
     """Write the published counts into ``out``; their values (NaN where not shown)."""
     import numpy as np
     import pandas as pd
@@ -569,7 +658,7 @@ def _publish_counts(out, count_cols, values, suppressed, rule):
             elif np.isnan(v):
                 cells.append(None)
             else:
-                p = _round5(v) if rule == "nhs2018" and v != 0 else int(v)
+                p = _round5(v) if cell_rules[i][j] == "nhs2018" and v != 0 else int(v)
                 published[i, j] = p
                 cells.append(p)
         out[c] = pd.Series(cells, index=out.index, dtype=object)
@@ -603,7 +692,7 @@ def _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed):
     return n_derived, n_dsr
 
 def _publish_percentages(out, pct_map, col_pos, values, pre, published, suppressed, total_rows,
-                         rule, decimals) -> int:
+                         cell_rules, decimals) -> int:
     """Write the percentage columns into ``out``, from the published figures; the number of
     cells suppressed with their count or denominator."""
     import numpy as np
@@ -621,7 +710,8 @@ def _publish_percentages(out, pct_map, col_pos, values, pre, published, suppress
                 den_supp = np.full(n_rows, suppressed[t, j])
             else:  # the column total, rounded as a total; unknown if a cell came in as *
                 raw_total = float(np.nansum(values[:, j]))
-                tot = _round5(raw_total) if rule == "nhs2018" and raw_total else raw_total
+                col_rule = strictest(r[j] for r in cell_rules)
+                tot = _round5(raw_total) if col_rule == "nhs2018" and raw_total else raw_total
                 den_vals = np.full(n_rows, tot)
                 den_supp = np.full(n_rows, bool(pre[:, j].any()))
         else:
