@@ -1043,7 +1043,7 @@ class Chapter:
             entry.update({"disclosure": applied, "rule": applied, "counts": meta["counts"],
                           "derived": meta["derived"], "total_rows": meta["total_rows"],
                           "total_columns": meta["total_columns"]})
-            for key in ("column_rules", "row_rules", "percentages"):
+            for key in ("column_rules", "row_rules", "base_rule", "percentages"):
                 if meta.get(key):
                     entry[key] = meta[key]
         else:
@@ -1087,7 +1087,8 @@ class Chapter:
                     "disclosure": entry["disclosure"]}
         if self.public:
             meta_out.update({k: entry[k] for k in ("rule", "counts", "derived", "total_rows",
-                                                   "total_columns", "column_rules", "row_rules")
+                                                   "total_columns", "column_rules", "row_rules",
+                                                   "base_rule")
                              if k in entry})
         self._show({"text/html": text, "text/plain": f"{label}. {caption}"}, meta_out)
         self._write_sidecar()
@@ -1117,15 +1118,44 @@ class Chapter:
             return "fewer than 8" if n <= 7 else format_number(5 * int(n / 5 + 0.5))
         return "fewer than 6" if n <= 5 else format_number(n)
 
+    def published_count(self, n: Any, sources: Sequence[str] | None = None) -> int | None:
+        """A count as this build publishes it under its sources' rule: in a public build
+        rounded to the nearest 5 under nhs2018 and ``None`` where the rule suppresses it
+        (1-7 under nhs2018, 1-5 under legacy5); unchanged otherwise. Compute a change or a
+        share from these, so it says no more than the published counts.
+
+        >>> ch = Chapter("01_key_findings", output_dir="/tmp", display=False, build="public")
+        >>> ch.published_count(352, ["ecds"]), ch.published_count(4, ["ecds"])
+        (350, None)
+        >>> ch.published_count(352, ["police"]), ch.published_count(4, ["police"])
+        (352, None)
+        """
+        if n is None or _isna(n):
+            return None
+        n = int(n)
+        if not self.public or n == 0:
+            return n
+        from .disclosure.rules import SMALL_COUNTS, _round5
+
+        rule = self.disclosure_rule(sources)
+        if rule == "none":
+            return n
+        lo, hi = SMALL_COUNTS[rule]
+        if lo <= n <= hi:
+            return None
+        return _round5(n) if rule == "nhs2018" else n
+
     # ---- maps --------------------------------------------------------------------------
     def map_layer(self, gdf, name: str, *, sources: Sequence[str] | None = None,
                   counts: Sequence[str] | None = None,
-                  derived: Mapping[str, Any] | None = None) -> Path:
+                  derived: Mapping[str, Any] | None = None,
+                  column_sources: Mapping[str, Any] | None = None) -> Path:
         """Write a GeoDataFrame as a GeoPackage layer ``maps/<prefix><name>.gpkg`` for QGIS.
 
         In a public build the attribute columns go through the same disclosure control as
         :meth:`table` (with a ``<stem>.meta.json`` for the checker); count columns whose
-        cells are suppressed are written as text.
+        cells are suppressed are written as text. ``column_sources`` puts a count column of
+        another source (A&E counts beside police counts) under that source's rule.
         """
         import geopandas as gpd
 
@@ -1141,9 +1171,18 @@ class Chapter:
             if counts is not None and not list(counts) and not derived:
                 applied = "none"  # no counts in the layer (e.g. a density surface)
             geom = layer.geometry.name
-            attrs = disclosure.apply(layer.drop(columns=geom), rule=applied, counts=counts,
+            plain = layer.drop(columns=geom)
+            if column_sources:
+                applied = self.disclosure_rule([s for s in (sources or [])
+                                                if s not in {x for v in column_sources.values()
+                                                             for x in v}] or sources)
+            column_rules, _ = self._rules_by_source(plain, sources, column_sources, None,
+                                                    set(derived or {}))
+            attrs = disclosure.apply(plain, rule=applied, counts=counts,
                                      derived=derived, totals=[],
-                                     source=",".join(sources) if sources else None)
+                                     source=",".join(sources) if sources else None,
+                                     column_rules=column_rules, margins=applied != "none")
+            applied = attrs.attrs["sna"]["disclosure"]["rule"]
             meta = disclosure.table_meta(attrs, name=layer_name, chapter=self.name)
             for c in meta["counts"] + list(meta["derived"]):
                 attrs[c] = attrs[c].map(lambda v: None if v is None else str(v))
@@ -1152,6 +1191,9 @@ class Chapter:
                 json.dumps({"file": filename, "tables": [meta]}, indent=2), encoding="utf-8")
             entry.update({"disclosure": applied, "rule": applied, "counts": meta["counts"],
                           "derived": meta["derived"], "table": layer_name})
+            for key in ("column_rules", "base_rule"):
+                if meta.get(key):
+                    entry[key] = meta[key]
         else:
             entry["disclosure"] = "not applied (restricted build)"
         if path.exists():
@@ -1259,6 +1301,8 @@ def _with_disclosure_attrs(html_text: str, entry: dict) -> str:
             {shown(k): v for k, v in entry["column_rules"].items()})
     if entry.get("row_rules"):
         attrs["data-sna-row-rules"] = json.dumps(entry["row_rules"])
+    if entry.get("base_rule"):
+        attrs["data-sna-base-rule"] = entry["base_rule"]
     extra = "".join(f' {k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
     return re.sub(r"<table\b([^>]*)>", lambda m: f"<table{m.group(1)}{extra}>", html_text, count=1)
 

@@ -21,7 +21,7 @@ from .._log import logger
 from ..errors import DisclosureError
 from ._common import ROUND_TO, count_name_ok, looks_derived, norm_name, parse_cell, to_python
 from ._suppression import Equations
-from .rules import RULES, SMALL_COUNTS, check_rule, is_total_label
+from .rules import RULES, SMALL_COUNTS, check_rule, is_total_label, strictest
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -72,6 +72,7 @@ class _Context:
     tables: int = 0
     files: int = 0
     skipped: list[str] = field(default_factory=list)
+    columns: list = field(default_factory=list)  # count columns, for the cross-table check
 
 _DATA_SUFFIXES = {".parquet", ".feather", ".arrow", ".pkl", ".pickle", ".sqlite", ".sqlite3",
                   ".db", ".duckdb", ".dta", ".sav", ".rds", ".rdata", ".h5", ".hdf5"}
@@ -95,6 +96,11 @@ def _norm_record(d: Mapping) -> dict:
         "total_columns": listify(d.get("total_columns")),
         "not_counts": listify(d.get("not_counts")) or [],
         "sources": listify(d.get("sources", d.get("source"))) or [],
+        "column_rules": {str(k): v for k, v in dict(d.get("column_rules") or {}).items()
+                         if v in RULES},
+        "row_rules": list(d.get("row_rules")) if isinstance(d.get("row_rules"), list) else None,
+        "base_rule": d.get("base_rule") if d.get("base_rule") in RULES else None,
+        "margins": bool(d.get("margins")),
     }
 
 class _MetaIndex:
@@ -108,6 +114,7 @@ class _MetaIndex:
         self.default_rule: str | None = None
         self.build: str | None = None
         self.problems: list[_Finding] = []
+        self.figures: list[tuple[str, dict]] = []  # (build folder prefix, sidecar entry)
 
     def _add(self, file: str, rec: dict) -> None:
         self.by_file.setdefault(file, []).append(rec)
@@ -151,14 +158,21 @@ class _MetaIndex:
                         self.default_rule = disc["default_rule"]
                     for r in disc.get("tables") or []:
                         if isinstance(r, dict) and r.get("file"):
-                            self._add(str(r["file"]).replace("\\", "/"), _norm_record(r))
+                            self._add(prefix + str(r["file"]).replace("\\", "/"),
+                                      _norm_record(r))
             elif "chapter" in data and ("tables" in data or "maps" in data):
+                # a chapter sidecar (<build>/chapters/x.json) names files of its build folder
+                build = p.parent.parent.relative_to(self.root).as_posix() \
+                    if p.parent.name == "chapters" and p.parent != self.root else folder
+                bprefix = "" if build == "." else build + "/"
+                self.figures.extend((bprefix, f) for f in data.get("figures") or []
+                                    if isinstance(f, dict))
                 for kind in ("tables", "maps"):
                     for r in data.get(kind) or []:
                         if isinstance(r, dict) and r.get("file"):
                             rec = _norm_record(r)
                             rec["label"] = r.get("label")
-                            self._add(str(r["file"]).replace("\\", "/"), rec)
+                            self._add(bprefix + str(r["file"]).replace("\\", "/"), rec)
 
     def find(self, file: str, table: str | None, label: str | None,
              single_table: bool) -> dict | None:
@@ -384,12 +398,16 @@ def _html_tables(text: str, rel: str, prefix: str = "") -> list[_Table]:
             inline = {"rule": attrs.get("data-sna-rule")}
             for key, attr in (("counts", "data-sna-counts"), ("derived", "data-sna-derived"),
                               ("total_rows", "data-sna-total-rows"),
-                              ("total_columns", "data-sna-total-columns")):
+                              ("total_columns", "data-sna-total-columns"),
+                              ("column_rules", "data-sna-column-rules"),
+                              ("row_rules", "data-sna-row-rules")):
                 try:
                     if attr in attrs:
                         inline[key] = json.loads(attrs[attr])
                 except json.JSONDecodeError:
                     pass
+            if "data-sna-base-rule" in attrs:
+                inline["base_rule"] = attrs["data-sna-base-rule"]
             inline = _norm_record(inline)
         name = attrs.get("data-sna-table") or attrs.get("id") or label or f"{prefix}table {k}"
         out.append(_Table(rel, name, header, body, inline=inline, label=label))
@@ -588,21 +606,41 @@ def _check_table(ctx: _Context, t: _Table, single: bool) -> None:
                    if j not in count_cols and looks_derived(header[j])
                    and "text" not in kinds_by_col[j]}
 
+    # the rule of each cell: the table's, or its column's and its row's (a mixed table)
+    col_rules = {norm_name(k): v for k, v in ((rec or {}).get("column_rules") or {}).items()}
+    row_rules = (rec or {}).get("row_rules")
+    base = ((rec or {}).get("base_rule") or rule) if (col_rules or row_rules) else rule
+
+    def cell_rule(i: int, j: int) -> str:
+        explicit = col_rules.get(norm_name(header[j]))
+        r = row_rules[i] if row_rules and i < len(row_rules) else None
+        if r in RULES:
+            return strictest([r] + ([explicit] if explicit else []))
+        return explicit or base
+
+    cell_rules = [[cell_rule(i, j) if j in count_cols else rule for j in range(width)]
+                  for i in range(n)]
+    for j in count_cols:
+        _CrossColumn.collect(ctx, t, names[j], [parsed[i][j] for i in range(n)],
+                             [cell_rules[i][j] for i in range(n)],
+                             [row_label(i) for i in range(n)], [rows[i][j] for i in range(n)])
+
     # small and unrounded counts
-    if rule != "none":
-        lo, hi = SMALL_COUNTS[rule]
+    if any(r != "none" for row in cell_rules for r in row):
         for j in count_cols:
             for i in range(n):
                 kind, x = parsed[i][j]
-                if kind != "num":
+                r = cell_rules[i][j]
+                if kind != "num" or r == "none":
                     continue
+                lo, hi = SMALL_COUNTS[r]
                 if lo <= x <= hi:
                     add(_Finding(t.file, t.name, i + 1, row_label(i), names[j], rows[i][j],
                                  "small_count", f"unsuppressed small count ({lo}-{hi} must be "
-                                 f"shown as *)", rule))
-                elif rule == "nhs2018" and x != 0 and (x % 1 != 0 or x % ROUND_TO != 0):
+                                 f"shown as *)", r))
+                elif r == "nhs2018" and x != 0 and (x % 1 != 0 or x % ROUND_TO != 0):
                     add(_Finding(t.file, t.name, i + 1, row_label(i), names[j], rows[i][j],
-                                 "unrounded", "count not rounded to a multiple of 5", rule))
+                                 "unrounded", "count not rounded to a multiple of 5", r))
 
         # derived values shown next to a suppressed count
         col_of = {names[j]: j for j in range(width)}
@@ -619,15 +657,174 @@ def _check_table(ctx: _Context, t: _Table, single: bool) -> None:
                                  "derived", "a rate / interval / percentage is shown where its "
                                  "count is suppressed", rule))
 
-        # differencing
-        if rule == "legacy5" and count_cols:
-            _check_differencing(ctx, t, rec, rule, header, names, rows, parsed, count_cols,
-                                label_col)
+        # differencing (among the cells published exactly: legacy5)
+        if count_cols and any(cell_rules[i][j] == "legacy5" for i in range(n)
+                              for j in count_cols):
+            exact = [[cell_rules[i][j] == "legacy5" for j in range(width)] for i in range(n)]
+            _check_differencing(ctx, t, rec, "legacy5", header, names, rows, parsed, count_cols,
+                                label_col, exact)
 
     _check_identifiers(ctx, t, rule, names, rows, parsed, row_label)
     _check_coordinates(ctx, t, rule, names, rows, parsed)
+    _check_record_level(ctx, t, names, rows, parsed)
 
-def _check_differencing(ctx, t, rec, rule, header, names, rows, parsed, count_cols, label_col):
+# ---- across tables: a suppressed cell given away by a margin another table publishes ------------
+@dataclass
+class _CrossColumn:
+    file: str
+    table: str
+    chapter: str | None
+    name: str
+    cells: list  # (kind, number) as parse_cell gives
+    rules: list
+    labels: list
+    raw: list
+
+    @staticmethod
+    def collect(ctx, t, name, cells, rules, labels, raw) -> None:
+        m = re.match(r"^(\d{2})_", t.name) or re.match(r"^(?:Table|Map)\s+(\d+)\.", t.label or "") \
+            or re.match(r"^(?:.*/)?(\d{2})_", t.alias or "") or re.match(r"^(?:.*/)?(\d{2})_",
+                                                                          t.file)
+        chapter = str(int(m.group(1))) if m else None
+        ctx.columns.append(_CrossColumn(t.file, t.name, chapter, name, cells, rules, labels,
+                                        raw))
+
+
+def _check_cross_tables(ctx) -> None:
+    """The differencing test across tables: a column of one table (same name, same chapter)
+    published in full gives the total of that quantity; a column of another table with a
+    single suppressed ``legacy5`` cell and no total row gives that cell away as the total
+    minus its other cells. A finding when the value so recovered is a count the rule hides
+    (what ``margins`` in :func:`sna.disclosure.apply` prevents)."""
+    by_key: dict[tuple, list[_CrossColumn]] = {}
+    for c in ctx.columns:
+        if c.chapter is not None:
+            by_key.setdefault((c.chapter, norm_name(c.name)), []).append(c)
+    for group in by_key.values():
+        margins = {}
+        for c in group:
+            if all(k == "num" for k, _ in c.cells) and all(r == "legacy5" for r in c.rules):
+                margins.setdefault(sum(x for _, x in c.cells), c)
+        if not margins:
+            continue
+        for c in group:
+            stars = [i for i, (k, _) in enumerate(c.cells) if k == "star"]
+            if len(stars) != 1 or c.rules[stars[0]] != "legacy5" or any(
+                    is_total_label(v) for v in c.labels):
+                continue
+            if any(k not in ("num", "star") for k, _ in c.cells):
+                continue
+            rest = sum(x for k, x in c.cells if k == "num")
+            lo, hi = SMALL_COUNTS["legacy5"]
+            for total, other in margins.items():
+                if other.table == c.table and other.file == c.file:
+                    continue
+                v = total - rest
+                if lo <= v <= hi:
+                    i = stars[0]
+                    ctx.findings.append(_Finding(
+                        c.file, c.table, i + 1, c.labels[i], c.name, c.raw[i], "differencing",
+                        f"differencing risk across tables: {other.file} ({other.table}) publishes "
+                        f"this column in full (total {total:g}); minus this table's other cells "
+                        f"that leaves {v:g} for the suppressed cell", "legacy5"))
+                    break
+
+
+# ---- prose: numbers followed by a counted noun --------------------------------------------------
+_NHS_NOUNS = r"attendances?|patients?|call-outs?|callouts?|admissions?|ambulance\s+calls?"
+_COUNT_NOUNS = (r"victims?|offences?|offenders?|suspects?|incidents?|records?|people|persons?|"
+                r"participants?|crimes?|children|young\s+people|injuries|deaths?|homicides?|"
+                r"assaults?|stabbings?|shootings?|" + _NHS_NOUNS)
+_PROSE_NUMBER = re.compile(
+    r"(?<![\w.,\-–/])(\d{1,3}(?:,\d{3})+|\d+)(?![\w.,%\-–/])(?:\s+|\*\*\s*|</strong>\s*)"
+    r"(?:[a-z&\-]+\s+){0,2}?(" + _COUNT_NOUNS + r")\b", re.IGNORECASE)
+_PROSE_SKIP = re.compile(r"(?:fewer|less|more|under|over|below|above)\s+than\s*$|(?:aged|age|"
+                         r"under|over|top|first|last|of)\s*$", re.IGNORECASE)
+
+
+class _ProseText(HTMLParser):
+    """The text of an HTML document outside tables, scripts and styles, by paragraph."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("table", "script", "style", "head"):
+            self._skip += 1
+        elif tag in ("p", "li", "div", "br", "h1", "h2", "h3", "h4", "figcaption", "td", "th"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in ("table", "script", "style", "head") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _check_prose(ctx, text: str, rel: str) -> None:
+    """Counts written in prose: a number followed by a counted noun ("3 victims"). Under the
+    NHS nouns (attendances, patients, call-outs, admissions) 1-7 must not appear and other
+    counts must be multiples of 5; under the build's rule otherwise (1-5 for legacy5)."""
+    parser = _ProseText()
+    parser.feed(text)
+    parser.close()
+    for k, para in enumerate(p for p in " ".join(parser.parts).split("\n") if p.strip()):
+        para = " ".join(para.split())
+        for m in _PROSE_NUMBER.finditer(para):
+            if _PROSE_SKIP.search(para[: m.start()]):
+                continue
+            x = float(m.group(1).replace(",", ""))
+            nhs = re.fullmatch(_NHS_NOUNS, m.group(2), re.IGNORECASE) is not None
+            rule = "nhs2018" if nhs else ctx.default_rule
+            if rule == "none" or x == 0:
+                continue
+            lo, hi = SMALL_COUNTS[rule]
+            where = para[max(0, m.start() - 60): m.end() + 20].strip()
+            if lo <= x <= hi:
+                ctx.findings.append(_Finding(rel, "prose", k + 1, where, m.group(2), m.group(1),
+                                             "small_count", f"a count of {lo}-{hi} written in "
+                                             "the text", rule))
+            elif nhs and x % ROUND_TO:
+                ctx.findings.append(_Finding(rel, "prose", k + 1, where, m.group(2), m.group(1),
+                                             "unrounded", "an NHS count in the text not rounded "
+                                             "to a multiple of 5", rule))
+
+
+# ---- record-level files -------------------------------------------------------------------------
+_EVENT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$|^\d{1,2}/\d{1,2}/"
+                         r"\d{2,4}(?:\s+\d{1,2}:\d{2})?$")
+
+
+def _check_record_level(ctx, t, names, rows, parsed) -> None:
+    """A table of one row per event or person: a column of day-precise dates with many
+    distinct values, or the shape of a quarantine file (the line of a source file and why it
+    was set aside)."""
+    n = len(rows)
+    norm = [norm_name(x) for x in names]
+    if {"line", "reason"} <= set(norm) or {"row", "reason"} <= set(norm) or "raw" in norm:
+        ctx.findings.append(_Finding(t.file, t.name, None, None, None, f"{n} rows",
+                                     "record_level", "rows set aside from source files (their "
+                                     "line and reason): record-level data", None))
+        return
+    if n < 10:
+        return
+    for j, name in enumerate(names):
+        vals = [str(r[j]).strip() for r in rows if r[j] is not None and str(r[j]).strip()]
+        dates = [v for v in vals if _EVENT_DATE.match(v)]
+        if len(vals) >= 10 and len(dates) >= 0.9 * len(vals) and len(set(dates)) >= 0.5 * n:
+            ctx.findings.append(_Finding(
+                t.file, t.name, None, None, name, dates[0], "record_level",
+                f"one row per event or person: {len(set(dates))} distinct dates in {n} rows",
+                None))
+            return
+
+
+def _check_differencing(ctx, t, rec, rule, header, names, rows, parsed, count_cols, label_col,
+                        exact=None):
     import numpy as np
 
     n = len(rows)
@@ -642,7 +839,8 @@ def _check_differencing(ctx, t, rec, rule, header, names, rows, parsed, count_co
             total_rows.append(i)
     total_cols = [k for k, j in enumerate(count_cols)
                   if is_total_label(header[j]) or (want_cols and header[j] in want_cols)]
-    supp = np.array([[parsed[i][j][0] == "star" for j in count_cols] for i in range(n)])
+    exact_m = np.array([[exact is None or exact[i][j] for j in count_cols] for i in range(n)])
+    supp = np.array([[parsed[i][j][0] == "star" for j in count_cols] for i in range(n)]) & exact_m
     if not supp.any() or (not total_rows and not total_cols):
         return
     if len(total_rows) > 1 or len(total_cols) > 1:
@@ -652,7 +850,8 @@ def _check_differencing(ctx, t, rec, rule, header, names, rows, parsed, count_co
             "and suppressed cells; differencing cannot be checked: publish one table per group",
             rule))
         return
-    missing = np.array([[parsed[i][j][0] == "missing" for j in count_cols] for i in range(n)])
+    missing = np.array([[parsed[i][j][0] in ("missing", "star") for j in count_cols]
+                        for i in range(n)]) & ~supp | ~exact_m  # rounded cells: not exact
     eq = Equations(n, len(count_cols), total_rows[0] if total_rows else None,
                     total_cols[0] if total_cols else None,
                     bool(total_cols) and len(count_cols) > 1,
@@ -903,6 +1102,16 @@ def check_outputs(
         single = suffix in (".csv", ".tsv")
         for t in tables:
             _check_table(ctx, t, single)
+        if suffix in (".html", ".htm"):
+            _check_prose(ctx, p.read_text(encoding="utf-8", errors="replace"), rel)
+    _check_cross_tables(ctx)
+    for prefix, fig in meta.figures:
+        for src in fig.get("tables") or []:
+            if not (root / (prefix + str(src))).is_file():
+                ctx.findings.append(_Finding(
+                    prefix + str(fig.get("file")), fig.get("label"), None, None, None, src,
+                    "figure", "the figure says it is drawn from a table that is not in the "
+                    "publication (so its numbers are not under the tables' control)", None))
     records = [{k: (None if v is None else (v if k == "row" else str(v)))
                 for k, v in f.__dict__.items()} for f in ctx.findings]
     df = pd.DataFrame({c: pd.Series([r[c] for r in records], dtype=object)

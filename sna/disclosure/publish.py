@@ -77,7 +77,7 @@ def table_meta(table: pd.DataFrame, *, name: str | None = None, **extra: Any) ->
             "suppressed_secondary": info["suppressed_secondary"],
             "suppressed_derived": info["suppressed_derived"], "dsr_hidden": info["dsr_hidden"],
             "source": info.get("source")}
-    for key in ("column_rules", "row_rules", "margins"):
+    for key in ("column_rules", "row_rules", "base_rule", "margins"):
         if info.get(key):
             meta[key] = info[key]
     meta.update(extra)

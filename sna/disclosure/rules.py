@@ -358,8 +358,9 @@ def apply(
         each column under its source's rule.
     row_rules
         One rule per row (or ``None``) for tables whose rows come from different sources
-        (a row of A&E attendances beside a row of police records). A cell takes the
-        strictest (:func:`strictest`) of its column's and its row's rule.
+        (a row of A&E attendances beside a row of police records): a cell of a row with a
+        rule takes that rule, or the strictest (:func:`strictest`) of it and its column's
+        rule when ``column_rules`` names the column; a row without one takes its column's.
     margins
         Protect every ``legacy5`` count column as though its total were published even when
         the table has no total row: the rows are categories of one population (age bands,
@@ -480,7 +481,9 @@ def apply(
         "source": source,
     }
     if column_rules is not None:
-        info["column_rules"] = {str(c): r for c, r in col_rule_map.items()}
+        info["column_rules"] = {str(c): col_rule_map[c] for c in column_rules}
+    if column_rules is not None or row_rules is not None:
+        info["base_rule"] = rule
     if row_rules is not None:
         info["row_rules"] = row_rule_list
     if margins:
@@ -497,7 +500,8 @@ def apply(
     info["suppressed_secondary"] = int((suppressed & ~primary).sum())
     published = _publish_counts(out, count_cols, values, suppressed, cell_rules)
     col_pos = {c: j for j, c in enumerate(count_cols)}
-    n_derived, n_dsr = _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed)
+    n_derived, n_dsr = _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed,
+                                        published, cell_rules)
     n_derived += _publish_percentages(out, pct_map, col_pos, values, pre, published, suppressed,
                                       total_rows, cell_rules, decimals)
     info["suppressed_derived"] = n_derived
@@ -596,8 +600,9 @@ def _cell_rules(table, count_cols, rule, column_rules, row_rules):
             raise DisclosureError(f"row_rules has {len(rows)} rules for a table of {n} rows",
                                   key="row_rules")
         rows = [None if r is None else check_rule(r, key="row_rules") for r in rows]
-    cells = [[strictest([col_rule_map[c]] + ([r] if r else [])) for c in count_cols]
-             for r in rows]
+    explicit = dict(column_rules or {})
+    cells = [[col_rule_map[c] if not r else strictest([r] + ([explicit[c]] if c in explicit else []))
+              for c in count_cols] for r in rows]
     return cells, col_rule_map, rows
 
 
@@ -664,9 +669,41 @@ def _publish_counts(out, count_cols, values, suppressed, cell_rules):
         out[c] = pd.Series(cells, index=out.index, dtype=object)
     return published
 
-def _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed):
+#: Words of a derived column's name that say it is proportional to its count (a rate, a
+#: share, a representation index, their interval limits): under ``nhs2018`` it is restated
+#: on the rounded count, so it cannot be multiplied back to the exact one.
+_PROPORTIONAL_TOKENS = {"rate", "rates", "per", "share", "proportion", "representation", "dsr",
+                        "lowercl", "uppercl", "lower", "upper", "ci", "value", "ratio",
+                        "percent", "percentage", "%"}
+
+_NOT_PROPORTIONAL_TOKENS = {"change", "pct", "baseline", "mean", "p", "pvalue", "difference",
+                            "diff", "gistar", "score"}
+
+
+def _proportional(name) -> bool:
+    toks = set(tokens(name))
+    return bool(toks & _PROPORTIONAL_TOKENS) and not toks & _NOT_PROPORTIONAL_TOKENS
+
+
+def _decimals_of(v: float) -> int:
+    text = repr(float(v))
+    if "e" in text or "." not in text:
+        return 0
+    return len(text.split(".", 1)[1].rstrip("0"))
+
+
+def _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed, published=None,
+                     cell_rules=None):
     """Write the derived columns into ``out``, suppressed with their counts (and DSRs on few
-    events hidden); (cells suppressed, DSR cells hidden)."""
+    events hidden); (cells suppressed, DSR cells hidden).
+
+    A proportional derived value (:func:`_proportional`: a rate, share, index or interval
+    limit) of counts under ``nhs2018`` is restated on the rounded counts (value × rounded /
+    exact, to the value's decimals), so the published count and the published rate agree
+    and the rate does not give back the exact count. Other derived values of rounded counts
+    (a change, a p-value) are left as computed: compute them from published counts
+    (:meth:`sna.chapter.Chapter.published_count`) when they matter.
+    """
     import numpy as np
     import pandas as pd
 
@@ -674,6 +711,14 @@ def _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed):
     n_derived = n_dsr = 0
     for d, srcs in derived_map.items():
         idx = [col_pos[s] for s in srcs]
+        rescale = np.ones(len(values))
+        if published is not None and cell_rules is not None and _proportional(d):
+            for i in range(len(values)):
+                if all(cell_rules[i][k] == "nhs2018" for k in idx):
+                    raw = np.nansum(values[i, idx])
+                    pub = np.nansum(published[i, idx])
+                    if raw > 0 and not np.isnan(published[i, idx]).all():
+                        rescale[i] = pub / raw
         hide = suppressed[:, idx].any(axis=1)
         raw = np.where(np.isnan(values[:, idx]), 0, values[:, idx]).sum(axis=1)
         small = dsr_cols[d] & (raw < DSR_MIN_EVENTS) & ~hide & ~np.isnan(values[:, idx]).all(axis=1)
@@ -686,6 +731,10 @@ def _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed):
                     else:
                         n_dsr += 1
                 cells.append(SUPPRESSED)
+            elif rescale[i] != 1 and isinstance(to_python(v), (int, float)) \
+                    and not isinstance(to_python(v), bool):
+                x = float(to_python(v))
+                cells.append(round(x * rescale[i], _decimals_of(x)))
             else:
                 cells.append(to_python(v))
         out[d] = pd.Series(cells, index=out.index, dtype=object)
