@@ -734,7 +734,7 @@ def _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed, 
             elif rescale[i] != 1 and isinstance(to_python(v), (int, float)) \
                     and not isinstance(to_python(v), bool):
                 x = float(to_python(v))
-                cells.append(round(x * rescale[i], _decimals_of(x)))
+                cells.append(round(float(x * rescale[i]), _decimals_of(x)))
             else:
                 cells.append(to_python(v))
         out[d] = pd.Series(cells, index=out.index, dtype=object)
