@@ -762,7 +762,7 @@ class Chapter:
 
     # ---- figures -----------------------------------------------------------------------
     def figure(self, fig, name: str, caption: str, *, source: str | None = None,
-               dpi: int = 150) -> Path:
+               dpi: int = 150, data: Sequence[Any] | None = None) -> Path:
         """Save a matplotlib figure to ``figures/``, show it with its number and caption.
 
         Parameters
@@ -775,6 +775,10 @@ class Chapter:
             The caption, one or two sentences; "Figure N.k." is prefixed.
         source
             Optional source line ("Source: data.police.uk").
+        data
+            The published tables (as :meth:`table` returned them) the figure is drawn from;
+            their files are recorded in the sidecar (``tables``), and the output checker
+            reports a figure whose table is not in the publication.
 
         Returns
         -------
@@ -811,6 +815,10 @@ class Chapter:
                                           self._source_line(source), dpi=dpi))
         entry = {"label": label, "name": name, "caption": caption, "file": f"figures/{filename}",
                  "source": source}
+        drawn_from = [getattr(t, "attrs", {}).get("sna", {}).get("published_file")
+                      for t in (data or [])]
+        if any(drawn_from):
+            entry["tables"] = [f for f in drawn_from if f]
         if shown_map:
             entry["map"] = shown_map
         self.figures.append(entry)
@@ -1050,6 +1058,7 @@ class Chapter:
             write_csv(table, path, index=False)
             entry["disclosure"] = "not applied (restricted build)"
         self.tables.append(entry)
+        table.attrs.setdefault("sna", {})["published_file"] = entry["file"]
         cut = show is not None and len(table) > show
         shown = table.head(show) if cut else table
         # a column with no value in any row (a measure these data cannot give) is left out
