@@ -289,3 +289,27 @@ def test_demo_public_heat_map_hides_small_nhs_cells(public_demo, demo_run):
     assert np.isnan(pub[(raw >= 1) & (raw <= 7)]).all()
     ok = pub[~np.isnan(pub)]
     assert (ok % 5 == 0).all()
+
+
+def test_pyramid_drawn_from_published_counts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sna.plot.people import pyramid
+
+    inc = pd.DataFrame({"age": [2] * 3 + [20] * 41 + [30] * 12 + [40] * 352,
+                        "sex": ["Male"] * 3 + ["Female"] * 41 + ["Male"] * 12 + [None] * 352})
+
+    def nhs(n):
+        return None if 1 <= n <= 7 else 5 * int(n / 5 + 0.5)
+
+    ax = pyramid(inc, publish=nhs).axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert "350 record(s) of unknown or other age or sex not shown" in texts  # not 352
+    widths = [abs(p.get_width()) for p in ax.patches]
+    male, female = widths[:10], widths[10:]
+    assert np.isnan(male[0])  # the 3 boys aged 0-4: no bar
+    # the shares are of the published counts: 40 of 50 (the 12 men publish as 10)
+    assert female[4] == pytest.approx(100 * 40 / 50 / 7)  # 18-24: 7 years of age
+    restricted = [abs(p.get_width()) for p in pyramid(inc).axes[0].patches]
+    assert restricted[0] == pytest.approx(100 * 3 / 56 / 5)

@@ -29,6 +29,8 @@ from ..people import DEFAULT_BANDS, NOT_KNOWN, Bands, band_labels, profile
 from .style import PALETTE, styled
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -92,6 +94,7 @@ def pyramid(
     sexes: tuple[str, str] = ("Male", "Female"),
     ax: Axes | None = None,
     title: str | None = None,
+    publish: Callable[[int], int | None] | None = None,
 ) -> Figure:
     """Population pyramid: victims (or offenders, patients) against residents, by age and sex.
 
@@ -117,6 +120,11 @@ def pyramid(
         Axes to draw into.
     title
         Title; default names the role.
+    publish
+        For a public build: each count as the disclosure rule publishes it (e.g.
+        :meth:`sna.chapter.Chapter.published_count`; ``None`` for a suppressed count). The
+        bars are then the shares of the published counts, a suppressed cell is drawn empty
+        and the number of records left out is given as published.
 
     Returns
     -------
@@ -143,8 +151,11 @@ def pyramid(
     prof = prof.assign(age_band=prof["age_band"].astype(str), sex=prof["sex"].astype(str))
     counts = prof.pivot_table(index="age_band", columns="sex", values="n", aggfunc="sum",
                               observed=True).reindex(index=labels, columns=list(sexes)).fillna(0)
-    known = float(counts.to_numpy().sum())
-    left_out = int(prof["n"].sum() - known)
+    left_out = int(prof["n"].sum() - float(counts.to_numpy().sum()))
+    if publish is not None:
+        counts = counts.map(lambda n: np.nan if publish(int(n)) is None else publish(int(n)))
+        left_out = publish(left_out)
+    known = float(np.nansum(counts.to_numpy()))
     shares = counts / known if known else counts * np.nan
     scale = 100.0 / widths[:, None] if per_year else np.full((len(labels), 1), 100.0)
     vals = shares.to_numpy() * scale
@@ -172,8 +183,11 @@ def pyramid(
     ax.xaxis.set_major_formatter(_abs_formatter())
     ax.legend(loc="lower right", fontsize="small", frameon=False)
     ax.set_title(title or f"{role.capitalize()}s against residents, by age and sex")
-    if left_out:
-        ax.text(0.01, 0.01, f"{left_out} record(s) of unknown or other age or sex not shown",
+    if left_out is None:
+        ax.text(0.01, 0.01, "a few records of unknown or other age or sex not shown",
+                transform=ax.transAxes, fontsize="x-small", va="bottom", ha="left")
+    elif left_out:
+        ax.text(0.01, 0.01, f"{left_out:,} record(s) of unknown or other age or sex not shown",
                 transform=ax.transAxes, fontsize="x-small", va="bottom", ha="left")
     return fig
 
