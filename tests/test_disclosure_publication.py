@@ -313,3 +313,19 @@ def test_pyramid_drawn_from_published_counts():
     assert female[4] == pytest.approx(100 * 40 / 50 / 7)  # 18-24: 7 years of age
     restricted = [abs(p.get_width()) for p in pyramid(inc).axes[0].patches]
     assert restricted[0] == pytest.approx(100 * 3 / 56 / 5)
+
+
+def test_check_outputs_with_config_finds_nhs_counts_under_a_weaker_rule(tmp_path):
+    from sna.datasets import demo_config
+
+    t = pd.DataFrame({"group": ["0-4", "5-9"], "n": [0, 352]})
+    write_public_table(t, tmp_path / "tables" / "a.csv", rule="legacy5", counts=["n"],
+                       source=["ecds", "police"])
+    f = check_outputs(tmp_path, config=demo_config())
+    assert f[["file", "check", "value"]].values.tolist() == [["tables/a.csv", "metadata",
+                                                             "legacy5"]]
+    assert "ecds" in f["problem"].iloc[0] and "nhs2018" in f["problem"].iloc[0]
+    # the same table with its A&E column under the NHS rule passes
+    write_public_table(t, tmp_path / "tables" / "a.csv", rule="legacy5", counts=["n"],
+                       source=["ecds", "police"], column_rules={"n": "nhs2018"})
+    assert check_outputs(tmp_path, config=demo_config()).empty

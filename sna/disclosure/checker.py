@@ -560,6 +560,13 @@ def _check_table(ctx: _Context, t: _Table, single: bool) -> None:
     rule, rec, claimed = _table_rule(ctx, t, single)
     add = ctx.findings.append
 
+    srcs = [x for x in (rec or {}).get("sources") or [] if x in ctx.source_rules]
+    if claimed in RULES and srcs:
+        need = strictest(ctx.source_rules[x] for x in srcs)
+        if strictest([claimed, need]) != claimed:
+            add(_Finding(t.file, t.name, None, None, None, claimed, "metadata",
+                         f"the table holds counts of {', '.join(srcs)}, whose rule is {need}, "
+                         f"but was published under {claimed}", claimed))
     if claimed is not None and claimed not in RULES:
         add(_Finding(t.file, t.name, None, None, None, None, "metadata",
                      f"the table was not put under disclosure control (its metadata says "
@@ -968,7 +975,10 @@ def _default_rule(rules, config) -> tuple[str, dict[str, str], dict[str, str]]:
         from ..config import Config, load_config
 
         cfg = config if isinstance(config, Config) else load_config(config)
-        source_rules = {name: src.default_disclosure for name, src in cfg.sources.items()}
+        from .rules import NHS_FORMATS
+
+        source_rules = {name: ("nhs2018" if src.format in NHS_FORMATS else src.default_disclosure)
+                        for name, src in cfg.sources.items()}
         if default is None:
             default = cfg.disclosure.default_rule
     return default or "", patterns, source_rules
