@@ -219,8 +219,11 @@ def _csv(out, stem):
 
 def _markdown(out, chapter):
     nb = json.loads((out / "chapters" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
-    return "\n".join("".join(o["data"]["text/markdown"]) for c in nb["cells"]
-                     for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
+    import html
+
+    return html.unescape("\n".join("".join(o["data"]["text/markdown"]) for c in nb["cells"]
+                                   for o in c.get("outputs", [])
+                                   if "text/markdown" in o.get("data", {})))
 
 
 @pytest.mark.slow
