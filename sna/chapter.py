@@ -935,8 +935,9 @@ class Chapter:
         """One number of a published table (:meth:`control` / :meth:`table`) for prose.
 
         ``row`` is a row position, or a value of the table's ``label`` column (default its
-        first column). A suppressed cell reads "not published (a small number)"; a missing
-        one "not available".
+        first column). A suppressed cell reads "not published"; a missing
+        one "not available". A suppressed cell may be a small count or one hidden to
+        protect it, so the text says no more than "not published".
         """
         if isinstance(row, int) and label is None:
             v = published[column].iloc[row]
@@ -948,7 +949,7 @@ class Chapter:
                                    key=str(column))
             v = hit.iloc[0]
         if isinstance(v, str) and v.strip() == "*":
-            return "not published (a small number)"
+            return "not published"
         if v is None or _isna(v):
             return "not available"
         return format_number(v, decimals)
@@ -1296,8 +1297,11 @@ def _with_disclosure_attrs(html_text: str, entry: dict) -> str:
     def shown(name):  # the header as table_html shows it
         return str(name).replace("_", " ")
 
+    both = dict(entry["derived"])
+    for k, v in (entry.get("percentages") or {}).items():  # recomputed percentages
+        both.setdefault(k, [c for c in (v if isinstance(v, list) else [v]) if c])
     derived = {shown(k): [shown(c) for c in (v if isinstance(v, list) else [v])]
-               for k, v in entry["derived"].items()}
+               for k, v in both.items()}
     attrs = {
         "data-sna-rule": entry["rule"],
         "data-sna-counts": json.dumps([shown(c) for c in entry["counts"]]),

@@ -140,7 +140,7 @@ def test_row_sources_put_each_row_under_its_source(tmp_path):
 def test_summary_quotes_the_published_table(tmp_path):
     t = pd.DataFrame({"measure": ["A&E knife attendances", "Knife homicides"],
                       "current": [352, 4], "under 25": [192, 2]})
-    for build, want in (("public", ("350", "190", "not published (a small number)")),
+    for build, want in (("public", ("350", "190", "not published")),
                         ("restricted", ("352", "192", "4"))):
         ch = Chapter("01_key_findings", output_dir=tmp_path / build, display=False, build=build)
         args = dict(sources=["ecds", "police"], row_sources=["ecds", "police"],

@@ -38,6 +38,8 @@ _NOT_COUNT_TOKENS = {
     # time of day / week and counts of areas, cells or rows are not counts of people or events
     "weekday", "dow", "quarter", "hour", "hours", "minute", "lsoas", "msoas", "areas", "cells",
     "districts", "wards", "rows",
+    # nor are counts of months or years covered
+    "months", "years", "weeks",
 }
 
 def count_name_ok(name: object) -> bool:

@@ -85,7 +85,9 @@ def _norm_record(d: Mapping) -> dict:
             return None
         return [x] if isinstance(x, str) else list(x)
 
-    derived = d.get("derived", d.get("derived_columns")) or {}
+    derived = dict(d.get("derived", d.get("derived_columns")) or {})
+    for pct, spec in dict(d.get("percentages") or {}).items():  # recomputed percentages
+        derived.setdefault(pct, [x for x in (spec if isinstance(spec, list) else [spec]) if x])
     return {
         "table": d.get("table", d.get("label", d.get("sheet", d.get("layer")))),
         "label": d.get("label"),
