@@ -332,3 +332,16 @@ def test_check_outputs_with_config_finds_nhs_counts_under_a_weaker_rule(tmp_path
     write_public_table(t, tmp_path / "tables" / "a.csv", rule="legacy5", counts=["n"],
                        source=["ecds", "police"], column_rules={"n": "nhs2018"})
     assert check_outputs(tmp_path, config=demo_config()).empty
+
+
+def test_check_outputs_reads_the_text_of_word_documents(tmp_path):
+    import docx
+
+    doc = docx.Document()
+    doc.add_paragraph("Key findings")
+    doc.add_paragraph("The A&E recorded 352 attendances and 2 victims were under 5.")
+    doc.save(tmp_path / "report.docx")
+    f = check_outputs(tmp_path)
+    assert sorted(zip(f["file"], f["check"], f["value"])) == [
+        ("report.docx", "small_count", "2"), ("report.docx", "unrounded", "352")]
+    assert (f["row"] == 2).all()  # the paragraph

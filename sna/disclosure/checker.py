@@ -803,6 +803,17 @@ def _check_prose(ctx, text: str, rel: str) -> None:
                                              "to a multiple of 5", rule))
 
 
+def _docx_text(path: Path) -> str:
+    """A Word document's paragraphs (not its tables, which copy the published tables) as
+    HTML paragraphs for :func:`_check_prose`."""
+    import html as _html
+
+    import docx
+
+    doc = docx.Document(str(path))
+    return "".join(f"<p>{_html.escape(p.text)}</p>" for p in doc.paragraphs if p.text.strip())
+
+
 # ---- record-level files -------------------------------------------------------------------------
 _EVENT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$|^\d{1,2}/\d{1,2}/"
                          r"\d{2,4}(?:\s+\d{1,2}:\d{2})?$")
@@ -996,10 +1007,19 @@ def check_outputs(
     Reads every CSV/TSV, every sheet of every XLSX, every ``<table>`` of every HTML file and
     of the HTML outputs of executed notebooks, and the layers of GeoPackages, and reports:
 
-    - ``small_count``: an unsuppressed count from 1 to 7 (nhs2018) or 1 to 5 (legacy5);
-    - ``unrounded``: under nhs2018, a count that is not a multiple of 5;
+    - ``small_count``: an unsuppressed count from 1 to 7 (nhs2018) or 1 to 5 (legacy5),
+      each cell under its own rule (the metadata's ``column_rules`` / ``row_rules``); also
+      a number followed by a counted noun ("3 victims") in the text of an HTML page or a
+      Word document (``table`` "prose", ``row`` the paragraph);
+    - ``unrounded``: under nhs2018, a count that is not a multiple of 5 (in a table, or an
+      NHS noun such as "352 attendances" in the text);
     - ``differencing``: under legacy5, a suppressed cell that the published totals give
-      away (the only ``*`` of a row or column with a total, or a bridge; see :func:`apply`);
+      away (the only ``*`` of a row or column with a total, or a bridge; see :func:`apply`),
+      or that a column of the same name published in full in another table of the same
+      chapter gives away (its total minus this table's other cells);
+    - ``record_level``: a table of one row per event (a column of day-precise dates,
+      mostly distinct) or of rows set aside from source files (``line`` and ``reason``);
+    - ``figure``: a figure whose chapter sidecar names a source table not in the folder;
     - ``derived``: a rate / interval / percentage shown where its count is ``*``;
     - ``identifier``: a column named like ``record_id`` / ``person_id`` /
       ``crime_reference`` / ``nhs_number``; pseudonyms (16-, 32-, 40- or 64-character
@@ -1011,7 +1031,8 @@ def check_outputs(
     - ``data_file``: a record-level data file (Parquet, Feather, pickle, SQLite, DuckDB...),
       e.g. the data cache, which a public folder must not hold;
     - ``metadata``: a table whose metadata says it was not put under control (restricted
-      build), a restricted manifest, unreadable metadata;
+      build), a restricted manifest, unreadable metadata; with ``config``, a table holding
+      counts of an NHS source (A&E, ambulance, hospital) under a rule weaker than nhs2018;
     - ``unreadable``: a table file that cannot be read (the checker fails closed).
 
     Parameters
@@ -1098,6 +1119,14 @@ def check_outputs(
             ctx.findings.append(_Finding(rel, None, None, None, None, None, "data_file",
                                          "a data file (record-level data or the data cache) "
                                          "cannot be published", None))
+            continue
+        if suffix == ".docx":  # the Word report and board paper: the counts in their text
+            ctx.files += 1
+            try:
+                _check_prose(ctx, _docx_text(p), rel)
+            except Exception as exc:  # fails closed, as for tables
+                ctx.findings.append(_Finding(rel, None, None, None, None, None, "unreadable",
+                                             f"cannot read the file to check it: {exc}", None))
             continue
         reader = _READERS.get(suffix)
         if reader is None:
