@@ -1181,7 +1181,7 @@ class Chapter:
             if counts is not None and not list(counts) and not derived:
                 applied = "none"  # no counts in the layer (e.g. a density surface)
             geom = layer.geometry.name
-            plain = layer.drop(columns=geom)
+            plain = round_as_shown(layer.drop(columns=geom))  # rates to the report's precision
             if column_sources:
                 applied = self.disclosure_rule([s for s in (sources or [])
                                                 if s not in {x for v in column_sources.values()

@@ -345,3 +345,15 @@ def test_check_outputs_reads_the_text_of_word_documents(tmp_path):
     assert sorted(zip(f["file"], f["check"], f["value"])) == [
         ("report.docx", "small_count", "2"), ("report.docx", "unrounded", "352")]
     assert (f["row"] == 2).all()  # the paragraph
+
+
+def test_same_counts_in_another_row_order_hide_the_same_cells():
+    # the LSOA table (sorted by count) and the map layer (in area order) share the margin:
+    # ties between cells of equal value are broken by the area, not by the row's position
+    t = pd.DataFrame({"lsoa": ["E1", "E2", "E3", "E4", "E5"], "n": [3, 9, 9, 9, 40]})
+    a = apply(t, rule="legacy5", counts=["n"], margins=True, totals=[])
+    b = apply(t.iloc[::-1].reset_index(drop=True), rule="legacy5", counts=["n"], margins=True,
+              totals=[])
+    hidden_a = set(t["lsoa"][[v == STAR for v in a["n"]]])
+    hidden_b = set(t["lsoa"].iloc[::-1].reset_index(drop=True)[[v == STAR for v in b["n"]]])
+    assert hidden_a == hidden_b == {"E1", "E2"}

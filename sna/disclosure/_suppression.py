@@ -117,8 +117,12 @@ class Equations:
         u, w = self.nodes(*cell)
         return comp(u), comp(w)
 
-def protect(values, primary, isnan, *, total_row, total_col, row_eq, col_eq):
-    """Secondary suppression (see :func:`apply`, Notes). Returns the new suppression mask."""
+def protect(values, primary, isnan, *, total_row, total_col, row_eq, col_eq, row_keys=None):
+    """Secondary suppression (see :func:`apply`, Notes). Returns the new suppression mask.
+
+    ``row_keys`` (one sortable label per row, e.g. the LSOA code) breaks ties between cells
+    of equal value, so that two tables of the same counts in a different row order (a table
+    sorted by count, a map layer in area order) hide the same cells."""
     import numpy as np
 
     eq = Equations(values.shape[0], values.shape[1], total_row, total_col, row_eq,
@@ -130,7 +134,7 @@ def protect(values, primary, isnan, *, total_row, total_col, row_eq, col_eq):
     def key(c):
         i, j = c
         v = values[i, j]
-        return (v == 0, eq.level(i, j), v, i, j)
+        return (v == 0, eq.level(i, j), v, "" if row_keys is None else row_keys[i], i, j)
 
     def pick(cells):
         cand = [c for c in cells if not supp[c] and not isnan[c]]

@@ -494,8 +494,10 @@ def apply(
         record(out, "disclosure", info)
         return out
 
+    row_keys = ([str(v) for v in table[label_cols[0]].tolist()] if label_cols
+                else [str(v) for v in table.index.tolist()])
     primary, suppressed = _suppress(cell_rules, values, pre, total_rows, total_cols, count_cols,
-                                    pct_map, info, margins)
+                                    pct_map, info, margins, row_keys)
     info["suppressed_primary"] = int(primary.sum())
     info["suppressed_secondary"] = int((suppressed & ~primary).sum())
     published = _publish_counts(out, count_cols, values, suppressed, cell_rules)
@@ -607,7 +609,7 @@ def _cell_rules(table, count_cols, rule, column_rules, row_rules):
 
 
 def _suppress(cell_rules, values, pre, total_rows, total_cols, count_cols, pct_map, info,
-              margins=False):
+              margins=False, row_keys=None):
     """Primary suppression of each cell's rule's small counts (and cells that came in as
     ``*``), then secondary suppression of the ``legacy5`` cells; (primary, suppressed) masks.
 
@@ -642,7 +644,7 @@ def _suppress(cell_rules, values, pre, total_rows, total_cols, count_cols, pct_m
             values, suppressed & ~rounded, isnan | rounded,
             total_row=total_rows[0] if total_rows else None,
             total_col=count_cols.index(total_cols[0]) if total_cols else None,
-            row_eq=bool(total_cols) and len(count_cols) > 1, col_eq=col_eq,
+            row_eq=bool(total_cols) and len(count_cols) > 1, col_eq=col_eq, row_keys=row_keys,
         )
         suppressed = suppressed | protected
     return primary, suppressed
