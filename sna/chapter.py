@@ -1143,17 +1143,11 @@ class Chapter:
         if n is None or _isna(n):
             return None
         n = int(n)
-        if not self.public or n == 0:
+        if not self.public:
             return n
-        from .disclosure.rules import SMALL_COUNTS, _round5
+        from .disclosure.rules import published_count
 
-        rule = self.disclosure_rule(sources)
-        if rule == "none":
-            return n
-        lo, hi = SMALL_COUNTS[rule]
-        if lo <= n <= hi:
-            return None
-        return _round5(n) if rule == "nhs2018" else n
+        return published_count(n, self.disclosure_rule(sources))
 
     # ---- maps --------------------------------------------------------------------------
     def map_layer(self, gdf, name: str, *, sources: Sequence[str] | None = None,

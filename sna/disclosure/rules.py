@@ -31,6 +31,7 @@ __all__ = [
     "RULE_ORDER",
     "NHS_FORMATS",
     "strictest",
+    "published_count",
     "SUPPRESSED",
     "SMALL_COUNTS",
     "DSR_MIN_EVENTS",
@@ -68,6 +69,22 @@ def strictest(rules: Iterable[str]) -> str:
         if RULE_ORDER.index(r) > RULE_ORDER.index(out):
             out = r
     return out
+
+def published_count(n: int, rule: str) -> int | None:
+    """One count as ``rule`` publishes it: ``None`` when suppressed (1-7 under nhs2018, 1-5
+    under legacy5), rounded to the nearest 5 under nhs2018, as it is otherwise.
+
+    >>> published_count(352, "nhs2018"), published_count(6, "nhs2018"), published_count(6, "legacy5")
+    (350, None, 6)
+    """
+    check_rule(rule)
+    n = int(n)
+    if rule == "none" or n == 0:
+        return n
+    lo, hi = SMALL_COUNTS[rule]
+    if lo <= n <= hi:
+        return None
+    return _round5(n) if rule == "nhs2018" else n
 
 #: How a suppressed cell is shown in a published table.
 SUPPRESSED = "*"
