@@ -1085,9 +1085,14 @@ class Chapter:
                           | {entry["disclosure"]}) if (entry.get("column_rules")
                                                         or entry.get("row_rules")) else [
                 entry["disclosure"]]
+            col_rules = entry.get("column_rules") or {}
             for r in used:
-                foot.append("Disclosure control (" + html.escape(r) + "): "
-                            + html.escape(_disclosure_note(r)))
+                cols = [c for c in entry.get("counts", [])
+                        if col_rules.get(c, entry.get("base_rule")) == r] if col_rules else []
+                which = (" for " + join_words(header_label(c) for c in cols)) if cols else (
+                    " for the rows of its sources" if entry.get("row_rules") else "")
+                foot.append("Disclosure control (" + html.escape(r) + html.escape(which)
+                            + "): " + html.escape(_disclosure_note(r)))
         cap = f"<strong>{label}.</strong> {html.escape(caption)}"
         text = f'<div class="sna-tablewrap"><p class="sna-caption">{cap}</p>{body}'
         if foot:

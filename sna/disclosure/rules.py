@@ -870,7 +870,8 @@ _NOTES = {
     ),
     "legacy5": (
         "Counts from 1 to 5 are shown as *, and further cells are shown as * where needed so "
-        "that no suppressed count can be worked out from the totals (secondary suppression). "
+        "that no suppressed count can be worked out from the totals, in this table or in "
+        "others (secondary suppression). "
         "Rates and intervals whose count is suppressed are not shown, nor are standardised "
         "rates based on fewer than 10 events."
     ),
