@@ -357,3 +357,23 @@ def test_same_counts_in_another_row_order_hide_the_same_cells():
     hidden_a = set(t["lsoa"][[v == STAR for v in a["n"]]])
     hidden_b = set(t["lsoa"].iloc[::-1].reset_index(drop=True)[[v == STAR for v in b["n"]]])
     assert hidden_a == hidden_b == {"E1", "E2"}
+
+
+def test_prose_counts_of_open_data_are_not_findings(tmp_path):
+    # a build of data.police.uk only: its tables are under "none", so "3 offences" is fine
+    write_public_table(pd.DataFrame({"lsoa": ["E1", "E2"], "n": [3, 30]}),
+                       tmp_path / "tables" / "a.csv", rule="none", counts=["n"])
+    (tmp_path / "report.html").write_text("<p>Only 3 offences were recorded there.</p>",
+                                          encoding="utf-8")
+    assert check_outputs(tmp_path).empty
+    # beside a force extract's table (legacy5) the same sentence is a finding
+    write_public_table(pd.DataFrame({"lsoa": ["E1", "E2"], "n": [0, 30]}),
+                       tmp_path / "tables" / "b.csv", rule="legacy5", counts=["n"])
+    f = check_outputs(tmp_path)
+    assert f[["file", "check", "value"]].values.tolist() == [["report.html", "small_count", "3"]]
+
+
+def test_percentages_of_open_data_are_computed_too():
+    out = apply(pd.DataFrame({"g": ["a", "b"], "n": [1, 3]}), rule="none", counts=["n"],
+                percentages={"share (%)": "n"})
+    assert out["n"].tolist() == [1, 3] and out["share (%)"].tolist() == [25.0, 75.0]

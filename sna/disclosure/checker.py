@@ -774,6 +774,22 @@ class _ProseText(HTMLParser):
             self.parts.append(data)
 
 
+def _prose_rule(ctx) -> str:
+    """The rule for counts of people and offences in the text: ``legacy5`` when a table of
+    the folder is under it (police extracts, interventions), ``none`` when every table is
+    under ``none`` or the NHS rule (open data beside health data), else the default."""
+    seen = set()
+    for recs in ctx.meta.by_file.values():
+        for r in recs:
+            seen.update(x for x in [r.get("rule"), r.get("base_rule"),
+                                    *(r.get("column_rules") or {}).values()] if x in RULES)
+    if "legacy5" in seen:
+        return "legacy5"
+    if seen and seen <= {"none", "nhs2018"}:
+        return "none"
+    return ctx.default_rule
+
+
 def _check_prose(ctx, text: str, rel: str) -> None:
     """Counts written in prose: a number followed by a counted noun ("3 victims"). Under the
     NHS nouns (attendances, patients, call-outs, admissions) 1-7 must not appear and other
@@ -788,7 +804,7 @@ def _check_prose(ctx, text: str, rel: str) -> None:
                 continue
             x = float(m.group(1).replace(",", ""))
             nhs = re.fullmatch(_NHS_NOUNS, m.group(2), re.IGNORECASE) is not None
-            rule = "nhs2018" if nhs else ctx.default_rule
+            rule = "nhs2018" if nhs else _prose_rule(ctx)
             if rule == "none" or x == 0:
                 continue
             lo, hi = SMALL_COUNTS[rule]

@@ -508,6 +508,12 @@ def apply(
     if table_rule == "none" or not len(table):
         if table_rule == "none":
             info["columns"] = []
+            if pct_map:  # open data: the percentages of the counts as they are
+                import numpy as np
+
+                _publish_percentages(out, pct_map, {c: j for j, c in enumerate(count_cols)},
+                                     values, pre, values, np.zeros(values.shape, dtype=bool),
+                                     total_rows, cell_rules, decimals)
         record(out, "disclosure", info)
         return out
 
