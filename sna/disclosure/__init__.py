@@ -26,6 +26,20 @@ In both controlled rules a rate, interval or percentage whose numerator count is
 is suppressed too, and a directly standardised rate (DSR) on fewer than 10 events is not
 shown.
 
+Across the publication
+----------------------
+The rule follows the **source** of each count (:data:`NHS_FORMATS`: A&E, ambulance and
+hospital counts are always ``nhs2018``); ``nhs2018`` is the strictest rule
+(:data:`RULE_ORDER`, :func:`strictest`). A table that mixes sources gives :func:`apply` a
+rule per column (``column_rules``) and per row (``row_rules``); a cell takes the strictest
+of its column's and its row's. ``margins=True`` protects every ``legacy5`` column as though
+its total were published (it usually is, in another table), so secondary suppression holds
+across the tables that share a margin; ties are broken by the row's label, so the same
+counts in another order hide the same cells. Percentages (``percentages=``) are computed
+from the published counts; proportional derived values (rates, shares, indices) of NHS
+counts are restated on the rounded counts. :func:`published_count` gives one count as a
+rule publishes it, for text and figures.
+
 How a suppressed cell looks
 ---------------------------
 :func:`apply` returns a new DataFrame in which every controlled column (the counts and the
