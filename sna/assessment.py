@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -39,7 +40,7 @@ __all__ = ["Assessment", "load_assessment", "input_files", "cache_key"]
 logger = logging.getLogger("sna")
 
 Progress = Callable[[str], None]
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3  # 3: meta.json holds every file's SHA-256
 
 
 def _empty(columns: dict) -> pd.DataFrame:
@@ -313,9 +314,64 @@ def _build(config: Config, progress: Progress | None) -> dict:
 _TABLES = ("incidents", "population", "populations", "quarantine", "participants", "interventions")
 
 
+def _file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file of a cache folder but ``meta.json``, by relative path."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != "meta.json":
+            h = hashlib.sha256()
+            with open(p, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            out[p.relative_to(folder).as_posix()] = h.hexdigest()
+    return out
+
+
+#: A temporary cache folder: ``.<key>.tmp-<pid>-<random>`` (the pid tells a live write apart).
+_TMP_MARK = ".tmp-"
+
+
+_TMP_NEW = re.compile(r"^\.[0-9a-f]{20}\.tmp-(\d+)-\w+$")
+_TMP_OLD = re.compile(r"^\.[0-9a-f]{20}\.\w{8}$")
+
+
+def _remove_stale_temps(cache_dir: Path) -> None:
+    """Remove the temporary folders of cache writes that did not finish (their process is
+    gone: a killed run); those of an earlier version of sna (no process id in the name)
+    once they are a day old. Nothing else in the folder is touched."""
+    if not cache_dir.is_dir():
+        return
+    for p in cache_dir.iterdir():
+        new, old = _TMP_NEW.match(p.name), _TMP_OLD.match(p.name)
+        if not (new or old) or not p.is_dir():
+            continue
+        if new:
+            pid = int(new.group(1))
+            if pid == os.getpid():
+                continue
+            try:
+                os.kill(pid, 0)
+                continue  # a write under way in another process
+            except ProcessLookupError:
+                pass
+            except PermissionError:  # another user's live process
+                continue
+        else:
+            try:
+                if time.time() - p.stat().st_mtime < 86400:
+                    continue
+            except OSError:
+                continue
+        logger.info("removing the temporary cache folder %s of a write that did not finish", p)
+        shutil.rmtree(p, ignore_errors=True)
+
+
 def _write_cache(folder: Path, data: dict, meta: dict) -> None:
+    """Write the cache atomically: every file into a temporary folder beside it, their
+    SHA-256 into ``meta.json`` (checked when read), then one rename."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}{_TMP_MARK}{os.getpid()}-",
+                                dir=folder.parent))
     try:
         population_attrs = dict(data["population"].attrs.get("sna", {}))
         for name in _TABLES:
@@ -330,7 +386,7 @@ def _write_cache(folder: Path, data: dict, meta: dict) -> None:
         geo.attrs = geo_attrs
         (tmp / "quality.json").write_text(data["quality"].to_json(), encoding="utf-8")
         meta = dict(meta, geography_attrs=geo_attrs.get("sna", {}),
-                    population_attrs=population_attrs)
+                    population_attrs=population_attrs, files=_file_hashes(tmp))
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         try:
             os.replace(tmp, folder)
@@ -359,11 +415,24 @@ def _restore_categoricals(inc: pd.DataFrame) -> pd.DataFrame:
     return inc
 
 
-def _read_cache(folder: Path) -> tuple[dict, dict] | None:
+class _CacheDamaged(Exception):
+    pass
+
+
+def _read_cache(folder: Path) -> tuple[dict, dict] | str:
+    """The cached tables and meta, or why the cache cannot be used (damaged, partial or
+    changed since it was written: every file is checked against its SHA-256)."""
     import geopandas as gpd
 
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        expected = meta.get("files")
+        if not isinstance(expected, dict) or not expected:
+            raise _CacheDamaged("meta.json lists no file hashes")
+        found = _file_hashes(folder)
+        bad = sorted(n for n in set(expected) | set(found) if expected.get(n) != found.get(n))
+        if bad:
+            raise _CacheDamaged(f"{', '.join(bad)} changed, missing or unexpected")
         data = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _TABLES}
         data["incidents"] = _restore_categoricals(data["incidents"])
         geo = gpd.read_parquet(folder / "geography.parquet")
@@ -372,8 +441,7 @@ def _read_cache(folder: Path) -> tuple[dict, dict] | None:
         data["population"].attrs["sna"] = meta.get("population_attrs", {})
         data["quality"] = QualityLog.from_dict(json.loads((folder / "quality.json").read_text(encoding="utf-8")))
     except Exception as exc:  # a damaged or partial cache is rebuilt
-        logger.warning("cache %s unreadable (%s): rebuilding", folder, exc)
-        return None
+        return f"{type(exc).__name__ if not isinstance(exc, _CacheDamaged) else 'damaged'}: {exc}"
     return data, meta
 
 
@@ -544,9 +612,19 @@ def load_assessment(
     key = cache_key(cfg, inputs)
     folder = cfg.cache_dir() / key
     data = None
+    notes: list[str] = []
+    if use_cache:
+        _remove_stale_temps(folder.parent)
     if use_cache and folder.is_dir():
         cached = _read_cache(folder)
-        if cached is not None:
+        if isinstance(cached, str):  # damaged: rebuilt from the raw files, and said so
+            note = f"the cache {folder} could not be used ({cached}): rebuilt from the input files"
+            logger.warning(note)
+            notes.append(note)
+            if progress:
+                progress(note)
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
             data, _ = cached
             logger.info("clean tables read from the cache %s", folder)
             if progress:
@@ -563,7 +641,8 @@ def load_assessment(
     fy, note = _choose_year(cfg, year, data["incidents"])
     if note:
         logger.warning(note)
-    notes = [note] if note else []
+    if note:
+        notes.append(note)
     coverage = year_coverage(fy, data["incidents"], data.get("participants"), cfg,
                              given="--year" if year is not None else "year")
     if coverage:  # (in the QualityLog's notes and the report, not a warning on every run)
