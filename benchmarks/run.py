@@ -260,7 +260,7 @@ def _papermill_one_by_one(work: Path) -> tuple[float, list[dict]]:
 
 
 def _sna_run(work: Path) -> tuple[float, dict]:
-    """``sna run`` on the demo into ``work/out`` (its cache in ``work/out/.cache``)."""
+    """``sna run`` on the demo into ``work/out`` (its cache in ``work/.sna-cache``)."""
     sna = str(Path(sys.executable).with_name("sna"))
     t = time.perf_counter()
     res = subprocess.run([sna, "run", "--output", str(work / "out"), "--quiet"],

@@ -12,6 +12,7 @@ sna ...
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import logging
@@ -25,7 +26,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .errors import ConfigError, DisclosureError, InputFormatError, SnaError
 
-__all__ = ["main", "build_parser", "FORMAT_DETECTORS", "detect_source_format", "check_outputs_cli"]
+__all__ = ["main", "build_parser", "FORMAT_DETECTORS", "detect_source_format", "check_outputs_cli",
+           "os_error_message"]
 
 logger = logging.getLogger("sna")
 
@@ -360,12 +362,19 @@ def _cmd_run(args) -> int:
     try:
         result = run(args.config, args.year, chapters=args.chapters, build=args.build,
                      output=args.output, jobs=args.jobs, pdf=args.pdf, progress=not args.quiet,
-                     timeout=args.timeout, fresh_kernels=args.fresh_kernels)
+                     timeout=args.timeout, fresh_kernels=args.fresh_kernels, cache=args.cache)
     except SnaError as exc:
         if args.debug:
             raise
         _eprint(f"sna run: error: {exc}")
         return int(getattr(exc, "exit_code", 2))
+    if args.quiet and not result.ok:  # --quiet silences progress, never a failure
+        for c in result.failed:
+            _eprint(f"sna run: FAILED {c.summary()}")
+            if c.executed:
+                _eprint(f"  executed notebook: {c.executed}")
+        if result.pdf_message:
+            _eprint(f"sna run: {result.pdf_message}")
     return result.exit_code
 
 
@@ -524,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--build", choices=["restricted", "public"], default="restricted",
                    help="restricted (default) or public (disclosure-controlled)")
     r.add_argument("--output", help="output folder (default: the config's)")
+    r.add_argument("--cache", help="folder of the cleaned-data cache, record-level data kept out "
+                   "of the output folder (default: the config's 'cache', else .sna-cache beside "
+                   "the config)")
     r.add_argument("--jobs", type=int, default=None,
                    help="chapters run in parallel (default: the number of cores)")
     r.add_argument("--pdf", action="store_true",
@@ -533,7 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "reset between chapters; same tables, about half the CPU)")
     r.add_argument("--timeout", type=int, default=None,
                    help="seconds one cell may run before its chapter is stopped (default: no limit)")
-    r.add_argument("--quiet", action="store_true", help="no progress messages")
+    r.add_argument("--quiet", action="store_true",
+                   help="no progress messages (failures are still printed)")
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                    help="show tracebacks and debug logging (as sna --debug run)")
 
@@ -583,6 +596,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_fetch_parser(sub)
     return p
+
+
+#: What to do about the errors of the file system a user can fix (exit code 2).
+_OS_ERROR_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space on it, or write elsewhere (--output; "
+                  "'cache' in sna.yml or --cache for the cache), and run again",
+    errno.EDQUOT: "your disk quota is used up: free some space, or write elsewhere (--output, "
+                  "--cache), and run again",
+    errno.EROFS: "the file system is read-only: write elsewhere (--output; --cache for the "
+                 "cache), and run again",
+    errno.EACCES: "permission denied: the folder is read-only or not yours; make it writable "
+                  "(or choose another with --output or --cache) and run again",
+    errno.EPERM: "operation not permitted: make the folder writable (or choose another with "
+                 "--output or --cache) and run again",
+    errno.ENOENT: "check the path",
+    errno.EISDIR: "a folder where a file was expected: check the path",
+    errno.ENOTDIR: "a file where a folder was expected: check the path",
+    errno.EEXIST: "move it away or choose another path",
+}
+
+
+def os_error_message(exc: OSError) -> str | None:
+    """The message of a file-system error a user can fix (disk full, read-only or missing
+    folder): the path and what to do; None for another OSError (a bug in sna)."""
+    advice = _OS_ERROR_ADVICE.get(exc.errno)
+    if advice is None:
+        return None
+    path = exc.filename if exc.filename is not None else "a file"
+    also = f" (and {exc.filename2})" if exc.filename2 else ""
+    return f"cannot use {path}{also}: {exc.strerror or exc}; {advice}"
 
 
 def _setup_logging(debug: bool) -> None:
@@ -654,10 +697,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _eprint("sna: interrupted")
         return 130
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except OSError as exc:
+        message = os_error_message(exc)
+        if message is None:  # an OSError sna did not expect: a bug
+            if args.debug:
+                traceback.print_exc()
+            else:
+                _eprint(f"sna: internal error ({type(exc).__name__}: {exc}); this is a bug in sna"
+                        " - rerun with --debug for the traceback and report it")
+            return 1
         if args.debug:
             traceback.print_exc()
-        _eprint(f"sna: error: {exc.strerror or exc}: {exc.filename}")
+        _eprint(textwrap.fill(f"sna: error: {message}", width=100, break_long_words=False,
+                              break_on_hyphens=False))
         return 2
     except Exception as exc:  # a bug in sna, not a user error
         if args.debug:

@@ -337,7 +337,9 @@ class Config(_Model):
     report: ReportConfig = Field(default_factory=ReportConfig)
     output: str = Field("outputs", description="Output folder (relative to the config file).")
     cache: str | None = Field(
-        None, description="Folder for the cleaned-data cache; '<output>/.cache' if omitted."
+        None, description="Folder for the cleaned-data cache (record-level data: keep it out of "
+        "any folder you publish); '.sna-cache' beside the config file if omitted (in the "
+        "current folder for the bundled datasets)."
     )
 
     # set by load_config, not by the user
@@ -406,9 +408,13 @@ class Config(_Model):
         return base / slug / (fy.slug if fy else "all")
 
     def cache_dir(self) -> Path:
+        """The folder of the cleaned-data cache: ``cache`` if set, else ``.sna-cache`` beside
+        the config file (in the current folder for the bundled datasets). Never under the
+        output folder by default: the cache holds record-level data."""
         if self.cache:
             return self.resolve(self.cache)
-        return self._output_base() / ".cache"
+        base = Path.cwd() if self.is_bundled or self.config_path is None else self.base_dir
+        return base / ".sna-cache"
 
 
 def _slug(text: str) -> str:

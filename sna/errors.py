@@ -16,6 +16,7 @@ __all__ = [
     "ChapterError",
     "DisclosureError",
     "AnalysisInputError",
+    "OutputError",
 ]
 
 
@@ -91,3 +92,8 @@ class DisclosureError(SnaError):
 
 class AnalysisInputError(SnaError, ValueError):
     """Bad input to an analysis function (negative counts, zero denominators, too few points)."""
+
+
+class OutputError(SnaError):
+    """An output or cache folder cannot be written: the disk is full, the folder is read-only,
+    or another run holds it."""

@@ -188,15 +188,15 @@ def test_run_passes_every_option_to_report_run(monkeypatch):
 
     def fake_run(config, year, **kw):
         calls.append((config, year, kw))
-        return types.SimpleNamespace(exit_code=1)
+        return types.SimpleNamespace(exit_code=1, ok=False, failed=[], pdf_message=None)
 
     monkeypatch.setattr(report, "run", fake_run)
     assert main(["run", "--config", "c.yml", "--year", "2020/21", "--chapters", "4,5",
                  "--build", "public", "--output", "o", "--jobs", "3", "--pdf", "--quiet",
-                 "--timeout", "60", "--fresh-kernels"]) == 1
+                 "--timeout", "60", "--fresh-kernels", "--cache", "c"]) == 1
     assert calls == [("c.yml", "2020/21", {
         "chapters": "4,5", "build": "public", "output": "o", "jobs": 3, "pdf": True,
-        "progress": False, "timeout": 60, "fresh_kernels": True})]
+        "progress": False, "timeout": 60, "fresh_kernels": True, "cache": "c"})]
 
 
 def test_check_outputs_of_a_missing_folder_exits_2(capsys):

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    """A working folder: the bundled config writes its cache to ./outputs/.cache."""
+    """A working folder: the bundled config writes its cache to ./.sna-cache."""
     d = tmp_path_factory.mktemp("demo")
     old = os.getcwd()
     os.chdir(d)

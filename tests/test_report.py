@@ -319,8 +319,12 @@ def test_bundled_config_without_output_shares_the_cache_with_the_chapters(tmp_pa
     assert result.exit_code == 0, [c.summary() for c in result.failed]
     assert result.output_dir == (tmp_path / "outputs" / "nottingham-sample" / "2018-19").resolve()
     assert not (result.output_dir / "outputs").exists()
-    caches = [p for p in (tmp_path / "outputs" / ".cache").iterdir() if not p.name.startswith(".")]
+    caches = [p for p in (tmp_path / ".sna-cache").iterdir() if not p.name.startswith(".")]
     assert len(caches) == 1  # the chapter read the cache the run prepared
+    # the cache (record-level data) is beside the config (here: the current folder), never
+    # inside the output folder
+    assert not list((tmp_path / "outputs").rglob(".cache"))
+    assert not list((tmp_path / "outputs").rglob(".sna-cache"))
 
 
 class _FakePapermill:

@@ -8,7 +8,7 @@ import datetime as _dt
 import html
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,7 +121,8 @@ def _join(v) -> str:
 def _anchor(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
 
-def _render_chapter(executed: Path, result: ChapterResult | None) -> tuple[str, str, list]:
+def _render_chapter(executed: Path, result: ChapterResult | None,
+                    stale: str | None = None) -> tuple[str, str, list]:
     """(title, html body, [(h2 id, h2 text)]) of one executed chapter."""
     import nbformat
 
@@ -161,6 +162,9 @@ def _render_chapter(executed: Path, result: ChapterResult | None) -> tuple[str, 
         return f'<h2{m.group(1)} id="{hid}">{m.group(2)}</h2>'
 
     body = re.sub(r"<h2([^>]*)>(.*?)</h2>", _h2, body, flags=re.S)
+    if stale:
+        body = (f'<div class="sna-error sna-stale"><strong>Out of date.</strong> This chapter '
+                f"comes from an earlier run, {html.escape(stale)}.</div>\n" + body)
     if result is not None and not result.ok:
         body += (f'<div class="sna-error"><strong>This chapter did not finish.</strong> '
                  f"{html.escape(result.summary())}. The executed notebook "
@@ -176,6 +180,8 @@ def assemble_report(
     synthetic: bool = False,
     results: Sequence[ChapterResult] | None = None,
     narrative: Sequence = (),
+    stale: Mapping[str, str] | None = None,
+    notices: Sequence[str] = (),
 ) -> Path:
     """Assemble ``report.html`` from the executed notebooks in ``<out>/chapters``.
 
@@ -195,6 +201,12 @@ def assemble_report(
         The analyst's sections (:func:`sna.narrative.read_narrative`): each closes the
         chapter it belongs with (:func:`sna.narrative.place`), under its own section heading,
         listed in the contents under that chapter.
+    stale
+        Chapters kept from an earlier run that was computed from other inputs, with the
+        reason: each is marked "out of date" (in the contents and at its head).
+    notices
+        Sentences shown in a banner under the title (e.g. chapters an interrupted run did
+        not finish).
 
     Returns
     -------
@@ -211,7 +223,7 @@ def assemble_report(
     after = place(list(narrative), [p.stem for p in executed])
     for nb_path in executed:
         res = by_name.get(nb_path.stem)
-        title, body, heads = _render_chapter(nb_path, res)
+        title, body, heads = _render_chapter(nb_path, res, (stale or {}).get(nb_path.stem))
         for part in after.get(nb_path.stem, []):  # the analyst's sections close the chapter
             pid = f"narrative-{part.key}"
             heads.append((pid, part.heading))
@@ -222,6 +234,9 @@ def assemble_report(
         sid = f"ch-{nb_path.stem}"
         failed = res is not None and not res.ok
         flag = ' <span class="sna-flag">did not finish</span>' if failed else ""
+        if (stale or {}).get(nb_path.stem):
+            flag += ' <span class="sna-flag">out of date</span>'
+
         sub = "".join(f'<li><a href="#{h}">{html.escape(t)}</a></li>' for h, t in heads)
         contents.append(f'<li><a href="#{sid}">{html.escape(title)}</a>{flag}'
                         + (f"<ol>{sub}</ol>" if sub else "") + "</li>")
@@ -235,6 +250,9 @@ def assemble_report(
         banners.append('<div class="sna-banner sna-synthetic"><strong>Synthetic data.</strong> '
                        "This report is made from the bundled synthetic demo dataset. No figure "
                        "in it describes real people or places.</div>")
+    for notice in notices:
+        banners.append(f'<div class="sna-banner sna-restricted"><strong>Incomplete.</strong> '
+                       f"{html.escape(notice)}</div>")
     if build == "public":
         banners.append('<div class="sna-banner sna-public"><strong>Public build.</strong> Every '
                        "table is under statistical disclosure control; the rule applied is named "

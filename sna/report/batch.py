@@ -15,7 +15,7 @@ from typing import Any
 
 from .._log import logger
 from ..chapter import chapter_number, source_words
-from ..errors import ChapterError, SnaError
+from ..errors import ChapterError, OutputError, SnaError
 from .assemble import assemble_report
 from .execute import (
     WEIGHTS,
@@ -28,7 +28,15 @@ from .execute import (
 from .manifest import write_manifest
 from .notebooks import check_notebook, notebook_kernel, resolve_chapters
 from .pdf import print_pdf
-from .results import RunResult
+from .folder import (
+    claim_folder,
+    clear_folder,
+    earlier_chapters,
+    folder_build,
+    has_outputs,
+    previous_manifest,
+)
+from .results import ChapterResult, RunResult
 from .xlsx import write_tables_xlsx
 
 __all__ = [
@@ -55,6 +63,7 @@ def run(
     progress: bool | Callable[[str], None] = True,
     timeout: int | None = None,
     fresh_kernels: bool = False,
+    cache: str | os.PathLike | None = None,
 ) -> RunResult:
     """Run the yearly needs assessment: every chapter notebook, then the report.
 
@@ -89,6 +98,10 @@ def run(
         keeps one warm kernel and runs its chapters in it one after another, clearing the
         namespace and matplotlib's settings between them (``sna.report._kernels``): the same
         tables, about half the CPU.
+    cache
+        Folder of the cleaned-data cache (replaces the config's ``cache``; default
+        ``.sna-cache`` beside the config file). It holds record-level data: a public build
+        refuses a cache inside its output folder.
 
     Returns
     -------
@@ -111,7 +124,7 @@ def run(
     if build not in ("restricted", "public"):
         raise SnaError(f"--build must be 'restricted' or 'public', not {build!r}", key="build")
     t_start = time.perf_counter()
-    cfg, config_path, prep_cfg, cache_dir, moved_cache = _run_configs(config, output)
+    cfg, config_path, prep_cfg, cache_dir, moved_cache = _run_configs(config, output, cache)
     notebooks = resolve_chapters(chapters)
     for nb in notebooks:  # before anything runs
         check_notebook(nb)
@@ -119,6 +132,8 @@ def run(
     if cfg.report.template and not cfg.resolve(cfg.report.template).is_file():
         raise SnaError(f"the Word template {cfg.resolve(cfg.report.template)} does not exist",
                        key="report.template")
+    if build == "public":
+        _check_cache_outside(cache_dir, Path(cfg._output_base()).resolve())
     jobs = max(1, min(jobs or default_jobs(), len(notebooks)))
     # the chapter workers start (and warm their kernels) while the assessment is prepared
     with ChapterPool(jobs, reuse=not fresh_kernels,
@@ -133,43 +148,49 @@ def run(
         out = Path(cfg.output_dir(fy)).resolve()
         say(f"sna run: {'reused the cached' if cache_reused else 'prepared and cached the'} "
             f"assessment in {t_prepare:.1f} s -> {out}")
-        if build == "public" and _is_within(cache_dir, out):
-            raise SnaError(
-                f"the cache folder {cache_dir} is inside the output folder {out}; a public build "
-                "must not carry the cleaned records: set 'cache' in the config to another folder",
-                key="cache")
-        previous = _start_outputs(out, assessment, [p.stem for p in notebooks], chapters, build)
+        with claim_folder(out, build) as lock:  # one run (and one build) in a folder at once
+            names = [p.stem for p in notebooks]
+            kept = _start_outputs(out, assessment, names, chapters, build, lock, say)
 
-        # 2. execute the chapters
-        params = {"config_path": str(config_path), "year": str(fy), "build": build,
-                  "output_dir": str(out), "cache_dir": str(cache_dir) if moved_cache else None}
-        tasks = _chapter_tasks(notebooks, params, out, timeout, jobs, pool.reuse)
-        how = ("each in its own kernel" if not pool.reuse else
-               "in one warm kernel per worker, reset between chapters")
-        say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time ({how})")
-        t0 = time.perf_counter()
-        results = execute_all(tasks, pool, previous_timings(out) or WEIGHTS, say)
-        pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest lists files
-    t_chapters = time.perf_counter() - t0
+            # 2. execute the chapters
+            params = {"config_path": str(config_path), "year": str(fy), "build": build,
+                      "output_dir": str(out),
+                      "cache_dir": str(cache_dir) if moved_cache else None}
+            tasks = _chapter_tasks(notebooks, params, out, timeout, jobs, pool.reuse)
+            how = ("each in its own kernel" if not pool.reuse else
+                   "in one warm kernel per worker, reset between chapters")
+            say(f"sna run: executing {len(tasks)} chapter(s), {jobs} at a time ({how})")
+            t0 = time.perf_counter()
+            done: dict = {}
+            try:
+                results = execute_all(tasks, pool, previous_timings(out) or WEIGHTS, say,
+                                      done=done)
+            except KeyboardInterrupt:
+                pool.kill()  # the workers and their kernels, before anything is cleared
+                _record_interrupted(out, cfg, config_path, params, jobs, assessment, build,
+                                    tasks, done, kept, cache_reused)
+                raise
+            pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest
+            t_chapters = time.perf_counter() - t0
 
-    # 3. assemble
-    t0 = time.perf_counter()
-    result = RunResult(output_dir=out, area=cfg.area, year=str(fy), build=build,
-                       synthetic=bool(assessment.synthetic), chapters=results,
-                       cache_reused=cache_reused)
-    _assemble(result, assessment, cache_dir, pdf, say)
-    t_assemble = time.perf_counter() - t0
-    result.timings = {"prepare": round(t_prepare, 2), "chapters": round(t_chapters, 2),
-                      "assemble": round(t_assemble, 2),
-                      "total": round(time.perf_counter() - t_start, 2)}
-    result.manifest = write_manifest(result, cfg, config_path, params, jobs, assessment,
-                                      previous=previous)
+            # 3. assemble
+            t0 = time.perf_counter()
+            result = RunResult(output_dir=out, area=cfg.area, year=str(fy), build=build,
+                               synthetic=bool(assessment.synthetic), chapters=results,
+                               cache_reused=cache_reused)
+            _assemble(result, assessment, cache_dir, pdf, say, kept)
+            t_assemble = time.perf_counter() - t0
+            result.timings = {"prepare": round(t_prepare, 2), "chapters": round(t_chapters, 2),
+                              "assemble": round(t_assemble, 2),
+                              "total": round(time.perf_counter() - t_start, 2)}
+            result.manifest = write_manifest(result, cfg, config_path, params, jobs,
+                                             assessment, kept=kept)
     _summarise(result, say)
     return result
 
-def _run_configs(config, output):
-    """The run's config (with ``output`` applied), its path, the config the assessment is
-    prepared with, the cache folder and whether ``output`` moved it."""
+def _run_configs(config, output, cache=None):
+    """The run's config (with ``output`` and ``cache`` applied), its path, the config the
+    assessment is prepared with, the cache folder and whether ``cache`` moved it."""
     from ..config import load_config
     from ..datasets import demo_config
 
@@ -187,9 +208,11 @@ def _run_configs(config, output):
             "the mapping as sna.yml and pass its path", key="config")
     if output is not None:
         cfg.output = str(Path(output).expanduser().resolve())
+    if cache is not None:
+        cfg.cache = str(Path(cache).expanduser().resolve())
     cache_dir = Path(cfg.cache_dir()).resolve()
     # The config the assessment is prepared with must be the one every chapter rebuilds
-    # (load_config(path), with the cache folder set only when --output moved it): the cache
+    # (load_config(path), with the cache folder set only when --cache moved it): the cache
     # key hashes the config, so `sna validate` then `sna run` share one cache.
     prep_cfg = load_config(config_path)
     moved_cache = Path(prep_cfg.cache_dir()).resolve() != cache_dir
@@ -197,20 +220,77 @@ def _run_configs(config, output):
         prep_cfg.cache = str(cache_dir)
     return cfg, config_path, prep_cfg, cache_dir, moved_cache
 
-def _start_outputs(out: Path, assessment, names: list[str], chapters, build: str):
-    """Clear the previous outputs of the chapters run (all of them for a full run), make the
-    folders and write the quarantine; the earlier manifest of a partial re-run."""
-    previous = None
-    if chapters is not None:  # keep the earlier run's record of the other chapters
-        try:
-            previous = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = None
+def _check_cache_outside(cache_dir: Path, output_root: Path) -> None:
+    """A public build's output folder must not hold the cache (record-level data)."""
+    if _is_within(cache_dir, output_root):
+        raise OutputError(
+            f"the cache folder {cache_dir} is inside the output folder {output_root}; a public "
+            "build must not carry the cleaned records: set 'cache' in sna.yml (or --cache) to "
+            "a folder outside it", key="cache")
+
+def _start_outputs(out: Path, assessment, names: list[str], chapters, build: str, lock,
+                   say) -> list[dict]:
+    """Make the folder ready for this run: an earlier run's outputs of another build (or of
+    a run that died) cleared whole, the previous outputs of the chapters run removed (all of
+    them for a full run), the folders made and the quarantine written. Returns the chapters
+    of earlier runs the report keeps (:func:`earlier_chapters`)."""
+    if lock.stale is not None:
+        say(f"sna run: the previous run in this folder (process {lock.stale.get('pid')}, "
+            f"{lock.stale.get('build')} build, started {lock.stale.get('started')}) did not "
+            "finish (it was killed): its outputs are cleared")
+    previous = previous_manifest(out)
+    if previous and previous.get("status") == "interrupted":
+        unfinished = [c["name"] for c in previous.get("chapters", [])
+                      if c.get("status") == "interrupted"]
+        say(f"sna run: the previous run in this folder was interrupted ({previous.get('created')})"
+            + (f"; chapter(s) it did not finish: {', '.join(unfinished)}" if unfinished else ""))
+    before = folder_build(out, lock)
+    if has_outputs(out) and (lock.stale is not None or before != build):
+        if lock.stale is None and chapters is not None:
+            say(f"sna run: the folder held a {before or 'build of unknown kind'} build: its "
+                f"outputs are cleared, the {build} report holds only the chapters run now")
+        clear_folder(out)
+        previous = None
+    if chapters is None:
+        previous = None
     _clean_outputs(out, names, everything=chapters is None)
+    if build == "public":  # never a record-level file in a public folder
+        shutil.rmtree(out / "data", ignore_errors=True)
+        (out / "quarantine" / "quarantine.csv").unlink(missing_ok=True)
     for sub in ("chapters", "figures", "tables", "maps", "quarantine"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     _write_quarantine(assessment, out / "quarantine", build)
-    return previous
+    kept = earlier_chapters(previous, out, set(names), getattr(assessment, "cache_key", None))
+    stale = [c["name"] for c in kept if c.get("stale")]
+    if stale:
+        say(f"sna run: {len(stale)} chapter(s) kept from an earlier run were computed from other "
+            f"inputs or settings: {', '.join(stale)}; the report marks them stale: run them again "
+            f"(sna run --chapters {','.join(stale)}, or the whole run)")
+    return kept
+
+def _record_interrupted(out: Path, cfg, config_path, params, jobs, assessment, build, tasks,
+                        done: dict, kept: list[dict], cache_reused) -> None:
+    """After Ctrl-C: the chapters that did not finish leave nothing (no half-written notebook
+    presented as a chapter), the report and workbook of the folder go (they no longer match
+    it), and the manifest says the run was interrupted and which chapters did not finish."""
+    unfinished = [t["name"] for t in tasks if t["name"] not in done]
+    _clean_outputs(out, unfinished, everything=False)
+    for f in ("report.html", "report.pdf", "tables.xlsx", "report.docx", "board_paper.docx",
+              "slides.pptx"):
+        (out / f).unlink(missing_ok=True)
+    results = [done.get(t["name"]) or ChapterResult(name=t["name"], notebook=t["notebook"],
+                                                     status="interrupted")
+               for t in tasks]
+    result = RunResult(output_dir=out, area=cfg.area, year=params["year"], build=build,
+                       synthetic=bool(assessment.synthetic), chapters=results,
+                       cache_reused=cache_reused, interrupted=True)
+    try:
+        write_manifest(result, cfg, config_path, params, jobs, assessment, kept=kept)
+    except Exception as exc:  # noqa: BLE001 - interrupted: say so, do not hide the Ctrl-C
+        logger.warning("could not write the manifest of the interrupted run: %s", exc)
+    print(f"sna run: interrupted; chapter(s) not finished: {', '.join(unfinished) or 'none'} "
+          f"(the manifest in {out} says so; run again to complete the report)",
+          file=sys.stderr, flush=True)
 
 def _chapter_tasks(notebooks: list[Path], params: dict, out: Path, timeout, jobs: int,
                    reuse: bool) -> list[dict]:
@@ -230,17 +310,27 @@ def _chapter_tasks(notebooks: list[Path], params: dict, out: Path, timeout, jobs
         })
     return tasks
 
-def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say) -> None:
-    """The data copy (restricted build), tables.xlsx, report.html and the PDF if asked for."""
+def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
+              kept: list[dict] = ()) -> None:
+    """The data copy (restricted build), tables.xlsx, report.html and the PDF if asked for.
+    Chapters kept from an earlier run on other inputs are marked stale in the report; the
+    chapters an interrupted run did not finish are named in a banner."""
     out = result.output_dir
     if result.build == "restricted":
         _copy_cache(assessment, cache_dir, out / "data")
     cfg = assessment.config
     sections = _narrative_of(cfg)
     result.xlsx = write_tables_xlsx(out, source_words=source_words(cfg))
+    stale = {c["name"]: c["stale"] for c in kept if c.get("stale")}
+    missing = [c["name"] for c in kept if c.get("status") == "interrupted"]
+    notices = []
+    if missing:
+        notices.append(f"An earlier run in this folder was interrupted: chapter(s) "
+                       f"{', '.join(missing)} did not finish and are not in this report. Run "
+                       "them again (sna run --chapters …, or the whole run).")
     result.report = assemble_report(out, area=result.area, year=result.year, build=result.build,
                                     synthetic=result.synthetic, results=result.chapters,
-                                    narrative=sections)
+                                    narrative=sections, stale=stale, notices=notices)
     _write_documents(result, cfg, sections, say)
     if pdf:
         say("sna run: printing report.pdf with headless Chromium ...")
@@ -315,7 +405,8 @@ def _prepare(cfg, year, progress=None):
     folder = Path(cfg.cache_dir())
     before = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
     assessment = load_assessment(cfg, year, use_cache=True, progress=progress)
-    return assessment, assessment.cache_key in before
+    rebuilt = any("could not be used" in n for n in getattr(assessment, "notes", []))
+    return assessment, assessment.cache_key in before and not rebuilt
 
 def _clean_outputs(out: Path, names: list[str], everything: bool) -> None:
     """Remove the previous run's files of these chapters (all outputs for a full run)."""

@@ -170,40 +170,120 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 def kernel_env(jobs: int) -> dict[str, str]:
-    env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    # PYTHONSAFEPATH: a kernel (``python -m ipykernel_launcher``) must not put the folder it
+    # works in first on sys.path, or a folder named ``sna`` there (the parent of a clone)
+    # would be imported instead of the installed package
+    env = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONSAFEPATH": "1"}
     if jobs > 1:  # several kernels at once: one BLAS thread each
         env.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     return env
 
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (worker) process die when the process that started it dies, even by
+    ``kill -9``: Linux's parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); elsewhere
+    a thread that polls the parent. A kernel this worker starts notices its parent's death
+    itself (ipykernel polls ``JPY_PARENT_PID``) and stops within a second or so."""
+    import signal
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0:
+                if os.getppid() != parent_pid:  # the parent died before the signal was set
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    import threading
+
+    def watch() -> None:  # pragma: no cover - not Linux
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="sna-parent-watch", daemon=True).start()
+
+def _worker_init(parent_pid: int, warm: tuple | None) -> None:
+    """ProcessPoolExecutor initializer: die with the main process, then (with ``warm``)
+    start and warm this worker's kernel."""
+    die_with_parent(parent_pid)
+    if warm is not None:
+        from . import _kernels
+
+        _kernels.warm_worker(*warm)
+
 class ChapterPool:
     """The worker processes that execute chapters; with ``reuse`` each keeps a warm kernel,
-    started as soon as the pool is made (see ``sna.report._kernels``)."""
+    started as soon as the pool is made (see ``sna.report._kernels``).
+
+    The workers and their kernels never outlive the main process: they are started with
+    Ctrl-C ignored (the main process alone handles it, so an interrupted run prints no
+    worker tracebacks), each dies with the main process (:func:`die_with_parent`), and
+    :meth:`kill` ends them and their kernels at once (an interrupted run).
+    """
 
     def __init__(self, jobs: int, reuse: bool, kernel_name: str = "python3"):
         import multiprocessing as mp
+        import signal
         import tempfile
         from concurrent.futures import ProcessPoolExecutor
 
         self.reuse = reuse
         self.log_dir = tempfile.mkdtemp(prefix="sna-kernels-") if reuse else None
-        kwargs = {}
-        if reuse:
-            from . import _kernels
-
-            kwargs = {"initializer": _kernels.warm_worker,
-                      "initargs": (kernel_name, str(Path.cwd()), kernel_env(jobs),
-                                   self.log_dir)}
+        warm = ((kernel_name, str(Path.cwd()), kernel_env(jobs), self.log_dir)
+                if reuse else None)
         self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                        **kwargs)
-        if reuse:  # workers are spawned on demand: one no-op each starts them all now
+                                        initializer=_worker_init,
+                                        initargs=(os.getpid(), warm))
+        # workers are spawned on demand: one no-op each starts them all now, with SIGINT
+        # ignored (a spawned Python keeps an ignored SIGINT ignored)
+        sigint = None
+        try:
+            sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        try:
             for _ in range(jobs):
                 self.pool.submit(_noop)
+        finally:
+            if sigint is not None:
+                signal.signal(signal.SIGINT, sigint)
 
     def __enter__(self) -> "ChapterPool":
         return self
 
     def __exit__(self, *exc) -> None:
+        if exc and exc[0] is not None and not issubclass(exc[0], Exception):
+            self.kill()  # Ctrl-C: do not wait for the chapters
         self.close()
+
+    def kill(self) -> None:
+        """End the workers and their kernels now (SIGKILL), and wait until they are gone."""
+        if self.pool is None:
+            return
+        import psutil
+
+        procs = []
+        for p in list(getattr(self.pool, "_processes", {}).values()):
+            try:
+                worker = psutil.Process(p.pid)
+                procs += worker.children(recursive=True) + [worker]
+            except psutil.Error:
+                pass
+        for proc in procs:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
+        if self.log_dir is not None:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
     def close(self, keep_logs_in: Path | None = None) -> None:
         if self.pool is None:
@@ -222,13 +302,15 @@ def _noop() -> None:
     return None
 
 def execute_all(tasks: list[dict], pool: ChapterPool, weights: dict,
-                 say) -> list[ChapterResult]:
+                 say, done: dict | None = None) -> list[ChapterResult]:
+    """Run the tasks on the pool (slowest first, :data:`RUN_LAST` after the others); ``done``
+    collects each chapter's result as it finishes (what an interrupted run got to)."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
     first = sorted([t for t in tasks if t["name"] not in RUN_LAST],
                    key=lambda t: -weights.get(t["name"], 1.0))
     last = [t for t in tasks if t["name"] in RUN_LAST]
-    done: dict[str, ChapterResult] = {}
+    done = {} if done is None else done
     total = len(tasks)
     width = max(len(t["name"]) for t in tasks)
 

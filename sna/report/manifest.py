@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..chapter import read_sidecars
+from .folder import LOCK_NAME
 from .notebooks import CHAPTERS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +65,10 @@ def _package_versions() -> dict[str, str]:
     return out
 
 def write_manifest(result: RunResult, cfg, config_path, params, jobs, assessment,
-                    previous: dict | None = None) -> Path:
+                    kept: Sequence[dict] = ()) -> Path:
+    """Write ``manifest.json``. ``kept``: the chapters of earlier runs the folder still holds
+    (:func:`sna.report.folder.earlier_chapters`: each with ``run: "previous"``, and ``stale``
+    when computed from other inputs)."""
     from .. import __version__
 
     sidecars = read_sidecars(result.output_dir)
@@ -72,6 +76,7 @@ def write_manifest(result: RunResult, cfg, config_path, params, jobs, assessment
     for c in result.chapters:
         side = sidecars.get(c.name, {})
         entry = {"name": c.name, "status": c.status, "seconds": c.seconds,
+                 "cache_key": getattr(assessment, "cache_key", None),
                  "kernel_starts": c.attempts,
                  "notebook": _rel(c.executed, result.output_dir),
                  "html": _rel(c.html, result.output_dir),
@@ -82,21 +87,18 @@ def write_manifest(result: RunResult, cfg, config_path, params, jobs, assessment
         if c.error:
             entry["error"] = {k: c.error.get(k) for k in ("where", "cell", "ename", "evalue")}
         chapters.append(entry)
-    if previous:  # a partial re-run: the other chapters of the report are from an earlier run
-        done = {c["name"] for c in chapters}
-        chapters_dir = result.output_dir / "chapters"
-        kept = [dict(c, run="previous") for c in previous.get("chapters", [])
-                if c.get("name") not in done and (chapters_dir / f"{c.get('name')}.ipynb").exists()]
-        chapters = sorted(chapters + kept, key=lambda c: (
+    if kept:  # a partial re-run: the other chapters of the report are from an earlier run
+        chapters = sorted(chapters + [dict(c) for c in kept], key=lambda c: (
             CHAPTERS.index(c["name"]) if c["name"] in CHAPTERS else 99, c["name"]))
     files = sorted(str(p.relative_to(result.output_dir)) for p in result.output_dir.rglob("*")
-                   if p.is_file() and p.name != "manifest.json")
+                   if p.is_file() and p.name not in ("manifest.json", LOCK_NAME))
     manifest = {
         "sna_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "area": result.area, "year": result.year, "build": result.build,
         "synthetic": result.synthetic,
-        "status": "ok" if result.ok else "failed",
+        "status": "interrupted" if result.interrupted else ("ok" if result.ok else "failed"),
+        "stale_chapters": [c["name"] for c in kept if c.get("stale")],
         "exit_code": result.exit_code,
         "parameters": {**params, "jobs": jobs,
                        "chapters": [c.name for c in result.chapters]},

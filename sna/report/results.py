@@ -16,7 +16,7 @@ class ChapterResult:
 
     name: str
     notebook: str
-    status: str = "pending"  # ok | failed
+    status: str = "pending"  # ok | failed | interrupted
     seconds: float = 0.0
     executed: str | None = None
     html: str | None = None
@@ -56,6 +56,7 @@ class RunResult:
     pdf_message: str | None = None
     cache_reused: bool | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False  # Ctrl-C during the chapters
 
     @property
     def failed(self) -> list[ChapterResult]:
@@ -67,5 +68,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every chapter ran (and the PDF, if asked for, was made), else 1."""
+        """0 when every chapter ran (and the PDF, if asked for, was made), 130 when the run
+        was interrupted, else 1."""
+        if self.interrupted:
+            return 130
         return 0 if self.ok else 1
