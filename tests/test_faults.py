@@ -416,3 +416,53 @@ def test_a_damaged_cache_is_rebuilt_with_a_note_and_killed_writes_are_cleaned(tm
     third = load_assessment(cfg, progress=said.append)
     assert not any("could not be used" in m for m in said + third.notes)
     assert any(m.startswith("using the cache") for m in said)
+
+
+# ---- clearer causes: an oversized field, a UTF-16 file --------------------------------------
+POLICE_OCT = Path(__file__).parent / "data" / "police_uk" / "2018-10" / "2018-10-nottinghamshire-street.csv"
+
+
+def _oversized(tmp_path: Path) -> Path:
+    """A data.police.uk file whose line 3 holds a 40 MB field without quotes (past pyarrow's
+    block, and past the csv module's field limit)."""
+    lines = POLICE_OCT.read_bytes().split(b"\n")
+    cells = lines[2].split(b",")
+    cells[6] = b"x" * (40 << 20)
+    lines[2] = b",".join(cells)
+    f = tmp_path / "2018-10-nottinghamshire-street.csv"
+    f.write_bytes(b"\n".join(lines))
+    return f
+
+
+def test_an_oversized_field_is_named_as_such_not_as_an_open_quote(tmp_path):
+    from sna.errors import InputFormatError
+    from sna.io._files import InputFile
+    from sna.io.partner.tables import read_table
+    from sna.io.police_uk import read_police_uk
+
+    f = _oversized(tmp_path)
+    for read in (lambda: read_police_uk(f), lambda: read_table(InputFile(str(f), f))):
+        with pytest.raises(InputFormatError) as e:
+            read()
+        msg = str(e.value)
+        assert "a field is longer than 131,072 characters" in msg
+        assert "a line break or a separator is missing there" in msg
+        assert "never closed" not in msg and e.value.line == 3
+
+
+def test_a_utf16_file_is_named_as_such_with_the_encoding_to_set(tmp_path):
+    from sna.errors import InputFormatError
+    from sna.io._files import InputFile
+    from sna.io.partner.tables import read_table
+    from sna.io.police_uk import read_police_uk
+
+    f = tmp_path / "2018-10-nottinghamshire-street.csv"
+    f.write_bytes(POLICE_OCT.read_text(encoding="utf-8").encode("utf-16"))
+    for read in (lambda: read_police_uk(f), lambda: read_table(InputFile(str(f), f))):
+        with pytest.raises(InputFormatError) as e:
+            read()
+        msg = str(e.value)
+        assert "the file is UTF-16 text" in msg and "'encoding' in sna.yml to utf-16" in msg
+        assert "cp1252" not in msg
+    # as the message says: the encoding declared, the file is read
+    assert len(read_table(InputFile(str(f), f), encoding="utf-16")) == len(POLICE_OCT.read_text().splitlines()) - 1

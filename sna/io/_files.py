@@ -7,6 +7,7 @@ file is named in error messages, the quarantine and the ``file`` column as a pla
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import glob
 import os
@@ -17,7 +18,8 @@ from typing import Iterable, Sequence
 
 from ..errors import InputFormatError
 
-__all__ = ["InputFile", "expand_paths", "input_files", "file_fingerprint"]
+__all__ = ["InputFile", "expand_paths", "input_files", "file_fingerprint", "undecodable_hint",
+           "csv_error_cause"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -251,3 +253,23 @@ def file_fingerprint(path: "str | os.PathLike", *, content: bool = True) -> dict
                 h.update(chunk)
         out["sha256"] = h.hexdigest()
     return out
+
+
+def undecodable_hint(data: bytes) -> str:
+    """What to do about a file whose bytes are not text in the encoding it was read with: a
+    UTF-16 file (a byte-order mark, or NUL bytes between the characters: Excel's "Unicode
+    Text") is named as such; otherwise save as UTF-8 or name the encoding (e.g. cp1252)."""
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (head and head.count(b"\x00") * 4 >= len(head)):
+        return ("the file is UTF-16 text (as Excel's 'Unicode Text' saves it): save it as "
+                "'CSV UTF-8', or set the source's 'encoding' in sna.yml to utf-16")
+    return "save it as UTF-8, or set the source's 'encoding' in sna.yml (e.g. cp1252)"
+
+
+def csv_error_cause(exc: Exception) -> str:
+    """The likely cause of an error of Python's csv reader, for a message."""
+    if "field larger than field limit" in str(exc):
+        return (f"a field is longer than {csv.field_size_limit():,} characters, which no table of "
+                "records holds: a line break or a separator is missing there, or the file is "
+                "not a CSV table")
+    return "a quoted field is never closed, so the file looks truncated or damaged"

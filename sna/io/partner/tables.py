@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import ConfigError, InputFormatError
-from .._files import InputFile
+from .._files import InputFile, csv_error_cause, undecodable_hint
 from .fields import detect_format, propose_mapping
 from .values import STRING_DTYPE
 
@@ -58,8 +58,8 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise InputFormatError(
-            f"the file is not {encoding} text (byte {data[exc.start]:#04x} cannot be decoded); save "
-            "it as UTF-8, or set the source's 'encoding' in sna.yml (e.g. cp1252)",
+            f"the file is not {encoding} text (byte {data[exc.start]:#04x} cannot be decoded); "
+            + undecodable_hint(data),
             file=name, line=line,
         ) from None
     except LookupError:
@@ -83,8 +83,8 @@ def _diagnose(text: str, name: str, ncols: int, sep: str, msg: str) -> InputForm
                 return InputFormatError(f"expected {ncols} fields as in the header, found {len(row)}{hint}",
                                         file=name, line=start)
     except csv.Error as exc:
-        return InputFormatError(f"the CSV cannot be parsed ({exc}): a quoted field is never closed, so "
-                                "the file looks truncated or damaged", file=name, line=last + 1)
+        return InputFormatError(f"the CSV cannot be parsed ({exc}): {csv_error_cause(exc)}",
+                                file=name, line=last + 1)
     return InputFormatError(f"the CSV cannot be parsed: {msg}", file=name)
 
 def _read_csv_text(text: str, name: str, sep: str) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputFormatError
-from .._files import InputFile, expand_paths
+from .._files import InputFile, csv_error_cause, expand_paths, undecodable_hint
 
 logger = logging.getLogger("sna")
 
@@ -291,7 +291,7 @@ def _diagnose(data: bytes, name: str, ncols: int, arrow_msg: str) -> InputFormat
         line = _line_of_offset(data, exc.start)
         return InputFormatError(
             f"the file is not UTF-8 text (byte {data[exc.start]:#04x} cannot be decoded); "
-            "save it as UTF-8, or set the source's 'encoding' in sna.yml (e.g. cp1252)",
+            + undecodable_hint(data),
             file=name, line=line,
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -312,8 +312,7 @@ def _diagnose(data: bytes, name: str, ncols: int, arrow_msg: str) -> InputFormat
                 )
     except csv.Error as exc:
         return InputFormatError(
-            f"the CSV cannot be parsed ({exc}): a quoted field is never closed, so the file looks "
-            "truncated or damaged; download it again",
+            f"the CSV cannot be parsed ({exc}): {csv_error_cause(exc)}; download it again",
             file=name, line=last_line + 1,
         )
     return InputFormatError(f"the CSV cannot be parsed: {arrow_msg}", file=name)
