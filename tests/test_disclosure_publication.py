@@ -377,3 +377,12 @@ def test_percentages_of_open_data_are_computed_too():
     out = apply(pd.DataFrame({"g": ["a", "b"], "n": [1, 3]}), rule="none", counts=["n"],
                 percentages={"share (%)": "n"})
     assert out["n"].tolist() == [1, 3] and out["share (%)"].tolist() == [25.0, 75.0]
+
+
+@pytest.mark.slow
+def test_demo_public_build_passes_the_checker_at_the_root_it_was_given(public_demo):
+    root = public_demo.parents[1]  # the folder given to --output
+    findings = check_outputs(root)
+    assert findings.empty, findings.head(20).to_string()
+    assert not list(root.rglob("*.parquet"))
+    assert check_outputs(root).attrs["sna"]["check_outputs"]["tables"] > 200
