@@ -187,34 +187,75 @@ class Pseudonymiser:
 _NHS_PATTERN = r"^[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}$"
 #: Shapes of date and time values, never taken for an identifier's shape.
 _DATE_SHAPE = r"^(9{1,4}[-/.]9{1,2}[-/.]9{1,4}|9{1,2}[-/.]A{3}[-/.]9{2,4})([ T].*)?$|:"
+#: ONS geography codes (an LSOA E01028281, a district E07000170): never an identifier by shape,
+#: even where a file's identifiers have the same shape (a person number N38748029).
+_ONS_CODE = r"^[EWSNK][0-9]{8}$"
 #: The marker of an identifier found where none belongs (no key configured).
 REMOVED = "[identifier removed]"
 
 
-def _cell_text(values: pd.Series) -> pd.Series:
-    """Cells as trimmed text (``string``); numbers from a workbook written without a decimal
-    part (``4857773456.0`` -> ``"4857773456"``); dates and other objects missing."""
+def _arrow_text(values: pd.Series):
+    """Cells as a trimmed Arrow string array (blank = null); numbers from a workbook written
+    without a decimal part (``4857773456.0`` -> ``"4857773456"``); dates and other objects
+    null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if isinstance(values.dtype, pd.StringDtype):
-        return values.astype("string[pyarrow]").str.strip()
-    if pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
-        values = values.astype(object)
-    if not pd.api.types.is_object_dtype(values.dtype):
-        return pd.Series(pd.NA, index=values.index, dtype="string[pyarrow]")
+        arr = pa.array(values.array, type=pa.string()) if values.dtype.storage != "pyarrow" \
+            else pa.array(values.array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+    else:
+        if pd.api.types.is_float_dtype(values.dtype) or pd.api.types.is_integer_dtype(values.dtype):
+            values = values.astype(object)
+        if not pd.api.types.is_object_dtype(values.dtype):
+            return pa.nulls(len(values), pa.string())
 
-    def text(v):
-        if isinstance(v, str):
-            return v.strip()
-        if isinstance(v, (bool, np.bool_)):
+        def text(v):
+            if isinstance(v, str):
+                return v
+            if isinstance(v, (bool, np.bool_)):
+                return None
+            if isinstance(v, (int, np.integer)):
+                return str(int(v))
+            if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
+                return str(int(v))
             return None
-        if isinstance(v, (int, np.integer)):
-            return str(int(v))
-        if isinstance(v, (float, np.floating)) and np.isfinite(v) and float(v).is_integer():
-            return str(int(v))
-        return None
 
-    uniq = pd.unique(values.dropna().to_numpy(dtype=object))
-    lut = {u: text(u) for u in uniq}
-    return values.map(lut, na_action="ignore").astype("string[pyarrow]")
+        uniq = pd.unique(values.dropna().to_numpy(dtype=object))
+        lut = {u: text(u) for u in uniq}
+        arr = pa.array([lut.get(v) if not pd.isna(v) else None
+                        for v in values.to_numpy(dtype=object)], type=pa.string())
+    arr = pc.utf8_trim_whitespace(arr.cast(pa.string()))
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _cell_text(values: pd.Series) -> pd.Series:
+    """:func:`_arrow_text` as a ``string`` Series with the index of ``values``."""
+    return pd.Series(pd.array(_arrow_text(values), dtype="string[pyarrow]"), index=values.index)
+
+
+def _mask(arr, n: int) -> np.ndarray:
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool).reshape(n)
+
+
+def _nhs_valid_arrow(arr) -> np.ndarray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = np.zeros(len(arr), dtype=bool)
+    idx = np.flatnonzero(_mask(pc.match_substring_regex(arr, _NHS_PATTERN), len(arr)))
+    if idx.size:
+        digits = pc.replace_substring_regex(pc.take(arr, pa.array(idx)), r"[^0-9]", "")
+        d = (np.frombuffer("".join(digits.to_pylist()).encode("ascii"), dtype=np.uint8)
+             .reshape(-1, 10).astype(np.int64) - 48)
+        check = 11 - (d[:, :9] @ np.arange(10, 1, -1)) % 11
+        check[check == 11] = 0
+        out[idx] = (check != 10) & (check == d[:, 9])
+    return out
 
 
 def nhs_number_valid(values: pd.Series) -> pd.Series:
@@ -232,43 +273,45 @@ def nhs_number_valid(values: pd.Series) -> pd.Series:
     ...                             "943476591", "Male", None])).tolist()
     [True, True, False, True, False, False, False]
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    text = _cell_text(values)
-    arr = pa.array(text.array)
-    cand = pc.fill_null(pc.match_substring_regex(arr, _NHS_PATTERN), False)
-    out = np.zeros(len(values), dtype=bool)
-    idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
-    if idx.size:
-        digits = pc.replace_substring_regex(pc.take(arr, pa.array(idx)), r"[^0-9]", "")
-        d = (np.frombuffer("".join(digits.to_pylist()).encode("ascii"), dtype=np.uint8)
-             .reshape(-1, 10).astype(np.int64) - 48)
-        check = 11 - (d[:, :9] @ np.arange(10, 1, -1)) % 11
-        check[check == 11] = 0
-        out[idx] = (check != 10) & (check == d[:, 9])
-    return pd.Series(out, index=values.index)
+    return pd.Series(_nhs_valid_arrow(_arrow_text(values)), index=values.index)
 
 
 _NHS_INSIDE = r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])"
 _NHS_INSIDE_RE2 = r"(^|[^0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}([^0-9]|$)"  # no look-behind
 
 
-def _nhs_inside(values: pd.Series) -> pd.Series:
-    """Whether each value holds an NHS number (valid check digit) inside other text."""
+def _has_nhs(text: str) -> bool:
     import re
 
     import pyarrow as pa
+
+    nums = re.findall(_NHS_INSIDE, text)
+    return bool(nums) and bool(_nhs_valid_arrow(pa.array(nums, type=pa.string())).any())
+
+
+def _nhs_inside_arrow(arr) -> np.ndarray:
     import pyarrow.compute as pc
 
-    text = _cell_text(values)
-    cand = pc.fill_null(pc.match_substring_regex(pa.array(text.array), _NHS_INSIDE_RE2), False)
-    out = np.zeros(len(values), dtype=bool)
-    idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
-    for i in idx:
-        nums = re.findall(_NHS_INSIDE, text.iloc[i])
-        out[i] = bool(nhs_number_valid(pd.Series(nums)).any())
-    return pd.Series(out, index=values.index)
+    out = np.zeros(len(arr), dtype=bool)
+    idx = np.flatnonzero(_mask(pc.match_substring_regex(arr, _NHS_INSIDE_RE2), len(arr)))
+    if idx.size:
+        texts = arr.take(idx).to_pylist()
+        out[idx] = [_has_nhs(t) for t in texts]
+    return out
+
+
+def _normalise_arrow(arr):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.utf8_upper(pc.replace_substring_regex(arr, r"\s+", ""))
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _shape_arrow(norm):
+    import pyarrow.compute as pc
+
+    return pc.replace_substring_regex(pc.replace_substring_regex(norm, r"[0-9]", "9"), r"[A-Z]", "A")
 
 
 def identifier_shape(values: pd.Series) -> pd.Series:
@@ -280,11 +323,7 @@ def identifier_shape(values: pd.Series) -> pd.Series:
     >>> identifier_shape(pd.Series(["RX1-2019-000123", "nt/19/ 001", None])).tolist()
     ['AA9-9999-999999', 'AA/99/999', <NA>]
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(normalise_identifier(_cell_text(values)).array)
-    arr = pc.replace_substring_regex(pc.replace_substring_regex(arr, r"[0-9]", "9"), r"[A-Z]", "A")
+    arr = _shape_arrow(_normalise_arrow(_arrow_text(values)))
     return pd.Series(pd.array(arr, dtype="string[pyarrow]"), index=values.index)
 
 
@@ -304,10 +343,11 @@ class IdentifierScan:
     """Finds values that look like identifiers in columns where none belongs.
 
     A value is taken for an identifier if it is an NHS number with a valid check digit
-    (:func:`nhs_number_valid`), or one of the values of the identifier columns, or of the
-    same shape as one (:func:`identifier_shape`) where that shape is distinctive (six
-    characters or more with four digits or more, not a date or time; eight digits or more
-    when it is digits only).
+    (:func:`nhs_number_valid`), whole or inside other text, or one of the values of the
+    identifier columns, or of the same shape as one (:func:`identifier_shape`) where that
+    shape is distinctive (six characters or more with four digits or more, not a date or
+    time; eight digits or more when it is digits only) and the value is not an ONS geography
+    code (``E01028281`` has the shape of a person number ``N38748029``, and is an LSOA).
 
     Parameters
     ----------
@@ -320,51 +360,76 @@ class IdentifierScan:
     >>> scan = IdentifierScan([pd.Series(["RX1-2019-000123", "RX1-2019-000124"])])
     >>> scan(pd.Series(["03/05/2019", "RX1-2020-555555", "943 476 5919", "Female", "456789"])).tolist()
     [False, True, True, False, False]
+    >>> IdentifierScan([pd.Series(["N38748029"])])(pd.Series(["E01028281", "N38748029", "P12345678"])).tolist()
+    [False, True, True]
     """
 
     def __init__(self, identifiers=()) -> None:
-        known: set[str] = set()
-        shapes: set[str] = set()
-        for s in identifiers:
-            norm = normalise_identifier(_cell_text(s)).dropna()
-            uniq = pd.unique(norm.to_numpy(dtype=object))
-            for value, shape in zip(uniq, identifier_shape(pd.Series(uniq, dtype="string"))):
-                if _distinctive(shape):
-                    known.add(value)
-                    shapes.add(shape)
-        self.known = frozenset(known)
-        self.shapes = frozenset(shapes)
-
-    def __call__(self, values: pd.Series) -> pd.Series:
-        """True where a value looks like an identifier."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        found = nhs_number_valid(values) | _nhs_inside(values)
-        if self.shapes:
-            norm = normalise_identifier(_cell_text(values))
-            arr = pa.array(norm.array)
-            lengths = {len(s) for s in self.shapes}
-            cand = pc.fill_null(pc.is_in(pc.utf8_length(arr), pa.array(sorted(lengths))), False)
-            idx = np.flatnonzero(cand.to_numpy(zero_copy_only=False))
+        known, shapes = [], set()
+        for s in identifiers:
+            uniq = pc.drop_null(pc.unique(_normalise_arrow(_arrow_text(s))))
+            shape = _shape_arrow(uniq)
+            good = [sh for sh in pc.unique(shape).to_pylist() if _distinctive(sh)]
+            if good:
+                shapes.update(good)
+                known.append(pc.filter(uniq, pc.is_in(shape, pa.array(good, type=pa.string()))))
+        self._known = (pa.concat_arrays(known) if known else pa.array([], type=pa.string()))
+        self._shapes = pa.array(sorted(shapes), type=pa.string())
+        self._lengths = pa.array(sorted({len(x) for x in shapes}), type=pa.int32())
+        self.shapes = frozenset(shapes)
+
+    def _found(self, arr) -> np.ndarray:
+        """The mask of identifiers in ``arr``, worked out once per distinct value (the
+        columns scanned repeat their values: sexes, ages, dates, LSOAs)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        uniq = pc.drop_null(pc.unique(arr))
+        if not len(uniq):
+            return np.zeros(len(arr), dtype=bool)
+        hit = self._found_distinct(uniq)
+        if not hit.any():
+            return np.zeros(len(arr), dtype=bool)
+        return _mask(pc.is_in(arr, pc.filter(uniq, pa.array(hit))), len(arr))
+
+    def _found_distinct(self, arr) -> np.ndarray:
+        import pyarrow.compute as pc
+
+        n = len(arr)
+        found = _nhs_inside_arrow(arr)  # whole cells too
+        if len(self._shapes):
+            norm = _normalise_arrow(arr)
+            idx = np.flatnonzero(_mask(pc.is_in(pc.utf8_length(norm), self._lengths), n))
             if idx.size:
-                sub = norm.iloc[idx]
-                hit = sub.isin(self.known) | identifier_shape(sub).isin(self.shapes)
-                found.iloc[idx[hit.fillna(False).to_numpy(dtype=bool)]] = True
+                sub = norm.take(idx)
+                m = len(sub)
+                ons = _mask(pc.match_substring_regex(sub, _ONS_CODE), m)
+                hit = _mask(pc.is_in(sub, self._known), m) | (
+                    _mask(pc.is_in(_shape_arrow(sub), self._shapes), m) & ~ons)
+                found[idx[hit]] = True
         return found
 
-    def scrub(self, values: pd.Series, pseudonymiser: "Pseudonymiser | None") -> tuple[pd.Series, pd.Series]:
+    def __call__(self, values: pd.Series) -> pd.Series:
+        """True where a value looks like an identifier."""
+        return pd.Series(self._found(_arrow_text(values)), index=values.index)
+
+    def scrub(self, values: pd.Series, pseudonymiser: "Pseudonymiser | None", *,
+              found: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
         """``values`` with every identifier found replaced by ``[id <pseudonym>]`` (or
-        ``[identifier removed]`` without a pseudonymiser), and the mask of those replaced.
+        ``[identifier removed]`` without a pseudonymiser), and the mask of those replaced
+        (``found``: the mask if already known).
 
         NHS numbers are pseudonymised as their ten digits, so ``943 476 5919`` gets the
         pseudonym of ``9434765919`` in an identifier column.
         """
-        found = self(values)
+        found = self(values) if found is None else found
         if not found.any():
             return values, found
         text = _cell_text(values[found])
-        inside = _nhs_inside(text) & ~nhs_number_valid(text) & ~self(text.str.replace(
+        inside = pd.Series(_nhs_inside_arrow(_arrow_text(text)), index=text.index) & ~nhs_number_valid(text) & ~self(text.str.replace(
             _NHS_INSIDE, "", regex=True).fillna(""))
         whole = text[~inside]
 

@@ -423,3 +423,18 @@ def test_narrative_html_is_text_in_the_report(tmp_path, monkeypatch):
     page = assemble_report(out, area="Testshire", year="2020/21", narrative=sections).read_text()
     assert "<script>alert(3)" not in page and "&lt;script&gt;alert(3)" in page
     assert "prompt: say what" not in page and "outreach &amp; A&amp;E feeds" in page
+
+
+def test_lsoa_codes_are_never_taken_for_person_numbers_of_the_same_shape(tmp_path):
+    """The demo's victim numbers (N38748029) have the shape of LSOA codes (E01028281)."""
+    from sna.io.police_extract import read_police_extract
+
+    path = tmp_path / "crimes.csv"
+    path.write_text("Crime Reference,Committed From Date,HO Class Code,LSOA Code,Victim Nominal,"
+                    "Victim Age\n"
+                    "NT/20/000001,23/06/2020,34B,E01028281,N38748029,24\n"
+                    "NT/20/000002,24/06/2020,8N,E01013846,N95319179,N38748029\n")
+    df = read_police_extract(path, key=KEY)
+    assert df["lsoa"].tolist() == ["E01028281", "E01013846"]
+    assert df.attrs["sna"]["identifiers_found_elsewhere"] == {"Victim Age": 1}
+    assert "N38748029" not in df.astype(str).to_csv()

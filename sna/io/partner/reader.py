@@ -250,12 +250,15 @@ def _scrub_identifiers(df, fields, colname, key, config) -> dict[str, pd.Series]
     found: dict[str, pd.Series] = {}
     pseudo: "Pseudonymiser | None | bool" = False  # looked up when first needed
     for k in df.columns:
-        if k in id_fields or k in ("file", "line") or k not in fields or not scan(df[k]).any():
+        if k in id_fields or k in ("file", "line") or k not in fields:
+            continue
+        mask = scan(df[k])
+        if not mask.any():
             continue
         if pseudo is False:
             secret = key if key is not None else load_key(config)
             pseudo = Pseudonymiser(secret) if secret is not None else None
-        df[k], found[k] = scan.scrub(df[k], pseudo)
+        df[k], found[k] = scan.scrub(df[k], pseudo, found=mask)
     return found
 
 def _strays_unknown(out, strays, fields, colname, df, notes) -> None:
