@@ -368,13 +368,11 @@ def _cmd_run(args) -> int:
             raise
         _eprint(f"sna run: error: {exc}")
         return int(getattr(exc, "exit_code", 2))
-    if args.quiet and not result.ok:  # --quiet silences progress, never a failure
-        for c in result.failed:
-            _eprint(f"sna run: FAILED {c.summary()}")
-            if c.executed:
-                _eprint(f"  executed notebook: {c.executed}")
-        if result.pdf_message:
-            _eprint(f"sna run: {result.pdf_message}")
+    if args.quiet:  # --quiet silences progress, never a failure
+        from .report.batch import failure_lines
+
+        for line in failure_lines(result):
+            _eprint(line)
     return result.exit_code
 
 

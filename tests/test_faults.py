@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import types
 import uuid
 from pathlib import Path
 
@@ -29,8 +28,9 @@ import pytest
 from sna import cli, report
 from sna.config import load_config
 from sna.errors import OutputError
-from sna.periods import FinancialYear
 from sna.report import batch, folder
+
+from fakes import fake_prepare as fake_prepare_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 FAKE_RUN = Path(__file__).parent / "fixtures" / "fake_run.py"
@@ -40,23 +40,9 @@ BROKEN = str(FIXTURES / "broken_cell.ipynb")
 SLEEPY = str(FIXTURES / "95_sleepy.ipynb")
 
 
-def _fake_prepare(cache_root: Path, key: str = "key123"):
-    def prepare(cfg, year, progress=None):
-        cache = cache_root / key
-        cache.mkdir(parents=True, exist_ok=True)
-        (cache / "incidents.parquet").write_bytes(b"PAR1 fake")
-        quarantine = pd.DataFrame({"source": ["police"], "file": ["a.csv"], "line": [2],
-                                   "reason": ["out_of_area"], "detail": [""], "record": ["{}"]})
-        fake = types.SimpleNamespace(year=FinancialYear.parse(year or "2018/19"), synthetic=False,
-                                     quarantine=quarantine, cache_key=key, cache_path=cache,
-                                     config=cfg)
-        return fake, False
-    return prepare
-
-
 @pytest.fixture
 def fake_prepare(monkeypatch, tmp_path):
-    monkeypatch.setattr(batch, "_prepare", _fake_prepare(tmp_path / "cache"))
+    monkeypatch.setattr(batch, "_prepare", fake_prepare_of(tmp_path / "cache"))
     return tmp_path
 
 
@@ -252,7 +238,7 @@ def test_ctrl_c_during_the_chapters_stops_everything_and_leaves_an_interrupted_s
                                                               "95_sleepy": "interrupted"}
     assert not (out / folder.LOCK_NAME).exists()
     # the next run and its report show it
-    monkeypatch.setattr(batch, "_prepare", _fake_prepare(tmp_path / "cache"))
+    monkeypatch.setattr(batch, "_prepare", fake_prepare_of(tmp_path / "cache"))
     said = []
     again = report.run(SAMPLE, chapters=[TINY], output=tmp_path / "out", jobs=1,
                        progress=said.append, fresh_kernels=True)
@@ -359,7 +345,7 @@ def test_a_partial_rerun_after_an_input_change_marks_the_other_chapters_stale(fa
     m = json.loads((out / "manifest.json").read_text())
     assert m["stale_chapters"] == []
     # an input changed: a new cache key
-    monkeypatch.setattr(batch, "_prepare", _fake_prepare(fake_prepare / "cache", key="key456"))
+    monkeypatch.setattr(batch, "_prepare", fake_prepare_of(fake_prepare / "cache", key="key456"))
     said = []
     report.run(SAMPLE, chapters=[TINY], output=base, jobs=1, progress=said.append,
                fresh_kernels=True)

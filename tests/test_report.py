@@ -8,7 +8,6 @@ chapter that uses the chapter helpers. The real chapters are executed in test_ch
 from __future__ import annotations
 
 import json
-import types
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,8 @@ import pytest
 from sna import report
 from sna.report import assemble, batch, execute, pdf
 from sna.errors import ChapterError, SnaError
-from sna.periods import FinancialYear
+
+from fakes import fake_prepare as fake_prepare_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 SAMPLE = Path(report.__file__).parents[1] / "datasets" / "nottingham-sample" / "sna.yml"
@@ -92,25 +92,9 @@ def test_every_shipped_chapter_declares_the_run_parameters():
 
 
 # ---- running (the assessment is faked: the fixtures do not load it) ----------------------
-def _fake_prepare(cache_root: Path):
-    def prepare(cfg, year, progress=None):
-        cache = cache_root / "key123"
-        cache.mkdir(parents=True, exist_ok=True)
-        (cache / "incidents.parquet").write_bytes(b"PAR1 fake")
-        quarantine = pd.DataFrame({"source": ["police", "police", "police"],
-                                   "file": ["a.csv"] * 3, "line": [2, 3, 9],
-                                   "reason": ["out_of_area", "out_of_area", "no_location"],
-                                   "detail": ["", "", ""], "record": ["{}"] * 3})
-        fake = types.SimpleNamespace(year=FinancialYear.parse(year or "2018/19"), synthetic=False,
-                                     quarantine=quarantine, cache_key="key123",
-                                     cache_path=cache, config=cfg)
-        return fake, False
-    return prepare
-
-
 @pytest.fixture
 def fake_prepare(monkeypatch, tmp_path):
-    monkeypatch.setattr(batch, "_prepare", _fake_prepare(tmp_path / "cache"))
+    monkeypatch.setattr(batch, "_prepare", fake_prepare_of(tmp_path / "cache"))
     return tmp_path
 
 

@@ -380,16 +380,24 @@ def _summarise(result: RunResult, say) -> None:
     ok = sum(c.ok for c in result.chapters)
     say(f"sna run: {ok}/{len(result.chapters)} chapter(s) ran in {result.timings['total']:.1f} s; "
         f"report: {result.report}")
-    if result.failed:
-        say("sna run: FAILED chapters (the executed notebook of each is kept):")
-        for c in result.failed:
-            say(f"  - {c.summary()}")
-            if c.executed:
-                say(f"    executed notebook: {c.executed}")
-    if result.pdf_message:
-        say(f"sna run: {result.pdf_message}")
-    elif result.pdf:
+    for line in failure_lines(result):
+        say(line)
+    if result.pdf:
         say(f"sna run: PDF: {result.pdf}")
+
+def failure_lines(result: RunResult) -> list[str]:
+    """What failed in a run (each chapter, its cell and error, its executed notebook; the
+    PDF), as the run's last lines: printed even by ``sna run --quiet``."""
+    lines = []
+    if result.failed:
+        lines.append("sna run: FAILED chapters (the executed notebook of each is kept):")
+        for c in result.failed:
+            lines.append(f"  - {c.summary()}")
+            if c.executed:
+                lines.append(f"    executed notebook: {c.executed}")
+    if result.pdf_message:
+        lines.append(f"sna run: {result.pdf_message}")
+    return lines
 
 def _is_within(path: Path, folder: Path) -> bool:
     try:
