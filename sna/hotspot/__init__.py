@@ -8,7 +8,8 @@ package sfhotspot. Output column names follow sfhotspot where it has them (``n``
 
 - :func:`grid` -- square or hexagonal cells clipped to a study area;
 - :func:`count` -- events per area (by LSOA code or point in polygon) or per grid cell;
-- :func:`kde` -- kernel density (quartic by default) on a grid;
+- :func:`kde` -- kernel density on a grid (quartic by default; bandwidth by likelihood
+  cross-validation, stated);
 - :func:`neighbours` -- the spatial weights every statistic uses (contiguity that copes with
   the slivers of generalised boundaries; islands joined to their nearest neighbour);
 - :func:`gistar` -- Getis-Ord Gi* z-scores, two-sided p-values, a multiple-testing
@@ -47,7 +48,7 @@ from __future__ import annotations
 from ._inference import DEFAULT_SEED, adjust_pvalues
 from ._inputs import BNG
 from .counts import count
-from .density import kde
+from .density import kde, kernel_scale
 from .distribution import Concentration, Overlap, by_deprivation, concentration, overlap
 from .grids import cells_within, grid
 from .local import CLUSTER_LABELS, HOTSPOT_LABELS, gistar, local_moran
@@ -71,6 +72,7 @@ __all__ = [
     "gistar",
     "grid",
     "kde",
+    "kernel_scale",
     "local_moran",
     "neighbours",
     "overlap",
