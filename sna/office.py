@@ -1095,12 +1095,15 @@ def write_board_paper(
 def _table_a(out: Path):
     """(Table A with its statistical columns, the record of the table chapter 1 shows).
 
-    The statistics are chapter 1's ``table_a_statistics`` (a run of an earlier version kept
-    them in ``table_a``); the caption, which names the baseline years, is ``table_a``'s.
+    The statistics are the technical appendix's ``table_a_statistics`` (earlier versions
+    kept them in chapter 1, as ``table_a_statistics`` or in ``table_a``); the caption, which
+    names the baseline years, is chapter 1's ``table_a``.
     """
     shown = _sidecar_entry(out, "01_key_findings", "tables", "table_a")
-    for name in ("table_a_statistics", "table_a"):
-        df, entry = _table_csv(out, "01_key_findings", name)
+    for chapter, name in (("09_appendix", "table_a_statistics"),
+                          ("01_key_findings", "table_a_statistics"),
+                          ("01_key_findings", "table_a")):
+        df, entry = _table_csv(out, chapter, name)
         if df is not None and "rr_lower" in df.columns:
             return df, shown or entry
     return None, None

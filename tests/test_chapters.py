@@ -157,20 +157,26 @@ def test_key_findings_show_table_a_with_intervals_when_the_data_have_a_baseline(
     if demo_run.synthetic:  # the multi-year demo
         # Table A in board form, then its full statistics (one label, one number)
         assert "Table 1.1." in key and "pct lower" in key and "pct upper" in key
-        assert "Table 1.2." in key and "rr lower" in key and "rr upper" in key
+        # chapter 1 keeps the board form; every statistical column is in the appendix
+        assert "rr lower" not in key and "p value" not in key
+        appendix = _section(page, "09_appendix")
+        assert "Table A in full" in appendix and "rr lower" in appendix and "rr upper" in appendix
         t = pd.read_csv(demo_run.output_dir / "tables" / "01_tab01_table_a.csv").set_index("measure")
         # the VRU board report's Table A, which the demo reproduces by construction
         board = {"All serious violence": -37, "Violence against the person": -28,
                  "Knife-enabled robbery": -38, "Sexual offences": -28, "Knife possession": -4,
                  "Knife crime (any offence involving a knife)": -13}
         assert t.loc[list(board), "pct_change"].round().astype(int).to_dict() == board
-        stats = pd.read_csv(demo_run.output_dir / "tables" / "01_tab02_table_a_statistics.csv")
+        stats = pd.read_csv(next((demo_run.output_dir / "tables").glob(
+            "09_tab*_table_a_statistics.csv")))
         assert stats["measure"].tolist() == t.index.tolist()
         overall = stats.set_index("measure").loc["All serious violence"]
         assert t.loc["All serious violence", "pct_lower"] < t.loc["All serious violence",
                                                                   "pct_change"]
         assert overall["rr_lower"] < overall["rate_ratio"] < overall["rr_upper"] < 1
         assert overall["significant"]
+        sheets = pd.ExcelFile(demo_run.output_dir / "tables.xlsx").sheet_names
+        assert any(n.startswith("09_") and "table_a_stat" in n for n in sheets)
     else:  # the Nottingham sample (until the demo is bundled): one year, no baseline
         assert "Not available:" in key and "Table A compares" in key
 
