@@ -710,6 +710,26 @@ def _widen(extent, aspect: float) -> tuple[float, float, float, float]:
     return (x0, y0 - grow, x1, y1 + grow)
 
 
+def _keep_inside(fig, pad: float = 0.08, tries: int = 3) -> None:
+    """Widen ``fig`` until its legends, colour bars and texts end inside it.
+
+    A legend beside the map is placed by the layout, but a long class label ("over 1,301 to
+    4,863 (37)") can still end past the figure's right edge, and a save without a tight
+    bounding box (a plain ``fig.savefig``, a document that takes the figure's size) cuts
+    it off. The figure is widened by the overflow (the map keeps its size).
+    """
+    for _ in range(tries):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+        boxes += [leg.get_window_extent(renderer) for leg in fig.legends]
+        right = max((b.x1 for b in boxes if b is not None), default=0.0)
+        over = right / fig.dpi - fig.get_figwidth()
+        if over <= 0:
+            return
+        fig.set_figwidth(fig.get_figwidth() + over + pad)
+
+
 def _caption(fig, source, note, basemap_used=None):
     parts = []
     if note:
@@ -1006,6 +1026,7 @@ def choropleth(
             basemap=basemap,
         )
         _declutter(fig, ax)
+        _keep_inside(fig)
     logger.info(
         "choropleth of %r: %s classes, upper bounds %s", column, scheme, [float(b) for b in bins]
     )
@@ -1107,6 +1128,7 @@ def _categorical(
         )
         described = _draw_insets(fig, ax, panels, groups, data, face) if groups else []
         _declutter(fig, ax, avoid=getattr(ax, "_sna_frames", []))
+        _keep_inside(fig)
     _map_meta(fig, data, focus, described)
     if described:
         logger.info("map of %r: zoom panel(s) on %s", column,
@@ -1462,6 +1484,7 @@ def kde_map(
             basemap=basemap,
         )
         _declutter(fig, ax)
+        _keep_inside(fig)
     return fig
 
 
@@ -1640,6 +1663,7 @@ def small_multiples(
         if title:
             fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
         _caption(fig, source, note)
+        _keep_inside(fig)
     return fig
 
 

@@ -479,3 +479,36 @@ def test_the_demo_hot_spot_maps_zoom_on_the_significant_areas(demo_run):
             assert m["insets"], name
             assert sum(p["areas"] for p in m["insets"]) >= 1
     assert drawn["gistar_map"]["insets"] and drawn["lisa_map"]["insets"]
+
+
+def _overflow_px(fig) -> float:
+    """How far (pixels) the figure's legends, colour bars and texts reach past its right."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(r) for ax in fig.axes] + [g.get_window_extent(r) for g in fig.legends]
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends)
+    boxes += [g.get_window_extent(r) for g in legends]
+    return max(b.x1 for b in boxes if b is not None) - fig.bbox.x1
+
+
+def test_map_legends_end_inside_the_figure(counts, geography, tmp_path):
+    """Class labels with large numbers ("over 1,301 to 4,863 (37)") used to end past the
+    figure's right edge, so that a plain savefig cut them ("(37" and less); the figure is
+    widened to hold them, on the real Nottingham LSOAs."""
+    rng = np.random.default_rng(1)
+    data = counts.assign(rate=rng.gamma(2, 500, len(counts)))
+    figs = {
+        "choropleth": maps.choropleth(data, "rate", scheme="quantiles", k=5,
+                                      legend_title="per 100,000 residents"),
+        "lisa": maps.lisa_map(hs.local_moran(counts, value="n", permutations=99, seed=1)),
+        "kde": maps.kde_map(hs.kde(counts.assign(geometry=counts.centroid)
+                                   .loc[counts["n"] > 0], bandwidth=600, cell_size=300),
+                            legend_title="Events per km² (quartic kernel)"),
+    }
+    for name, fig in figs.items():
+        assert _overflow_px(fig) <= 0, name
+        path = tmp_path / f"{name}.png"
+        fig.savefig(path, bbox_inches=None)  # no tight box: the figure as drawn
+        assert path.stat().st_size > 0
+    labels = legend_texts(figs["choropleth"])
+    assert labels[-1].startswith("over ") and labels[-1].endswith(")")
