@@ -43,7 +43,8 @@ Progress = Callable[[str], None]
 _CACHE_FORMAT = 3  # 3: meta.json holds every file's SHA-256
 
 
-def _empty(columns: dict) -> pd.DataFrame:
+def empty_table(columns: dict) -> pd.DataFrame:
+    """An empty table with the columns (and dtypes) of a contract of :mod:`sna.schemas`."""
     return pd.DataFrame({c: pd.Series(dtype=d) for c, (d, _) in columns.items()})
 
 
@@ -93,8 +94,8 @@ class Assessment:
     population: pd.DataFrame
     quality: QualityLog
     quarantine: pd.DataFrame
-    participants: pd.DataFrame = field(default_factory=lambda: _empty(PARTICIPANT_COLUMNS))
-    interventions: pd.DataFrame = field(default_factory=lambda: _empty(INTERVENTION_COLUMNS))
+    participants: pd.DataFrame = field(default_factory=lambda: empty_table(PARTICIPANT_COLUMNS))
+    interventions: pd.DataFrame = field(default_factory=lambda: empty_table(INTERVENTION_COLUMNS))
     populations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"year": pd.Series(dtype="Int64"), "lsoa": pd.Series(dtype="str"), "age": pd.Series(dtype=int),
          "population": pd.Series(dtype=float)}))
@@ -303,12 +304,20 @@ def _build(config: Config, progress: Progress | None) -> dict:
         "populations": populations,
         "quality": quality,
         "quarantine": quarantine,
-        "participants": (pd.concat(tables["participants"], ignore_index=True)
-                         if tables["participants"] else _empty(PARTICIPANT_COLUMNS)),
-        "interventions": (pd.concat(tables["interventions"], ignore_index=True)
-                          if tables["interventions"] else _empty(INTERVENTION_COLUMNS)),
+        **stack_tables(tables),
     }
     return out
+
+
+def stack_tables(tables: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The sources' intervention monitoring tables, each stacked (empty when no source has
+    it): ``participants`` and ``interventions``."""
+    return {
+        "participants": (pd.concat(tables["participants"], ignore_index=True)
+                         if tables["participants"] else empty_table(PARTICIPANT_COLUMNS)),
+        "interventions": (pd.concat(tables["interventions"], ignore_index=True)
+                          if tables["interventions"] else empty_table(INTERVENTION_COLUMNS)),
+    }
 
 
 _TABLES = ("incidents", "population", "populations", "quarantine", "participants", "interventions")
@@ -397,8 +406,9 @@ def _write_cache(folder: Path, data: dict, meta: dict) -> None:
         raise
 
 
-def _restore_categoricals(inc: pd.DataFrame) -> pd.DataFrame:
-    """Parquet gives back an all-missing categorical as object: make it categorical again."""
+def restore_categoricals(inc: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns of a table read from Parquet as the incidents table has them:
+    Parquet gives back an all-missing categorical as object: make it categorical again."""
     from .schemas import CATEGORICAL_COLUMNS
 
     for col in CATEGORICAL_COLUMNS:
@@ -434,7 +444,7 @@ def _read_cache(folder: Path) -> tuple[dict, dict] | str:
         if bad:
             raise _CacheDamaged(f"{', '.join(bad)} changed, missing or unexpected")
         data = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _TABLES}
-        data["incidents"] = _restore_categoricals(data["incidents"])
+        data["incidents"] = restore_categoricals(data["incidents"])
         geo = gpd.read_parquet(folder / "geography.parquet")
         geo.attrs["sna"] = meta.get("geography_attrs", {})
         data["geography"] = geo
@@ -471,7 +481,10 @@ def latest_complete_year(incidents: pd.DataFrame) -> FinancialYear | None:
     return FinancialYear(int(complete.index.max()))
 
 
-def _choose_year(config: Config, year, incidents: pd.DataFrame) -> tuple[FinancialYear, str | None]:
+def choose_year(config: Config, year, incidents: pd.DataFrame) -> tuple[FinancialYear, str | None]:
+    """The assessment year: ``year`` if given, else the config's, else the latest financial
+    year complete in ``incidents`` (any frame with a ``month`` column), else the year of the
+    latest month (with a note saying so)."""
     if year is not None:
         return FinancialYear.parse(year), None
     if config.fy is not None:
@@ -541,6 +554,37 @@ def year_coverage(fy: FinancialYear, incidents: pd.DataFrame, participants=None,
                 f"in the data ({inside[0]}..{inside[-1]}); rates and counts for it are for those "
                 "months only")
     return None
+
+
+def assessment_year(config: Config, year, incidents: pd.DataFrame,
+                    participants: pd.DataFrame | None = None) -> tuple[FinancialYear, list[str]]:
+    """The assessment year (:func:`choose_year`) and the notes on it: how it was chosen, and
+    how much of it the data cover (:func:`year_coverage`). ``incidents``: any frame with a
+    ``month`` column (the incidents, or counts by month)."""
+    fy, note = choose_year(config, year, incidents)
+    if note:
+        logger.warning(note)
+    notes = [note] if note else []
+    coverage = year_coverage(fy, incidents, participants, config,
+                             given="--year" if year is not None else "year")
+    if coverage:  # (in the QualityLog's notes and the report, not a warning on every run)
+        logger.info(coverage)
+        notes.append(coverage)
+    return fy, notes
+
+
+def year_geography(fy: FinancialYear, geography: "gpd.GeoDataFrame", population: pd.DataFrame,
+                   populations: pd.DataFrame) -> tuple["gpd.GeoDataFrame", pd.DataFrame]:
+    """The geography and population of the year ``fy``: the estimate for that year when
+    several are configured (its total in the geography's ``population``), else as read."""
+    if len(populations):
+        from .io.geography import population_for_year, with_population
+
+        method = population.attrs.get("sna", {}).get("population_age_method")
+        population = population_for_year(populations, fy)
+        population.attrs["sna"]["population_age_method"] = method
+        geography = with_population(geography, population)
+    return geography, population
 
 
 # --------------------------------------------------------------------------------------------
@@ -638,24 +682,10 @@ def load_assessment(
                 _write_cache(folder, data, meta)
             except OSError as exc:
                 logger.warning("could not write the cache %s: %s", folder, exc)
-    fy, note = _choose_year(cfg, year, data["incidents"])
-    if note:
-        logger.warning(note)
-    if note:
-        notes.append(note)
-    coverage = year_coverage(fy, data["incidents"], data.get("participants"), cfg,
-                             given="--year" if year is not None else "year")
-    if coverage:  # (in the QualityLog's notes and the report, not a warning on every run)
-        logger.info(coverage)
-        notes.append(coverage)
-    geography, population = data["geography"], data["population"]
-    if len(data["populations"]):
-        from .io.geography import population_for_year, with_population
-
-        method = population.attrs.get("sna", {}).get("population_age_method")
-        population = population_for_year(data["populations"], fy)
-        population.attrs["sna"]["population_age_method"] = method
-        geography = with_population(geography, population)
+    fy, year_notes = assessment_year(cfg, year, data["incidents"], data.get("participants"))
+    notes += year_notes
+    geography, population = year_geography(fy, data["geography"], data["population"],
+                                           data["populations"])
     return Assessment(
         config=cfg,
         year=fy,

@@ -261,6 +261,11 @@ class EngineConfig(_Model):
     memory_limit: str | None = Field(
         None, description="Memory limit of each LocalCluster worker (e.g. '500MB'); Dask's "
         "default (the machine's memory shared among the workers) if omitted.")
+    dataset: str | None = Field(
+        None, description="Folder of the Parquet dataset a results-only load "
+        "(sna.load_dataset) writes: the kept incidents and the quarantine, one file per input "
+        "file, written by the workers, so every worker must be able to write there (a shared "
+        "file system for a remote cluster). Default: 'dataset' under the cache folder.")
 
 
 #: The styles the Word documents use, by role (``report.styles`` maps a role to a style of

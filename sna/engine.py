@@ -225,7 +225,8 @@ def _raise(result):
 
 def run_tasks(fn: Callable, items: Sequence, context: Any, *, engine: Any = None,
               config: "Config | None" = None, progress: Progress | None = None,
-              label: Callable[[Any], str] = str) -> list:
+              label: Callable[[Any], str] = str,
+              on_result: Callable[[Any], None] | None = None) -> list:
     """``fn(item, context)`` for every item, on an engine; the results in the items' order.
 
     Parameters
@@ -247,11 +248,15 @@ def run_tasks(fn: Callable, items: Sequence, context: Any, *, engine: Any = None
         Called with a message per item (``reading <label> (i/n)``).
     label
         An item's name in the messages.
+    on_result
+        Called with each result, in the items' order, as soon as it and every earlier one
+        are in; the results are then not kept (the list returned holds None), so this process
+        holds one result at a time (e.g. to add up counts as they come).
 
     Returns
     -------
     list
-        ``fn``'s results, in the items' order.
+        ``fn``'s results, in the items' order (Nones with ``on_result``).
 
     Raises
     ------
@@ -268,13 +273,23 @@ def run_tasks(fn: Callable, items: Sequence, context: Any, *, engine: Any = None
     """
     if engine_name(engine, config) == "dask":
         client = engine if _is_client(engine) else get_client(_engine_config(engine, config))
-        return _run_dask(fn, list(items), context, client, progress, label)
+        return _run_dask(fn, list(items), context, client, progress, label, on_result)
     return _run_pandas(fn, list(items), context, _engine_config(engine, config).workers,
-                       progress, label)
+                       progress, label, on_result)
+
+
+def _keep(parts: list, result, on_result: Callable[[Any], None] | None) -> None:
+    """Keep a task's result, or hand it to ``on_result`` (keeping a None in its place)."""
+    if on_result is None:
+        parts.append(result)
+    else:
+        on_result(result)
+        parts.append(None)
 
 
 def _run_pandas(fn: Callable, items: list, context: Any, workers: int | None,
-                progress: Progress | None, label: Callable[[Any], str]) -> list:
+                progress: Progress | None, label: Callable[[Any], str],
+                on_result: Callable[[Any], None] | None = None) -> list:
     from concurrent.futures import ThreadPoolExecutor
 
     n = len(items)
@@ -284,7 +299,7 @@ def _run_pandas(fn: Callable, items: list, context: Any, workers: int | None,
         for i, f in enumerate(items, 1):
             if progress:
                 progress(f"reading {label(f)} ({i}/{n})")
-            parts.append(_raise(_task(f, fn, context)))
+            _keep(parts, _raise(_task(f, fn, context)), on_result)
         return parts
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sna-ingest") as ex:
         futures = [ex.submit(_task, f, fn, context) for f in items]
@@ -292,10 +307,14 @@ def _run_pandas(fn: Callable, items: list, context: Any, workers: int | None,
             for i, (f, fut) in enumerate(zip(items, futures), 1):
                 if progress:
                     progress(f"reading {label(f)} ({i}/{n})")
-                parts.append(_raise(fut.result()))
+                res = _raise(fut.result())
+                futures[i - 1] = None  # (the future would hold the result)
+                _keep(parts, res, on_result)
+                del res
         except BaseException:
             for fut in futures:
-                fut.cancel()
+                if fut is not None:
+                    fut.cancel()
             raise
     return parts
 
@@ -309,7 +328,8 @@ TASK_RETRIES = 3
 
 
 def _run_dask(fn: Callable, items: list, context: Any, client, progress: Progress | None,
-              label: Callable[[Any], str]) -> list:
+              label: Callable[[Any], str],
+              on_result: Callable[[Any], None] | None = None) -> list:
     """The tasks on a Dask cluster, their results gathered in the items' order.
 
     At most two tasks per worker are in flight (submitted and not yet gathered): a worker
@@ -340,11 +360,12 @@ def _run_dask(fn: Callable, items: list, context: Any, client, progress: Progres
             res = fut.result()
             fut.release()
             submit_up_to(i + 1 + window)
-            parts.append(res)
             if progress:
                 progress(f"read {label(items[i])} ({i + 1}/{n})")
             if isinstance(res, _Failed):
                 _raise(res)
+            _keep(parts, res, on_result)
+            del res
     except BaseException:
         if futures:
             client.cancel(list(futures.values()))

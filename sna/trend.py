@@ -1727,7 +1727,8 @@ def table_a(assessment, source: str | None = None) -> pd.DataFrame:
     Parameters
     ----------
     assessment
-        A :class:`sna.assessment.Assessment`.
+        A :class:`sna.assessment.Assessment`, or a results-only
+        :class:`sna.dataset.IncidentDataset` (its ``monthly`` counts: the same table).
     source
         The police source; default the first force extract, else the first data.police.uk
         source of the config.
@@ -1754,15 +1755,18 @@ def table_a(assessment, source: str | None = None) -> pd.DataFrame:
     if source is None or source not in cfg.sources:
         raise AnalysisInputError("Table A needs a police source (police_extract or police_uk) "
                                  "in the config.", key="sources")
-    inc = assessment.incidents
+    counted = not isinstance(getattr(assessment, "incidents", None), pd.DataFrame)
+    # a results-only dataset (sna.dataset.IncidentDataset): its monthly counts, column n
+    inc = assessment.monthly if counted else assessment.incidents
     records = inc[inc["source"] == source]
     serious = records[records["serious_violence"].fillna(False).astype(bool)]
     if cfg.sources[source].format == "police_extract":
         categories = [c for c in SNA_CATEGORIES if c != "Public order"]
     else:
         categories = list(cfg.definition.police_uk_serious_violence)
+    weight = records["n"] if counted else pd.Series(1, index=records.index)
     knife = bool(len(records)) and "knife" in records.columns and \
-        float(records["knife"].notna().mean()) >= 0.2
+        float(weight[records["knife"].notna()].sum() / weight.sum()) >= 0.2
     rules = cfg.definition.table_a
     kw = {"knife": knife, "homicide_in_violence_against_the_person":
           rules.homicide_in_violence_against_the_person}
@@ -1775,7 +1779,8 @@ def table_a(assessment, source: str | None = None) -> pd.DataFrame:
     quality = getattr(assessment, "quality", None)
     covered = quality.sources[source].months if quality and source in quality.sources else None
     out = compare_periods(long, year=assessment.year, baseline_years=cfg.baseline_years,
-                          category="measure", covered=covered)
+                          category="measure", covered=covered,
+                          **({"count": "n"} if counted else {}))
     out.attrs["sna"]["table_a_measures"] = {
         **long.attrs["sna"]["table_a_measures"], "fallback": fallback}
     order = [m for m in long["measure"].unique() if m in set(out["measure"])]

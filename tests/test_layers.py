@@ -40,7 +40,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
      ("sna.io.partner", "sna.io.mapping", "sna.io.police_uk", "sna.io.police_extract",
       "sna.io.health", "sna.io.interventions", "sna.io.fetch")),
     ("the one object a chapter starts from",
-     ("sna.assessment",)),
+     ("sna.assessment", "sna.dataset")),
     ("analysis: pure functions, frame in, frame out",
      ("sna.rates", "sna.spc", "sna.trend", "sna.hotspot", "sna._tabulate", "sna.people",
       "sna.interventions", "sna.areas")),

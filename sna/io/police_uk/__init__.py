@@ -24,7 +24,7 @@ shared cleaning path of :mod:`sna.clean`.
 
 from __future__ import annotations
 
-from ._clean import clean_police_uk
+from ._clean import clean_police_uk, clean_police_uk_file, police_uk_file_tasks
 from ._read import (
     CRIME_TYPES,
     OUTCOMES_COLUMNS,
@@ -57,4 +57,6 @@ __all__ = [
     "iter_police_uk",
     "detect_police_uk",
     "clean_police_uk",
+    "clean_police_uk_file",
+    "police_uk_file_tasks",
 ]

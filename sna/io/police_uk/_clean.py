@@ -54,7 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ...config import Config, DefinitionConfig, SourceConfig
 
-__all__ = ["clean_police_uk"]
+__all__ = ["clean_police_uk", "police_uk_file_tasks", "clean_police_uk_file"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,16 +119,38 @@ def clean_police_uk(
     >>> res.quality.rows_read, res.quality.rows_kept, res.quality.set_aside
     (24988, 24123, {'no_location': 616, 'out_of_area': 249})
     """
-    files = police_uk_files(config.resolve_many(source.path), "street", repeated=None)
-    files, ignored = one_file_per_month(files, getattr(source, "repeated_months", "error"))
-    area = pd.Index(sorted(set(geography["lsoa"].astype(str))), dtype="str")
-    ctx = _Context(name=name, encoding=source.encoding, definition=config.definition, area=area)
+    files, ctx, ignored = police_uk_file_tasks(name, source, config, geography)
     with _memory_reuse():
         parts = run_tasks(_police_uk_file, files, ctx, engine=engine, config=config,
                           progress=progress, label=lambda f: f.basename)
         res = _assemble(parts, name, ctx, config, geography)
     res.quality.notes.extend(ignored)
     return res
+
+
+def police_uk_file_tasks(name: str, source: "SourceConfig", config: "Config",
+                         geography: "gpd.GeoDataFrame") -> tuple[list, "_Context", list[str]]:
+    """The street files of a source (one per force and month), what a task on one of them
+    needs (small, picklable: the area's LSOA codes and the definition), for
+    :func:`clean_police_uk_file`, and the QualityLog's notes on the files left out (a
+    force-month read twice, with ``repeated_months: ignore_later``)."""
+    files = police_uk_files(config.resolve_many(source.path), "street", repeated=None)
+    files, ignored = one_file_per_month(files, getattr(source, "repeated_months", "error"))
+    area = pd.Index(sorted(set(geography["lsoa"].astype(str))), dtype="str")
+    return files, _Context(name=name, encoding=source.encoding, definition=config.definition,
+                           area=area), ignored
+
+
+def clean_police_uk_file(f, ctx: "_Context", config: "Config",
+                         geography: "gpd.GeoDataFrame") -> CleanedSource:
+    """One street file read and cleaned on its own, as :func:`clean_police_uk` cleans it
+    among the others: its kept rows (in line order), its set-aside rows and its QualityLog
+    entry (rows read = kept + set aside, checked). Its rows that need the shared path (out of
+    the area, unlocated, ...) go through it here, so a task on one file needs nothing from
+    the other files (results-only runs: :func:`sna.dataset.load_dataset`).
+
+    ``f`` and ``ctx``: an item and the context of :func:`police_uk_file_tasks`."""
+    return _assemble([_police_uk_file(f, ctx)], ctx.name, ctx, config, geography)
 
 
 @contextmanager
