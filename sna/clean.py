@@ -611,10 +611,13 @@ def place(
         out = set_aside(out, out_area, "out_of_area", detail)
     # 5. district and partnership
     final = final.cat.remove_unused_categories()
-    g = geography.set_index(geography["lsoa"].astype(str))
+    # the look-ups of the LSOAs present only: a call's cost grows with its rows, not with the
+    # area (one call per file on a national geography, sna.dataset)
+    present = [str(c) for c in final.cat.categories]
+    g = geography.set_index(geography["lsoa"].astype(str)).reindex(present)
     out["lsoa"] = final
-    out["district"] = _recategorise(final, g["district"].astype(str).to_dict())
-    out["partnership"] = _recategorise(final, g["partnership"].astype(str).to_dict())
+    out["district"] = _recategorise(final, dict(zip(present, g["district"].astype(str))))
+    out["partnership"] = _recategorise(final, dict(zip(present, g["partnership"].astype(str))))
     out["x"] = ex
     out["y"] = ny
     return out
@@ -632,7 +635,9 @@ def _area_codes(out: pd.DataFrame, lsoa: str | None, geography, best_fit, where:
     else:
         codes = pd.Series(pd.Categorical([None] * n, categories=[]), index=out.index)
     cats = pd.Index(codes.cat.categories.astype(str))
-    in_area = cats.isin(area_codes)
+    # (hashed as plain objects: an Arrow-backed isin walks the area's codes in Python)
+    area_set = area_codes.to_numpy(dtype=object)
+    in_area = pd.Index(cats.to_numpy(dtype=object), dtype=object).isin(area_set)
     vintage = geography.attrs.get("sna", {}).get("lsoa_vintage", 2011)
     repl: dict[str, str] = {}
     if (~in_area).any():
@@ -668,7 +673,7 @@ def _area_codes(out: pd.DataFrame, lsoa: str | None, geography, best_fit, where:
         original = codes.astype(object).to_numpy()
         codes = _recategorise(codes, {c: repl.get(c, c) for c in cats})
         cats = pd.Index(codes.cat.categories.astype(str))
-        in_area = cats.isin(area_codes)
+        in_area = pd.Index(cats.to_numpy(dtype=object), dtype=object).isin(area_set)
     return codes, cats, in_area, translated, candidates, original
 
 

@@ -245,11 +245,22 @@ class _Context:
     _months: dict = field(default_factory=dict, repr=False)
     _types: dict = field(default_factory=dict, repr=False)
     _area: Any = field(default=None, repr=False)  # the area's codes, hashed once
+    _places: Any = field(default=None, repr=False)  # district, partnership of each LSOA
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state["_months"], state["_types"], state["_area"] = {}, {}, None
+        state["_months"], state["_types"], state["_area"], state["_places"] = {}, {}, None, None
         return state
+
+    def places(self, geography) -> tuple[np.ndarray, np.ndarray]:
+        """The district and partnership of each of the area's LSOAs (in ``area``'s order),
+        looked up once (a task per file on a national geography would otherwise pay for it
+        every file)."""
+        if self._places is None:
+            g = geography.set_index(geography["lsoa"].astype(str))
+            self._places = (g["district"].astype(str).reindex(self.area).to_numpy(dtype=object),
+                            g["partnership"].astype(str).reindex(self.area).to_numpy(dtype=object))
+        return self._places
 
     def lsoa_lut(self, codes: list) -> np.ndarray:
         """Position of each code (normalised: spaces removed, upper case) among the area's
@@ -656,9 +667,7 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
         fy = fy_labels(pd.Series(months)).array  # each month's FY once
         lsoa = kept.pop("lsoa")
         present = _present(lsoa, len(ctx.area))
-        g = geography.set_index(geography["lsoa"].astype(str))
-        district = g["district"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
-        partnership = g["partnership"].astype(str).reindex(ctx.area).to_numpy(dtype=object)
+        district, partnership = ctx.places(geography)
         cols = {
             "source": _constant(name, n),
             "source_format": _constant("police_uk", n),
