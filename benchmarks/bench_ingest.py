@@ -15,6 +15,11 @@ LSOA x month x crime type):
   started inside the run: its start-up is part of the time);
 - ``sna-dask-500mb``: the same on two Dask workers limited to 500 MB each (less than the
   data): the driver's peak (``peak_mb``) and the largest worker's (``workers_peak_mb``);
+- ``sna-dataset-500mb``: the results-only path (``sna.load_dataset``) on the same two
+  500 MB workers: they write the kept incidents and the quarantine as Parquet and send back
+  only counts; then the counts by LSOA x month x category computed over the dataset;
+- ``sna-dataset-scale``: the same on many years (``ten_years.py``), counting by partnership x
+  financial year x category over the dataset (run by ``run.py --only scale``);
 - ``sna-reader``: ``sna.io.read_police_uk`` alone (read and validate every file into one
   frame, no cleaning): the reader's time and memory.
 
@@ -96,16 +101,8 @@ def run_sna_dask(root: Path, workers: int | None = None, memory_limit: str | Non
     sys.path.insert(0, str(HERE))
     from sna_ingest import sna_ingest
 
-    from sna.config import EngineConfig
-    from sna.engine import get_client
-
     out = sna_ingest(root, engine="dask", workers=workers, memory_limit=memory_limit)
-    client = get_client(EngineConfig(name="dask", workers=workers, memory_limit=memory_limit))
-    peaks = client.run(peak_mb)  # each worker's own peak, before the cluster stops
-    out["workers_peak_mb"] = max(peaks.values()) if peaks else None
-    out["workers"] = len(peaks)
-    out["memory_limit"] = memory_limit
-    return out
+    return _workers_peak(out, workers, memory_limit)
 
 
 #: The memory-limited Dask run: two workers of 500 MB each (together less than the data's
@@ -115,6 +112,40 @@ LIMITED = {"workers": 2, "memory_limit": "500MB"}
 
 def run_sna_dask_limited(root: Path) -> dict:
     return run_sna_dask(root, **LIMITED)
+
+
+def _workers_peak(out: dict, workers: int | None, memory_limit: str | None) -> dict:
+    from sna.config import EngineConfig
+    from sna.engine import get_client
+
+    client = get_client(EngineConfig(name="dask", workers=workers, memory_limit=memory_limit))
+    peaks = client.run(peak_mb)  # each worker's own peak, before the cluster stops
+    out["workers_peak_mb"] = max(peaks.values()) if peaks else None
+    out["workers"] = len(peaks)
+    out["memory_limit"] = memory_limit
+    return out
+
+
+def run_sna_dataset(root: Path) -> dict:
+    """The results-only path (``sna.load_dataset``) on the memory-limited workers: the kept
+    rows stay in a Parquet dataset the workers write; the counts by LSOA x month x category
+    are then computed over it (one task per file), only the counts coming back."""
+    sys.path.insert(0, str(HERE))
+    from sna_ingest import sna_dataset
+
+    return _workers_peak(sna_dataset(root, engine="dask", **LIMITED), **LIMITED)
+
+
+def run_sna_dataset_scale(root: Path) -> dict:
+    """The same on many years: the load (the monthly and LSOA x year counts come back), then
+    counts by partnership x financial year x category over the dataset (the cells by LSOA x
+    month x category of ten national years would be some 40 million rows: a table to compute
+    where the data are, not to bring back)."""
+    sys.path.insert(0, str(HERE))
+    from sna_ingest import sna_dataset
+
+    out = sna_dataset(root, engine="dask", by=("partnership", "fy", "category"), **LIMITED)
+    return _workers_peak(out, **LIMITED)
 
 
 def peak_mb() -> float:
@@ -135,7 +166,8 @@ def peak_mb() -> float:
 
 CONTENDERS = {"naive": run_naive, "pyarrow": run_pyarrow, "duckdb": run_duckdb, "sna": run_sna,
               "sna-dask": run_sna_dask, "sna-dask-500mb": run_sna_dask_limited,
-              "sna-reader": run_sna_reader}
+              "sna-dataset-500mb": run_sna_dataset, "sna-reader": run_sna_reader,
+              "sna-dataset-scale": run_sna_dataset_scale}
 
 
 def cpu_seconds() -> float:
@@ -155,6 +187,11 @@ def _child(name: str, root: str) -> None:
     out["seconds"] = time.perf_counter() - t0
     out["cpu_s"] = cpu_seconds() - c0
     out["peak_mb"] = peak_mb()
+    cleanup = out.pop("cleanup", None)
+    if cleanup:  # a dataset written by the run (after the timing)
+        import shutil
+
+        shutil.rmtree(cleanup, ignore_errors=True)
     print(json.dumps(out))
 
 
@@ -184,7 +221,8 @@ def summarise(runs: list[dict]) -> dict:
         out["cpu_s"] = round(statistics.median(r["cpu_s"] for r in runs), 3)
     if any(r.get("workers_peak_mb") for r in runs):
         out["workers_peak_mb"] = round(max(r.get("workers_peak_mb") or 0 for r in runs), 1)
-    for k in ("kept", "set_aside", "quarantine", "workers", "memory_limit"):
+    for k in ("kept", "set_aside", "quarantine", "workers", "memory_limit", "monthly_rows",
+              "lsoa_rows", "dataset_bytes", "dataset_files", "by"):
         if k in runs[0]:
             out[k] = runs[0][k]
     return out
