@@ -68,6 +68,36 @@ def _load(section: dict) -> str:
     return f"{ld['before'][0]:.1f} → {ld['after'][0]:.1f}" if ld.get("before") and ld.get("after") else ""
 
 
+def _scale_rows(sc: dict | None, sna: dict | None) -> list[str]:
+    """The results-only path's rows (``run.py --only scale``), when measured."""
+    if not sc or not sc.get("contenders"):
+        return []
+    out, t = [], sc.get("targets", {})
+    busy = " (machine busy: load " + _load(sc) + ")" if (sc.get("load") or {}).get("busy") else ""
+    v = sc["contenders"].get("sna-dataset-500mb")
+    if v:
+        same = t.get("one_year_same_counts_as_sna")
+        out.append(
+            f"| same, results-only (`sna.load_dataset`) on {v.get('workers', 2)} workers of "
+            f"{v.get('memory_limit', '500MB')}: incidents and quarantine written as Parquet by "
+            f"the workers, only counts back{busy} | {_t(v)}, driver's peak {_gb(v['peak_mb'])}, "
+            f"workers' peak {_gb(v['workers_peak_mb'])} | the pandas engine, all rows in one "
+            f"frame: {_t(sna) + ', peak ' + _gb(sna['peak_mb']) if sna else '—'} | — "
+            f"| driver < 2 GB, same counts "
+            f"| {_yes(t.get('one_year_driver_peak_under_2GB', False) and bool(same))} |")
+    v = sc["contenders"].get("sna-dataset-scale")
+    if v:
+        d = sc["data"]["many_years"]
+        out.append(
+            f"| {d['months']} months x {d['forces']} forces, {v['rows']:,} rows (synthetic, "
+            f"resampled from the sample; {d['files']:,} files, {d['bytes'] / 2**30:.1f} GiB), "
+            f"results-only on the same workers{busy} | {_t(v)}, driver's peak "
+            f"{_gb(v['peak_mb'])}, workers' peak {_gb(v['workers_peak_mb'])} | — | — "
+            f"| driver < 2 GB, rows read = kept + set aside "
+            f"| {_yes(t.get('many_years_driver_peak_under_2GB', False) and t.get('many_years_rows_read_equal_kept_plus_set_aside', False))} |")
+    return out
+
+
 def render(r: dict) -> str:
     """The markdown block (a sentence on the machine, then the table) for one results.json."""
     env = r["environment"]
@@ -148,6 +178,7 @@ def render(r: dict) -> str:
             f"| the pandas engine: {_t(sna)} "
             f"| {_ratio(ratios['sna_dask_500mb_over_sna'], rsp.get('sna_dask_500mb_over_sna'), '')} "
             f"| every round completes, same counts | {_yes(bool(same))} |")
+    lines += _scale_rows(r.get("scale"), c.get("sna"))
     m, hr, ht = h["medians_s"], h["ratios"], h["targets"]
     hsp, hrs = h.get("spread_s"), h.get("ratio_spread") or {}
     n, perms = f"{h['data']['polygons']:,}", h["permutations"]

@@ -211,6 +211,84 @@ def bench_ingest(root: Path, data: dict, repeat: int, contenders=INGEST) -> dict
 
 
 # --------------------------------------------------------------------------------------------
+# scale: the results-only path, one year and many years
+# --------------------------------------------------------------------------------------------
+#: The driver's peak the results-only path must stay under (issue 19: 2 GB).
+DRIVER_TARGET_MB = 2048.0
+
+
+def describe_data(root: Path) -> dict:
+    """What a folder of street files holds (files, forces, months, bytes; symbolic links
+    followed): the rows are counted by the run."""
+    files = sorted(Path(root).glob("*/*-street.csv"))
+    months = sorted({f.parent.name for f in files})
+    forces = sorted({f.name[8:-len("-street.csv")] for f in files})
+    try:
+        shown = str(Path(root).resolve().relative_to(REPO))
+    except ValueError:
+        shown = str(root)
+    return {"path": shown, "files": len(files), "forces": len(forces), "months": len(months),
+            "first_month": months[0] if months else None,
+            "last_month": months[-1] if months else None,
+            "bytes": sum(f.stat().st_size for f in files), "synthetic": True}
+
+
+def _scale_run(name: str, root: Path, repeat: int) -> dict:
+    import bench_ingest as bi
+
+    runs = []
+    for r in range(repeat):
+        before = load_now()
+        one = bi.run_once(name, root)
+        one["load"] = load_record(before, load_now())
+        runs.append(one)
+        say(f"  scale {name} round {r + 1}/{repeat}: {one['seconds']:.1f} s, cpu {one['cpu_s']:.1f} s "
+            f"(driver), driver's peak {one['peak_mb']:.0f} MB, workers' peak "
+            f"{one.get('workers_peak_mb') or 0:.0f} MB, {one['rows']:,} rows "
+            f"(load {one['load']['before'][0] if one['load']['before'] else '?'} -> "
+            f"{one['load']['after'][0] if one['load']['after'] else '?'})")
+    out = bi.summarise(runs)
+    out["rounds_load"] = [r["load"] for r in runs]
+    return out
+
+
+def bench_scale(one_year: Path | None, many: Path | None, repeat: int,
+                reference: dict | None) -> dict:
+    """The results-only path (``sna.load_dataset``) on two 500 MB Dask workers: on the
+    one-year national set (then counts by LSOA x month x category over the dataset, compared
+    with the pandas engine's counts of the ingest section) and on many years
+    (``ten_years.py``; counts by partnership x financial year x category over the dataset)."""
+    res: dict = {"repeat": repeat, "data": {}, "contenders": {}, "targets": {}}
+    if one_year is not None:
+        res["data"]["one_year"] = describe_data(one_year)
+        v = res["contenders"]["sna-dataset-500mb"] = _scale_run("sna-dataset-500mb", one_year, repeat)
+        res["targets"]["one_year_driver_peak_under_2GB"] = v["peak_mb"] < DRIVER_TARGET_MB
+        if reference:  # the pandas engine's figures on the same files (the ingest section)
+            res["targets"]["one_year_same_counts_as_sna"] = all(
+                v.get(k) == reference.get(k)
+                for k in ("rows", "kept", "set_aside", "groups", "quarantine"))
+    if many is not None:
+        res["data"]["many_years"] = describe_data(many)
+        v = res["contenders"]["sna-dataset-scale"] = _scale_run("sna-dataset-scale", many, repeat)
+        res["data"]["many_years"]["rows"] = v["rows"]
+        res["targets"]["many_years_driver_peak_under_2GB"] = v["peak_mb"] < DRIVER_TARGET_MB
+        res["targets"]["many_years_rows_read_equal_kept_plus_set_aside"] = (
+            v["rows"] == v["kept"] + sum(v["set_aside"].values()))
+    res["notes"] = [
+        "sna.load_dataset(config) with engine dask on a LocalCluster of 2 workers limited to "
+        "500MB each, started inside the run: each street file cleaned by a task that writes its "
+        "kept incidents and set-aside rows as Parquet and sends back only its QualityLog entry "
+        "and its counts (monthly by area and category, LSOA x financial year x category); then "
+        "counts over the dataset (one task per Parquet file; 'by'); the dataset is deleted "
+        "after the timing",
+        "peak_mb = the driver's peak resident memory (VmHWM, MiB); workers_peak_mb = the "
+        "largest worker's; cpu_s = the driver's CPU time (the workers' is not included)",
+        "load: the load average (1, 5, 15 min) before and after each round (rounds_load)",
+    ]
+    return res
+
+
+# --------------------------------------------------------------------------------------------
 # hot spots
 # --------------------------------------------------------------------------------------------
 def bench_hotspot(repeat: int, quick: bool) -> dict:
@@ -474,6 +552,15 @@ def table(results: dict) -> str:
             lines.append(f"  rerun vs previous run: reproduced = {ing['reproduction']['reproduced']}")
         if (ing.get("load") or {}).get("warning"):
             lines.append(f"  WARNING: {ing['load']['warning']}")
+    sc = results.get("scale")
+    if sc and sc.get("contenders"):
+        lines.append("SCALE   results-only path (sna.load_dataset) on 2 Dask workers of 500MB")
+        for c, v in sc["contenders"].items():
+            lines.append(f"  {c:<18} {v['rows']:,} rows: {v['seconds']:9.1f} s {_rng(v)}, driver's "
+                         f"peak {v['peak_mb']:.0f} MB, workers' peak {v.get('workers_peak_mb') or 0:.0f} MB")
+        lines.append(f"  targets: {json.dumps(sc['targets'])}")
+        if (sc.get("load") or {}).get("warning"):
+            lines.append(f"  WARNING: {sc['load']['warning']}")
     hs = results.get("hotspot")
     if hs and "medians_s" in hs:
         lines.append(f"HOTSPOT {hs['data']['polygons']:,} polygons, {hs['permutations']} permutations, "
@@ -535,6 +622,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="folder of the street files")
     ap.add_argument("--size", default=None,
                     help="FORCESxMONTHSxROWS of generated data (default 43x12x11600; quick 4x3x11600)")
+    ap.add_argument("--scale-data", type=Path, default=None,
+                    help="folder of the many-year street files of --only scale (default "
+                         "benchmarks/_data/ten-years, generated by ten_years.py if missing)")
+    ap.add_argument("--scale-only", default="one_year,many_years",
+                    help="the runs of --only scale: one_year, many_years or both")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
     ap.add_argument("--fresh", action="store_true",
                     help="start --out afresh (by default a run keeps the sections it does not "
@@ -580,6 +672,23 @@ def main(argv: list[str] | None = None) -> int:
         data = ensure_data(root, forces, months, rows)
         contenders = tuple(c for c in a.contenders.split(",") if c)
         section("ingest", lambda: bench_ingest(root, data, repeat, contenders))
+    if "scale" in only:
+        kinds = {x.strip() for x in a.scale_only.split(",")}
+        one = None
+        if "one_year" in kinds:
+            one = root
+            ensure_data(root, forces, months, rows)
+        many = None
+        if "many_years" in kinds:
+            many = a.scale_data or (HERE / "_data" / "ten-years")
+            if not list(many.glob("*/*-street.csv")):
+                import ten_years
+
+                say(f"generating the ten-year set into {many} ...")
+                ten_years.generate(many)
+        say(f"scale: one year {one}, many years {many}")
+        ref = ((results.get("ingest") or {}).get("contenders") or {}).get("sna")
+        section("scale", lambda: bench_scale(one, many, a.repeat or 1, ref))
     if "hotspot" in only:
         say("hotspot:")
         section("hotspot", lambda: bench_hotspot(repeat, a.quick))

@@ -15,6 +15,7 @@ Full size: 43 forces x 120 months x 11,600 rows = 59,856,000 rows (5,160 files, 
 The set is SYNTHETIC (resampled), written under ``benchmarks/_data/`` (git-ignored).
 
 Usage: python benchmarks/ten_years.py [--forces 43] [--months 120] [--rows 11600] [--out DIR]
+       python benchmarks/ten_years.py --subset 4 --out benchmarks/_data/ten-years-4forces
 """
 
 from __future__ import annotations
@@ -106,13 +107,39 @@ def generate(out: Path, forces: int = 43, months: int = 120, rows: int = 11_600,
             f"({n:,} rows)"}
 
 
+def subset(source: Path, forces: int, out: Path) -> dict:
+    """The first ``forces`` forces (by name) of a generated set, every month, as symbolic
+    links under ``out`` (a smaller set from the same files, no copy), and the geography."""
+    import shutil
+
+    files = sorted(Path(source).glob("*/*-street.csv"))
+    names = sorted({f.name[8:-len("-street.csv")] for f in files})[:forces]
+    keep = [f for f in files if f.name[8:-len("-street.csv")] in names]
+    for f in keep:
+        (out / f.parent.name).mkdir(parents=True, exist_ok=True)
+        link = out / f.parent.name / f.name
+        if not link.exists():
+            link.symlink_to(f.resolve())
+    geo = Path(str(source) + "-geography.parquet")
+    if geo.exists():
+        shutil.copy(geo, str(out) + "-geography.parquet")
+    return {"files": len(keep), "forces": names}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--forces", type=int, default=43)
     ap.add_argument("--months", type=int, default=120)
     ap.add_argument("--rows", type=int, default=11_600)
     ap.add_argument("--out", type=Path, default=HERE / "_data" / "ten-years")
+    ap.add_argument("--subset", type=int, default=None, metavar="K",
+                    help="link the first K forces of the set at --source into --out instead")
+    ap.add_argument("--source", type=Path, default=HERE / "_data" / "ten-years")
     a = ap.parse_args(argv)
+    if a.subset:
+        info = subset(a.source, a.subset, a.out)
+        print(f"linked {info['files']} files of {', '.join(info['forces'])} into {a.out}")
+        return 0
     info = generate(a.out, a.forces, a.months, a.rows)
     print(f"wrote {info['rows']:,} rows in {info['files']} files to {a.out}")
     return 0
