@@ -151,6 +151,45 @@ class Assessment:
         """Names of the configured sources."""
         return list(self.config.sources)
 
+    def months_in_year(self, source: str | None = None) -> list[str]:
+        """The months (``YYYY-MM``) of the assessment year that the data hold (of one source,
+        else of any), from the QualityLog."""
+        q = self.quality.sources
+        names = [source] if source else list(q)
+        year = {f"{p:%Y-%m}" for p in self.year.months}
+        return sorted({m for n in names if n in q for m in q[n].months} & year)
+
+    def coverage_text(self, source: str | None = None) -> str:
+        """What the data cover, said plainly for titles and key findings: the districts with
+        records (of the districts of the area) and the months of the year. The config's area
+        name may be wider than the data (city data in a county-named config).
+
+        Examples
+        --------
+        >>> from sna.datasets import nottingham_sample_config  # doctest: +SKIP
+        >>> load_assessment(nottingham_sample_config()).coverage_text()  # doctest: +SKIP
+        'The data cover 1 district (Nottingham) of Nottingham (sample), and 5 of the 12 months of 2018/19 (Oct 2018 to Feb 2019).'
+        """
+        from .periods import month_label
+
+        inc = self.incidents if source is None else self.incidents[self.incidents["source"] == source]
+        g = self.geography
+        names = g.drop_duplicates("district").set_index("district")["district_name"].astype(str)
+        present = sorted(set(inc["district"].dropna().astype(str)) & set(names.index))
+        shown = [names[d] for d in present]
+        span = self.months_in_year(source)
+        n = len(span)
+        when = (f"all 12 months of {self.year}" if n == 12 else
+                f"{n} of the 12 months of {self.year} ({month_label(span[0])} to "
+                f"{month_label(span[-1])})" if n else f"no month of {self.year}")
+        if len(shown) <= 6:
+            listed = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + (shown[-1] if shown else "")
+            where = f"{len(shown)} district{'s' if len(shown) != 1 else ''} ({listed})"
+        else:
+            where = f"{len(shown)} districts"
+        of_all = f" of the {len(names)} in the area" if len(shown) < len(names) else ""
+        return f"The data cover {where}{of_all} of {self.config.area}, and {when}."
+
     def in_year(self, year=None) -> pd.DataFrame:
         """Incidents of one financial year (the assessment year by default)."""
         fy = self.year if year is None else FinancialYear.parse(year)

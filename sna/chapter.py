@@ -58,6 +58,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 from ._log import logger
 from .errors import ChapterError
+
+#: What the report says where a rate would be and there is no population file.
+NO_POPULATION = "rates need a population file"
 from .formats import FORMATS
 from .inert import markdown_text, write_csv
 
@@ -734,6 +737,54 @@ class Chapter:
         md = "\n".join(f"- {i}" for i in items)
         if md:
             self.say(md)
+
+    # ---- what the data cover: population, months, districts, categories ------------------
+    @property
+    def has_population(self) -> bool:
+        """True when a population file gives the area's residents (rates can be computed)."""
+        g = self.assessment.geography
+        return "population" in g and float(g["population"].fillna(0).sum()) > 0
+
+    def months_in_year(self, source: str | None = None) -> int:
+        """How many of the assessment year's 12 months the data hold (of one source)."""
+        return len(self.assessment.months_in_year(source))
+
+    def rate_words(self, n: float, population: float | None = None, *,
+                   source: str | None = None, per: int = 1000) -> str:
+        """A rate as the report says it: "19.9 per 1,000 residents", labelled when the data
+        cover only part of the year ("... in the 5 months covered, not a yearly rate"), or
+        ``NO_POPULATION`` ("rates need a population file") when there is no population file."""
+        if population is None:
+            population = float(self.assessment.geography["population"].fillna(0).sum())
+        if not population or population <= 0 or not self.has_population:
+            return NO_POPULATION
+        text = f"{n / population * per:.1f} per {per:,} residents"
+        months = self.months_in_year(source)
+        if 0 < months < 12:
+            text += (f" in the {months} month{'s' if months != 1 else ''} covered (a rate for "
+                     "part of the year, not a yearly rate)")
+        return text
+
+    def coverage_sentence(self, source: str | None = None) -> str:
+        """What the data cover: the districts with records and the months of the year, said
+        plainly (:meth:`sna.assessment.Assessment.coverage_text`)."""
+        return self.assessment.coverage_text(source)
+
+    def category_note(self, source: str | None = None) -> str | None:
+        """What "serious violence" holds for a data.police.uk source (None for others): its
+        crime types are broad, and the local definition names which are counted."""
+        source = source or self.police_source
+        if source is None or self.config.sources[source].format != "police_uk":
+            return None
+        from .definitions import police_uk_serious_violence_types
+
+        types = list(police_uk_serious_violence_types(self.config.definition))
+        return (f"data.police.uk publishes broad crime types only: its \"Violence and sexual "
+                "offences\" type holds every violent and sexual offence recorded, from common "
+                "assault, harassment and stalking to wounding, rape and homicide, and cannot be "
+                "narrowed to the most serious. \"Serious violence\" here counts the crime types "
+                f"of the local definition ({join_words(types)}), so it is wider than the "
+                "Serious Violence Duty's definition; a force extract with offence codes narrows it.")
 
     def not_available(self, what: str, sentence: str) -> dict:
         """Say in one sentence that an analysis is not possible with these data, and go on.

@@ -182,6 +182,7 @@ def assemble_report(
     narrative: Sequence = (),
     stale: Mapping[str, str] | None = None,
     notices: Sequence[str] = (),
+    coverage: str | None = None,
 ) -> Path:
     """Assemble ``report.html`` from the executed notebooks in ``<out>/chapters``.
 
@@ -207,6 +208,10 @@ def assemble_report(
     notices
         Sentences shown in a banner under the title (e.g. chapters an interrupted run did
         not finish).
+    coverage
+        What the data cover (districts, months), shown under the title
+        (:meth:`sna.assessment.Assessment.coverage_text`): the area's name may be wider than
+        the data.
 
     Returns
     -------
@@ -274,6 +279,7 @@ def assemble_report(
 <header class="sna-title">
 <p class="sna-kicker">Serious Violence Strategic Needs Assessment</p>
 <h1 class="sna-doc-title">{html.escape(area)} — {html.escape(year)}</h1>
+{f'<p class="sna-coverage">{html.escape(coverage)}</p>' if coverage else ''}
 <p class="sna-meta">{'Restricted' if build == 'restricted' else 'Public'} build · produced {when} with sna {html.escape(__version__)}</p>
 {''.join(banners)}
 </header>

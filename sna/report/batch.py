@@ -328,9 +328,11 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
         notices.append(f"An earlier run in this folder was interrupted: chapter(s) "
                        f"{', '.join(missing)} did not finish and are not in this report. Run "
                        "them again (sna run --chapters …, or the whole run).")
+    coverage = assessment.coverage_text()  # what the data cover, under the title
     result.report = assemble_report(out, area=result.area, year=result.year, build=result.build,
                                     synthetic=result.synthetic, results=result.chapters,
-                                    narrative=sections, stale=stale, notices=notices)
+                                    narrative=sections, stale=stale, notices=notices,
+                                    coverage=coverage)
     _write_documents(result, cfg, sections, say)
     if pdf:
         say("sna run: printing report.pdf with headless Chromium ...")
