@@ -206,6 +206,43 @@ def _force_name(name: str) -> str:
     return name
 
 
+_POPULATION_NAMES = ("*population*", "*sape*", "*pop_lsoa*")
+_IMD_NAMES = ("*imd*", "*iod*", "*deprivation*")
+_TABLE_EXT = (".csv", ".csv.gz", ".xlsx")
+
+
+def find_nearby(folders: Sequence[Path], patterns: Sequence[str]) -> str | None:
+    """A population or deprivation file beside the user's data, for ``sna init``: in the
+    given folders or in their sub-folders one level down, a table (CSV, gzipped CSV, xlsx)
+    whose name matches one of ``patterns`` (case-insensitive). The first by name, or None.
+
+    Examples
+    --------
+    >>> from sna.datasets import nottingham_sample_config
+    >>> Path(find_nearby([nottingham_sample_config().parent], _IMD_NAMES)).name
+    'File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv'
+    """
+    import fnmatch
+
+    seen: set[Path] = set()
+    for folder in folders:
+        folder = Path(folder)
+        if folder in seen or not folder.is_dir():
+            continue
+        seen.add(folder)
+        candidates = [p for p in folder.iterdir() if p.is_file()]
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if any(fnmatch.fnmatch(sub.name.lower(), pat) for pat in patterns):
+                candidates += [p for p in sub.iterdir() if p.is_file()]
+        found = sorted(p for p in candidates
+                       if p.name.lower().endswith(_TABLE_EXT)
+                       and (any(fnmatch.fnmatch(p.name.lower(), pat) for pat in patterns)
+                            or any(fnmatch.fnmatch(p.parent.name.lower(), pat) for pat in patterns)))
+        if found:
+            return str(found[0])
+    return None
+
+
 def _cmd_init(args) -> int:
     import pandas as pd
 
@@ -296,10 +333,29 @@ def _cmd_init(args) -> int:
         geography["lsoa_best_fit"] = "bundled"
         report.append(f"police data coded on {' and '.join(str(v) for v in sorted(mix))} LSOAs, boundaries on "
                       f"{vintage} LSOAs: records harmonised by the ONS best-fit lookup (lsoa_best_fit: bundled)")
-    if args.population:
-        geography["population"] = _rel(Path(args.population), base)
-    if args.imd:
-        geography["imd"] = _rel(Path(args.imd), base)
+    population, imd = args.population, args.imd
+    near = [base, police.resolve().parent] + ([Path(args.boundaries).resolve().parent]
+                                              if args.boundaries else [])
+    if not population:
+        population = find_nearby(near, _POPULATION_NAMES)
+        if population:
+            report.append(f"population: found {population} (--population to choose another)")
+        else:
+            report.append("population: none given or found, so the report gives counts and says "
+                          "'rates need a population file' where a rate would be; add --population "
+                          "with the ONS mid-year LSOA population estimates for rates per 1,000")
+    if population:
+        geography["population"] = _rel(Path(population), base)
+    if not imd:
+        imd = find_nearby(near, _IMD_NAMES)
+        if imd:
+            report.append(f"deprivation: found {imd} (--imd to choose another)")
+        else:
+            report.append("deprivation: none given or found, so chapter 5 says it needs one; add --imd "
+                          "with the English IMD 2019 / IoD 2025 File 1 (or, in Wales, set "
+                          "geography.imd: bundled-wimd2019 to use the bundled WIMD 2019 ranks)")
+    if imd:
+        geography["imd"] = _rel(Path(imd), base)
 
     partnerships: dict[str, list[str]] = {}
     cspmap = csp.set_index("district")["csp"]
@@ -316,8 +372,15 @@ def _cmd_init(args) -> int:
 
     area = args.area
     if not area:
-        pfas = sorted({str(csp.set_index("district")["pfa"].get(c, "")) for c, _ in districts.index} - {"", "nan"})
+        pfa_of = csp.set_index("district")["pfa"]
+        pfas = sorted({str(pfa_of.get(c, "")) for c, _ in districts.index} - {"", "nan"})
         area = pfas[0] if len(pfas) == 1 else (_force_name(forces[0]) if forces else "My area")
+        if len(pfas) == 1 and 0 < len(districts) < int((pfa_of == pfas[0]).sum()):
+            # part of a force area (city-only boundaries): named after what the data cover
+            names = [str(n) for _, n in districts.index]
+            area = (" and ".join(names) if len(names) <= 2 else f"{pfas[0]} (part)")
+            report.append(f"area: {area} ({len(names)} of the {int((pfa_of == pfas[0]).sum())} "
+                          f"districts of {pfas[0]}; --area to name it otherwise)")
     year = None
     if months:
         m = pd.to_datetime(pd.Series(months), format="%Y-%m", errors="coerce").dropna()
@@ -336,6 +399,9 @@ def _cmd_init(args) -> int:
             "# Paths are relative to this file. Check: sna validate --config " + out.name + "\n")
     if not args.boundaries:
         text += "# TODO: LSOA boundaries are needed: set geography.boundaries to your boundary files.\n"
+    if "population" not in geography:
+        text += ("# No population file: the report gives counts, and says 'rates need a population "
+                 "file' where a rate would be. Set geography.population for rates.\n")
     text += yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

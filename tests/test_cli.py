@@ -220,7 +220,8 @@ def test_init_writes_a_working_config(tmp_path, capsys):
     cfg = yaml.safe_load(out.read_text())
     assert cfg["sources"]["police"] == {"format": "police_uk", "path": "../data/police"}
     assert cfg["partnerships"] == {"Nottingham": ["E06000018"]}  # the city's CSP
-    assert cfg["year"] == "2018/19" and cfg["area"] == "Nottinghamshire"
+    # the city's boundaries are 1 of the force area's 8 districts: named after what they cover
+    assert cfg["year"] == "2018/19" and cfg["area"] == "Nottingham"
     assert not Path(cfg["geography"]["population"]).is_absolute() or True
     # it works
     (tmp_path / "cfg" / "cache").mkdir()
@@ -283,3 +284,70 @@ def test_partly_covered_year_runs_and_says_so(tmp_path, capsys):
     assert main(["validate", "--config", str(cfg), "--json", "--quiet"]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert any("2018/19 is partly covered: 5 of its 12 months" in n for n in notes)
+
+
+# ---- the README's own-data path ------------------------------------------------------------
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_own_data_commands() -> list[list[str]]:
+    """The first bash block under '## Your own data' in the README, one argv per command."""
+    import shlex
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Your own data"):]
+    block = section[section.index("```bash") + len("```bash"):]
+    block = block[:block.index("```")]
+    cmds = [shlex.split(line, comments=True) for line in block.strip().splitlines()]
+    return [c for c in cmds if c]
+
+
+def _report_text(folder: Path) -> str:
+    import re
+
+    html = next(folder.glob("outputs/*/*/report.html")).read_text(encoding="utf-8")
+    html = re.sub(r"<(style|script)[^>]*>.*?</\\1>", " ", html, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&quot;", '"').split())
+
+
+def test_readme_own_data_commands_run_as_written_on_the_sample(tmp_path, monkeypatch, capsys):
+    for sub in ("police", "boundaries", "population", "imd"):
+        shutil.copytree(SAMPLE / sub, tmp_path / sub)
+    monkeypatch.chdir(tmp_path)
+    cmds = _readme_own_data_commands()
+    assert [c[:2] for c in cmds] == [["sna", "init"], ["sna", "validate"], ["sna", "run"]]
+    for argv in cmds:
+        assert main(argv[1:]) == 0, argv
+    out = capsys.readouterr().out
+    assert "population: found" in out and "deprivation: found" in out
+    manifest = json.loads(next(tmp_path.glob("outputs/*/*/manifest.json")).read_text())
+    status = {c["name"]: c["status"] for c in manifest["chapters"]}
+    assert len(status) == 10 and set(status.values()) == {"ok"}, status
+    text = _report_text(tmp_path)
+    assert "Nottingham — 2018/19" in text
+    assert "The data cover 1 district (Nottingham)" in text and "5 of the 12 months of 2018/19" in text
+    assert "not a yearly rate" in text  # five months are not reported as a yearly rate
+    assert '"Violence and sexual offences" type holds every violent and sexual offence' in text
+
+
+def test_own_data_config_without_population_runs_every_chapter(tmp_path, capsys):
+    for sub in ("police", "boundaries"):
+        shutil.copytree(SAMPLE / sub, tmp_path / sub)
+    cfg = tmp_path / "sna.yml"
+    assert main(["init", "--police", str(tmp_path / "police"), "--boundaries",
+                 str(tmp_path / "boundaries"), "--area", "Nottinghamshire", "-o", str(cfg),
+                 "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "population: none given or found" in printed and "rates need a population file" in printed
+    written = yaml.safe_load(cfg.read_text())
+    assert "population" not in written["geography"] and written["area"] == "Nottinghamshire"
+    assert main(["run", "--config", str(cfg), "--quiet"]) == 0
+    manifest = json.loads(next(tmp_path.glob("outputs/*/*/manifest.json")).read_text())
+    status = {c["name"]: c["status"] for c in manifest["chapters"]}
+    assert len(status) == 10 and set(status.values()) == {"ok"}, status
+    text = _report_text(tmp_path)
+    assert "rates need a population file" in text and "population of 0" not in text
+    assert "per 1,000 residents)" not in text
+    # a county-named config over city data says what the data cover
+    assert "Nottinghamshire — 2018/19" in text
+    assert "The data cover 1 district (Nottingham) of Nottinghamshire" in text
