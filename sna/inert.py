@@ -78,6 +78,8 @@ def inert_frame(df):
     >>> t = inert_frame(pd.DataFrame({"call": ["=cmd|' /C calc'!A0", "Assault"], "n": [-3, 4]}))
     >>> t["call"].tolist(), t["n"].tolist()
     (["'=cmd|' /C calc'!A0", 'Assault'], [-3, 4])
+    >>> inert_frame(pd.DataFrame({"d": pd.Series(["@x", None], dtype="string[pyarrow]")}))["d"].tolist()
+    ["'@x", <NA>]
     """
     import pandas as pd
 
@@ -88,7 +90,8 @@ def inert_frame(df):
             continue
         if isinstance(s.dtype, pd.CategoricalDtype):
             s = s.astype(object)
-        if s.map(is_formula_like, na_action="ignore").fillna(False).astype(bool).any():
+        test = s.astype(object) if isinstance(s.dtype, pd.StringDtype) else s  # (Arrow text holds no booleans)
+        if test.map(is_formula_like, na_action="ignore").fillna(False).astype(bool).any():
             out.isetitem(i, s.map(inert_text, na_action="ignore"))
     out.columns = _inert_index(out.columns)
     out.index = _inert_index(out.index)
