@@ -328,7 +328,8 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
         notices.append(f"An earlier run in this folder was interrupted: chapter(s) "
                        f"{', '.join(missing)} did not finish and are not in this report. Run "
                        "them again (sna run --chapters …, or the whole run).")
-    coverage = assessment.coverage_text()  # what the data cover, under the title
+    # what the data cover, under the title (an assessment stand-in may not say)
+    coverage = assessment.coverage_text() if hasattr(assessment, "coverage_text") else None
     result.report = assemble_report(out, area=result.area, year=result.year, build=result.build,
                                     synthetic=result.synthetic, results=result.chapters,
                                     narrative=sections, stale=stale, notices=notices,
