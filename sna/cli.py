@@ -333,29 +333,25 @@ def _cmd_init(args) -> int:
         geography["lsoa_best_fit"] = "bundled"
         report.append(f"police data coded on {' and '.join(str(v) for v in sorted(mix))} LSOAs, boundaries on "
                       f"{vintage} LSOAs: records harmonised by the ONS best-fit lookup (lsoa_best_fit: bundled)")
-    population, imd = args.population, args.imd
     near = [base, police.resolve().parent] + ([Path(args.boundaries).resolve().parent]
                                               if args.boundaries else [])
-    if not population:
-        population = find_nearby(near, _POPULATION_NAMES)
-        if population:
-            report.append(f"population: found {population} (--population to choose another)")
-        else:
-            report.append("population: none given or found, so the report gives counts and says "
-                          "'rates need a population file' where a rate would be; add --population "
-                          "with the ONS mid-year LSOA population estimates for rates per 1,000")
-    if population:
-        geography["population"] = _rel(Path(population), base)
-    if not imd:
-        imd = find_nearby(near, _IMD_NAMES)
-        if imd:
-            report.append(f"deprivation: found {imd} (--imd to choose another)")
-        else:
-            report.append("deprivation: none given or found, so chapter 5 says it needs one; add --imd "
-                          "with the English IMD 2019 / IoD 2025 File 1 (or, in Wales, set "
-                          "geography.imd: bundled-wimd2019 to use the bundled WIMD 2019 ranks)")
-    if imd:
-        geography["imd"] = _rel(Path(imd), base)
+    missing = {
+        "population": ("population", "none given or found, so the report gives counts and says "
+                       "'rates need a population file' where a rate would be; add --population "
+                       "with the ONS mid-year LSOA population estimates for rates per 1,000"),
+        "imd": ("deprivation", "none given or found, so chapter 5 says it needs one; add --imd with "
+                "the English IMD 2019 / IoD 2025 File 1 (or, in Wales, set geography.imd: "
+                "bundled-wimd2019 to use the bundled WIMD 2019 ranks)"),
+    }
+    for key, names in (("population", _POPULATION_NAMES), ("imd", _IMD_NAMES)):
+        given = getattr(args, key)
+        found = given or find_nearby(near, names)
+        what, absent = missing[key]
+        if not given:
+            report.append(f"{what}: found {found} (--{key} to choose another)" if found
+                          else f"{what}: {absent}")
+        if found:
+            geography[key] = _rel(Path(found), base)
 
     partnerships: dict[str, list[str]] = {}
     cspmap = csp.set_index("district")["csp"]
