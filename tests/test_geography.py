@@ -208,11 +208,11 @@ def test_population_rows_are_chosen_before_numbers_are_converted(monkeypatch):
     assert len(seen) == 1 and len(seen[0]) == 182 and "E01013810" in seen[0]
 
     # every column converted to numbers holds the two rows kept, not the file's 182
-    from sna.io import geography as geo_mod
+    from sna.io.geography import population as population_module
 
     sizes = []
-    real = geo_mod._to_number
-    monkeypatch.setattr(geo_mod, "_to_number", lambda col: sizes.append(len(col)) or real(col))
+    real = population_module.to_number
+    monkeypatch.setattr(population_module, "to_number", lambda col: sizes.append(len(col)) or real(col))
     read_population(POP, rows=rows)
     assert sizes and set(sizes) == {2}
 
