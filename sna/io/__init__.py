@@ -5,8 +5,8 @@
 - :mod:`sna.io.police_extract`, :mod:`sna.io.health` (ambulance, A&E),
   :mod:`sna.io.interventions` — partner data, read through the column mapping of
   :mod:`sna.io.partner`;
-- :mod:`sna.io.geography` — LSOA boundaries, LSOA -> district -> CSP lookups, population,
-  IMD 2019.
+- :mod:`sna.io.geography` — LSOA boundaries, LSOA -> district -> CSP lookups, 2011 and 2021
+  LSOAs, population, deprivation, and the assessment's area built from them.
 
 Each family module reads its files, detects them (``sna init``) and cleans them into the
 canonical tables with the toolkit of :mod:`sna.clean`. :data:`FORMATS` (defined in
