@@ -66,7 +66,7 @@ def read_boundaries(
         A file in any format geopandas reads, a folder of them (e.g. one GeoJSON per
         district), a glob, a zip archive, or a list.
     lsoa_column
-        The LSOA code column; detected if None (:func:`detect_lsoa_column`).
+        The LSOA code column; detected if None (:func:`~sna.io.geography.detect_lsoa_column`).
     vintage
         2011 or 2021; detected from the column name, else from the codes, if None.
 
