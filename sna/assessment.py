@@ -48,8 +48,25 @@ def empty_table(columns: dict) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=d) for c, (d, _) in columns.items()})
 
 
+class ConfiguredArea:
+    """What an assessment and a results-only dataset (:mod:`sna.dataset`) both say of their
+    config: the area's name and the sources."""
+
+    config: Config
+
+    @property
+    def area(self) -> str:
+        """The area's name."""
+        return self.config.area
+
+    @property
+    def sources(self) -> list[str]:
+        """Names of the configured sources."""
+        return list(self.config.sources)
+
+
 @dataclass
-class Assessment:
+class Assessment(ConfiguredArea):
     """A configured area's cleaned data, for one assessment year.
 
     Attributes
@@ -140,16 +157,6 @@ class Assessment:
         if years is None:
             years = [*self.year.baseline(self.config.baseline_years), self.year]
         return population_years(self.populations, years)
-
-    @property
-    def area(self) -> str:
-        """The area's name."""
-        return self.config.area
-
-    @property
-    def sources(self) -> list[str]:
-        """Names of the configured sources."""
-        return list(self.config.sources)
 
     def months_in_year(self, source: str | None = None) -> list[str]:
         """The months (``YYYY-MM``) of the assessment year that the data hold (of one source,

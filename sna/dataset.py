@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from .assessment import (
+    ConfiguredArea,
     assessment_year,
     cache_key,
     restore_categoricals,
@@ -265,7 +266,7 @@ class _Quality:
 # the dataset
 # --------------------------------------------------------------------------------------------
 @dataclass
-class IncidentDataset:
+class IncidentDataset(ConfiguredArea):
     """A configured area's cleaned data kept as a Parquet dataset, with the tables the
     chapters count from (:func:`load_dataset`).
 
@@ -301,16 +302,6 @@ class IncidentDataset:
     interventions: pd.DataFrame
     key: str = ""
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def area(self) -> str:
-        """The area's name."""
-        return self.config.area
-
-    @property
-    def sources(self) -> list[str]:
-        """Names of the configured sources."""
-        return list(self.config.sources)
 
     @property
     def rows_kept(self) -> int:
