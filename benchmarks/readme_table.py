@@ -73,14 +73,18 @@ def _scale_rows(sc: dict | None, sna: dict | None) -> list[str]:
     if not sc or not sc.get("contenders"):
         return []
     out, t = [], sc.get("targets", {})
-    busy = " (machine busy: load " + _load(sc) + ")" if (sc.get("load") or {}).get("busy") else ""
+
+    def busy_of(v: dict) -> str:  # a run kept from an earlier --only scale has its own load
+        sec = {"load": v["section_load"]} if v.get("section_load") else sc
+        return " (machine busy: load " + _load(sec) + ")" if (sec.get("load") or {}).get("busy") else ""
+
     v = sc["contenders"].get("sna-dataset-500mb")
     if v:
         same = t.get("one_year_same_counts_as_sna")
         out.append(
             f"| same, results-only (`sna.load_dataset`) on {v.get('workers', 2)} workers of "
             f"{v.get('memory_limit', '500MB')}: incidents and quarantine written as Parquet by "
-            f"the workers, only counts back{busy} | {_t(v)}, driver's peak {_gb(v['peak_mb'])}, "
+            f"the workers, only counts back{busy_of(v)} | {_t(v)}, driver's peak {_gb(v['peak_mb'])}, "
             f"workers' peak {_gb(v['workers_peak_mb'])} | the pandas engine, all rows in one "
             f"frame: {_t(sna) + ', peak ' + _gb(sna['peak_mb']) if sna else '—'} | — "
             f"| driver < 2 GB, same counts "
@@ -91,7 +95,7 @@ def _scale_rows(sc: dict | None, sna: dict | None) -> list[str]:
         out.append(
             f"| {d['months']} months x {d['forces']} forces, {v['rows']:,} rows (synthetic, "
             f"resampled from the sample; {d['files']:,} files, {d['bytes'] / 2**30:.1f} GiB), "
-            f"results-only on the same workers{busy} | {_t(v)}, driver's peak "
+            f"results-only on the same workers{busy_of(v)} | {_t(v)}, driver's peak "
             f"{_gb(v['peak_mb'])}, workers' peak {_gb(v['workers_peak_mb'])} | — | — "
             f"| driver < 2 GB, rows read = kept + set aside "
             f"| {_yes(t.get('many_years_driver_peak_under_2GB', False) and t.get('many_years_rows_read_equal_kept_plus_set_aside', False))} |")

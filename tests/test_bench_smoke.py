@@ -176,8 +176,10 @@ def _new_format(r: dict) -> dict:
     ing["targets"] = {"sna_within_1.5x_naive": True, "sna_within_2x_duckdb": True,
                       "sna_peak_under_1.5GB": True}
     ing["ratio_spread"] = {k: {"min": v * 0.9, "max": v * 1.1} for k, v in ing["ratios"].items()}
-    for sec in (ing, r["hotspot"], b):
+    for sec in (ing, r["hotspot"], b, *([r["scale"]] if "scale" in r else [])):
         sec["load"] = {"before": [0.6, 0.5, 0.5], "after": [1.2, 0.9, 0.6], "cores": 2, "busy": False}
+    for v in (r.get("scale") or {}).get("contenders", {}).values():
+        v.pop("section_load", None)  # (a run kept from an earlier section: its own load)
     return r
 
 
