@@ -32,8 +32,8 @@ Examples
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "participants.csv").write_text(
 ...     "Participant ID,Programme,Start Date,Age at Start,Gender\\n"
-...     "YP-001,Mentoring,03/05/2020,15,F\\n"
-...     "YP-002,Mentoring,04/05/2020,250,M\\n")
+...     "YP-001,Mentoring,13/05/2020,15,F\\n"
+...     "YP-002,Mentoring,14/05/2020,250,M\\n")
 >>> p = read_participants(d / "participants.csv", key=b"demo key, not a secret")
 >>> p[["intervention", "fy", "age", "set_aside"]].values.tolist()
 [['Mentoring', '2020/21', 15, <NA>], ['Mentoring', '2020/21', <NA>, 'bad_age']]
