@@ -499,3 +499,16 @@ def test_property_nhs2018_published_counts(case):
         for j, c in enumerate(cols):
             r = raw[total_row, j]
             assert pub[total_row, j] == (STAR if 1 <= r <= 7 else 5 * int(r / 5 + 0.5))
+
+
+def test_write_public_workbook_holds_no_formula(tmp_path):
+    t = apply(pd.DataFrame({"area": ['=HYPERLINK("http://x.invalid")', "+SUM(1,2)", "B"],
+                            "n": [30, 22, 4], "change": [-20.5, 3.0, 1.0]}),
+              rule="none", counts=["n"])
+    path = disclosure.write_public_workbook({"areas": t}, tmp_path / "tables.xlsx")
+    ws = openpyxl.load_workbook(path)["areas"]
+    cells = [c for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    assert [c.value for c in ws["A"]][1:3] == ['\'=HYPERLINK("http://x.invalid")', "'+SUM(1,2)"]
+    assert [c.value for c in ws["B"]][1:] == [30, 22, 4]
+    assert [c.value for c in ws["C"]][1:] == [-20.5, 3.0, 1.0]

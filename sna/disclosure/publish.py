@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DisclosureError
-from ..inert import write_csv
+from ..inert import inert_frame, write_csv
 from ._common import to_python
 from .rules import apply
 
@@ -254,7 +254,7 @@ def write_public_workbook(
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         for sheet, df in prepared:
-            df.to_excel(xw, sheet_name=sheet, index=_write_index(df, index))
+            inert_frame(df).to_excel(xw, sheet_name=sheet, index=_write_index(df, index))
     _meta_path(path).write_text(json.dumps({"file": path.name, "tables": records}, indent=2),
                                 encoding="utf-8")
     return path
