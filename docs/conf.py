@@ -83,6 +83,9 @@ nitpick_ignore_regex = [
     # is not in its module's __all__.
     (r"py:class", r"(DisclosureRule|Scheme|Progress)"),
     (r"py:class", r"sna\.io\._files\.InputFile"),
+    # the picklable context of a data.police.uk file task (sna.io.police_uk._clean), which
+    # police_uk_file_tasks returns and clean_police_uk_file takes back unchanged
+    (r"py:class", r"_Context"),
     (r"py:func", r"sna\.io\.police_uk\.read_file"),
     # numpydoc's "type" phrases such as "str, optional", "default 3" or "array-like".
     (r"py:class", r"(optional|default.*|array[_-]like|scalar|callable|file-like|"
