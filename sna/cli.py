@@ -244,23 +244,36 @@ def find_nearby(folders: Sequence[Path], patterns: Sequence[str]) -> str | None:
 
 
 def _cmd_init(args) -> int:
-    import pandas as pd
-
-    from .io.geography import (
-        detect_vintage,
-        read_boundaries,
-        read_district_csp_lookup,
-        read_lsoa_district_lookup,
-    )
-    from .io.police_uk import read_police_uk
-    from .periods import FinancialYear
-
+    """``sna init``: find the data, propose the area, name it, and write a config that loads."""
     out = Path(args.output)
     if out.exists() and not args.force:
         raise ConfigError(f"{out} exists already: choose another -o FILE or add --force to overwrite it",
                           file=out)
     base = out.resolve().parent
+    report: list[str] = []
     police = Path(args.police)
+    sources, fmt = _init_sources(args, police, base, report)
+    months, forces, located = _init_police_summary(args, police, fmt, report)
+    geography, districts, csp = _init_geography(args, base, forces, located, report)
+    _init_population_imd(args, base, police, geography, report)
+    partnerships = _init_partnerships(args, districts, csp, report)
+    area = args.area or _init_area_name(districts, csp, forces, report)
+    cfg: dict = {"area": area, "synthetic": False}
+    year = _latest_year(months)
+    if year:
+        cfg["year"] = year
+    cfg.update({"baseline_years": 3, "partnerships": partnerships, "geography": geography,
+                "sources": sources, "output": "outputs"})
+    _write_init_config(out, cfg, boundaries=bool(args.boundaries))
+    print("\n".join(report))
+    print(f"wrote {out}")
+    print(f"next: sna validate --config {out}")
+    return 0
+
+
+def _init_sources(args, police: Path, base: Path, report: list[str]) -> tuple[dict, dict]:
+    """``sna init``, finding the data: the police source and each ``--source NAME=PATH``, as
+    the config's ``sources``; and the police data's detected format."""
     fmt = detect_source_format(police)
     if fmt is None:
         raise InputFormatError(
@@ -268,7 +281,6 @@ def _cmd_init(args) -> int:
             "(YYYY-MM-<force>-street.csv, in folders or the downloaded zip)",
             file=police,
         )
-    report: list[str] = []
     sources: dict = {"police": {"format": fmt["format"], "path": _rel(police, base),
                                 **{k: v for k, v in fmt.items() if k not in ("format", "path")}}}
     for spec in args.source or []:
@@ -282,6 +294,15 @@ def _cmd_init(args) -> int:
         sources[name] = {"format": found["format"], "path": _rel(Path(p), base),
                          **{k: v for k, v in found.items() if k not in ("format", "path")}}
         report.append(f"source {name}: {found['format']} ({p})")
+    return sources, fmt
+
+
+def _init_police_summary(args, police: Path, fmt: dict, report: list[str]):
+    """``sna init``: the months and forces of data.police.uk street files, and the rows of
+    each LSOA code (none for another format)."""
+    import pandas as pd
+
+    from .io.police_uk import read_police_uk
 
     months: list = []
     forces: list[str] = []
@@ -299,6 +320,23 @@ def _cmd_init(args) -> int:
                       f"{_fmt_int(len(raw))} rows, months {months[0]}..{months[-1]}"
                       if months else "police: no months")
         report.append(f"force(s): {', '.join(forces)}")
+    return months, forces, located
+
+
+def _init_geography(args, base: Path, forces: list[str], located, report: list[str]):
+    """``sna init``: the boundaries (given, or a to-do when the area is proposed from the
+    LSOAs of the police data), the best-fit lookup when the police data's LSOA vintages differ
+    from the boundaries'; the config's ``geography``, the districts of the area (a count by
+    ``(district, district_name)``) and the district -> CSP / PFA lookup."""
+    import pandas as pd
+
+    from .io.geography import (
+        detect_vintage,
+        read_boundaries,
+        read_district_csp_lookup,
+        read_lsoa_district_lookup,
+        vintage_mix,
+    )
 
     geography: dict = {}
     csp = read_district_csp_lookup()
@@ -326,33 +364,45 @@ def _cmd_init(args) -> int:
         geography["boundaries"] = "boundaries/"
     # records coded on both LSOA vintages (data.police.uk moved to 2021 LSOAs), or on another
     # vintage than the boundaries: harmonise them through the bundled ONS best-fit lookup
-    from .io.geography import vintage_mix
-
     mix = vintage_mix(located.index.astype(str))
     if mix - {vintage}:
         geography["lsoa_best_fit"] = "bundled"
         report.append(f"police data coded on {' and '.join(str(v) for v in sorted(mix))} LSOAs, boundaries on "
                       f"{vintage} LSOAs: records harmonised by the ONS best-fit lookup (lsoa_best_fit: bundled)")
+    return geography, districts, csp
+
+
+#: ``sna init`` without a population / deprivation file: (what it is, what the report does).
+_INIT_MISSING = {
+    "population": ("population", "none given or found, so the report gives counts and says "
+                   "'rates need a population file' where a rate would be; add --population "
+                   "with the ONS mid-year LSOA population estimates for rates per 1,000"),
+    "imd": ("deprivation", "none given or found, so chapter 5 says it needs one; add --imd with "
+            "the English IMD 2019 / IoD 2025 File 1 (or, in Wales, set geography.imd: "
+            "bundled-wimd2019 to use the bundled WIMD 2019 ranks)"),
+}
+
+
+def _init_population_imd(args, base: Path, police: Path, geography: dict, report: list[str]) -> None:
+    """``sna init``: the population and deprivation files, given (``--population``,
+    ``--imd``) or found beside the config, the police data or the boundaries
+    (:func:`find_nearby`), into ``geography``, in place."""
     near = [base, police.resolve().parent] + ([Path(args.boundaries).resolve().parent]
                                               if args.boundaries else [])
-    missing = {
-        "population": ("population", "none given or found, so the report gives counts and says "
-                       "'rates need a population file' where a rate would be; add --population "
-                       "with the ONS mid-year LSOA population estimates for rates per 1,000"),
-        "imd": ("deprivation", "none given or found, so chapter 5 says it needs one; add --imd with "
-                "the English IMD 2019 / IoD 2025 File 1 (or, in Wales, set geography.imd: "
-                "bundled-wimd2019 to use the bundled WIMD 2019 ranks)"),
-    }
     for key, names in (("population", _POPULATION_NAMES), ("imd", _IMD_NAMES)):
         given = getattr(args, key)
         found = given or find_nearby(near, names)
-        what, absent = missing[key]
+        what, absent = _INIT_MISSING[key]
         if not given:
             report.append(f"{what}: found {found} (--{key} to choose another)" if found
                           else f"{what}: {absent}")
         if found:
             geography[key] = _rel(Path(found), base)
 
+
+def _init_partnerships(args, districts, csp, report: list[str]) -> dict[str, list[str]]:
+    """``sna init``: the partnerships, one per CSP (``--partnerships csp``) or per district,
+    each with its district codes."""
     partnerships: dict[str, list[str]] = {}
     cspmap = csp.set_index("district")["csp"]
     for (code, dname) in districts.index:
@@ -365,50 +415,58 @@ def _cmd_init(args) -> int:
     report.append(f"districts: " + ", ".join(f"{c} {n}" for c, n in districts.index))
     report.append(f"partnerships (per {'CSP' if args.partnerships == 'csp' else 'district'}): "
                   + "; ".join(f"{k}: {', '.join(v)}" for k, v in partnerships.items()))
+    return partnerships
 
-    area = args.area
-    if not area:
-        pfa_of = csp.set_index("district")["pfa"]
-        pfas = sorted({str(pfa_of.get(c, "")) for c, _ in districts.index} - {"", "nan"})
-        area = pfas[0] if len(pfas) == 1 else (_force_name(forces[0]) if forces else "My area")
-        if len(pfas) == 1 and 0 < len(districts) < int((pfa_of == pfas[0]).sum()):
-            # part of a force area (city-only boundaries): named after what the data cover
-            names = [str(n) for _, n in districts.index]
-            area = (" and ".join(names) if len(names) <= 2 else f"{pfas[0]} (part)")
-            report.append(f"area: {area} ({len(names)} of the {int((pfa_of == pfas[0]).sum())} "
-                          f"districts of {pfas[0]}; --area to name it otherwise)")
-    year = None
-    if months:
-        m = pd.to_datetime(pd.Series(months), format="%Y-%m", errors="coerce").dropna()
-        fy = m.dt.year - (m.dt.month < 4).astype(int)
-        counts = fy.value_counts()
-        complete = counts[counts >= 12]
-        year = str(FinancialYear(int(complete.index.max() if len(complete) else fy.max())))
-    cfg: dict = {"area": area, "synthetic": False}
-    if year:
-        cfg["year"] = year
-    cfg.update({"baseline_years": 3, "partnerships": partnerships, "geography": geography,
-                "sources": sources, "output": "outputs"})
+
+def _init_area_name(districts, csp, forces: list[str], report: list[str]) -> str:
+    """``sna init`` without ``--area``: the police force area of the districts, or, when they
+    are part of one (city-only boundaries), the districts' names; else the force's name."""
+    pfa_of = csp.set_index("district")["pfa"]
+    pfas = sorted({str(pfa_of.get(c, "")) for c, _ in districts.index} - {"", "nan"})
+    area = pfas[0] if len(pfas) == 1 else (_force_name(forces[0]) if forces else "My area")
+    if len(pfas) == 1 and 0 < len(districts) < int((pfa_of == pfas[0]).sum()):
+        # part of a force area (city-only boundaries): named after what the data cover
+        names = [str(n) for _, n in districts.index]
+        area = (" and ".join(names) if len(names) <= 2 else f"{pfas[0]} (part)")
+        report.append(f"area: {area} ({len(names)} of the {int((pfa_of == pfas[0]).sum())} "
+                      f"districts of {pfas[0]}; --area to name it otherwise)")
+    return area
+
+
+def _latest_year(months: list[str]) -> str | None:
+    """The latest financial year with all twelve of the given months (``YYYY-MM``), else the
+    latest with any; None without months."""
+    import pandas as pd
+
+    from .periods import FinancialYear
+
+    if not months:
+        return None
+    m = pd.to_datetime(pd.Series(months), format="%Y-%m", errors="coerce").dropna()
+    fy = m.dt.year - (m.dt.month < 4).astype(int)
+    counts = fy.value_counts()
+    complete = counts[counts >= 12]
+    return str(FinancialYear(int(complete.index.max() if len(complete) else fy.max())))
+
+
+def _write_init_config(out: Path, cfg: dict, *, boundaries: bool) -> None:
+    """``sna init``, writing the config: a header saying what is still to do, the YAML, and a
+    check that it loads."""
     import yaml
+
+    from .config import load_config
 
     text = (f"# sna.yml written by `sna init` (sna {_version()}); edit freely.\n"
             "# Paths are relative to this file. Check: sna validate --config " + out.name + "\n")
-    if not args.boundaries:
+    if not boundaries:
         text += "# TODO: LSOA boundaries are needed: set geography.boundaries to your boundary files.\n"
-    if "population" not in geography:
+    if "population" not in cfg["geography"]:
         text += ("# No population file: the report gives counts, and says 'rates need a population "
                  "file' where a rate would be. Set geography.population for rates.\n")
     text += yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    # prove it loads
-    from .config import load_config
-
-    load_config(out)
-    print("\n".join(report))
-    print(f"wrote {out}")
-    print(f"next: sna validate --config {out}")
-    return 0
+    load_config(out)  # prove it loads
 
 
 # --------------------------------------------------------------------------------------------
