@@ -198,15 +198,20 @@ def _area_lsoas(config: "Config", b: "gpd.GeoDataFrame", meta: dict, notes: list
     return geo, lookup_path, partnerships
 
 
+def _note_missing(geo: pd.DataFrame, column: str, what: str, notes: list[str]) -> None:
+    """Note (and log) how many LSOAs lack ``column``: "<n> LSOA(s) <what>"; nothing if none."""
+    n = int(geo[column].isna().sum())
+    if n:
+        notes.append(f"{n} LSOA(s) {what}")
+        logger.warning(notes[-1])
+
+
 def _add_levels(geo: pd.DataFrame, vintage: int, notes: list[str], methods: list[dict]) -> None:
     """Each LSOA's MSOA and ward (with names), in place."""
     levels = read_levels_lookup(vintage).drop_duplicates("lsoa").set_index("lsoa")
     for c in ("msoa", "msoa_name", "ward", "ward_name"):
         geo[c] = geo["lsoa"].map(levels[c])
-    nlev = int(geo["ward"].isna().sum())
-    if nlev:
-        notes.append(f"{nlev} LSOA(s) have no ward or MSOA in the bundled lookup")
-        logger.warning(notes[-1])
+    _note_missing(geo, "ward", "have no ward or MSOA in the bundled lookup", notes)
     methods.append({
         "method": "Wards and neighbourhoods",
         "what": ("LSOAs grouped into 2024 electoral wards (ONS LSOA 2021 to ward 2024 best fit) and "
@@ -258,10 +263,7 @@ def _add_population(config: "Config", geo: pd.DataFrame, vintage: int, notes: li
     population.attrs["sna"] = {"population_age_method": pop_method, **pop_meta}
     totals = population.groupby("lsoa")["population"].sum()
     geo["population"] = geo["lsoa"].map(totals).astype("Float64")
-    nmiss = int(geo["population"].isna().sum())
-    if nmiss:
-        notes.append(f"{nmiss} LSOA(s) have no population estimate")
-        logger.warning(notes[-1])
+    _note_missing(geo, "population", "have no population estimate", notes)
     if any(n.startswith("population estimates on") for n in notes):
         methods.append({
             "method": f"Population on {vintage} LSOAs",
@@ -312,10 +314,7 @@ def _add_deprivation(config: "Config", geo: pd.DataFrame, vintage: int, notes: l
     geo["imd_decile"] = geo["lsoa"].map(dep["imd_decile"]).astype("Int64")
     geo["imd_rank"] = geo["lsoa"].map(dep["imd_rank"]).astype("Int64")
     geo["deprivation_index"] = geo["lsoa"].map(dep["_index"])
-    nmiss = int(geo["imd_decile"].isna().sum())
-    if nmiss:
-        notes.append(f"{nmiss} LSOA(s) have no {' or '.join(labels)} decile")
-        logger.warning(notes[-1])
+    _note_missing(geo, "imd_decile", f"have no {' or '.join(labels)} decile", notes)
     methods.append({
         "method": "Deprivation",
         "what": (f"{' and '.join(labels)} decile of each LSOA (1 = most deprived 10% of the "
