@@ -57,6 +57,7 @@ import pandas as pd
 
 from .assessment import (
     ConfiguredArea,
+    _fingerprints,
     assessment_year,
     cache_key,
     restore_categoricals,
@@ -522,8 +523,6 @@ def load_dataset(
     ('2018/19', 24123, 24123, 24123)
     """
     from .datasets import demo_config
-    from .io._files import file_fingerprint
-    from .io._files import input_files as roles_and_files
     from .io.geography import load_geography
 
     cfg = load_config(demo_config() if config is None else config)
@@ -531,8 +530,7 @@ def load_dataset(
         from .engine import engine_settings
 
         cfg = cfg.model_copy(update={"engine": engine_settings(engine, cfg)})
-    inputs = [{"role": role, **file_fingerprint(p, content=False)}
-              for role, p in roles_and_files(cfg)]
+    inputs = _fingerprints(cfg, content=False)  # size and time: no hashing of big inputs
     key = cache_key(cfg, inputs + [{"dataset_format": DATASET_FORMAT}])
     root = dataset_dir(cfg) / key
     if progress:
