@@ -235,7 +235,7 @@ def input_files(config: Config) -> list[Path]:
     return sorted({p for _, p in roles_and_files(config)}, key=str)
 
 
-def _fingerprints(config: Config, *, content: bool = True) -> list[dict]:
+def input_fingerprints(config: Config, *, content: bool = True) -> list[dict]:
     """The role and fingerprint of every input file (``sna.io._files.input_files``); the
     contents hashed on a few threads (hashlib releases the GIL), and not at all when nothing is
     cached (``content=False``: size and time only). Computed once per run: the manifest reuses
@@ -698,7 +698,7 @@ def load_assessment(
         from .engine import engine_settings
 
         cfg = cfg.model_copy(update={"engine": engine_settings(engine, cfg)})
-    inputs = _fingerprints(cfg, content=use_cache)
+    inputs = input_fingerprints(cfg, content=use_cache)
     key = cache_key(cfg, inputs)
     folder = cfg.cache_dir() / key
     data = None

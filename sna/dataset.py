@@ -57,9 +57,9 @@ import pandas as pd
 
 from .assessment import (
     ConfiguredArea,
-    _fingerprints,
     assessment_year,
     cache_key,
+    input_fingerprints,
     restore_categoricals,
     stack_tables,
     year_geography,
@@ -530,7 +530,7 @@ def load_dataset(
         from .engine import engine_settings
 
         cfg = cfg.model_copy(update={"engine": engine_settings(engine, cfg)})
-    inputs = _fingerprints(cfg, content=False)  # size and time: no hashing of big inputs
+    inputs = input_fingerprints(cfg, content=False)  # size and time: no hashing of big inputs
     key = cache_key(cfg, inputs + [{"dataset_format": DATASET_FORMAT}])
     root = dataset_dir(cfg) / key
     if progress:
