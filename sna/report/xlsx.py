@@ -172,11 +172,8 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
         ``tables.meta.json`` lists every sheet for the output checker, with the row of each
         table's header (:data:`HEADER_ROW`).
     """
-    import pandas as pd
     from openpyxl import Workbook
-    from openpyxl.worksheet.table import Table, TableStyleInfo
 
-    from .. import __version__
     from ..chapter import read_sidecars, run_info
 
     out = Path(out)
@@ -200,67 +197,94 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
     cover.title = "Cover"
     contents = wb.create_sheet("Contents")
     notes = wb.create_sheet("Notes")
-
-    note_rows = [
-        ("[note 1]", "Numbers are rounded to the precision shown in the report; totals may "
-                     "differ slightly from the sum of rounded parts."),
-        ("[note 2]", "An empty cell: no value (the data cannot give it), not zero."),
-    ]
-    if public:
-        note_rows.append(("[note 3]", "A * marks a value withheld by statistical disclosure "
-                          "control (the rule is named in the contents, for each table)."))
-    if info["synthetic"]:
-        note_rows.append((f"[note {len(note_rows) + 1}]",
-                          "Synthetic data: every number is made from the bundled synthetic "
-                          "demo dataset and describes no real people or places."))
-
     used: set[str] = set()
     records, listing = [], []
     for csv in csvs:
         name = _sheet_name(csv.stem, used)
         t = about.get(csv.name, {})
-        label, caption = t.get("label", ""), t.get("caption", "")
-        try:
-            df = pd.read_csv(csv, dtype=object, keep_default_na=False, na_values=[""])
-        except pd.errors.EmptyDataError:
-            df = pd.DataFrame()
-        header = [str(c) for c in df.columns]
-        rows = [[_number(v) if not (isinstance(v, float) and math.isnan(v)) else None
-                 for v in r] for r in df.itertuples(index=False, name=None)]
-        ws = wb.create_sheet(name)
-        title = f"{label}: {caption}" if label else (caption or csv.stem)
-        sources = [words.get(s, s) for s in t.get("sources", [])]
-        write_cell(ws, 1, 1, title, **_TITLE_FONT)
-        write_cell(ws, 2, 1, "This worksheet contains one table. Notes are on the Notes "
-                             "sheet ([note 1], [note 2]"
-                             + (", [note 3]" if public else "") + ").")
-        write_cell(ws, 3, 1, _source_words(sources)
-                   + (f" Disclosure control: {t['disclosure']}." if public and t.get(
-                       "disclosure") else ""))
-        for j, h in enumerate(header, start=1):
-            write_cell(ws, HEADER_ROW, j, h, bold=True)
-        formats = [_format_of(h, [r[j] for r in rows]) for j, h in enumerate(header)]
-        for i, r in enumerate(rows, start=HEADER_ROW + 1):
-            for j, v in enumerate(r, start=1):
-                write_cell(ws, i, j, v, number_format=formats[j - 1])
-        ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
-        _widths(ws, [header, *rows])
-        ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width, 12)
-        if header and rows and len(set(header)) == len(header) and all(header):
-            from openpyxl.utils import get_column_letter
-
-            ref = f"A{HEADER_ROW}:{get_column_letter(len(header))}{HEADER_ROW + len(rows)}"
-            tab = Table(displayName=re.sub(r"\W", "_", f"table_{csv.stem}")[:250], ref=ref)
-            tab.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
-            ws.add_table(tab)
-        listing.append((name, label, caption, f"tables/{csv.name}", t.get("disclosure", "")))
+        _table_sheet(wb.create_sheet(name), csv, t, [words.get(s, s) for s in t.get("sources", [])],
+                     public)
+        listing.append((name, t.get("label", ""), t.get("caption", ""), f"tables/{csv.name}",
+                        t.get("disclosure", "")))
         meta = csv.with_name(csv.stem + ".meta.json")
         if meta.exists():
             rec = json.loads(meta.read_text(encoding="utf-8"))
             rec.update({"table": name, "file": f"tables/{csv.name}", "header_row": HEADER_ROW})
             records.append(rec)
+    _cover_sheet(cover, info, public)
+    _contents_sheet(contents, listing)
+    _notes_sheet(notes, _note_rows(public, info["synthetic"]))
 
-    # the cover
+    tmp = path.with_suffix(".xlsx.tmp")
+    wb.save(str(tmp))
+    tmp.replace(path)
+    _write_meta(meta_path, records)
+    return path
+
+
+def _table_sheet(ws, csv: Path, t: Mapping[str, Any], sources: Sequence[str],
+                 public: bool) -> None:
+    """One table's sheet: title, the "one table" line and the source (with the disclosure
+    rule of a public build) above the table, its header at :data:`HEADER_ROW`, frozen; the
+    numbers formatted; an Excel table over header and rows when the header allows one."""
+    import pandas as pd
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableStyleInfo
+
+    label, caption = t.get("label", ""), t.get("caption", "")
+    try:
+        df = pd.read_csv(csv, dtype=object, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame()
+    header = [str(c) for c in df.columns]
+    rows = [[_number(v) if not (isinstance(v, float) and math.isnan(v)) else None
+             for v in r] for r in df.itertuples(index=False, name=None)]
+    title = f"{label}: {caption}" if label else (caption or csv.stem)
+    write_cell(ws, 1, 1, title, **_TITLE_FONT)
+    write_cell(ws, 2, 1, "This worksheet contains one table. Notes are on the Notes "
+                         "sheet ([note 1], [note 2]"
+                         + (", [note 3]" if public else "") + ").")
+    write_cell(ws, 3, 1, _source_words(sources)
+               + (f" Disclosure control: {t['disclosure']}." if public and t.get(
+                   "disclosure") else ""))
+    for j, h in enumerate(header, start=1):
+        write_cell(ws, HEADER_ROW, j, h, bold=True)
+    formats = [_format_of(h, [r[j] for r in rows]) for j, h in enumerate(header)]
+    for i, r in enumerate(rows, start=HEADER_ROW + 1):
+        for j, v in enumerate(r, start=1):
+            write_cell(ws, i, j, v, number_format=formats[j - 1])
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+    _widths(ws, [header, *rows])
+    ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width, 12)
+    if header and rows and len(set(header)) == len(header) and all(header):
+        ref = f"A{HEADER_ROW}:{get_column_letter(len(header))}{HEADER_ROW + len(rows)}"
+        tab = Table(displayName=re.sub(r"\W", "_", f"table_{csv.stem}")[:250], ref=ref)
+        tab.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False)
+        ws.add_table(tab)
+
+
+def _note_rows(public: bool, synthetic: bool) -> list[tuple[str, str]]:
+    """The Notes sheet's notes: rounding and empty cells; withheld values (public build);
+    synthetic data."""
+    rows = [
+        ("[note 1]", "Numbers are rounded to the precision shown in the report; totals may "
+                     "differ slightly from the sum of rounded parts."),
+        ("[note 2]", "An empty cell: no value (the data cannot give it), not zero."),
+    ]
+    if public:
+        rows.append(("[note 3]", "A * marks a value withheld by statistical disclosure "
+                     "control (the rule is named in the contents, for each table)."))
+    if synthetic:
+        rows.append((f"[note {len(rows) + 1}]",
+                     "Synthetic data: every number is made from the bundled synthetic "
+                     "demo dataset and describes no real people or places."))
+    return rows
+
+
+def _cover_sheet(cover, info: Mapping[str, Any], public: bool) -> None:
+    """The Cover sheet: what the tables are, the build, when and how they were made."""
+    from .. import __version__
+
     write_cell(cover, 1, 1, f"Serious violence needs assessment: tables for {info['area']}, "
                             f"{info['year']}", **_TITLE_FONT)
     lines = [
@@ -286,7 +310,10 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
         r += 2 if head != "About these tables" else 1
     cover.column_dimensions["A"].width = 100
 
-    # the contents
+
+def _contents_sheet(contents, listing: Sequence[tuple[str, str, str, str, str]]) -> None:
+    """The Contents sheet: one linked row per table sheet (sheet, label, caption, CSV file,
+    disclosure rule)."""
     write_cell(contents, 1, 1, "Contents", **_TITLE_FONT)
     write_cell(contents, 2, 1, "This worksheet contains one table. Select a sheet name to "
                                "go to it.")
@@ -300,7 +327,9 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
     for col, width in zip("ABCDE", (34, 11, 90, 40, 30), strict=True):
         contents.column_dimensions[col].width = width
 
-    # the notes
+
+def _notes_sheet(notes, note_rows: Sequence[tuple[str, str]]) -> None:
+    """The Notes sheet: one row per note (number, text)."""
     write_cell(notes, 1, 1, "Notes", **_TITLE_FONT)
     write_cell(notes, 2, 1, "This worksheet contains one table.")
     write_cell(notes, 3, 1, "Note number", bold=True)
@@ -312,14 +341,15 @@ def write_tables_xlsx(out: str | os.PathLike, *, info: Mapping[str, Any] | None 
     notes.column_dimensions["A"].width = 14
     notes.column_dimensions["B"].width = 100
 
-    tmp = path.with_suffix(".xlsx.tmp")
-    wb.save(str(tmp))
-    tmp.replace(path)
-    if records:
-        specials = [{"table": s, "rule": "none", "counts": [], "derived": {}, "total_rows": [],
-                     "total_columns": [], "header_row": 3} for s in _SPECIAL_SHEETS]
-        meta_path.write_text(json.dumps({"file": "tables.xlsx", "tables": specials + records},
-                                        indent=2), encoding="utf-8")
-    else:
+
+def _write_meta(meta_path: Path, records: list[dict]) -> None:
+    """``tables.meta.json`` for the output checker (a public build's tables have records):
+    the Cover, Contents and Notes sheets, then every table sheet; removed when no table
+    has a record."""
+    if not records:
         meta_path.unlink(missing_ok=True)
-    return path
+        return
+    specials = [{"table": s, "rule": "none", "counts": [], "derived": {}, "total_rows": [],
+                 "total_columns": [], "header_row": 3} for s in _SPECIAL_SHEETS]
+    meta_path.write_text(json.dumps({"file": "tables.xlsx", "tables": specials + records},
+                                    indent=2), encoding="utf-8")
