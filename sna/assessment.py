@@ -371,15 +371,10 @@ _TABLES = ("incidents", "population", "populations", "quarantine", "participants
 
 def _file_hashes(folder: Path) -> dict[str, str]:
     """SHA-256 of every file of a cache folder but ``meta.json``, by relative path."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.name != "meta.json":
-            h = hashlib.sha256()
-            with open(p, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            out[p.relative_to(folder).as_posix()] = h.hexdigest()
-    return out
+    from .io._files import file_sha256
+
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "meta.json"}
 
 
 #: A temporary cache folder: ``.<key>.tmp-<pid>-<random>`` (the pid tells a live write apart).

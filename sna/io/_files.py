@@ -18,8 +18,8 @@ from typing import Iterable, Sequence
 
 from ..errors import InputFormatError
 
-__all__ = ["InputFile", "expand_paths", "input_files", "file_fingerprint", "undecodable_hint",
-           "csv_error_cause"]
+__all__ = ["InputFile", "expand_paths", "input_files", "file_fingerprint", "file_sha256",
+           "undecodable_hint", "csv_error_cause"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -241,18 +241,23 @@ def file_fingerprint(path: "str | os.PathLike", *, content: bool = True) -> dict
     >>> sorted(fp)
     ['mtime_ns', 'path', 'sha256', 'size']
     """
-    import hashlib
-
     p = Path(path)
     st = p.stat()
     out = {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     if content:
-        h = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        out["sha256"] = h.hexdigest()
+        out["sha256"] = file_sha256(p)
     return out
+
+
+def file_sha256(path: "str | os.PathLike") -> str:
+    """The SHA-256 hash (hex) of a file's bytes, read in 1 MiB blocks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def undecodable_hint(data: bytes) -> str:
