@@ -30,6 +30,7 @@ from .notebooks import check_notebook, notebook_kernel, resolve_chapters
 from .pdf import print_pdf
 from .folder import (
     claim_folder,
+    clear_assembled,
     clear_folder,
     earlier_chapters,
     folder_build,
@@ -42,9 +43,6 @@ from .xlsx import write_tables_xlsx
 __all__ = [
     "run",
 ]
-
-
-_CLEANED_SUBDIRS = ("chapters", "figures", "tables", "maps", "quarantine", "data")
 
 
 # ---- the run ------------------------------------------------------------------------------
@@ -245,15 +243,15 @@ def _start_outputs(out: Path, assessment, names: list[str], chapters, build: str
         say(f"sna run: the previous run in this folder was interrupted ({previous.get('created')})"
             + (f"; chapter(s) it did not finish: {', '.join(unfinished)}" if unfinished else ""))
     before = folder_build(out, lock)
-    if has_outputs(out) and (lock.stale is not None or before != build):
-        if lock.stale is None and chapters is not None:
+    other = has_outputs(out) and (lock.stale is not None or before != build)
+    if other or chapters is None:  # a full run starts from an empty folder too
+        if other and lock.stale is None and chapters is not None:
             say(f"sna run: the folder held a {before or 'build of unknown kind'} build: its "
                 f"outputs are cleared, the {build} report holds only the chapters run now")
         clear_folder(out)
         previous = None
-    if chapters is None:
-        previous = None
-    _clean_outputs(out, names, everything=chapters is None)
+    else:
+        _clean_outputs(out, names)
     if build == "public":  # never a record-level file in a public folder
         shutil.rmtree(out / "data", ignore_errors=True)
         (out / "quarantine" / "quarantine.csv").unlink(missing_ok=True)
@@ -274,10 +272,8 @@ def _record_interrupted(out: Path, cfg, config_path, params, jobs, assessment, b
     presented as a chapter), the report and workbook of the folder go (they no longer match
     it), and the manifest says the run was interrupted and which chapters did not finish."""
     unfinished = [t["name"] for t in tasks if t["name"] not in done]
-    _clean_outputs(out, unfinished, everything=False)
-    for f in ("report.html", "report.pdf", "tables.xlsx", "report.docx", "board_paper.docx",
-              "slides.pptx"):
-        (out / f).unlink(missing_ok=True)
+    _clean_outputs(out, unfinished)
+    clear_assembled(out)
     results = [done.get(t["name"]) or ChapterResult(name=t["name"], notebook=t["notebook"],
                                                      status="interrupted")
                for t in tasks]
@@ -419,14 +415,9 @@ def _prepare(cfg, year, progress=None):
     rebuilt = any("could not be used" in n for n in getattr(assessment, "notes", []))
     return assessment, assessment.cache_key in before and not rebuilt
 
-def _clean_outputs(out: Path, names: list[str], everything: bool) -> None:
-    """Remove the previous run's files of these chapters (all outputs for a full run)."""
-    if everything:
-        for sub in _CLEANED_SUBDIRS:
-            shutil.rmtree(out / sub, ignore_errors=True)
-        for f in ("report.html", "report.pdf", "tables.xlsx", "tables.meta.json", "manifest.json"):
-            (out / f).unlink(missing_ok=True)
-        return
+def _clean_outputs(out: Path, names: list[str]) -> None:
+    """Remove the previous run's files of these chapters (a full run clears the folder:
+    :func:`sna.report.folder.clear_folder`)."""
     for name in names:
         num = chapter_number(name)
         prefix = f"{num:02d}_" if num is not None else f"{name}_"

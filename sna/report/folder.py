@@ -27,15 +27,18 @@ from pathlib import Path
 from ..errors import OutputError
 from .notebooks import CHAPTERS
 
-__all__ = ["LOCK_NAME", "FolderLock", "claim_folder", "earlier_chapters", "clear_folder"]
+__all__ = ["LOCK_NAME", "FolderLock", "claim_folder", "earlier_chapters", "clear_folder",
+           "clear_assembled"]
 
 #: The lock file of a run in its output folder.
 LOCK_NAME = ".sna-run.lock"
 
 #: What a run writes into its folder (cleared whole when the build changes).
 OUTPUT_DIRS = ("chapters", "figures", "tables", "maps", "quarantine", "data")
-OUTPUT_FILES = ("report.html", "report.pdf", "tables.xlsx", "tables.meta.json", "manifest.json",
-                "report.docx", "board_paper.docx", "slides.pptx")
+#: The report, workbook and documents made from the chapters (gone when the chapters change).
+ASSEMBLED_FILES = ("report.html", "report.pdf", "tables.xlsx", "tables.meta.json",
+                   "report.docx", "board_paper.docx", "slides.pptx")
+OUTPUT_FILES = (*ASSEMBLED_FILES, "manifest.json")
 
 
 def _process_start(pid: int) -> str | None:
@@ -155,6 +158,13 @@ def clear_folder(out: Path) -> None:
         shutil.rmtree(out / sub, ignore_errors=True)
     for name in OUTPUT_FILES:
         (out / name).unlink(missing_ok=True)
+
+
+def clear_assembled(out: Path) -> None:
+    """Remove the report, workbook and documents (``ASSEMBLED_FILES``): they no longer
+    match the chapters in the folder."""
+    for name in ASSEMBLED_FILES:
+        (Path(out) / name).unlink(missing_ok=True)
 
 
 def earlier_chapters(previous: dict | None, out: Path, run_now: set[str],
