@@ -242,7 +242,7 @@ def _start_outputs(out: Path, assessment, names: list[str], chapters, build: str
                       if c.get("status") == "interrupted"]
         say(f"sna run: the previous run in this folder was interrupted ({previous.get('created')})"
             + (f"; chapter(s) it did not finish: {', '.join(unfinished)}" if unfinished else ""))
-    before = folder_build(out, lock)
+    before = folder_build(lock, previous)
     other = has_outputs(out) and (lock.stale is not None or before != build)
     if other or chapters is None:  # a full run starts from an empty folder too
         if other and lock.stale is None and chapters is not None:

@@ -135,13 +135,12 @@ def previous_manifest(out: Path) -> dict | None:
     return _read_json(Path(out) / "manifest.json")
 
 
-def folder_build(out: Path, lock: FolderLock) -> str | None:
+def folder_build(lock: FolderLock, manifest: dict | None) -> str | None:
     """The build the folder holds now: the lock's of a run that died (it may have written
-    outputs after the last manifest), else the manifest's; None when unknown (outputs without
-    a manifest) or the folder holds no outputs."""
+    outputs after the last manifest), else the folder's manifest's (:func:`previous_manifest`);
+    None when unknown (outputs without a manifest) or the folder holds no outputs."""
     if lock.stale and lock.stale.get("build"):
         return str(lock.stale["build"])
-    manifest = previous_manifest(out)
     if manifest and manifest.get("build"):
         return str(manifest["build"])
     return None
