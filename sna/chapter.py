@@ -918,21 +918,13 @@ class Chapter:
         source (A&E / ECDS, ambulance, hospital: :data:`sna.disclosure.NHS_FORMATS`) is
         always under ``nhs2018``, whatever its configured rule.
         """
-        from .disclosure.rules import NHS_FORMATS, strictest
+        from .disclosure.rules import source_rule, strictest
 
         if not sources:
             return "none"
         cfg = self.config
-        rules = []
-        for s in sources:
-            src = cfg.sources.get(s)
-            if src is None:
-                rules.append(cfg.disclosure.default_rule)
-            elif src.format in NHS_FORMATS:
-                rules.append(strictest([src.default_disclosure, "nhs2018"]))
-            else:
-                rules.append(src.default_disclosure)
-        return strictest(rules)
+        return strictest(source_rule(cfg.sources[s]) if s in cfg.sources
+                         else cfg.disclosure.default_rule for s in sources)
 
     def _rules_by_source(self, table, sources, column_sources, row_sources, skip):
         """The ``column_rules`` and ``row_rules`` of :func:`sna.disclosure.apply` for a table

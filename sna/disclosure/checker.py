@@ -21,7 +21,7 @@ from .._log import logger
 from ..errors import DisclosureError
 from ._common import ROUND_TO, count_name_ok, looks_derived, norm_name, parse_cell, to_python
 from ._suppression import Equations
-from .rules import RULES, SMALL_COUNTS, check_rule, is_total_label, strictest
+from .rules import RULES, SMALL_COUNTS, check_rule, is_total_label, source_rule, strictest
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -1004,10 +1004,7 @@ def _default_rule(rules, config) -> tuple[str, dict[str, str], dict[str, str]]:
         from ..config import Config, load_config
 
         cfg = config if isinstance(config, Config) else load_config(config)
-        from .rules import NHS_FORMATS
-
-        source_rules = {name: ("nhs2018" if src.format in NHS_FORMATS else src.default_disclosure)
-                        for name, src in cfg.sources.items()}
+        source_rules = {name: source_rule(src) for name, src in cfg.sources.items()}
         if default is None:
             default = cfg.disclosure.default_rule
     return default or "", patterns, source_rules

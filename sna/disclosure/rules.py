@@ -31,6 +31,7 @@ __all__ = [
     "RULE_ORDER",
     "NHS_FORMATS",
     "strictest",
+    "source_rule",
     "published_count",
     "SUPPRESSED",
     "SMALL_COUNTS",
@@ -69,6 +70,21 @@ def strictest(rules: Iterable[str]) -> str:
         if RULE_ORDER.index(r) > RULE_ORDER.index(out):
             out = r
     return out
+
+def source_rule(source) -> str:
+    """The rule a source's counts are published under: its configured rule
+    (:attr:`sna.config.SourceConfig.default_disclosure`), and ``nhs2018`` whatever that says
+    for an NHS source (:data:`NHS_FORMATS`).
+
+    >>> from types import SimpleNamespace as S
+    >>> source_rule(S(format="ecds", default_disclosure="legacy5"))
+    'nhs2018'
+    >>> source_rule(S(format="police_uk", default_disclosure="none"))
+    'none'
+    """
+    if source.format in NHS_FORMATS:
+        return strictest([source.default_disclosure, "nhs2018"])
+    return source.default_disclosure
 
 def published_count(n: int, rule: str) -> int | None:
     """One count as ``rule`` publishes it: ``None`` when suppressed (1-7 under nhs2018, 1-5
