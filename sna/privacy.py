@@ -280,23 +280,21 @@ _NHS_INSIDE = r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])"
 _NHS_INSIDE_RE2 = r"(^|[^0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}([^0-9]|$)"  # no look-behind
 
 
-def _has_nhs(text: str) -> bool:
+def _nhs_inside_arrow(arr) -> np.ndarray:
+    import pyarrow.compute as pc
+
     import re
 
     import pyarrow as pa
 
-    nums = re.findall(_NHS_INSIDE, text)
-    return bool(nums) and bool(_nhs_valid_arrow(pa.array(nums, type=pa.string())).any())
-
-
-def _nhs_inside_arrow(arr) -> np.ndarray:
-    import pyarrow.compute as pc
-
     out = np.zeros(len(arr), dtype=bool)
     idx = np.flatnonzero(_mask(pc.match_substring_regex(arr, _NHS_INSIDE_RE2), len(arr)))
-    if idx.size:
-        texts = arr.take(idx).to_pylist()
-        out[idx] = [_has_nhs(t) for t in texts]
+    if idx.size:  # every candidate number of every text checked in one vectorised pass
+        nums = [re.findall(_NHS_INSIDE, t) for t in arr.take(idx).to_pylist()]
+        flat = [x for ns in nums for x in ns]
+        if flat:
+            owner = np.repeat(idx, [len(ns) for ns in nums])
+            out[owner[_nhs_valid_arrow(pa.array(flat, type=pa.string()))]] = True
     return out
 
 
