@@ -80,6 +80,9 @@ def test_chapter_has_one_parameters_cell_with_defaults_that_run_the_demo(name):
     assert f'Chapter("{name}"' in code
     # thin: no file reading in a chapter; the assessment comes from the cache
     assert not re.search(r"read_csv|read_excel|read_file|open\(", code)
+    # a source's rule is the one it is published under (NHS sources always nhs2018), not the
+    # configured one
+    assert "default_disclosure" not in code, "use sna.disclosure.source_rule"
 
 
 # ---- executing every chapter ----------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..chapter import read_sidecars
+from ..disclosure.rules import source_rule
 from .folder import LOCK_NAME
 from .notebooks import CHAPTERS
 
@@ -122,7 +123,7 @@ def write_manifest(result: RunResult, cfg, config_path, params, jobs, assessment
     manifest["disclosure"] = {
         "build": result.build,
         "default_rule": cfg.disclosure.default_rule,
-        "source_rules": {n: s.default_disclosure for n, s in cfg.sources.items()},
+        "source_rules": {n: source_rule(s) for n, s in cfg.sources.items()},
         "tables": disc_tables if result.build == "public" else [],
     }
     if result.pdf_message:
