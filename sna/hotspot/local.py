@@ -4,7 +4,7 @@ clusters (:func:`local_moran`).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -119,6 +119,144 @@ def _gistar_permutations(x, mat, wstar, permutations, seed, alternative, randomi
     le[alone] = permutations
     p, hot = perm_pvalues(ge, le, permutations, alternative)
     return p, np.where(alone, x > x.mean(), hot)
+
+class _Inputs(NamedTuple):
+    """The checked inputs both statistics start from."""
+
+    x: np.ndarray  # the values (or rates) analysed
+    pop_col: str | None  # the population column of a rate, else None
+    mat: sparse.csr_matrix  # binary neighbours, the unit itself excluded
+    winfo: dict  # how the neighbours were found
+    value: str
+    per: float
+
+def _inputs(data, what, value, rates, population, per, weights, tolerance, k, distance, islands):
+    """Values (or rates) of ``data``, at least 3 areas, and their neighbours."""
+    x, pop_col = _values(data, value, rates, population, per, what)
+    if len(x) < 3:
+        raise fail(f"{what} needs at least 3 areas.")
+    mat, winfo = neighbours(
+        data, weights, tolerance=tolerance, k=k, distance=distance, islands=islands
+    )
+    return _Inputs(x, pop_col, mat, winfo, value, per)
+
+def _result(data, what, inp: _Inputs, columns: dict, *, style, method, permutations, seed,
+            alternative, correction, sampling: dict, extra: dict, level: float = 0.01):
+    """``data`` (its attrs cleared) plus ``rate`` when rates were analysed and the statistic's
+    ``columns``; every choice recorded in ``attrs["sna"][what]``, with the p-values'
+    resolution (:func:`record_resolution`). ``sampling`` follows ``permutations`` and
+    ``extra`` closes the record."""
+    out = data.copy()
+    out.attrs = {}
+    if inp.pop_col is not None:
+        out["rate"] = inp.x
+    for name, column in columns.items():
+        out[name] = column
+    meta = {
+        "value": "rate" if inp.pop_col is not None else inp.value,
+        "rate": {"population": inp.pop_col, "per": inp.per} if inp.pop_col is not None else None,
+        "weights": {**inp.winfo, "style": style},
+        "pvalues": method,
+        "permutations": int(permutations),
+        **sampling,
+        "seed": int(seed) if permutations else None,
+        "alternative": alternative,
+        "correction": correction,
+        **extra,
+    }
+    p, padj = columns["pvalue"], columns["pvalue_adj"]
+    record_resolution(meta, p, padj, permutations, alternative, correction, what, level)
+    record(out, what, meta)
+    return out
+
+def _gistar_scores(x: np.ndarray, mat, value: str):
+    """Gi* star weights and z-scores of ``x``, after checking that the values differ; a
+    warning counts the units where Gi* is undefined."""
+    xbar = x.mean()
+    s = np.sqrt((x**2).mean() - xbar**2)
+    if not s > 1e-12 * max(1.0, abs(xbar)):
+        raise fail(
+            f"gistar: all values of {value!r} are equal; there is no hot or cold spot to find.",
+            column=value,
+        )
+    wstar, wi, s1 = star_weights(mat)
+    z = gistar_z(x, wstar, wi, s1)
+    undefined = int(np.isnan(z).sum())
+    if undefined:
+        logger.warning(
+            "gistar: %d unit(s) have every unit as a neighbour, so Gi* is undefined there (NaN)",
+            undefined,
+        )
+    return wstar, z, undefined
+
+def _gistar_pvalues(x, mat, wstar, z, permutations, seed, alternative, randomisation):
+    """p-values of Gi*, the direction of each unit (hot = upper tail) and how they were
+    found: permutations, or the normal approximation when ``permutations`` is 0."""
+    if randomisation not in ("conditional", "total"):
+        raise fail(f"randomisation must be 'conditional' or 'total', got {randomisation!r}.")
+    if permutations:
+        p, hot = _gistar_permutations(x, mat, wstar, permutations, seed, alternative,
+                                      randomisation)
+        method = f"permutation, {randomisation} randomisation ({permutations}, seed {seed})"
+    else:
+        p, hot = norm_pvalues(z, alternative)
+        method = "normal approximation"
+    return p, hot, method
+
+def _log_spots(out, winfo, method, correction) -> None:
+    logger.info(
+        "gistar: %d hot and %d cold spots (%s, %s, correction %s)",
+        int(np.char.startswith(out["hotspot"].to_numpy(dtype=str), "hot").sum()),
+        int(np.char.startswith(out["hotspot"].to_numpy(dtype=str), "cold").sum()),
+        winfo["method"],
+        method,
+        correction,
+    )
+
+def _moran(inp: _Inputs, value: str):
+    """Local Moran's I of ``inp.x``, after checking that the values differ: the scaled
+    deviations z, the row-standardised weights, the spatial lag of z, Σ zⱼ² and Iᵢ."""
+    x, n = inp.x, len(inp.x)
+    sd = x.std()
+    if not sd > 1e-12 * max(1.0, abs(x.mean())):
+        raise fail(
+            f"local_moran: all values of {value!r} are equal; there is no cluster to find.",
+            column=value,
+        )
+    z = (x - x.mean()) / sd
+    rs = np.asarray(inp.mat.sum(axis=1)).ravel()
+    inv = sparse.diags(np.where(rs != 0, 1 / np.where(rs != 0, rs, 1), 0))
+    wr = (inv @ inp.mat).tocsr()
+    lag = np.asarray(wr @ z).ravel()
+    den = (z * z).sum()
+    lisa = (n - 1) * z * lag / den
+    return z, wr, lag, den, lisa
+
+def _moran_pvalues(x, z, wr, den, lisa, permutations, seed, alternative):
+    """p-values of local Moran's I and how they were found: conditional permutations, or
+    the normal approximation with the conditional-randomisation moments."""
+    n = len(x)
+    if permutations:
+        # the lag of z is an increasing function of the lag of x: count on x (exact sums)
+        ge, le = tail_counts(x, wr, permutations, seed, conditional=True)
+        # I is increasing in the neighbour sum when z_i > 0, decreasing when z_i < 0
+        pos = z > 0
+        ge_i = np.where(pos, ge, le)
+        le_i = np.where(pos, le, ge)
+        zero = z == 0
+        ge_i[zero] = permutations
+        le_i[zero] = permutations
+        p, _ = perm_pvalues(ge_i, le_i, permutations, alternative)
+        return p, f"conditional permutation ({permutations}, seed {seed})"
+    m2 = den / n
+    wi = np.asarray(wr.sum(axis=1)).ravel()
+    wi2 = np.asarray(wr.multiply(wr).sum(axis=1)).ravel()
+    e = -(z**2 * wi) / ((n - 1) * m2)
+    v = (z / m2) ** 2 * (n / (n - 2)) * (wi2 - wi**2 / (n - 1)) * (m2 - z**2 / (n - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zz = np.where(v > 0, (lisa - e) / np.sqrt(v), 0.0)
+    p, _ = norm_pvalues(zz, alternative)
+    return p, "normal approximation (conditional randomisation moments, Sokal et al. 1998)"
 
 
 def gistar(
@@ -245,70 +383,22 @@ def gistar(
     14   0.024  not significant
     """
     check_common(permutations, alternative, correction, seed)
-    x, pop_col = _values(data, value, rates, population, per, "gistar")
-    n = len(x)
-    if n < 3:
-        raise fail("gistar needs at least 3 areas.")
-    mat, winfo = neighbours(
-        data, weights, tolerance=tolerance, k=k, distance=distance, islands=islands
-    )
-    xbar = x.mean()
-    s = np.sqrt((x**2).mean() - xbar**2)
-    if not s > 1e-12 * max(1.0, abs(xbar)):
-        raise fail(
-            f"gistar: all values of {value!r} are equal; there is no hot or cold spot to find.",
-            column=value,
-        )
-    wstar, wi, s1 = star_weights(mat)
-    z = gistar_z(x, wstar, wi, s1)
-    undefined = int(np.isnan(z).sum())
-    if undefined:
-        logger.warning(
-            "gistar: %d unit(s) have every unit as a neighbour, so Gi* is undefined there (NaN)",
-            undefined,
-        )
-    if randomisation not in ("conditional", "total"):
-        raise fail(f"randomisation must be 'conditional' or 'total', got {randomisation!r}.")
-    if permutations:
-        p, hot = _gistar_permutations(x, mat, wstar, permutations, seed, alternative,
-                                      randomisation)
-        method = f"permutation, {randomisation} randomisation ({permutations}, seed {seed})"
-    else:
-        p, hot = norm_pvalues(z, alternative)
-        method = "normal approximation"
+    inp = _inputs(data, "gistar", value, rates, population, per,
+                  weights, tolerance, k, distance, islands)
+    wstar, z, undefined = _gistar_scores(inp.x, inp.mat, value)
+    p, hot, method = _gistar_pvalues(inp.x, inp.mat, wstar, z, permutations, seed,
+                                     alternative, randomisation)
     padj = adjust_pvalues(p, correction)
-    out = data.copy()
-    out.attrs = {}
-    if pop_col is not None:
-        out["rate"] = x
-    out["gistar"] = z
-    out["pvalue"] = p
-    out["pvalue_adj"] = padj
-    out["hotspot"] = _hotspot_labels(padj, hot)
-    meta = {
-        "value": "rate" if pop_col is not None else value,
-        "rate": {"population": pop_col, "per": per} if pop_col is not None else None,
-        "weights": {**winfo, "style": "binary, self included (Gi*)"},
-        "pvalues": method,
-        "permutations": int(permutations),
-        "randomisation": randomisation if permutations else None,
-        "seed": int(seed) if permutations else None,
-        "alternative": alternative,
-        "correction": correction,
-        "classes": "by pvalue_adj <= 0.001 / 0.01 / 0.05; hot if above expectation",
-        "n": n,
-        "undefined": undefined,
-    }
-    record_resolution(meta, p, padj, permutations, alternative, correction, "gistar")
-    record(out, "gistar", meta)
-    logger.info(
-        "gistar: %d hot and %d cold spots (%s, %s, correction %s)",
-        int(np.char.startswith(out["hotspot"].to_numpy(dtype=str), "hot").sum()),
-        int(np.char.startswith(out["hotspot"].to_numpy(dtype=str), "cold").sum()),
-        winfo["method"],
-        method,
-        correction,
+    columns = {"gistar": z, "pvalue": p, "pvalue_adj": padj,
+               "hotspot": _hotspot_labels(padj, hot)}
+    out = _result(
+        data, "gistar", inp, columns, style="binary, self included (Gi*)", method=method,
+        permutations=permutations, seed=seed, alternative=alternative, correction=correction,
+        sampling={"randomisation": randomisation if permutations else None},
+        extra={"classes": "by pvalue_adj <= 0.001 / 0.01 / 0.05; hot if above expectation",
+               "n": len(inp.x), "undefined": undefined},
     )
+    _log_spots(out, inp.winfo, method, correction)
     return out
 
 def local_moran(
@@ -396,73 +486,19 @@ def local_moran(
     check_common(permutations, alternative, correction, seed)
     if not 0 < alpha < 1:
         raise fail(f"alpha must be between 0 and 1, got {alpha!r}.")
-    x, pop_col = _values(data, value, rates, population, per, "local_moran")
-    n = len(x)
-    if n < 3:
-        raise fail("local_moran needs at least 3 areas.")
-    mat, winfo = neighbours(
-        data, weights, tolerance=tolerance, k=k, distance=distance, islands=islands
-    )
-    sd = x.std()
-    if not sd > 1e-12 * max(1.0, abs(x.mean())):
-        raise fail(
-            f"local_moran: all values of {value!r} are equal; there is no cluster to find.",
-            column=value,
-        )
-    z = (x - x.mean()) / sd
-    rs = np.asarray(mat.sum(axis=1)).ravel()
-    inv = sparse.diags(np.where(rs != 0, 1 / np.where(rs != 0, rs, 1), 0))
-    wr = (inv @ mat).tocsr()
-    lag = np.asarray(wr @ z).ravel()
-    den = (z * z).sum()
-    lisa = (n - 1) * z * lag / den
-    if permutations:
-        # the lag of z is an increasing function of the lag of x: count on x (exact sums)
-        ge, le = tail_counts(x, wr, permutations, seed, conditional=True)
-        # I is increasing in the neighbour sum when z_i > 0, decreasing when z_i < 0
-        pos = z > 0
-        ge_i = np.where(pos, ge, le)
-        le_i = np.where(pos, le, ge)
-        zero = z == 0
-        ge_i[zero] = permutations
-        le_i[zero] = permutations
-        p, _ = perm_pvalues(ge_i, le_i, permutations, alternative)
-        method = f"conditional permutation ({permutations}, seed {seed})"
-    else:
-        m2 = den / n
-        wi = np.asarray(wr.sum(axis=1)).ravel()
-        wi2 = np.asarray(wr.multiply(wr).sum(axis=1)).ravel()
-        e = -(z**2 * wi) / ((n - 1) * m2)
-        v = (z / m2) ** 2 * (n / (n - 2)) * (wi2 - wi**2 / (n - 1)) * (m2 - z**2 / (n - 1))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            zz = np.where(v > 0, (lisa - e) / np.sqrt(v), 0.0)
-        p, _ = norm_pvalues(zz, alternative)
-        method = "normal approximation (conditional randomisation moments, Sokal et al. 1998)"
+    inp = _inputs(data, "local_moran", value, rates, population, per,
+                  weights, tolerance, k, distance, islands)
+    z, wr, lag, den, lisa = _moran(inp, value)
+    p, method = _moran_pvalues(inp.x, z, wr, den, lisa, permutations, seed, alternative)
     padj = adjust_pvalues(p, correction)
     quad = np.where(z > 0, np.where(lag > 0, "HH", "HL"), np.where(lag > 0, "LH", "LL")).astype(
         object
     )
-    out = data.copy()
-    out.attrs = {}
-    if pop_col is not None:
-        out["rate"] = x
-    out["lisa_i"] = lisa
-    out["pvalue"] = p
-    out["pvalue_adj"] = padj
-    out["quadrant"] = quad
-    out["cluster"] = np.where(padj <= alpha, quad, "not significant").astype(object)
-    meta = {
-        "value": "rate" if pop_col is not None else value,
-        "rate": {"population": pop_col, "per": per} if pop_col is not None else None,
-        "weights": {**winfo, "style": "row-standardised, self excluded"},
-        "pvalues": method,
-        "permutations": int(permutations),
-        "seed": int(seed) if permutations else None,
-        "alternative": alternative,
-        "correction": correction,
-        "alpha": alpha,
-        "n": n,
-    }
-    record_resolution(meta, p, padj, permutations, alternative, correction, "local_moran", alpha)
-    record(out, "local_moran", meta)
-    return out
+    columns = {"lisa_i": lisa, "pvalue": p, "pvalue_adj": padj, "quadrant": quad,
+               "cluster": np.where(padj <= alpha, quad, "not significant").astype(object)}
+    return _result(
+        data, "local_moran", inp, columns, style="row-standardised, self excluded",
+        method=method, permutations=permutations, seed=seed, alternative=alternative,
+        correction=correction, sampling={}, extra={"alpha": alpha, "n": len(inp.x)},
+        level=alpha,
+    )
