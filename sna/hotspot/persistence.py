@@ -264,31 +264,11 @@ def classify(
     >>> out.loc[12, "hotspot_category"], out.attrs["sna"]["classify"]["n_periods"]
     ('persistent hot spot', 2)
     """
-    for name, v in (
-        ("hotspot_prop", hotspot_prop),
-        ("persistent_prop", persistent_prop),
-        ("recent_prop", recent_prop),
-        ("critical_p", critical_p),
-    ):
-        if not 0 < v < 1:
-            raise fail(f"{name} must be greater than 0 and less than 1, got {v!r}.", key=name)
-    if not isinstance(points, pd.DataFrame) or len(points) == 0:
-        raise fail("points is empty: there are no events to classify.")
-    if time not in points.columns:
-        raise fail(f"time column {time!r} not found in points.", column=time)
-    when = pd.to_datetime(points[time], errors="coerce")
-    if when.isna().all():
-        raise fail(f"time column {time!r} has no dates.", column=time)
+    props = {"hotspot_prop": hotspot_prop, "persistent_prop": persistent_prop,
+             "recent_prop": recent_prop, "critical_p": critical_p}
+    when = _dates(points, time, props)
     start, edges, pos, data_end, partial = _periods(when, period, start, collapse)
-
-    # where to count
-    if areas is None and grid is None:
-        xy, _ = points_xy(points)
-        okxy = np.isfinite(xy).all(axis=1)
-        grid = grids.grid(
-            pd.DataFrame({"x": xy[okxy, 0], "y": xy[okxy, 1]}), cell_size=cell_size, shape=shape
-        )
-    target = areas if areas is not None else grid
+    target = _where_to_count(points, areas, grid, cell_size, shape)
     per_period, counts = _count_periods(points, pos, edges, data_end, areas, target)
     if len(counts) < 2:
         raise fail(
@@ -301,17 +281,7 @@ def classify(
     nmat = np.column_stack([c for _, c in counts])  # areas x periods
     hot, cold = _hot_and_cold(nmat, mat, correction, critical_p)
     m = nmat.shape[1]
-    recent = math.floor(recent_prop * m)
-    if recent < 1:
-        recent = 1
-        logger.warning(
-            "classify: recent_prop x %d periods < 1; the last period is treated as recent", m
-        )
-    older = m - recent
-    if older < 1:
-        raise fail(
-            "classify needs at least one non-recent period; use a shorter period.", key="period"
-        )
+    recent, older = _recent_and_older(m, recent_prop)
     final = _categories(hot, cold, older, recent, hotspot_prop, persistent_prop)
     out = target_checked.copy()
     out.attrs = {}
@@ -326,26 +296,66 @@ def classify(
         "n_periods": m,
         "recent_periods": recent,
         "final_period_partial": bool(partial and not collapse),
-        "hotspot_prop": hotspot_prop,
-        "persistent_prop": persistent_prop,
-        "recent_prop": recent_prop,
-        "critical_p": critical_p,
+        **props,
         "correction": f"{correction} across periods within each area" if correction else None,
         "weights": winfo,
         "pvalues": "normal approximation, two-sided, per period",
         "categories": {k: int(v) for k, v in pd.Series(final).value_counts().items()},
     }
     if partial and not collapse:
-        logger.warning(
-            "classify: the last period (from %s) is only partly covered by the data (to %s); "
-            "pass collapse=True to merge it into the one before",
-            edges[-2].date(),
-            (data_end - pd.Timedelta(days=1)).date(),
-        )
+        _warn_partial(edges, data_end)
     if "grid" in target.attrs.get("sna", {}):
         meta["grid"] = target.attrs["sna"]["grid"]
     record(out, "classify", meta)
     return out
+
+def _dates(points: pd.DataFrame, time: str, props: dict[str, float]) -> pd.Series:
+    """The dates of the events, after checking :func:`classify`'s proportions (``props``),
+    the events and their date column."""
+    for name, v in props.items():
+        if not 0 < v < 1:
+            raise fail(f"{name} must be greater than 0 and less than 1, got {v!r}.", key=name)
+    if not isinstance(points, pd.DataFrame) or len(points) == 0:
+        raise fail("points is empty: there are no events to classify.")
+    if time not in points.columns:
+        raise fail(f"time column {time!r} not found in points.", column=time)
+    when = pd.to_datetime(points[time], errors="coerce")
+    if when.isna().all():
+        raise fail(f"time column {time!r} has no dates.", column=time)
+    return when
+
+def _where_to_count(points, areas, grid, cell_size, shape):
+    """The areas, the grid given, or a grid over the events (:func:`grids.grid`)."""
+    if areas is None and grid is None:
+        xy, _ = points_xy(points)
+        okxy = np.isfinite(xy).all(axis=1)
+        grid = grids.grid(
+            pd.DataFrame({"x": xy[okxy, 0], "y": xy[okxy, 1]}), cell_size=cell_size, shape=shape
+        )
+    return areas if areas is not None else grid
+
+def _warn_partial(edges, data_end) -> None:
+    logger.warning(
+        "classify: the last period (from %s) is only partly covered by the data (to %s); "
+        "pass collapse=True to merge it into the one before",
+        edges[-2].date(),
+        (data_end - pd.Timedelta(days=1)).date(),
+    )
+
+def _recent_and_older(m: int, recent_prop: float) -> tuple[int, int]:
+    """How many of the ``m`` periods are recent (at least one, with a warning) and older."""
+    recent = math.floor(recent_prop * m)
+    if recent < 1:
+        recent = 1
+        logger.warning(
+            "classify: recent_prop x %d periods < 1; the last period is treated as recent", m
+        )
+    older = m - recent
+    if older < 1:
+        raise fail(
+            "classify needs at least one non-recent period; use a shorter period.", key="period"
+        )
+    return recent, older
 
 def _periods(when: pd.Series, period: str, start, collapse: bool):
     """The periods of :func:`classify`: their start, the edges between them, each event's
