@@ -368,34 +368,7 @@ def by_deprivation(
     0           1  40  20.0         4.0
     1          10  20   5.0         1.0
     """
-    for col in ("lsoa", population, decile):
-        if col not in geography.columns:
-            raise fail(f"by_deprivation: geography has no {col!r} column.", column=col)
-    s = _count_series(counts, value, "by_deprivation")
-    geo = pd.DataFrame(geography[["lsoa", population, decile]]).copy()
-    unknown = sorted(set(s.index.astype(str)) - set(geo["lsoa"].astype(str)))
-    s_events = s.groupby(s.index.astype(str)).sum()
-    if unknown:
-        lost = float(s_events.reindex(unknown).sum())
-        if lost > 0:
-            raise fail(
-                f"by_deprivation: {len(unknown)} LSOA(s) with events are not in the geography "
-                f"(e.g. {unknown[:3]}); filter the events to the area first.",
-                column="lsoa",
-            )
-    geo["n"] = s_events.reindex(geo["lsoa"].astype(str)).fillna(0).to_numpy()
-    dec = pd.to_numeric(geo[decile], errors="coerce")
-    no_decile = dec.isna()
-    if ((dec < 1) | (dec > 10)).any():
-        raise fail("by_deprivation: IMD deciles must be 1..10 (1 = most deprived).", column=decile)
-    pop = pd.to_numeric(geo[population], errors="coerce")
-    if pop[~no_decile].isna().any() or (pop[~no_decile] <= 0).any():
-        raise fail("by_deprivation: every LSOA needs a positive population.", column=population)
-    geo = geo[~no_decile].assign(**{population: pop[~no_decile]})
-    group = "imd_quintile" if quintiles else "imd_decile"
-    geo[group] = (
-        ((dec[~no_decile] + 1) // 2).astype(int) if quintiles else dec[~no_decile].astype(int)
-    )
+    geo, group, no_decile = _lsoas(counts, geography, value, population, decile, quintiles)
     tab = (
         geo.groupby(group)
         .agg(areas=("lsoa", "size"), n=("n", "sum"), population=(population, "sum"))
@@ -439,6 +412,40 @@ def by_deprivation(
     }
     record(tab, "by_deprivation", meta)
     return tab
+
+def _lsoas(counts, geography, value, population, decile, quintiles):
+    """The LSOAs :func:`by_deprivation` groups, checked: those with a decile, with their
+    events (``n``), population and group (decile or quintile); the group column's name and
+    the mask of the geography's LSOAs without a decile."""
+    for col in ("lsoa", population, decile):
+        if col not in geography.columns:
+            raise fail(f"by_deprivation: geography has no {col!r} column.", column=col)
+    s = _count_series(counts, value, "by_deprivation")
+    geo = pd.DataFrame(geography[["lsoa", population, decile]]).copy()
+    unknown = sorted(set(s.index.astype(str)) - set(geo["lsoa"].astype(str)))
+    s_events = s.groupby(s.index.astype(str)).sum()
+    if unknown:
+        lost = float(s_events.reindex(unknown).sum())
+        if lost > 0:
+            raise fail(
+                f"by_deprivation: {len(unknown)} LSOA(s) with events are not in the geography "
+                f"(e.g. {unknown[:3]}); filter the events to the area first.",
+                column="lsoa",
+            )
+    geo["n"] = s_events.reindex(geo["lsoa"].astype(str)).fillna(0).to_numpy()
+    dec = pd.to_numeric(geo[decile], errors="coerce")
+    no_decile = dec.isna()
+    if ((dec < 1) | (dec > 10)).any():
+        raise fail("by_deprivation: IMD deciles must be 1..10 (1 = most deprived).", column=decile)
+    pop = pd.to_numeric(geo[population], errors="coerce")
+    if pop[~no_decile].isna().any() or (pop[~no_decile] <= 0).any():
+        raise fail("by_deprivation: every LSOA needs a positive population.", column=population)
+    geo = geo[~no_decile].assign(**{population: pop[~no_decile]})
+    group = "imd_quintile" if quintiles else "imd_decile"
+    geo[group] = (
+        ((dec[~no_decile] + 1) // 2).astype(int) if quintiles else dec[~no_decile].astype(int)
+    )
+    return geo, group, no_decile
 
 def _rate_ratio(o1, p1, o2, p2, confidence):
     """Rate ratio (o1/p1)/(o2/p2) with the exact conditional interval."""
