@@ -13,7 +13,9 @@ import pandas as pd
 
 from ..errors import AnalysisInputError
 from ..periods import FinancialYear, fy_start_year, parse_dates
+from .._validate import as_list as _as_list
 from .._validate import check_columns as _check_columns
+from .._validate import check_frame as _check_frame
 from .._validate import timestamps as _timestamps
 
 
@@ -139,3 +141,14 @@ def regular(g: pd.DataFrame, label: str) -> None:
             f"series {label!r} has more than one row for {m[m.duplicated()].iloc[0]:%Y-%m}; "
             "aggregate first (sna.trend.monthly) or pass by= to separate the series"
         )
+
+
+def monthly_values(data: pd.DataFrame, value: str, date: str, by) -> tuple[list[str], pd.Series]:
+    """The ``by`` columns and the ``value`` column of a monthly table, checked (numbers)."""
+    _check_frame(data, "data")
+    by_cols = _as_list(by)
+    _check_columns(data, [value, date, *by_cols], what="data")
+    x = data[value]
+    if not pd.api.types.is_numeric_dtype(x):
+        raise AnalysisInputError(f"value column {value!r} must hold numbers", column=value)
+    return by_cols, x

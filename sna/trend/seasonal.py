@@ -13,10 +13,8 @@ import pandas as pd
 
 from .._log import record
 from ..errors import AnalysisInputError
-from .._validate import as_list as _as_list
-from .._validate import check_columns as _check_columns
-from .._validate import check_frame as _check_frame
 from ._common import label as _label
+from ._common import monthly_values as _monthly_values
 from ._common import months as _months
 from ._common import regular as _regular
 
@@ -84,12 +82,7 @@ def stl(
     """
     from statsmodels.tsa.seasonal import STL
 
-    _check_frame(data, "data")
-    by_cols = _as_list(by)
-    _check_columns(data, [value, date, *by_cols], what="data")
-    x = data[value]
-    if not pd.api.types.is_numeric_dtype(x):
-        raise AnalysisInputError(f"value column {value!r} must hold numbers", column=value)
+    by_cols, x = _monthly_values(data, value, date, by)
     work = data.copy()
     work["_m"] = _months(data, date).to_numpy()
     work = work.sort_values([*by_cols, "_m"], kind="stable")

@@ -24,6 +24,7 @@ from .._validate import check_frame as _check_frame
 from ._common import counts as _counts
 from ._common import label as _label
 from ._common import month_starts as _month_starts
+from ._common import monthly_values as _monthly_values
 from ._common import months as _months
 from ._common import regular as _regular
 
@@ -235,12 +236,7 @@ def rolling_12(
     >>> rolling_12(m)["rolling_12"].tolist()[10:]
     [nan, 12.0, 12.0]
     """
-    _check_frame(data, "data")
-    by_cols = _as_list(by)
-    _check_columns(data, [value, date, *by_cols], what="data")
-    x = data[value]
-    if not pd.api.types.is_numeric_dtype(x):
-        raise AnalysisInputError(f"value column {value!r} must hold numbers", column=value)
+    by_cols, x = _monthly_values(data, value, date, by)
     work = pd.DataFrame({"_m": _months(data, date).to_numpy(),
                          "_x": x.astype("float64").to_numpy()})
     for c in by_cols:
