@@ -470,11 +470,34 @@ class _CacheDamaged(Exception):
     pass
 
 
+class _LastRead:
+    """The tables of the cache folder this process read last, kept for the next read of the
+    same folder with the same file hashes. A chapter kernel of ``sna run`` runs several
+    chapters one after another, each loading the assessment: the Parquet files are read once
+    per kernel, and every load gets its own copy of the tables."""
+
+    folder: Path | None = None
+    files: dict | None = None  # meta.json's hashes, all checked when the tables were read
+    tables: dict | None = None  # name -> DataFrame, as read (restored categoricals, attrs)
+    quality: str | None = None  # quality.json's text
+
+
+_last_read = _LastRead()
+
+
+def _copied_tables(tables: dict, quality: str) -> dict:
+    """A load's own copy of the remembered tables (a chapter may add columns to them) and
+    its own QualityLog."""
+    data = {name: df.copy() for name, df in tables.items()}
+    data["quality"] = QualityLog.from_dict(json.loads(quality))
+    return data
+
+
 def _read_cache(folder: Path) -> tuple[dict, dict] | str:
     """The cached tables and meta, or why the cache cannot be used (damaged, partial or
-    changed since it was written: every file is checked against its SHA-256)."""
-    import geopandas as gpd
-
+    changed since it was written: every file is checked against its SHA-256). The tables of
+    the folder read last in this process are copied instead of read again when every hash
+    still matches (:class:`_LastRead`)."""
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         expected = meta.get("files")
@@ -484,16 +507,28 @@ def _read_cache(folder: Path) -> tuple[dict, dict] | str:
         bad = sorted(n for n in set(expected) | set(found) if expected.get(n) != found.get(n))
         if bad:
             raise _CacheDamaged(f"{', '.join(bad)} changed, missing or unexpected")
-        data = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _TABLES}
-        data["incidents"] = restore_categoricals(data["incidents"])
-        geo = gpd.read_parquet(folder / "geography.parquet")
-        geo.attrs["sna"] = meta.get("geography_attrs", {})
-        data["geography"] = geo
-        data["population"].attrs["sna"] = meta.get("population_attrs", {})
-        data["quality"] = QualityLog.from_dict(json.loads((folder / "quality.json").read_text(encoding="utf-8")))
+        last = _last_read
+        if last.folder != folder.resolve() or last.files != found:
+            tables, quality = _read_tables(folder, meta)
+            last.folder, last.files, last.tables, last.quality = (folder.resolve(), found,
+                                                                  tables, quality)
+        data = _copied_tables(last.tables, last.quality)
     except Exception as exc:  # a damaged or partial cache is rebuilt
         return f"{type(exc).__name__ if not isinstance(exc, _CacheDamaged) else 'damaged'}: {exc}"
     return data, meta
+
+
+def _read_tables(folder: Path, meta: dict) -> tuple[dict, str]:
+    """The tables of a checked cache folder, and the text of its QualityLog."""
+    import geopandas as gpd
+
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in _TABLES}
+    tables["incidents"] = restore_categoricals(tables["incidents"])
+    geo = gpd.read_parquet(folder / "geography.parquet")
+    geo.attrs["sna"] = meta.get("geography_attrs", {})
+    tables["geography"] = geo
+    tables["population"].attrs["sna"] = meta.get("population_attrs", {})
+    return tables, (folder / "quality.json").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------

@@ -155,3 +155,41 @@ def test_changed_cleaning_code_changes_the_key(monkeypatch):
     assert assessment_mod.cache_key(cfg, inputs) == before  # stable
     monkeypatch.setattr(assessment_mod, "_CODE_FINGERPRINT", "edited-clean-py")
     assert assessment_mod.cache_key(cfg, inputs) != before
+
+
+def test_cache_tables_read_once_per_process_and_copied(tmp_path, monkeypatch):
+    # a warm chapter kernel loads the assessment once per chapter: the Parquet files of the
+    # same unchanged folder are read once, and every load gets tables of its own
+    cfg = sample_config(tmp_path)
+    first = load_assessment(cfg)
+    reads = []
+    real = assessment_mod._read_tables
+    monkeypatch.setattr(assessment_mod, "_read_tables",
+                        lambda folder, meta: reads.append(folder) or real(folder, meta))
+    monkeypatch.setattr(assessment_mod, "_last_read", assessment_mod._LastRead())
+    a, b = load_assessment(cfg), load_assessment(cfg)
+    assert reads == [first.cache_path]
+    pd.testing.assert_frame_equal(a.incidents, first.incidents)
+    assert a.quality.to_dict() == first.quality.to_dict()
+    assert a.incidents is not b.incidents and a.quality is not b.quality
+    a.incidents["lsoa"] = None  # one chapter's change is not the next one's
+    a.incidents.drop(a.incidents.index[:10], inplace=True)
+    a.geography["population"] = 0
+    a.quality.sources["police"].months.clear()
+    a.population.attrs["sna"]["x"] = 1
+    c = load_assessment(cfg)
+    assert reads == [first.cache_path]
+    pd.testing.assert_frame_equal(c.incidents, first.incidents)
+    pd.testing.assert_frame_equal(c.geography, first.geography)
+    assert c.quality.to_dict() == first.quality.to_dict()
+    assert "x" not in c.population.attrs["sna"]
+    # a cache file that changed is checked against its hash as before: never served from memory
+    (first.cache_path / "quarantine.parquet").write_bytes(b"garbage")
+    d = load_assessment(cfg)
+    assert any("could not be used" in n for n in d.notes) and len(d.incidents) == 24123
+    assert reads == [first.cache_path]  # rebuilt from the input files, not read
+    # files whose hashes are not those of the tables held are read again
+    assessment_mod._last_read.files = {"incidents.parquet": "0" * 64}
+    e = load_assessment(cfg)
+    assert reads == [first.cache_path, first.cache_path]
+    pd.testing.assert_frame_equal(e.incidents, first.incidents)

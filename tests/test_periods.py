@@ -90,3 +90,29 @@ def test_uk_date_series_day_first_and_mixed():
     assert fy_of(s).tolist() == ["2020/21", "2019/20", pd.NA, "2020/21", pd.NA]
     with pytest.raises(AnalysisInputError, match="cannot read"):
         fy_of("not a date")
+
+
+def test_timestamps_of_each_kind_of_date_column(monkeypatch):
+    # sna._validate.timestamps reads every kind of date column the analysis functions take;
+    # a datetime column is never asked value by value whether it holds text
+    from sna._validate import timestamps
+
+    months = pd.Series(pd.to_datetime(["2020-04-01", "2020-05-01"]))
+    mapped = []
+    real_map = pd.Series.map
+    monkeypatch.setattr(pd.Series, "map",
+                        lambda self, *a, **k: mapped.append(str(self.dtype)) or real_map(self, *a, **k))
+    assert list(timestamps(months, "month")) == list(months)
+    assert list(timestamps(pd.Series([1.5e18, 1.6e18]), "month")) == list(
+        pd.to_datetime(pd.Series([1.5e18, 1.6e18])))
+    assert mapped == []
+    assert list(timestamps(months.astype(object), "m")) == list(months)
+    assert mapped == ["object"]  # a column of objects may hold text: asked
+    assert list(timestamps(pd.Series(["01/04/2020", "2020-05"]), "m")) == list(months)
+    assert list(timestamps(pd.Series(["2020-04", "2020-05"], dtype="string"), "m")) == list(months)
+    assert list(timestamps(months.dt.to_period("M"), "m")) == list(months)
+    assert list(timestamps(pd.Series(["2020-04", "2020-05"], dtype="category"), "m")) == list(months)
+    with pytest.raises(AnalysisInputError, match="cannot be read as dates"):
+        timestamps(pd.Series(["2020-04", "no date"]), "m")
+    with pytest.raises(AnalysisInputError, match="1 missing"):
+        timestamps(pd.Series([months[0], pd.NaT]), "m")

@@ -28,7 +28,6 @@ __all__ = [
 def export_chapter_html(executed: str | os.PathLike, html_path: str | os.PathLike) -> Path:
     """Export an executed notebook to HTML with nbconvert, without input cells or prompts."""
     import nbformat
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
     nb.cells = [c for c in nb.cells
@@ -38,9 +37,7 @@ def export_chapter_html(executed: str | os.PathLike, html_path: str | os.PathLik
             c.outputs = [o for o in c.get("outputs", [])
                          if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                          and o.get("output_type") != "execute_result"]
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _html_exporter().from_notebook_node(nb)
     title = _notebook_title(nb) or Path(executed).stem
     body = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", body, count=1,
                   flags=re.S)
@@ -48,6 +45,19 @@ def export_chapter_html(executed: str | os.PathLike, html_path: str | os.PathLik
     path = Path(html_path)
     path.write_text(body, encoding="utf-8")
     return path
+
+_EXPORTER: list = []
+
+
+def _html_exporter():
+    """nbconvert's HTML exporter, made once per process: a chapter worker exports several
+    chapters, and each new exporter compiles its Jinja templates again (about 0.1 s)."""
+    if not _EXPORTER:
+        from nbconvert import HTMLExporter
+
+        _EXPORTER.append(HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                                      exclude_output_prompt=True))
+    return _EXPORTER[0]
 
 # ---- report.html --------------------------------------------------------------------------
 def _notebook_title(nb) -> str | None:
