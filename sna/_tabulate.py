@@ -241,6 +241,12 @@ def age_bands(ages: pd.Series | Sequence | np.ndarray, bands: Bands = DEFAULT_BA
     cat = pd.Categorical(out, categories=labels, ordered=True)
     return pd.Series(cat, index=index, name="age_band")
 
+def _tidy_labels(s: pd.Series) -> pd.Series:
+    """Labels stripped; missing and 'unknown' words -> ``"Not known"``; as text."""
+    text = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+    missing = text.isna() | text.map(lambda v: isinstance(v, str) and v.lower() in _MISSING_WORDS)
+    return text.where(~missing, NOT_KNOWN).astype(str)
+
 def clean_category(values: pd.Series | Sequence, *, order: Sequence[str] = ()) -> pd.Series:
     """Tidy a sex / ethnicity / level column: missing and 'unknown' words -> ``"Not known"``.
 
@@ -265,9 +271,12 @@ def clean_category(values: pd.Series | Sequence, *, order: Sequence[str] = ()) -
     """
     index = values.index if isinstance(values, pd.Series) else None
     s = pd.Series(values, index=index, dtype=object)
-    text = s.map(lambda v: v.strip() if isinstance(v, str) else v)
-    missing = text.isna() | text.map(lambda v: isinstance(v, str) and v.lower() in _MISSING_WORDS)
-    text = text.where(~missing, NOT_KNOWN).astype(str)
+    codes, uniques = pd.factorize(s)  # each distinct label tidied once, not once per record
+    if all(type(u) is str for u in uniques):
+        labels = np.append(_tidy_labels(pd.Series(uniques, dtype=object)).to_numpy(), NOT_KNOWN)
+        text = pd.Series(labels[codes], index=s.index, dtype=object)  # missing (-1): Not known
+    else:  # numbers too (1 and 1.0 are one value to factorize, two labels here)
+        text = _tidy_labels(s)
     seen = set(text.unique()) - {NOT_KNOWN}
     first = [o for o in order if o in seen]
     cats = list(dict.fromkeys([*first, *sorted(seen - set(first)), NOT_KNOWN]))

@@ -182,7 +182,8 @@ class Assessment(ConfiguredArea):
         inc = self.incidents if source is None else self.incidents[self.incidents["source"] == source]
         g = self.geography
         names = g.drop_duplicates("district").set_index("district")["district_name"].astype(str)
-        present = sorted(set(inc["district"].dropna().astype(str)) & set(names.index))
+        districts = pd.Series(inc["district"].dropna().unique())  # not a string per record
+        present = sorted(set(districts.astype(str)) & set(names.index))
         shown = [names[d] for d in present]
         span = self.months_in_year(source)
         n = len(span)

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -156,6 +157,20 @@ def parse_dates(s: pd.Series) -> pd.Series:
     >>> dates.dt.strftime("%d %b %Y").tolist()
     ['01 Apr 2020', '01 Apr 2020', '01 May 2020', '05 May 2020']
     """
+    if len(s) == 1 and type(v := s.iloc[0]) is str:  # one date (a month named in a call)
+        return pd.Series([_parse_one(v)], index=s.index, dtype="datetime64[ns]")
+    return _parse_series(s)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_one(text: str):
+    """One date string as :func:`parse_dates` reads it, remembered: the analysis functions
+    read the same few months ("2020-04") hundreds of times, and each read of a one-row
+    Series costs pandas a few milliseconds."""
+    return _parse_series(pd.Series([text])).iloc[0]
+
+
+def _parse_series(s: pd.Series) -> pd.Series:
     text = s.astype("string")
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     iso = text.str.match(_ISO).fillna(False).astype(bool)

@@ -426,3 +426,20 @@ def test_canonical_incidents_dtypes(mixed):
     assert repeats(canon).iloc[0]["repeat_people"] == 1
     e = profile(empty_incidents(), by="sex")
     assert e["n"].sum() == 0 and e["group"].tolist() == [NOT_KNOWN]
+
+
+def test_clean_category_of_mixed_values_and_index():
+    # strings are tidied once per distinct label; numbers and text that compare equal
+    # (1, 1.0) keep their own labels; the index and name are kept
+    s = pd.Series([" White ", "NK", None, "Black", "White", float("nan"), "unknown"],
+                  index=[9, 8, 7, 6, 5, 4, 3], name="ethnicity")
+    out = clean_category(s, order=["White"])
+    assert out.tolist() == ["White", "Not known", "Not known", "Black", "White", "Not known",
+                            "Not known"]
+    assert list(out.index) == [9, 8, 7, 6, 5, 4, 3] and out.name == "ethnicity"
+    assert list(out.cat.categories) == ["White", "Black", "Not known"]
+    mixed = clean_category(pd.Series([1, 1.0, "1", None]))
+    assert mixed.tolist() == ["1", "1.0", "1", "Not known"]
+    assert clean_category(pd.Series(["b", pd.NA, "a"], dtype="string")).tolist() == [
+        "b", "Not known", "a"]
+    assert clean_category([]).tolist() == []

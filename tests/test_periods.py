@@ -116,3 +116,15 @@ def test_timestamps_of_each_kind_of_date_column(monkeypatch):
         timestamps(pd.Series(["2020-04", "no date"]), "m")
     with pytest.raises(AnalysisInputError, match="1 missing"):
         timestamps(pd.Series([months[0], pd.NaT]), "m")
+
+
+def test_parse_dates_one_value_as_many():
+    # one date string (read once, then remembered) is read as the same string among others
+    from sna.periods import parse_dates
+
+    for text in ["2020-04", "01/04/2020", " 5 May 2020 ", "2020-04-01T10:00", "no date", "31/02/2020"]:
+        one = parse_dates(pd.Series([text], index=[7]))
+        many = parse_dates(pd.Series([text, "2020-01-01"], index=[7, 8]))
+        assert str(one.dtype) == "datetime64[ns]" and list(one.index) == [7]
+        assert one.iloc[0] is pd.NaT if pd.isna(many.iloc[0]) else one.iloc[0] == many.iloc[0]
+    assert parse_dates(pd.Series(["2020-04"])).iloc[0] == pd.Timestamp("2020-04-01")
