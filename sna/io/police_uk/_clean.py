@@ -44,6 +44,7 @@ from ._read import (
     encode_street_text,
     file_month,
     one_file_per_month,
+    parse_raw_lines,
     police_uk_files,
     raw_frame,
     read_street_split,
@@ -376,15 +377,50 @@ def _police_uk_file(f, ctx: _Context) -> _Part:
         }
     rest = None
     if n_kept < n:
-        rest = _with_records(raw_rows(~kept))
+        rest = raw_rows(~kept)  # (their lines, parsed with the other files' when assembled)
     return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
 
 
+def _rest_table(items: list):
+    """The rows left to the shared cleaning path by every file (tables, or lines not parsed
+    yet: :func:`~sna.io.police_uk._read.parse_raw_lines`) as one raw table, in file and line
+    order, each row with its quarantine JSON (:func:`_with_records`)."""
+    import pyarrow as pa
+
+    tables = [_with_records(t) for t in parse_raw_lines(items)]
+    items.clear()
+    return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+
+
+def _clean_rest_items(items: list, name: str, config: "Config",
+                      geography: "gpd.GeoDataFrame") -> CleanedSource:
+    """The rows the file tasks left (:func:`_rest_table`) through :func:`_clean_rest`."""
+    rest = _rest_table(items)
+    # text as categoricals (as read_police_uk gives it); each row's JSON came with it
+    raw = raw_frame([encode_street_text(rest)], [], "street")
+    del rest
+    raw.attrs = {}
+    best_fit = config.geography.lsoa_best_fit
+    if best_fit not in (None, "bundled"):
+        best_fit = str(config.resolve(best_fit))
+    return _clean_rest(raw, name, config, geography, best_fit)
+
+
 def _with_records(table):
-    """Add ``_record``: each row as the JSON the quarantine keeps (written here, in parallel)."""
+    """Add ``_record``: each row as the JSON the quarantine keeps (one set of Arrow kernels for
+    the rows of many files; a table of several files whose values need pandas is written file
+    by file, as each file's rows would be alone)."""
     import pyarrow as pa
 
     rec = _records_arrow(table)
+    files = table["file"] if "file" in table.column_names else None
+    if rec is None and files is not None and len(pd.unique(files.to_numpy())) > 1:
+        codes = pd.Series(files.combine_chunks().indices.to_numpy())
+        bounds = np.flatnonzero(np.diff(codes.to_numpy())) + 1
+        starts = [0, *bounds.tolist()]
+        stops = [*bounds.tolist(), table.num_rows]
+        return pa.concat_tables([_with_records(table.slice(a, b - a))
+                                 for a, b in zip(starts, stops)])
     if rec is None:  # a value whose JSON text Arrow cannot be trusted to write as pandas does
         raw = raw_frame([table.select(table.column_names)], [], "street")
         json_text = records_json(raw[[c for c in raw.columns if c not in ("file", "line")]])
@@ -418,6 +454,10 @@ def _json_values(column):
         text = pc.if_else(pc.equal(text, "-0.0"), "0.0", text)
         return pc.fill_null(text, "null")
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        if len(col) > 64:  # a few distinct values (months, forces, crime types): each once
+            enc = pc.dictionary_encode(col)
+            if 2 * len(enc.dictionary) <= len(col):
+                return _json_values(enc)
         if pc.any(pc.match_substring_regex(col, "[\x00-\x1f]")).as_py():
             return None
         esc = col
@@ -599,6 +639,20 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
     file_pos = {f: i for i, f in enumerate(files)}
     rows_read = int(sum(p.rows for p in parts))
     dups = int(sum(p.duplicate_rows for p in parts))
+    # the rows left by the files, all at once, through the shared cleaning path (step 2),
+    # on a thread of their own while this one concatenates the plainly kept rows (step 1):
+    # their parse and JSON run in Arrow, outside the GIL
+    rest_items = [p.rest for p in parts if p.rest is not None]
+    for p in parts:
+        p.rest = None
+    rest_job = None
+    if rest_items:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sna-rest")
+        rest_job = pool.submit(_clean_rest_items, rest_items, name, config, geography)
+        pool.shutdown(wait=False)
+        del rest_items
     # 1. the plainly kept rows of every file, in file order (the parts are emptied as we go)
     blocks = []
     for p in parts:
@@ -606,26 +660,15 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
             p.columns["_file"] = np.full(p.n_kept, file_pos[p.file], dtype=np.int32)
             blocks.append(p.columns)
         p.columns = {}
-    kept = _concat(blocks) if blocks else None
+    try:
+        kept = _concat(blocks) if blocks else None
+    finally:
+        res = rest_job.result() if rest_job is not None else None  # (its error, if any)
     del blocks
-    # 2. the other rows, all files at once, through the shared cleaning path
-    rest_tables = [p.rest for p in parts if p.rest is not None]
-    for p in parts:
-        p.rest = None
+    # 2. the other rows: set aside, or kept after all
     set_aside: dict[str, int] = {}
     quarantine = empty_quarantine()
-    if rest_tables:
-        rest = pa.concat_tables(rest_tables, promote_options="permissive").combine_chunks()
-        del rest_tables
-        # text as categoricals (as read_police_uk gives it); each row's JSON came with it
-        raw = raw_frame([encode_street_text(rest)], [], "street")
-        del rest
-        raw.attrs = {}
-        best_fit = config.geography.lsoa_best_fit
-        if best_fit not in (None, "bundled"):
-            best_fit = str(config.resolve(best_fit))
-        res = _clean_rest(raw, name, config, geography, best_fit)
-        del raw
+    if res is not None:
         set_aside = dict(res.quality.set_aside)
         quarantine = res.quarantine
         if len(res.incidents):

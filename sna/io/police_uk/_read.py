@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import re
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -584,21 +585,89 @@ def read_street_split(f: InputFile, types: dict, *, encoding: str = "utf-8"):
                   for c in default_cols if c in header}
 
     def raw_rows(mask: np.ndarray):
-        """Every column of the rows of ``mask``: their lines parsed again (no warning twice)."""
+        """Every column of the rows of ``mask``: most of the file parsed again whole, or a few
+        rows' lines kept unparsed (:class:`RawLines`, parsed with other files' by
+        :func:`parse_raw_lines`); no warning twice."""
         idx = np.flatnonzero(mask)
         if 2 * len(idx) > n:  # most of the file: parse it whole
-            body, skip = text, True
-        else:
-            body = b"\n".join([text[a:b] for a, b in zip(starts[idx].tolist(),
-                                                        stops[idx].tolist())]) + b"\n"
-            skip = False
-        rows = _parse(body, f.name, header, full_types, float_cols, skip_header=skip,
-                      warn=False)
-        if skip:
-            rows = rows.filter(pa.array(mask))
-        return _with_place(rows, f.name, lines[idx])
+            rows = _parse(text, f.name, header, full_types, float_cols, warn=False)
+            return _with_place(rows.filter(pa.array(mask)), f.name, lines[idx])
+        body = b"\n".join([text[a:b] for a, b in zip(starts[idx].tolist(),
+                                                    stops[idx].tolist())]) + b"\n"
+        return RawLines(f.name, tuple(header), body, lines[idx])
 
     return table, lines, {"file": f.name, "rows": n, "duplicate_rows": int(dups)}, raw_rows
+
+
+@dataclass
+class RawLines:
+    """Some records of one street file, not parsed yet: their lines (``body``, each ending
+    with a line break, every record one line) and physical line numbers (``lines``). Their
+    file was parsed whole once already, so these lines are valid rows of its ``header``."""
+
+    file: str
+    header: tuple
+    body: bytes
+    lines: np.ndarray
+
+
+def parse_raw_lines(items: list) -> list:
+    """Street rows as :func:`read_file` (``dictionary=()``) gives them, with every column,
+    ``file`` and ``line``: a pyarrow Table per item (a Table is passed through) or per run of
+    consecutive :class:`RawLines` with the same header, parsed together (one parse for the
+    few set-aside rows of many files). A run with a non-numeric coordinate is parsed file by
+    file instead, as each file's rows would be alone (such values are then read as unknown,
+    without a second warning)."""
+    import pyarrow as pa
+
+    _, _, default_cols, float_cols, _ = _KINDS["street"]
+    out: list = []
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if not isinstance(item, RawLines):
+            out.append(item)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(items) and isinstance(items[j], RawLines) and items[j].header == item.header:
+            j += 1
+        run = items[i:j]
+        i = j
+        header = list(item.header)
+        types = {c: (pa.float64() if c in float_cols else pa.string())
+                 for c in default_cols if c in header}
+        table = None
+        if len(run) > 1:
+            try:
+                table = _parse_strict(b"".join(r.body for r in run), header, types)
+            except pa.ArrowInvalid:
+                table = None
+        if table is None:  # one file, or a value pyarrow would not read as a number
+            out += [_with_place(_parse(r.body, r.file, header, types, float_cols,
+                                       skip_header=False, warn=False), r.file, r.lines)
+                    for r in run]
+            continue
+        sizes = [len(r.lines) for r in run]
+        file_codes = np.repeat(np.arange(len(run), dtype=np.int32), sizes)
+        out.append(table.append_column(
+            "file", pa.DictionaryArray.from_arrays(pa.array(file_codes),
+                                                   pa.array([r.file for r in run]))
+        ).append_column("line", pa.array(np.concatenate([r.lines for r in run]), type=pa.int32())))
+    return out
+
+
+def _parse_strict(data: bytes, header: list[str], types: dict):
+    """Lines of a parsed file parsed again (no header): pyarrow's own errors raised."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read_opts = pacsv.ReadOptions(block_size=1 << 24, column_names=header, use_threads=False)
+    conv = pacsv.ConvertOptions(column_types=types, include_columns=list(types),
+                                strings_can_be_null=True, null_values=[""],
+                                quoted_strings_can_be_null=True)
+    return pacsv.read_csv(pa.BufferReader(pa.py_buffer(data)), read_options=read_opts,
+                          convert_options=conv)
 
 
 def raw_frame(tables: list, stats: list[dict], kind: str) -> pd.DataFrame:
