@@ -121,10 +121,18 @@ def clean_police_uk(
     (24988, 24123, {'no_location': 616, 'out_of_area': 249})
     """
     files, ctx, ignored = police_uk_file_tasks(name, source, config, geography)
-    with _memory_reuse():
-        parts = run_tasks(_police_uk_file, files, ctx, engine=engine, config=config,
-                          progress=progress, label=lambda f: f.basename)
-        res = _assemble(parts, name, ctx, config, geography)
+    parts: list[_Part] = []
+    rest = _RestRows()
+
+    def collect(part: _Part) -> None:
+        rest.add(part.rest)  # (parsed with their JSON while the next files are read)
+        part.rest = None
+        parts.append(part)
+
+    with _memory_reuse(), rest:
+        run_tasks(_police_uk_file, files, ctx, engine=engine, config=config,
+                  progress=progress, label=lambda f: f.basename, on_result=collect)
+        res = _assemble(parts, name, ctx, config, geography, rest=rest)
     res.quality.notes.extend(ignored)
     return res
 
@@ -246,11 +254,13 @@ class _Context:
     _months: dict = field(default_factory=dict, repr=False)
     _types: dict = field(default_factory=dict, repr=False)
     _area: Any = field(default=None, repr=False)  # the area's codes, hashed once
+    _lsoas: dict = field(default_factory=dict, repr=False)  # codes met in the files
     _places: Any = field(default=None, repr=False)  # district, partnership of each LSOA
 
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_months"], state["_types"], state["_area"], state["_places"] = {}, {}, None, None
+        state["_lsoas"] = {}
         return state
 
     def places(self, geography) -> tuple[np.ndarray, np.ndarray]:
@@ -265,13 +275,17 @@ class _Context:
 
     def lsoa_lut(self, codes: list) -> np.ndarray:
         """Position of each code (normalised: spaces removed, upper case) among the area's
-        LSOAs (-1: not in the area),
-        plus -1 for missing. The area's hash table is built once (a plain object index keeps
-        its look-up engine), so a file costs one probe per distinct code."""
-        if self._area is None:
-            self._area = pd.Index(self.area.to_numpy(dtype=object), dtype=object)
-        found = self._area.get_indexer(["".join(c.split()).upper() for c in codes])
-        return np.append(found, -1).astype(np.int32)
+        LSOAs (-1: not in the area), plus -1 for missing. The area's hash table is built once
+        (a plain object index keeps its look-up engine) and each code met is looked up once,
+        so a file costs one dictionary probe per distinct code."""
+        seen = self._lsoas  # code as written -> position: each code normalised once
+        new = [c for c in codes if c not in seen]
+        if new:
+            if self._area is None:
+                self._area = pd.Index(self.area.to_numpy(dtype=object), dtype=object)
+            found = self._area.get_indexer(["".join(c.split()).upper() for c in new])
+            seen.update(zip(new, found.tolist()))
+        return np.array([seen[c] for c in codes] + [-1], dtype=np.int32)
 
     def month_lut(self, labels: list) -> np.ndarray:
         """datetime64[ns] of each month label (NaT where unreadable), plus NaT for missing."""
@@ -381,21 +395,73 @@ def _police_uk_file(f, ctx: _Context) -> _Part:
     return _Part(f.name, n, int(stats["duplicate_rows"]), n_kept, cols, rest)
 
 
-def _rest_table(items: list):
-    """The rows left to the shared cleaning path by every file (tables, or lines not parsed
-    yet: :func:`~sna.io.police_uk._read.parse_raw_lines`) as one raw table, in file and line
-    order, each row with its quarantine JSON (:func:`_with_records`)."""
-    import pyarrow as pa
+class _RestRows:
+    """The rows the file tasks leave to the shared cleaning path (tables, or lines not parsed
+    yet: :func:`~sna.io.police_uk._read.parse_raw_lines`), in file order: parsed, with each
+    row's quarantine JSON (:func:`_with_records`), a batch of files at a time on a thread of
+    their own, as the files' results come in (Arrow kernels, outside the GIL). A context
+    manager: the thread ends with it."""
 
-    tables = [_with_records(t) for t in parse_raw_lines(items)]
-    items.clear()
-    return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+    BATCH = 32  # files
+
+    def __init__(self) -> None:
+        self._pending: list = []
+        self._jobs: list = []
+        self._pool: Any = None
+
+    def __enter__(self) -> "_RestRows":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, fn: Callable, *args) -> Any:
+        """Run ``fn(*args)`` on the thread, after the batches submitted so far."""
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sna-rest")
+        return self._pool.submit(fn, *args)
+
+    def add(self, item) -> None:
+        """One file's rows (None: it has none)."""
+        if item is not None:
+            self._pending.append(item)
+            if len(self._pending) >= self.BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._jobs.append(self.submit(_rest_tables, self._pending))
+            self._pending = []
+
+    def table(self):
+        """Every file's rows as one raw table in file and line order (None: no rows); the
+        batches' errors raised here."""
+        import pyarrow as pa
+
+        tables = [t for job in self._jobs for t in job.result()]
+        tables += _rest_tables(self._pending)  # (those not sent to the thread yet)
+        self._jobs, self._pending = [], []
+        if not tables:
+            return None
+        return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
 
 
-def _clean_rest_items(items: list, name: str, config: "Config",
-                      geography: "gpd.GeoDataFrame") -> CleanedSource:
-    """The rows the file tasks left (:func:`_rest_table`) through :func:`_clean_rest`."""
-    rest = _rest_table(items)
+def _rest_tables(items: list) -> list:
+    """A batch of files' rows left to the shared path: tables with their JSON records."""
+    return [_with_records(t) for t in parse_raw_lines(items)]
+
+
+def _clean_rest_items(rest: "_RestRows", name: str, config: "Config",
+                      geography: "gpd.GeoDataFrame") -> CleanedSource | None:
+    """The rows the file tasks left (:meth:`_RestRows.table`) through :func:`_clean_rest`
+    (None: no such rows)."""
+    rest = rest.table()
+    if rest is None:
+        return None
     # text as categoricals (as read_police_uk gives it); each row's JSON came with it
     raw = raw_frame([encode_street_text(rest)], [], "street")
     del rest
@@ -632,27 +698,24 @@ def _codes_of(values: np.ndarray) -> tuple[np.ndarray, list]:
 
 
 def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
-              geography: "gpd.GeoDataFrame") -> "CleanedSource":
-    import pyarrow as pa
-
+              geography: "gpd.GeoDataFrame", rest: _RestRows | None = None) -> "CleanedSource":
+    """The parts' kept rows and their other rows (``rest``: taken already from the parts, or
+    None: in the parts) cleaned and assembled into the source's incidents, quarantine and
+    QualityLog entry."""
+    if rest is None:
+        with _RestRows() as rest:
+            return _assemble(parts, name, ctx, config, geography, rest)
     files = [p.file for p in parts]
     file_pos = {f: i for i, f in enumerate(files)}
     rows_read = int(sum(p.rows for p in parts))
     dups = int(sum(p.duplicate_rows for p in parts))
     # the rows left by the files, all at once, through the shared cleaning path (step 2),
-    # on a thread of their own while this one concatenates the plainly kept rows (step 1):
-    # their parse and JSON run in Arrow, outside the GIL
-    rest_items = [p.rest for p in parts if p.rest is not None]
+    # on the rest's thread while this one concatenates the plainly kept rows (step 1)
     for p in parts:
+        rest.add(p.rest)
         p.rest = None
-    rest_job = None
-    if rest_items:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sna-rest")
-        rest_job = pool.submit(_clean_rest_items, rest_items, name, config, geography)
-        pool.shutdown(wait=False)
-        del rest_items
+    rest.flush()
+    rest_job = rest.submit(_clean_rest_items, rest, name, config, geography)
     # 1. the plainly kept rows of every file, in file order (the parts are emptied as we go)
     blocks = []
     for p in parts:
@@ -663,7 +726,7 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
     try:
         kept = _concat(blocks) if blocks else None
     finally:
-        res = rest_job.result() if rest_job is not None else None  # (its error, if any)
+        res = rest_job.result()  # (its error, if any)
     del blocks
     # 2. the other rows: set aside, or kept after all
     set_aside: dict[str, int] = {}
