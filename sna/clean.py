@@ -644,7 +644,7 @@ def _area_codes(out: pd.DataFrame, lsoa: str | None, geography, best_fit, where:
         from .io.geography import harmonise_lsoa_codes, vintage_mismatch
 
         outside = list(cats[~in_area])
-        mism = vintage_mismatch(outside, vintage, area_codes)
+        mism = vintage_mismatch(outside, vintage, area_set)  # (plain objects: hashed fast)
         if mism:
             if best_fit is None:
                 other = 2021 if vintage == 2011 else 2011

@@ -408,7 +408,7 @@ _CHUNK = 1 << 20
 
 def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd.DataFrame:
     """Counts (or sums of ``weights``) by ``by``: one combined integer key per row, counted
-    with ``numpy.bincount`` a million rows at a time (dense keys) or ``numpy.unique``
+    with ``numpy.bincount`` in chunks of at least a million rows (dense keys) or ``numpy.unique``
     (sparse keys); the same result as ``groupby(by, observed=True, sort=True).size()``."""
     n = len(frame)
     whats = [_key_values(frame[c]) for c in by]
@@ -441,11 +441,19 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
     w_all = frame[weights].to_numpy(dtype=np.int64) if weights else None
     if total <= max(4 * n, 1 << 16):  # dense: count in place, a chunk at a time
         counts = np.zeros(total, dtype=np.int64)
-        for a in range(0, n, _CHUNK):
-            key = keys(a, min(a + _CHUNK, n))
+        # a chunk's keys take no more memory than the counts: one chunk when the keys are
+        # about as many as the rows (one pass, no partial counts to add up)
+        chunk = max(_CHUNK, total)
+        for a in range(0, n, chunk):
+            key = keys(a, min(a + chunk, n))
             ok = key >= 0
             if w_all is None:
-                counts += np.bincount(key[ok], minlength=total)
+                part = np.bincount(key if ok.all() else key[ok], minlength=total)
+                if a == 0:
+                    counts = part
+                else:
+                    counts += part
+                del part
             else:  # (summing counts: small frames)
                 np.add.at(counts, key[ok], w_all[a:a + len(key)][ok])
         cells = np.flatnonzero(counts)

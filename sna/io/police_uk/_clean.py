@@ -563,25 +563,25 @@ def _records_arrow(table):
 def _union_codes(values: list) -> tuple[np.ndarray, list]:
     """Concatenate coded blocks, each a ``(codes, labels)`` pair (code -1: missing) or a
     Categorical: (the codes of every row in one list of labels, that list: the labels present,
-    sorted). All blocks at once: one offset per block, one look-up table, one bincount."""
+    sorted). Each block's labels present are found on its own rows, then each block is
+    written once through its own small look-up table into the result."""
     pairs = [(v.codes, list(v.categories)) if isinstance(v, pd.Categorical)
              else (np.asarray(v[0]), list(v[1])) for v in values]
-    labels: list = []
-    offsets = np.zeros(len(pairs), dtype=np.int64)
-    for i, (_, lab) in enumerate(pairs):
-        offsets[i] = len(labels)
-        labels += lab
-    sizes = [len(c) for c, _ in pairs]
-    raw = (np.concatenate([c for c, _ in pairs]).astype(np.int64) if pairs
-           else np.zeros(0, dtype=np.int64))
-    missing = raw < 0
-    raw += np.repeat(offsets, sizes)
-    raw[missing] = len(labels)  # the look-up table's last entry: missing
-    used = np.flatnonzero(np.bincount(raw, minlength=len(labels) + 1)[:-1])
-    cats = sorted({labels[i] for i in used})
+    present: set = set()
+    for codes, lab in pairs:
+        if len(lab):
+            used = np.bincount(codes + 1, minlength=len(lab) + 1)[1:]
+            present.update(lab[i] for i in np.flatnonzero(used).tolist())
+    cats = sorted(present)
     pos = {c: i for i, c in enumerate(cats)}
-    lut = np.array([pos.get(c, -1) for c in labels] + [-1], dtype=np.int32)
-    return _small_int(lut[raw], len(cats)), cats
+    dtype = _small_int(np.zeros(0, dtype=np.int32), len(cats)).dtype
+    out = np.empty(sum(len(c) for c, _ in pairs), dtype=dtype)
+    at = 0
+    for codes, lab in pairs:
+        lut = np.array([pos.get(c, -1) for c in lab] + [-1], dtype=dtype)
+        np.take(lut, codes, out=out[at:at + len(codes)])  # (code -1: the last entry, -1)
+        at += len(codes)
+    return out, cats
 
 
 def _union_categorical(values: list) -> pd.Categorical:
@@ -605,16 +605,16 @@ def _from_lut(index: np.ndarray, values: np.ndarray,
         present = _present(index, len(values))
     labels = values[present].astype(str)
     cats = pd.Index(sorted(set(labels)), dtype="str")
-    lut = np.full(len(values) + 1, -1, dtype=np.int32)
+    lut = _small_int(np.full(len(values) + 1, -1, dtype=np.int32), len(cats))
     lut[present] = cats.get_indexer(labels)
-    return pd.Categorical.from_codes(_small_int(lut[index], len(cats)), categories=cats)
+    return pd.Categorical.from_codes(lut[index], categories=cats)
 
 
 def _present(index: np.ndarray, k: int) -> np.ndarray:
     """The positions 0..k-1 that occur in ``index`` (-1: missing)."""
-    if not len(index):
-        return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(np.bincount(index + 1, minlength=k + 1)[1:])
+    seen = np.zeros(k + 1, dtype=bool)
+    seen[index] = True  # (-1: the last entry)
+    return np.flatnonzero(seen[:k])
 
 
 def _constant(value: str, n: int) -> pd.Categorical:
@@ -717,14 +717,15 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
     rest.flush()
     rest_job = rest.submit(_clean_rest_items, rest, name, config, geography)
     # 1. the plainly kept rows of every file, in file order (the parts are emptied as we go)
-    blocks = []
+    blocks = [p.columns for p in parts if p.n_kept]
+    with_rows = np.array([file_pos[p.file] for p in parts if p.n_kept], dtype=np.int32)
+    sizes = [p.n_kept for p in parts if p.n_kept]
     for p in parts:
-        if p.n_kept:
-            p.columns["_file"] = np.full(p.n_kept, file_pos[p.file], dtype=np.int32)
-            blocks.append(p.columns)
         p.columns = {}
     try:
         kept = _concat(blocks) if blocks else None
+        if kept is not None:
+            kept["_file"] = np.repeat(with_rows, sizes)
     finally:
         res = rest_job.result()  # (its error, if any)
     del blocks
@@ -770,6 +771,7 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
         codes, months = kept.pop("month")
         months = np.array(months, dtype="datetime64[ns]")
         month = months[codes]
+        date = month.copy()
         fy = fy_labels(pd.Series(months)).array  # each month's FY once
         lsoa = kept.pop("lsoa")
         present = _present(lsoa, len(ctx.area))
@@ -778,7 +780,7 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
             "source": _constant(name, n),
             "source_format": _constant("police_uk", n),
             "record_id": pd.arrays.ArrowStringArray(kept.pop("record_id")),
-            "date": months[codes],
+            "date": date,
             "date_precision": _constant("month", n),
             "month": month,
             "fy": pd.Categorical.from_codes(fy.codes[codes], dtype=fy.dtype),
