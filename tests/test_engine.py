@@ -195,6 +195,60 @@ def test_json_records_equal_pandas_writer(tmp_path):
             assert fast.to_pylist() == want
 
 
+def test_set_aside_rows_of_many_files_parsed_and_written_together(tmp_path, caplog):
+    """The rows several files leave to the shared path, parsed in one run and their JSON
+    written once, equal each file's rows parsed and written alone: values only pandas writes
+    (an exponent, a control character) are written file by file, and a run holding a
+    non-numeric coordinate is parsed file by file (the value unknown)."""
+    import pyarrow as pa
+
+    from sna.io._files import InputFile
+    from sna.io.police_uk._read import RawLines, parse_raw_lines, read_street_split
+
+    header = (SAMPLE / "police" / "2018-10" / "2018-10-nottinghamshire-street.csv"
+              ).read_bytes().split(b"\n", 1)[0].decode()
+    plain = "k,2019-01,F,F,-1.1,52.9,L,E01013810,n,Drugs,,"
+    rows = [
+        'a/b,2019-01,"Force ""X""",B\\C,0,0,"On or near é / 中",E01,n,Robbery,,',
+        ",2019-01,F,F,-0.0,5,L,,n,Drugs,,",
+        "id,2019-01,F,F,1e-7,5.5,L,E01,n,Drugs,,",  # exponent: pandas writes it
+        'id,2019-01,F,F,1,2,"tab\there",E01,n,Drugs,,',  # control character: pandas writes it
+        "id,2019-01,F,F,abc,5.5,L,E01,n,Drugs,,",  # not a number: read as unknown
+    ]
+    items = []
+    for i, r in enumerate(rows):
+        p = tmp_path / f"2019-01-f{i}-street.csv"
+        p.write_text(f"{header}\n{plain}\n{r}\n{plain}\n{r}\n", encoding="utf-8")
+        _, lines, _, raw_rows = read_street_split(InputFile(str(p), p), puk._task_types())
+        items.append(raw_rows(np.array([False, True, False, True])))
+    assert all(isinstance(it, RawLines) for it in items)
+    assert items[0].lines.tolist() == [3, 5]
+    alone = [puk._with_records(parse_raw_lines([it])[0]) for it in items]
+
+    def values(column):
+        return ["nan" if isinstance(v, float) and np.isnan(v) else v for v in column.to_pylist()]
+
+    def same(tables, want):
+        got = pa.concat_tables(tables)
+        assert got.column_names == want[0].column_names
+        for c in got.column_names:
+            assert values(got[c]) == [v for t in want for v in values(t[c])], c
+
+    run = parse_raw_lines(items[:4])  # one parse for four files
+    assert len(run) == 1 and run[0]["file"].to_pylist() == [str(tmp_path / f"2019-01-f{i}-street.csv")
+                                                            for i in range(4) for _ in (0, 1)]
+    assert puk._records_arrow(run[0]) is None  # (files 2 and 3 need pandas)
+    same([puk._with_records(run[0])], alone[:4])
+    same([puk._with_records(run[0].slice(0, 4))], alone[:2])  # Arrow writes these two
+    caplog.clear()
+    mixed = parse_raw_lines(items)  # the non-numeric value: file by file
+    assert len(mixed) == 5 and not caplog.records
+    assert np.isnan(mixed[4]["Longitude"].to_numpy()).all()
+    same([puk._with_records(t) for t in mixed], alone)
+    # a table (most of a file set aside) passes through, between runs
+    assert parse_raw_lines([items[0], alone[1], items[2]])[1] is alone[1]
+
+
 # ---- aggregate ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample_incidents():
@@ -215,6 +269,21 @@ def test_aggregate_equals_groupby(sample_incidents, by):
     want["count"] = want["count"].astype("int64")
     got.attrs = {}
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_aggregate_in_chunks_equals_groupby(monkeypatch):
+    """Keys counted a chunk at a time (chunks as small as the key space) add up to groupby's."""
+    rng = np.random.default_rng(0)
+    inc = pd.DataFrame({"lsoa": pd.Categorical(rng.choice(["A", "B", "C", None], 1000)),
+                        "category": pd.Categorical(rng.choice(["x", "y"], 1000))})
+    want = inc.groupby(["lsoa", "category"], observed=True, sort=True).size()
+    want = want.rename("count").reset_index()
+    want["count"] = want["count"].astype("int64")
+    for chunk in (1, 1 << 20):  # six keys: chunks of 6 rows; one chunk
+        monkeypatch.setattr(eng, "_CHUNK", chunk)
+        got = eng.aggregate(inc, ["lsoa", "category"])
+        got.attrs = {}
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
 def test_aggregate_known_answer_and_errors():
