@@ -409,3 +409,35 @@ def test_a_failed_chapter_takes_its_warm_kernel_with_it(fake_prepare):
                         output=out_base, jobs=1, progress=False)
     by = {c.name: c for c in result.chapters}
     assert not by["broken_cell"].ok and by["97_sees_no_state"].ok
+
+
+@pytest.mark.slow
+def test_the_executed_notebook_of_a_kernel_that_dies_half_way_is_its_log(fake_prepare):
+    """The executed notebook is written when the chapter ends however it ends (not before and
+    after every cell): a kernel that dies in a cell leaves the cells that ran, outputs and
+    all, and the cell it died in; the next chapter runs in a new kernel and is saved whole."""
+    import nbformat
+
+    nb = nbformat.read(FIXTURES / "98_tiny_chapter.ipynb", as_version=4)
+    nb.cells = nb.cells[:2] + [nbformat.v4.new_code_cell('print("before the death")'),
+                               nbformat.v4.new_code_cell("import os\nos._exit(1)"),
+                               nbformat.v4.new_code_cell('print("never")')]
+    dies = fake_prepare / "93_dies.ipynb"
+    nbformat.write(nb, dies)
+    result = report.run(SAMPLE, chapters=[str(dies), str(FIXTURES / "98_tiny_chapter.ipynb")],
+                        output=fake_prepare / "out", jobs=1, progress=False)
+    by = {c.name: c for c in result.chapters}
+    assert not by["93_dies"].ok and by["98_tiny_chapter"].ok
+    assert by["93_dies"].attempts == 1  # it ran a cell: not a start-up failure
+    log = nbformat.read(result.output_dir / "chapters" / "93_dies.ipynb", as_version=4)
+    code = [c for c in log.cells if c.cell_type == "code"]
+    ran = next(c for c in code if c.source == 'print("before the death")')
+    assert ran.execution_count is not None
+    assert [o.get("text") for o in ran.outputs] == ["before the death\n"]
+    died = next(c for c in code if "os._exit" in c.source)
+    assert died.execution_count is not None and died.metadata.papermill.start_time
+    assert next(c for c in code if c.source == 'print("never")').execution_count is None
+    assert log.metadata.papermill.end_time is not None  # written when the chapter ended
+    whole = nbformat.read(result.output_dir / "chapters" / "98_tiny_chapter.ipynb", as_version=4)
+    assert all(c.execution_count is not None for c in whole.cells if c.cell_type == "code")
+    assert all(c.metadata.papermill.status == "completed" for c in whole.cells)

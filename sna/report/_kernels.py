@@ -51,6 +51,9 @@ def __sna_warm():
     import matplotlib.pyplot as plt
     plt.close(plt.figure())  # resolves the (inline) backend, as a chapter's first figure would
     matplotlib._sna_fresh_rc = matplotlib.rcParams.copy()
+    import gc
+    gc.collect()
+    gc.freeze()  # the imported modules: never scanned again by the collector (nor by a reset)
 __sna_warm()
 del __sna_warm
 """
@@ -119,6 +122,7 @@ class _Slot:
     """The kernel of this worker process."""
 
     km = None
+    kc = None  # the worker's client of the kernel (channels open) for the set-up code
     kernel_name: str | None = None
     cwd: str | None = None
     chapters = 0  # chapters run in the current kernel
@@ -135,17 +139,56 @@ def _run(coro):
     return ensure_event_loop().run_until_complete(coro)
 
 
+#: Seconds between two saves of the executed notebook while its cells run (papermill saves
+#: it before and after every cell: about 30 writes of the whole notebook per chapter).
+SAVE_EVERY = 10.0
+
+
 def _register_engine() -> None:
     """papermill engine ``sna-reuse``: nbclient with the given kernel manager, whose client
-    channels are closed after the notebook (the kernel itself stays up)."""
+    channels are closed after the notebook (the kernel itself stays up). The executed
+    notebook is written when a cell fails, at most every :data:`SAVE_EVERY` seconds while
+    the cells run, and always when the notebook ends, however it ends (a dead kernel too):
+    the saved notebook is still the log of a failure, without a write per cell."""
     from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
     from papermill.utils import merge_kwargs, remove_args
 
     if "sna-reuse" in papermill_engines._engines:
         return
 
+    class SparseSaves(NotebookExecutionManager):
+        def save(self, force: bool = False, **kwargs):
+            due = (self.now() - self.last_save_time).total_seconds() >= SAVE_EVERY
+            if force or due or getattr(self, "_saves", 0) == 0:  # the first: the notebook as started
+                self._saves = getattr(self, "_saves", 0) + 1
+                super().save(**kwargs)
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            super().cell_complete(cell, cell_index=cell_index, **kwargs)
+            if cell.metadata.papermill.get("status") == self.FAILED:
+                self.save(force=True)
+
+        def notebook_complete(self, **kwargs):
+            super().notebook_complete(**kwargs)
+            self.save(force=True)
+
     class ReuseEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
+                             log_output=False, autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook with the sparse saves
+            nb_man = SparseSaves(nb, output_path=output_path, progress_bar=progress_bar,
+                                 log_output=log_output, autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
+                                             **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False,
                                      stdout_file=None, stderr_file=None, start_timeout=60,
@@ -169,18 +212,36 @@ def _register_engine() -> None:
     papermill_engines.register("sna-reuse", ReuseEngine)
 
 
-def _execute_silently(km, code: str, timeout: float) -> None:
+def _connect(km, timeout: float):
+    """A client of the kernel, its channels open and the kernel answering, for the set-up
+    code (warming, resets between chapters). Made once per kernel: a client's readiness check
+    waits a fifth of a second for IOPub to fall quiet. (nbclient makes its own for each
+    chapter: its polling of the shell channel may swallow a reply meant for another caller.)"""
+    from jupyter_client.session import Session
+
     async def go():
-        kc = km.client()
+        # a session of its own: clients of one session share their sockets' identity, and the
+        # kernel would send this client's replies to nbclient's (or the other way round)
+        kc = km.client(session=Session(key=km.session.key,
+                                       signature_scheme=km.session.signature_scheme))
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=timeout)
-            reply = await kc.execute_interactive(code, silent=True, store_history=False,
-                                                 timeout=timeout, output_hook=lambda _m: None)
-            if reply["content"].get("status") != "ok":
-                raise RuntimeError(f"kernel set-up failed: {reply['content'].get('evalue')}")
-        finally:
+        except BaseException:
             kc.stop_channels()
+            raise
+        return kc
+
+    return _run(go())
+
+
+def _execute_silently(kc, code: str, timeout: float) -> None:
+    """Run set-up code in the kernel through the worker's client (outputs dropped)."""
+    async def go():
+        reply = await kc.execute_interactive(code, silent=True, store_history=False,
+                                             timeout=timeout, output_hook=lambda _m: None)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"kernel set-up failed: {reply['content'].get('evalue')}")
 
     _run(go())
 
@@ -188,7 +249,13 @@ def _execute_silently(km, code: str, timeout: float) -> None:
 def shutdown() -> None:
     """Stop this worker's kernel (if any)."""
     km, _slot.km = _slot.km, None
+    kc, _slot.kc = _slot.kc, None
     _slot.chapters = 0
+    if kc is not None:
+        try:
+            kc.stop_channels()
+        except Exception:  # noqa: BLE001
+            pass
     if km is not None:
         try:
             _run(km.shutdown_kernel(now=True))
@@ -216,7 +283,12 @@ def start(kernel_name: str, cwd: str, log_dir: str | None = None,
     with redirect:
         _run(km.start_kernel(cwd=cwd))
     _slot.km, _slot.kernel_name, _slot.cwd, _slot.log = km, kernel_name, cwd, log
-    _execute_silently(km, _PRELUDE, timeout)
+    try:
+        _slot.kc = _connect(km, timeout)
+        _execute_silently(_slot.kc, _PRELUDE, timeout)
+    except BaseException:  # a kernel that cannot be warmed is not kept
+        shutdown()
+        raise
 
 
 def alive() -> bool:
@@ -247,10 +319,10 @@ def execute(papermill, src: str, out: str, task: dict) -> None:
     kernel_name = task.get("kernel_name") or "python3"
     cwd = task.get("cwd") or os.getcwd()
     log_dir = str(Path(out).parent)
-    if not alive() or _slot.kernel_name != kernel_name or _slot.cwd != cwd:
+    if not alive() or _slot.kc is None or _slot.kernel_name != kernel_name or _slot.cwd != cwd:
         start(kernel_name, cwd, log_dir, timeout=task.get("start_timeout", 180))
     elif _slot.chapters > 0:
-        _execute_silently(_slot.km, _RESET, timeout=task.get("start_timeout", 180))
+        _execute_silently(_slot.kc, _RESET, timeout=task.get("start_timeout", 180))
     _slot.chapters += 1
     ok = False
     try:
