@@ -17,8 +17,8 @@ The rules (``rule=``)
     hides the exact values.
 ``"legacy5"``
     The older rule: **1-5 is shown as** ``*``, plus **secondary suppression** so that no
-    suppressed value can be recovered from the row or column totals (see Notes of
-    :func:`apply` for the algorithm).
+    suppressed value can be recovered from the row or column totals (see
+    :mod:`~sna.disclosure.rules` for the algorithm).
 ``"none"``
     No control: open data (data.police.uk is already anonymised). The table is unchanged.
 

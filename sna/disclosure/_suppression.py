@@ -1,5 +1,5 @@
 """Secondary suppression (the ``legacy5`` rule): the equations of a table and the bridges of
-its graph of unknowns (see the Notes of :func:`sna.disclosure.apply`).
+its graph of unknowns (see :mod:`sna.disclosure.rules`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,41 @@
 """The disclosure rules and :func:`~sna.disclosure.apply`: primary suppression (``nhs2018``, ``legacy5``),
 secondary suppression (``legacy5``), derived columns, percentages and DSRs, and how a
 suppressed cell is shown and described.
+
+How :func:`apply` controls a table
+----------------------------------
+**nhs2018.** 0 stays 0; 1-7 -> ``*``; any other count ``n`` -> ``5 * floor(n/5 + 1/2)``.
+Every count, totals included, is treated on its own unrounded value, which is what
+"totals are rounded independently" means. No secondary suppression.
+
+**legacy5.** Primary suppression of 1-5, then secondary suppression over the table's
+*equations*: a row is an equation when the table has a total column (its cells sum to
+the row total), a column is one when the table has a total row (or its percentages of
+the column total are published). A suppressed cell can be recovered exactly by
+differencing when it is the only unknown of an equation, or more generally when it is
+a *bridge* of the graph whose nodes are the equations and whose edges are the unknown
+cells (an unknown in one equation only is an edge to a free node). The algorithm:
+
+1. while some equation has exactly one suppressed cell, suppress the smallest non-zero
+   published cell of that equation (interior cells before totals; rows top to bottom,
+   then columns left to right);
+2. if a suppressed cell is still a bridge (two groups of suppressions joined through it),
+   suppress the smallest non-zero cell that joins the two groups, then go back to 1.
+
+It ends when no suppressed cell is a bridge: then each lies on a cycle of unknowns and
+any value can be moved around that cycle without changing a published total, so none is
+determined by the published figures. One-way tables with a total row are the same
+problem with one equation. Bounds (a suppressed pair whose sum is 2) are not protected
+further; the rule does not ask it.
+
+**Derived columns** (both rules): a rate, interval or percentage whose numerator (or
+percentage denominator) is suppressed is suppressed; a DSR on fewer than 10 events is not
+shown (``*``). NHS Digital's guidance exempts standardised rates and intervals from
+control, but a rate next to a suppressed count lets a reader rebuild it from the
+population, so the public build suppresses it.
+
+References: NHS Digital, *HES Analysis Guide* (suppression of small numbers, 2018 rule);
+Hundepool et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4.
 """
 
 from __future__ import annotations
@@ -8,6 +43,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._log import logger, record
@@ -421,38 +457,8 @@ def apply(
 
     Notes
     -----
-    **nhs2018.** 0 stays 0; 1-7 -> ``*``; any other count ``n`` -> ``5 * floor(n/5 + 1/2)``.
-    Every count, totals included, is treated on its own unrounded value, which is what
-    "totals are rounded independently" means. No secondary suppression.
-
-    **legacy5.** Primary suppression of 1-5, then secondary suppression over the table's
-    *equations*: a row is an equation when the table has a total column (its cells sum to
-    the row total), a column is one when the table has a total row (or its percentages of
-    the column total are published). A suppressed cell can be recovered exactly by
-    differencing when it is the only unknown of an equation, or more generally when it is
-    a *bridge* of the graph whose nodes are the equations and whose edges are the unknown
-    cells (an unknown in one equation only is an edge to a free node). The algorithm:
-
-    1. while some equation has exactly one suppressed cell, suppress the smallest non-zero
-       published cell of that equation (interior cells before totals; rows top to bottom,
-       then columns left to right);
-    2. if a suppressed cell is still a bridge (two groups of suppressions joined through it),
-       suppress the smallest non-zero cell that joins the two groups, then go back to 1.
-
-    It ends when no suppressed cell is a bridge: then each lies on a cycle of unknowns and
-    any value can be moved around that cycle without changing a published total, so none is
-    determined by the published figures. One-way tables with a total row are the same
-    problem with one equation. Bounds (a suppressed pair whose sum is 2) are not protected
-    further; the rule does not ask it.
-
-    **Derived columns** (both rules): a rate, interval or percentage whose numerator (or
-    percentage denominator) is suppressed is suppressed; a DSR on fewer than 10 events is not
-    shown (``*``). NHS Digital's guidance exempts standardised rates and intervals from
-    control, but a rate next to a suppressed count lets a reader rebuild it from the
-    population, so the public build suppresses it.
-
-    References: NHS Digital, *HES Analysis Guide* (suppression of small numbers, 2018 rule);
-    Hundepool et al. (2012) *Statistical Disclosure Control*, Wiley, ch. 4.
+    The rules, ``legacy5``'s secondary suppression (the algorithm) and the control of derived
+    columns are described in :mod:`sna.disclosure.rules`.
 
     Examples
     --------
@@ -486,6 +492,44 @@ def apply(
     _check_argument(table)
     out = table.copy()
     out.attrs = copy.deepcopy(dict(table.attrs))
+    ctl = _read_control(table, rule, counts, derived, totals, percentages, column_rules,
+                        row_rules)
+    info = _record_info(ctl, rule, source, column_rules, row_rules, margins)
+    if info["rule"] == "none" or not len(table):
+        if info["rule"] == "none":
+            info["columns"] = []
+            if ctl.pct_map:  # open data: the percentages of the counts as they are
+                _publish_open_percentages(out, ctl, decimals)
+        record(out, "disclosure", info)
+        return out
+    _control(out, table, ctl, info, dsr, decimals, margins)
+    record(out, "disclosure", info)
+    return out
+
+@dataclass
+class _Control:
+    """What :func:`apply` controls in a table: the count, derived, percentage and label
+    columns, the counts (NaN where missing or ``*``) and the cells that came in as ``*``,
+    the totals, and the rule of every count cell (with the column and row rules as given)."""
+
+    count_cols: list
+    derived_map: dict
+    pct_map: dict
+    guessed: bool
+    label_cols: list
+    values: Any
+    pre: Any
+    total_rows: list
+    total_labels: list
+    total_cols: list
+    cell_rules: list
+    col_rule_map: dict
+    row_rule_list: list
+
+def _read_control(table, rule, counts, derived, totals, percentages, column_rules,
+                  row_rules) -> _Control:
+    """The columns, counts, totals and cell rules of ``table`` (see :class:`_Control`),
+    checked."""
     count_cols, derived_map, pct_map, guessed = _control_columns(table, rule, counts, derived,
                                                                  percentages)
     label_cols = _label_columns(table, count_cols, derived_map, pct_map)
@@ -494,19 +538,28 @@ def apply(
 
     cell_rules, col_rule_map, row_rule_list = _cell_rules(table, count_cols, rule, column_rules,
                                                            row_rules)
+    return _Control(count_cols, derived_map, pct_map, guessed, label_cols, values, pre,
+                    total_rows, total_labels, total_cols, cell_rules, col_rule_map,
+                    row_rule_list)
+
+def _record_info(ctl: _Control, rule, source, column_rules, row_rules, margins) -> dict:
+    """The ``attrs["sna"]["disclosure"]`` record of :func:`apply`, before suppression: the
+    table's rule (the strictest of its cells' when rules are given per column or row), its
+    columns and totals, and the suppression counts at 0."""
     if row_rules is None and column_rules is None:
         table_rule = rule
     else:
-        table_rule = strictest({r for row in cell_rules for r in row} | set(col_rule_map.values()))
+        table_rule = strictest({r for row in ctl.cell_rules for r in row}
+                               | set(ctl.col_rule_map.values()))
     info: dict[str, Any] = {
         "rule": table_rule,
-        "counts": list(count_cols),
-        "counts_guessed": guessed,
-        "derived": {d: list(s) for d, s in derived_map.items()},
-        "percentages": {p: [n, d] for p, (n, d) in pct_map.items()},
-        "columns": [*count_cols, *derived_map, *pct_map],
-        "total_rows": total_labels,
-        "total_columns": list(total_cols),
+        "counts": list(ctl.count_cols),
+        "counts_guessed": ctl.guessed,
+        "derived": {d: list(s) for d, s in ctl.derived_map.items()},
+        "percentages": {p: [n, d] for p, (n, d) in ctl.pct_map.items()},
+        "columns": [*ctl.count_cols, *ctl.derived_map, *ctl.pct_map],
+        "total_rows": ctl.total_labels,
+        "total_columns": list(ctl.total_cols),
         "suppressed_primary": 0,
         "suppressed_secondary": 0,
         "suppressed_derived": 0,
@@ -514,43 +567,46 @@ def apply(
         "source": source,
     }
     if column_rules is not None:
-        info["column_rules"] = {str(c): col_rule_map[c] for c in column_rules}
+        info["column_rules"] = {str(c): ctl.col_rule_map[c] for c in column_rules}
     if column_rules is not None or row_rules is not None:
         info["base_rule"] = rule
     if row_rules is not None:
-        info["row_rules"] = row_rule_list
+        info["row_rules"] = ctl.row_rule_list
     if margins:
         info["margins"] = True
-    if table_rule == "none" or not len(table):
-        if table_rule == "none":
-            info["columns"] = []
-            if pct_map:  # open data: the percentages of the counts as they are
-                import numpy as np
+    return info
 
-                _publish_percentages(out, pct_map, {c: j for j, c in enumerate(count_cols)},
-                                     values, pre, values, np.zeros(values.shape, dtype=bool),
-                                     total_rows, cell_rules, decimals)
-        record(out, "disclosure", info)
-        return out
+def _publish_open_percentages(out, ctl: _Control, decimals) -> None:
+    """The percentage columns of a table under ``none``, from its counts as they are."""
+    import numpy as np
 
+    _publish_percentages(out, ctl.pct_map, {c: j for j, c in enumerate(ctl.count_cols)},
+                         ctl.values, ctl.pre, ctl.values,
+                         np.zeros(ctl.values.shape, dtype=bool), ctl.total_rows,
+                         ctl.cell_rules, decimals)
+
+def _control(out, table, ctl: _Control, info, dsr, decimals, margins) -> None:
+    """Suppress (primary, then secondary) and write the published counts, derived columns
+    and percentages into ``out``; the numbers of cells suppressed and hidden into ``info``."""
+    label_cols, count_cols, values = ctl.label_cols, ctl.count_cols, ctl.values
     row_keys = ([str(v) for v in table[label_cols[0]].tolist()] if label_cols
                 else [str(v) for v in table.index.tolist()])
-    primary, suppressed = _suppress(cell_rules, values, pre, total_rows, total_cols, count_cols,
-                                    pct_map, info, margins, row_keys)
+    primary, suppressed = _suppress(ctl.cell_rules, values, ctl.pre, ctl.total_rows,
+                                    ctl.total_cols, count_cols, ctl.pct_map, info, margins,
+                                    row_keys)
     info["suppressed_primary"] = int(primary.sum())
     info["suppressed_secondary"] = int((suppressed & ~primary).sum())
-    published = _publish_counts(out, count_cols, values, suppressed, cell_rules)
+    published = _publish_counts(out, count_cols, values, suppressed, ctl.cell_rules)
     col_pos = {c: j for j, c in enumerate(count_cols)}
-    n_derived, n_dsr = _publish_derived(out, table, derived_map, dsr, col_pos, values, suppressed,
-                                        published, cell_rules)
-    n_derived += _publish_percentages(out, pct_map, col_pos, values, pre, published, suppressed,
-                                      total_rows, cell_rules, decimals)
+    n_derived, n_dsr = _publish_derived(out, table, ctl.derived_map, dsr, col_pos, values,
+                                        suppressed, published, ctl.cell_rules)
+    n_derived += _publish_percentages(out, ctl.pct_map, col_pos, values, ctl.pre, published,
+                                      suppressed, ctl.total_rows, ctl.cell_rules, decimals)
     info["suppressed_derived"] = n_derived
     info["dsr_hidden"] = n_dsr
     logger.info("disclosure %s: %d primary, %d secondary, %d derived suppressed, %d DSR hidden",
-                table_rule, info["suppressed_primary"], info["suppressed_secondary"], n_derived, n_dsr)
-    record(out, "disclosure", info)
-    return out
+                info["rule"], info["suppressed_primary"], info["suppressed_secondary"],
+                n_derived, n_dsr)
 
 def _check_argument(table) -> None:
     """Refuse what is not a DataFrame, and duplicated column names."""
