@@ -70,8 +70,8 @@ count columns guessed (:func:`guess_count_columns`).
 
 The package: :mod:`~sna.disclosure.rules` (the rules and :func:`apply`),
 :mod:`~sna.disclosure.publish` (public tables and their metadata) and
-:mod:`~sna.disclosure.checker` (:func:`check_outputs`); secondary suppression is in
-``sna.disclosure._suppression``. ``sna check-outputs`` is :func:`sna.cli.main`'s front to
+:mod:`~sna.disclosure.checker` (:func:`check_outputs`, over ``_reading``, ``_prose`` and
+``_records``); secondary suppression is in ``sna.disclosure._suppression``. ``sna check-outputs`` is :func:`sna.cli.main`'s front to
 :func:`check_outputs`.
 
 References

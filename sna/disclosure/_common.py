@@ -1,11 +1,14 @@
 """What the rules, the publishing and the output checker share: how a cell is read (a number,
-``*``, missing or text), the names that say a column is not a count, Python scalars.
+``*``, missing or text), the names that say a column is not a count, Python scalars; and what
+the output checker's modules share: a table as read (``Table``) and a finding (``Finding``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from typing import Any
 
 
 ROUND_TO = 5
@@ -113,3 +116,31 @@ def parse_cell(v) -> tuple[str, float | None]:
     if re.fullmatch(r"[-+]?\d*\.\d+(e[-+]?\d+)?|[-+]?\d+e[-+]?\d+", s, re.IGNORECASE):
         return "num", float(s)
     return "text", None
+
+@dataclass
+class Table:
+    """One table of a file in an output folder, as the output checker reads it."""
+
+    file: str
+    name: str
+    header: list[str]
+    rows: list[list[Any]]
+    meta: dict | None = None
+    inline: dict | None = None  # metadata carried by the table itself
+    label: str | None = None  # "Table 4.1" caption label
+    points: Any = None  # (x, y, crs) of a point layer
+    alias: str | None = None  # the single-table file this table is a copy of (a sheet's CSV)
+
+@dataclass
+class Finding:
+    """One problem the output checker found (a row of its findings table)."""
+
+    file: str
+    table: str | None
+    row: int | None
+    label: Any
+    column: str | None
+    value: Any
+    check: str
+    problem: str
+    rule: str | None
