@@ -5,8 +5,10 @@ plainly kept (a readable month, a known crime type and an LSOA code of the area)
 with lookups on the file's few distinct values; those rows' coordinates are converted to
 British National Grid and they are returned as compact columns. Every other row (the few that
 are out of the area, unlocated, need a point-in-polygon or a best-fit translation, or have a
-bad month or crime type) is returned raw. The file tasks run on an engine
-(:func:`sna.engine.run_tasks`: threads of this process, or a Dask cluster). Then the raw rows
+bad month or crime type) is returned as its lines, unparsed. The file tasks run on an engine
+(:func:`sna.engine.run_tasks`: threads of this process, or a Dask cluster); as their results
+come in, those lines are parsed with every column and given their quarantine JSON, a batch
+of files at a time on a thread of their own. Then the raw rows
 of all files go once through the shared cleaning path (:func:`sna.clean.place`,
 :func:`sna.clean.finish_source`), which sets them aside with a reason in the quarantine or
 keeps them, and the kept rows of every file are assembled, in file and line order, into the
@@ -321,7 +323,7 @@ class _Part:
     duplicate_rows: int
     n_kept: int
     columns: dict = field(default_factory=dict)
-    rest: Any = None  # pyarrow.Table of the rows left to the shared cleaning path
+    rest: Any = None  # the rows left to the shared path: RawLines, or a pyarrow.Table
 
 
 def _encoded(column) -> tuple[np.ndarray, Any]:
