@@ -435,7 +435,7 @@ def test_the_executed_notebook_of_a_kernel_that_dies_half_way_is_its_log(fake_pr
     assert ran.execution_count is not None
     assert [o.get("text") for o in ran.outputs] == ["before the death\n"]
     died = next(c for c in code if "os._exit" in c.source)
-    assert died.execution_count is not None and died.metadata.papermill.start_time
+    assert died.metadata.papermill.start_time  # it was sent (the kernel may die before echoing it)
     assert next(c for c in code if c.source == 'print("never")').execution_count is None
     assert log.metadata.papermill.end_time is not None  # written when the chapter ended
     whole = nbformat.read(result.output_dir / "chapters" / "98_tiny_chapter.ipynb", as_version=4)
