@@ -78,7 +78,7 @@ nitpick_ignore_regex = [
                r"BaseModel|Logger|Namespace|ArgumentParser)"),
     # Names in public signatures or docstrings that have no documentation page (each
     # reported to the module's owner): module-level type aliases (sna.config.DisclosureRule,
-    # sna.maps.Scheme, the Progress callback type of sna.assessment / sna.engine /
+    # sna.maps.classified.Scheme, the Progress callback type of sna.assessment / sna.engine /
     # sna.io.police_uk), a class of the private module sna.io._files, and a function that
     # is not in its module's __all__.
     (r"py:class", r"(DisclosureRule|Scheme|Progress)"),

@@ -23,6 +23,8 @@ import pytest
 from sna import hotspot as hs
 from sna import maps
 from sna.errors import AnalysisInputError, SnaError
+from sna.maps._frame import dissolve
+from sna.plot import style
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sna" / "datasets" / "nottingham-sample"
 
@@ -157,7 +159,7 @@ def test_outlines_close_the_slivers_of_generalised_boundaries(geography):
     plain = geography.dissolve("district").geometry.iloc[0]
     holes = sum(len(p.interiors) for p in getattr(plain, "geoms", [plain]))
     assert holes > 20
-    clean = maps._dissolve(geography, "district").geometry.iloc[0]
+    clean = dissolve(geography, "district").geometry.iloc[0]
     assert clean.geom_type == "Polygon" and len(clean.interiors) == 0
     assert clean.area == pytest.approx(plain.area, rel=0.001)
 
@@ -167,7 +169,7 @@ def test_outlines_and_labels(counts, geography, kind):
     outlines = {
         "column": "half",
         "pair": (geography, "half"),
-        "frame": maps._dissolve(geography, "half").rename(columns={"half": "name"}),
+        "frame": dissolve(geography, "half").rename(columns={"half": "name"}),
     }[kind]
     fig = maps.choropleth(counts.assign(half=geography["half"]), "n", outlines=outlines)
     assert {"North", "South"} <= set(texts(fig))
@@ -457,7 +459,7 @@ def test_kde_map_reaches_the_boundary_of_the_area(geography):
     background, cells = ax.collections[0], ax.collections[1]
     # under the surface: the whole area, in the colour of zero density
     assert np.allclose(background.get_facecolor()[0],
-                       matplotlib.colormaps[maps.style.SEQUENTIAL_CMAP](0.0))
+                       matplotlib.colormaps[style.SEQUENTIAL_CMAP](0.0))
     ext = background.get_paths()[0].get_extents()
     gx0, gy0, gx1, gy1 = geography.total_bounds
     assert (ext.x0, ext.y0, ext.x1, ext.y1) == pytest.approx((gx0, gy0, gx1, gy1), abs=5)
