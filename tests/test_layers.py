@@ -47,7 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("figures, maps and the public build",
      ("sna.plot", "sna.maps", "sna.disclosure")),
     ("what the chapter notebooks share, and the analyst's narrative sections",
-     ("sna.chapter", "sna.narrative")),
+     ("sna.chapter", "sna.formatting", "sna.narrative")),
     ("the batch run and its report",
      ("sna.report", "sna.office")),
     ("the command line",
