@@ -36,21 +36,19 @@ Examples
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
 import html
 import io
-import json
 import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._log import logger
-from .chapter import CHAPTER_TITLES, published_cells, run_info
+from .chapter import run_info
+from .chapter_outputs import chapter_items, executed_notebooks, find_output, sidecar_entry, table_csv
 from .narrative import place
 from .errors import SnaError
 
@@ -89,7 +87,6 @@ DEFAULT_STYLES: dict[str, str] = {
 #: the density of serious violence.
 BOARD_MAPS: tuple[str, ...] = ("gistar_map", "lisa_map", "kde_map")
 
-_CHAPTER_ORDER = tuple(CHAPTER_TITLES)
 _TEXT_WIDTH_IN = 6.3  # A4 with 2.5 cm margins, less a little
 _PLACEHOLDER = "[To be completed by the report author]"
 
@@ -240,166 +237,6 @@ def table_a_board(table: "pd.DataFrame", *, year: str | None = None,
     return out.rename(columns={"count": year or "This year",
                                "base": "Baseline average" + (f" ({baseline})" if baseline
                                                              else "")})
-
-
-# --------------------------------------------------------------------------------------------
-# reading the run folder
-# --------------------------------------------------------------------------------------------
-
-
-class _TableHTML(HTMLParser):
-    """The header, rows and numeric columns of an ``sna-table`` as the report shows it."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.header: list[str] = []
-        self.numeric: list[bool] = []
-        self.rows: list[list[str]] = []
-        self.notes: list[str] = []
-        self._cell: list[str] | None = None
-        self._in_note = False
-        self._note: list[str] = []
-        self._row: list[str] | None = None
-        self._where = ""
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "thead":
-            self._where = "head"
-        elif tag == "tbody":
-            self._where = "body"
-        elif tag == "tr" and self._where == "body":
-            self._row = []
-        elif tag in ("th", "td"):
-            self._cell = []
-            if tag == "th":
-                self.numeric.append("num" in (a.get("class") or "").split())
-        elif tag == "p" and "sna-tablenote" in (a.get("class") or ""):
-            self._in_note, self._note = True, []
-
-    def handle_endtag(self, tag):
-        if tag in ("th", "td") and self._cell is not None:
-            text = "".join(self._cell).strip()
-            if tag == "th":
-                self.header.append(text)
-            elif self._row is not None:
-                self._row.append(text)
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.rows.append(self._row)
-            self._row = None
-        elif tag == "p" and self._in_note:
-            self.notes.append(" ".join("".join(self._note).split()))
-            self._in_note = False
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-        elif self._in_note:
-            self._note.append(data)
-
-
-def _parse_table_html(text: str) -> _TableHTML:
-    p = _TableHTML()
-    p.feed(text)
-    return p
-
-
-def _join(v) -> str:
-    return "".join(v) if isinstance(v, list) else str(v)
-
-
-
-def _executed(out: Path) -> list[Path]:
-    found = sorted((out / "chapters").glob("*.ipynb"))
-    return sorted(found, key=lambda p: (_CHAPTER_ORDER.index(p.stem)
-                                        if p.stem in _CHAPTER_ORDER else 99, p.stem))
-
-
-def _items(nb_path: Path) -> tuple[str, list[tuple[str, Any]]]:
-    """(chapter title, [(kind, payload)]) of an executed chapter, in reading order.
-
-    kinds: ``md`` (Markdown text), ``figure`` (meta, png bytes), ``table`` (meta, parsed
-    table), ``na`` (a not-available sentence), ``error`` (text).
-    """
-    import nbformat
-
-    nb = nbformat.read(str(nb_path), as_version=4)
-    title, items = None, []
-    for c in published_cells(nb):
-        if c.cell_type == "markdown":
-            src = c.source
-            m = re.search(r"^#\s+(.+)$", src, flags=re.M)
-            if title is None and m:
-                title = m.group(1).strip()
-                src = src.replace(m.group(0), "", 1)
-            if src.strip():
-                items.append(("md", src))
-            continue
-        if c.cell_type != "code":
-            continue
-        for o in c.get("outputs", []):
-            otype = o.get("output_type")
-            if otype == "error":
-                items.append(("error", f"{o.get('ename')}: {o.get('evalue')}"))
-                continue
-            if otype != "display_data":
-                continue
-            data = o.get("data", {})
-            meta = (o.get("metadata") or {}).get("sna") or {}
-            kind = meta.get("kind")
-            if kind in ("banner", "caption"):
-                continue
-            if kind == "figure" and "image/png" in data:
-                png = base64.b64decode(_join(data["image/png"]))
-                items.append(("figure", (meta, png)))
-            elif kind == "table" and "text/html" in data:
-                items.append(("table", (meta, _parse_table_html(_join(data["text/html"])))))
-            elif kind == "not_available":
-                text = _join(data.get("text/plain", ""))
-                items.append(("na", text))
-            elif "text/markdown" in data:
-                items.append(("md", _join(data["text/markdown"])))
-    # a section heading with nothing under it before the next heading goes, as in the report
-    kept = []
-    for i, (kind, payload) in enumerate(items):
-        bare = kind == "md" and re.fullmatch(r"\s*#{2,6}\s+[^\n]+\s*", payload)
-        nxt = items[i + 1] if i + 1 < len(items) else None
-        if bare and (nxt is None or (nxt[0] == "md"
-                                     and re.fullmatch(r"\s*#{2,6}\s+[^\n]+\s*", nxt[1]))):
-            continue
-        kept.append((kind, payload))
-    return title or nb_path.stem, kept
-
-
-def _sidecar_entry(out: Path, chapter: str, what: str, name: str) -> dict | None:
-    """A chapter's record of one of its tables or figures (``what``), by its name."""
-    side = out / "chapters" / f"{chapter}.json"
-    if not side.exists():
-        return None
-    entries = json.loads(side.read_text(encoding="utf-8")).get(what, [])
-    return next((e for e in entries if e.get("name") == name), None)
-
-
-def _find_output(out: Path, chapter: str, kind: str, name: str):
-    """(meta, payload) of a chapter's ``kind`` (``"table"`` or ``"figure"``) named ``name``,
-    as the executed notebook shows it; None when the chapter did not make it."""
-    entry = _sidecar_entry(out, chapter, kind + "s", name)
-    nb = out / "chapters" / f"{chapter}.ipynb"
-    if entry is None or not nb.exists():
-        return None
-    return next((payload for k, payload in _items(nb)[1]
-                 if k == kind and payload[0].get("label") == entry["label"]), None)
-
-
-def _table_csv(out: Path, chapter: str, name: str):
-    """(the table as its CSV has it, its record) or (None, None)."""
-    import pandas as pd
-
-    entry = _sidecar_entry(out, chapter, "tables", name)
-    if entry is None or not (out / entry["file"]).exists():
-        return None, None
-    return pd.read_csv(out / entry["file"], dtype=object), entry
 
 
 # --------------------------------------------------------------------------------------------
@@ -802,7 +639,7 @@ def write_docx(
         The folder has no executed chapters, or the template does not exist.
     """
     out = Path(output_dir)
-    chapters = _executed(out)
+    chapters = executed_notebooks(out)
     if not chapters:
         raise SnaError(f"{out} has no executed chapters (chapters/*.ipynb): run `sna run` "
                        "first", key="output_dir")
@@ -815,7 +652,7 @@ def write_docx(
     d.para(f"{'Public' if info['build'] == 'public' else 'Restricted'} build · produced {when} "
            "with sna")
     _banners(d, info)
-    parsed = [(nb, *_items(nb)) for nb in chapters]
+    parsed = [(nb, *chapter_items(nb)) for nb in chapters]
     after = place(sections, [nb.stem for nb in chapters])
     entries: list[tuple[int, str]] = []
     for nb, title, items in parsed:
@@ -889,7 +726,7 @@ def funding_by_stream(out: str | os.PathLike) -> "pd.DataFrame | None":
     """
     import pandas as pd
 
-    df, _entry = _table_csv(Path(out), "08_interventions", "costs")
+    df, _entry = table_csv(Path(out), "08_interventions", "costs")
     if df is None:
         return None
     if {"dimension", "group", "cost"} <= set(df.columns):  # the chapter's long form
@@ -965,7 +802,7 @@ def write_board_paper(
     pathlib.Path
     """
     out = Path(output_dir)
-    if not _executed(out):
+    if not executed_notebooks(out):
         raise SnaError(f"{out} has no executed chapters (chapters/*.ipynb): run `sna run` "
                        "first", key="output_dir")
     info = {**run_info(out), **dict(info or {})}
@@ -1018,7 +855,7 @@ def write_board_paper(
         _numbered(d, f"4.{k}", "Table A is not available: the police data do not cover the "
                   "baseline years.")
         k += 1
-    success = _find_output(out, "01_key_findings", "table", "success_measures")
+    success = find_output(out, "01_key_findings", "table", "success_measures")
     if success is not None:
         d.heading("Success measures", 2)
         meta, t = success
@@ -1026,7 +863,7 @@ def write_board_paper(
         k += 1
         d.table(t.header, t.rows, t.numeric, caption=f"{meta['label']}. {meta['caption']}",
                 notes=t.notes)
-    reach = _find_output(out, "08_interventions", "table", "reach_level")
+    reach = find_output(out, "08_interventions", "table", "reach_level")
     if reach is not None:
         d.heading("Interventions", 2)
         meta, t = reach
@@ -1053,7 +890,7 @@ def write_board_paper(
     d.heading("Where serious violence happens", 2)
     shown = 0
     for name in maps:
-        fig = _find_output(out, "04_geography", "figure", name)
+        fig = find_output(out, "04_geography", "figure", name)
         if fig is None:
             continue
         meta, png = fig
@@ -1099,11 +936,11 @@ def _table_a(out: Path):
     kept them in chapter 1, as ``table_a_statistics`` or in ``table_a``); the caption, which
     names the baseline years, is chapter 1's ``table_a``.
     """
-    shown = _sidecar_entry(out, "01_key_findings", "tables", "table_a")
+    shown = sidecar_entry(out, "01_key_findings", "tables", "table_a")
     for chapter, name in (("09_appendix", "table_a_statistics"),
                           ("01_key_findings", "table_a_statistics"),
                           ("01_key_findings", "table_a")):
-        df, entry = _table_csv(out, chapter, name)
+        df, entry = table_csv(out, chapter, name)
         if df is not None and "rr_lower" in df.columns:
             return df, shown or entry
     return None, None
@@ -1159,7 +996,7 @@ def write_slides(output_dir: str | os.PathLike, path: str | os.PathLike | None =
                     run.font.size = Pt(14)
     figures = [("01_key_findings", "table_a")] + [("04_geography", m) for m in maps]
     for chapter, name in figures:
-        entry = _sidecar_entry(out, chapter, "figures", name)
+        entry = sidecar_entry(out, chapter, "figures", name)
         if entry is None or not (out / entry["file"]).exists():
             continue
         s = prs.slides.add_slide(prs.slide_layouts[6])

@@ -49,7 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("what the chapter notebooks share, and the analyst's narrative sections",
      ("sna.chapter", "sna.formatting", "sna.narrative")),
     ("the batch run and its report",
-     ("sna.report", "sna.office")),
+     ("sna.report", "sna.office", "sna.chapter_outputs")),
     ("the command line",
      ("sna.init", "sna.cli")),
 ]

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from docx import Document
 
-from sna import narrative, office
+from sna import chapter_outputs, narrative, office
 from sna.chapter import CHAPTER_TITLES, table_html
 from sna.errors import ConfigError, SnaError
 
@@ -479,7 +479,7 @@ def report_labels(page: str, year: str) -> dict[str, set[str]]:
 
     found: dict[str, set[str]] = {}
     for html_table in _re.findall(r'<table class="sna-table".*?</table>', page, flags=_re.S):
-        t = office._parse_table_html(html_table)
+        t = chapter_outputs.parse_table_html(html_table)
         cols = [j for j, h in enumerate(t.header) if h in ("current", year)]
         if not cols or not t.header:
             continue
