@@ -766,6 +766,40 @@ def _count_text(v: Any) -> str:
     return f"{x:,.0f}" if x is not None else str(v)
 
 
+def _cover(d: _Doc, info: Mapping[str, Any], details: Mapping[str, Any]) -> None:
+    """The board paper's cover table: to whom, when, by whom; missing ones for the author."""
+    cover = [("Report to:", details.get("report_to")), ("Date of meeting:", details.get("date")),
+             ("Report of:", details.get("report_of")), ("Report author:", details.get("author")),
+             ("E-mail:", details.get("email")), ("Agenda item:", details.get("agenda_item"))]
+    d.table(["Consideration", "Public" if info["build"] == "public" else "Restricted"],
+            [[k, v or _PLACEHOLDER] for k, v in cover], [False, False], font_pt=9.5)
+
+
+def _performance(d: _Doc, out: Path, year: Any, k: int) -> int:
+    """Section 4's performance: Table A in board form, or why not; returns the next number."""
+    d.heading("Performance", 2)
+    table_a, entry = _table_a(out)
+    if table_a is not None:
+        base = _baseline_words(entry.get("caption", ""))
+        board = table_a_board(table_a, year=str(year), baseline=base)
+        first = board.iloc[0]
+        _numbered(d, f"4.{k}", f"Table A compares {year} with the annual average of the "
+                  f"baseline years{f' ({base})' if base else ''}. {first['Measure']}: "
+                  f"{first.iloc[1]} against an average of {first.iloc[2]}, a change of "
+                  f"{first['Change']} (95% interval {first['95% interval']}).")
+        k += 1
+        d.table(list(board.columns), board.astype(str).values.tolist(),
+                [False, True, True, True, True, False], caption="Table A. " + entry["caption"],
+                notes=["Change: the year against the baseline average; the 95% interval is "
+                       "that of the rate ratio (exact Poisson test). Significant: the change "
+                       "is unlikely to be chance at the 5% level."])
+    else:
+        _numbered(d, f"4.{k}", "Table A is not available: the police data do not cover the "
+                  "baseline years.")
+        k += 1
+    return k
+
+
 def write_board_paper(
     output_dir: str | os.PathLike,
     path: str | os.PathLike | None = None,
@@ -810,11 +844,7 @@ def write_board_paper(
     details = dict(details or {})
     d = _Doc(template, styles)
     _banners(d, info)
-    cover = [("Report to:", details.get("report_to")), ("Date of meeting:", details.get("date")),
-             ("Report of:", details.get("report_of")), ("Report author:", details.get("author")),
-             ("E-mail:", details.get("email")), ("Agenda item:", details.get("agenda_item"))]
-    d.table(["Consideration", "Public" if info["build"] == "public" else "Restricted"],
-            [[k, v or _PLACEHOLDER] for k, v in cover], [False, False], font_pt=9.5)
+    _cover(d, info, details)
     area, year = info["area"], info["year"]
     d.para(f"Serious violence in {area}: the {year} needs assessment", style="title")
 
@@ -835,26 +865,7 @@ def write_board_paper(
 
     d.heading("4. Summary of key points", 1)
     k = 1
-    d.heading("Performance", 2)
-    table_a, entry = _table_a(out)
-    if table_a is not None:
-        base = _baseline_words(entry.get("caption", ""))
-        board = table_a_board(table_a, year=str(year), baseline=base)
-        first = board.iloc[0]
-        _numbered(d, f"4.{k}", f"Table A compares {year} with the annual average of the "
-                  f"baseline years{f' ({base})' if base else ''}. {first['Measure']}: "
-                  f"{first.iloc[1]} against an average of {first.iloc[2]}, a change of "
-                  f"{first['Change']} (95% interval {first['95% interval']}).")
-        k += 1
-        d.table(list(board.columns), board.astype(str).values.tolist(),
-                [False, True, True, True, True, False], caption="Table A. " + entry["caption"],
-                notes=["Change: the year against the baseline average; the 95% interval is "
-                       "that of the rate ratio (exact Poisson test). Significant: the change "
-                       "is unlikely to be chance at the 5% level."])
-    else:
-        _numbered(d, f"4.{k}", "Table A is not available: the police data do not cover the "
-                  "baseline years.")
-        k += 1
+    k = _performance(d, out, year, k)
     success = find_output(out, "01_key_findings", "table", "success_measures")
     if success is not None:
         d.heading("Success measures", 2)
