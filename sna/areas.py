@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .errors import AnalysisInputError
 from .io.geography import LEVELS, areas, count_by
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,6 +85,7 @@ def rate_table(
     *,
     multiplier: float = 1000,
     confidence: float = 0.95,
+    units: "gpd.GeoDataFrame | None" = None,
 ) -> pd.DataFrame:
     """Events by unit of a level: count, rate with its interval, rank and the comparison with
     the area, as a table for readers who know their ward or neighbourhood by name.
@@ -100,6 +102,9 @@ def rate_table(
         Rate per this many residents (default 1,000).
     confidence
         Level of the rate's interval.
+    units
+        :func:`level_frame` of the same ``events``, ``geo`` and ``level``, when the caller
+        has made it already (for a map): the units' shapes are then not dissolved again.
 
     Returns
     -------
@@ -124,7 +129,14 @@ def rate_table(
     from . import rates
 
     code, name = LEVELS[level]
-    f = level_frame(events, geo, level)
+    f = level_frame(events, geo, level) if units is None else units
+    missing = [c for c in (code, "n", "population") if c not in f.columns]
+    if missing:
+        raise AnalysisInputError(f"units must be level_frame(events, geo, {level!r}); it has no "
+                                 f"column {missing[0]!r}", column=missing[0])
+    if units is not None and set(f[code].astype(str)) != set(geo[code].dropna().astype(str)):
+        raise AnalysisInputError(f"units are not the {level}s of this geography: make them with "
+                                 f"level_frame(events, geo, {level!r})", column=code)
     cols = list(dict.fromkeys([code, name, "district_name", "partnership", "lsoas", "population", "n"]))
     t = pd.DataFrame(f[cols])
     t["population"] = t["population"].astype(float)

@@ -268,6 +268,7 @@ class _Doc:
                 self.styles[key] = fallback if fallback in known else "Normal"
         if template is None:
             self._house_page()
+        _remember_style_ids(self.doc)
 
     def _house_page(self) -> None:
         from docx.shared import Cm, Pt
@@ -396,8 +397,10 @@ class _Doc:
         table.style = self.style("table")
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
         numeric = list(numeric) + [False] * (ncol - len(numeric))
+        # python-docx finds a row's cells by walking the row's XML: once per row, not per cell
+        row_cells = [row.cells for row in table.rows]
         for i, values in enumerate([list(header)] + [list(r) for r in rows]):
-            cells = table.rows[i].cells
+            cells = row_cells[i]
             for j in range(ncol):
                 text = str(values[j] if j < len(values) else "")
                 if i and numeric[j] and text.startswith("-"):
@@ -413,8 +416,8 @@ class _Doc:
         _narrow_cell_margins(table)
         for j, width in enumerate(_column_widths([list(header)] + [list(r) for r in rows], ncol)):
             table.columns[j].width = Inches(width)  # the grid (LibreOffice reads this)
-            for row in table.rows:
-                row.cells[j].width = Inches(width)  # each cell (Word reads this)
+            for cells in row_cells:
+                cells[j].width = Inches(width)  # each cell (Word reads this)
         tr_pr = table.rows[0]._tr.get_or_add_trPr()
         head = OxmlElement("w:tblHeader")
         head.set(qn("w:val"), "true")
@@ -570,12 +573,33 @@ def _column_widths(cells: Sequence[Sequence[str]], ncol: int,
 def _picture_width(png: bytes, width_in: float) -> float:
     """The width of a picture on the page: its own width at 150 dpi, at most the text
     width, and no taller than about two thirds of the page."""
-    from matplotlib.image import imread
+    from PIL import Image
 
-    h_px, w_px = imread(io.BytesIO(png)).shape[:2]
+    with Image.open(io.BytesIO(png)) as img:  # reads the header, not the pixels
+        w_px, h_px = img.size
     natural = w_px / 150
     tallest = 6.8  # inches of an A4 text block left for a figure and its caption
     return float(min(width_in, natural, tallest * w_px / max(h_px, 1)))
+
+
+def _remember_style_ids(doc) -> None:
+    """Remember each style name's id in this document: python-docx looks a style up (and the
+    document's default style of its type) by XPath over every style on each paragraph it
+    styles, about a millisecond a paragraph. The styles do not change while a document is
+    written, so the answer for a name is the same each time."""
+    part = doc.part
+    look_up = part.get_style_id
+    ids: dict = {}
+
+    def get_style_id(style_or_name, style_type):
+        if not isinstance(style_or_name, str):
+            return look_up(style_or_name, style_type)
+        key = (style_or_name, style_type)
+        if key not in ids:
+            ids[key] = look_up(style_or_name, style_type)
+        return ids[key]
+
+    part.get_style_id = get_style_id
 
 
 def _banners(d: _Doc, info: Mapping[str, Any]) -> None:

@@ -300,6 +300,16 @@ def test_ward_rate_table_reads_for_a_councillor(demo21):
     # every class agrees with the funnel on the same counts
     fun = rates.funnel(t, "n", "population", multiplier=1000)
     assert (fun.significance.map(sna.areas.COMPARISON) == t.compared).all()
+    # the wards a map already holds (level_frame) give the same table, their shapes not
+    # dissolved again; units of another level or without counts are refused
+    from sna.areas import level_frame
+
+    units = level_frame(sv, demo21.geography, "ward")
+    pd.testing.assert_frame_equal(rate_table(sv, demo21.geography, "ward", units=units), t)
+    with pytest.raises(sna.errors.AnalysisInputError, match="not the wards"):
+        rate_table(sv, demo21.geography, "ward", units=units.iloc[:-1])
+    with pytest.raises(sna.errors.AnalysisInputError, match="no column 'n'"):
+        rate_table(sv, demo21.geography, "ward", units=units.drop(columns="n"))
 
 
 def test_deprivation_workbooks_as_published(tmp_path):

@@ -472,6 +472,44 @@ def test_a_missing_narrative_file_stops_the_run_before_it_starts(tmp_path, capsy
     assert "missing.md does not exist" in err and "sna narrative" in err
 
 
+def test_a_run_refused_before_its_chapters_ends_its_workers(tmp_path, capsys):
+    # `sna run` starts its chapter workers (and their kernels) first, then checks the config:
+    # a refused run ends them, and its process pool winds down (workers once reaped behind
+    # multiprocessing's back left the pool's manager thread spinning, and the process could
+    # not exit: it waited for workers it thought alive)
+    import threading
+    from concurrent.futures.process import _ExecutorManagerThread
+
+    import psutil
+    import yaml
+
+    from sna.cli import main
+    from sna.datasets import demo_config
+
+    demo = Path(demo_config()).parent
+    raw = yaml.safe_load(Path(demo_config()).read_text())
+    raw["report"] = {"narrative": "missing.md"}
+    config = tmp_path / "sna.yml"
+    config.write_text(yaml.safe_dump(raw))
+    for sub in ("boundaries", "police", "ambulance", "ecds", "interventions", "population",
+                "imd", "demo_pseudonymisation_key.txt"):
+        (tmp_path / sub).symlink_to(demo / sub)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    managers = set(t for t in threading.enumerate() if isinstance(t, _ExecutorManagerThread))
+    assert main(["run", "--config", str(config), "--quiet", "--output",
+                 str(tmp_path / "out")]) == 2
+    assert "missing.md does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    for t in threading.enumerate():
+        if isinstance(t, _ExecutorManagerThread) and t not in managers:
+            t.join(timeout=30)
+            assert not t.is_alive(), "the refused run's process pool did not wind down"
+    workers = [p for p in psutil.Process().children(recursive=True) if p.pid not in before
+               and "resource_tracker" not in " ".join(p.cmdline())]
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, f"processes left behind: {[p.cmdline() for p in alive]}"
+
+
 def report_labels(page: str, year: str) -> dict[str, set[str]]:
     """Every row label of the report's tables with the year's count it carries: the column
     ``current`` or the year's own column."""

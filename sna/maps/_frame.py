@@ -327,7 +327,7 @@ def declutter(fig, ax, avoid=()) -> int:
     texts = [t for t in getattr(ax, "_sna_labels", []) if t.get_text()]
     if not texts:
         return 0
-    fig.canvas.draw()  # the final layout: labels are measured in display space
+    fig.draw_without_rendering()  # the final layout (no pixels): labels measured in display space
     renderer = fig.canvas.get_renderer()
     if len(texts) < 2 and not avoid:
         return 0
@@ -424,7 +424,7 @@ def keep_inside(fig, pad: float = 0.08, tries: int = 3) -> None:
     it off. The figure is widened by the overflow (the map keeps its size).
     """
     for _ in range(tries):
-        fig.canvas.draw()
+        fig.draw_without_rendering()  # the layout, without painting the map's polygons
         renderer = fig.canvas.get_renderer()
         boxes = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
         boxes += [leg.get_window_extent(renderer) for leg in fig.legends]

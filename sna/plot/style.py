@@ -364,7 +364,7 @@ def spread_labels(ax, texts, *, points=None) -> None:
     from adjustText import adjust_text
 
     x, y = (None, None) if points is None else (list(points[0]), list(points[1]))
-    ax.figure.canvas.draw()
+    ax.figure.draw_without_rendering()  # the layout, without painting
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         adjust_text(texts, x=x, y=y, ax=ax, expand=(1.1, 1.3), min_arrow_len=6,
@@ -410,11 +410,13 @@ def titled_png(png: bytes, title: str | None, source: str | None, *, dpi: int = 
     import io
     import textwrap
 
+    import numpy as np
     from matplotlib.figure import Figure
-    from matplotlib.image import imread
     from matplotlib.transforms import Bbox
+    from PIL import Image
 
-    img = imread(io.BytesIO(png))
+    with Image.open(io.BytesIO(png)) as picture:  # its 8-bit pixels as drawn (matplotlib's
+        img = np.asarray(picture.convert("RGBA"))  # imread would make floats of them)
     h_px, w_px = img.shape[:2]
     width_in = w_px / dpi
 

@@ -37,7 +37,7 @@ def export_chapter_html(executed: str | os.PathLike, html_path: str | os.PathLik
             c.outputs = [o for o in c.get("outputs", [])
                          if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                          and o.get("output_type") != "execute_result"]
-    body, _ = _html_exporter().from_notebook_node(nb)
+    body, _ = html_exporter().from_notebook_node(nb)
     title = _notebook_title(nb) or Path(executed).stem
     body = re.sub(r"<title>.*?</title>", f"<title>{html.escape(title)}</title>", body, count=1,
                   flags=re.S)
@@ -49,7 +49,7 @@ def export_chapter_html(executed: str | os.PathLike, html_path: str | os.PathLik
 _EXPORTER: list = []
 
 
-def _html_exporter():
+def html_exporter():
     """nbconvert's HTML exporter, made once per process: a chapter worker exports several
     chapters, and each new exporter compiles its Jinja templates again (about 0.1 s)."""
     if not _EXPORTER:
