@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import importlib.util
 import json
 import os
 import platform
@@ -495,7 +496,12 @@ def bench_batch(repeat: int) -> dict:
                   "outputs: the tables (CSV) and figures and maps (PNG, SVG) of the cold and "
                   "the warm run compared byte for byte (filecmp, as cmp), tables.xlsx sheet by "
                   "sheet and cell by cell (its zip entries carry the time they were written); "
-                  "cold_vs_first_round compares each round's cold run with the first's"],
+                  "cold_vs_first_round compares each round's cold run with the first's",
+                  "numba_installed: whether numba was importable. The quick start does not "
+                  "install it (the hotspot section's esda-at-its-best figures need it, installed "
+                  "by hand); with numba present, mapclassify compiles its Fisher-Jenks kernel "
+                  "when it is imported (about 1.3 s of CPU more in a kernel that draws a map)"],
+        "numba_installed": importlib.util.find_spec("numba") is not None,
     }
 
 

@@ -177,7 +177,7 @@ def run(
 
             # 3. assemble; a chapter worker (idle now) writes tables.xlsx meanwhile
             t0 = time.perf_counter()
-            xlsx = pool.pool.submit(write_tables_xlsx, out, source_words=source_words(cfg))
+            xlsx = _workbook_elsewhere(pool, out, source_words(cfg))
             pool.finish()  # the other worker, and this one after the workbook, end meanwhile
             result = RunResult(output_dir=out, area=cfg.area, year=str(fy), build=build,
                                synthetic=bool(assessment.synthetic), chapters=results,
@@ -325,8 +325,8 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
         _copy_cache(assessment, cache_dir, out / "data")
     cfg = assessment.config
     sections = _narrative_of(cfg)
-    if xlsx is None:
-        result.xlsx = write_tables_xlsx(out, source_words=source_words(cfg))
+    if xlsx is None:  # no worker writes it: here, first
+        xlsx = write_tables_xlsx(out, source_words=source_words(cfg))
     stale = {c["name"]: c["stale"] for c in kept if c.get("stale")}
     missing = [c["name"] for c in kept if c.get("status") == "interrupted"]
     notices = []
@@ -341,14 +341,37 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
                                     narrative=sections, stale=stale, notices=notices,
                                     coverage=coverage)
     _write_documents(result, cfg, sections, say)
-    if xlsx is not None:
-        result.xlsx = xlsx.result()
+    result.xlsx = _workbook(xlsx, out, source_words(cfg))
     if pdf:
         say("sna run: printing report.pdf with headless Chromium ...")
         try:
             result.pdf = print_pdf(result.report, out / "report.pdf")
         except ChapterError as exc:
             result.pdf_message = exc.message
+
+def _workbook_elsewhere(pool, out: Path, words: dict):
+    """``tables.xlsx`` given to an idle chapter worker: its future, or None when the pool
+    cannot take it (a worker died during the chapters, and the pool with it)."""
+    try:
+        return pool.pool.submit(write_tables_xlsx, out, source_words=words)
+    except Exception:  # noqa: BLE001 - BrokenProcessPool, or a pool already shut down
+        return None
+
+
+def _workbook(xlsx, out: Path, words: dict) -> Path:
+    """The path of ``tables.xlsx``: written already (a path), by a worker (its future), or
+    here when the worker died before it was done."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(xlsx, Future):
+        try:
+            return xlsx.result()
+        except BrokenProcessPool:
+            logger.warning("the worker writing tables.xlsx died; writing it here")
+            return write_tables_xlsx(out, source_words=words)
+    return xlsx
+
 
 def _narrative_of(cfg) -> list:
     """The analyst's narrative sections named in the config (``report.narrative``), or []."""
