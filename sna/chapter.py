@@ -637,7 +637,7 @@ class Chapter:
             under.set_text(_plain_source(under.get_text(), words))
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white",
-                    metadata={"Software": None})
+                    metadata={"Software": None}, pil_kwargs=dict(style.PNG_OPTIONS))
         shown_map = getattr(fig, "_sna_map", None)
         plt.close(fig)
         png = buf.getvalue()

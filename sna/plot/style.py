@@ -56,6 +56,7 @@ __all__ = [
     "TEXT_COLOUR",
     "LOCKDOWN_COLOUR",
     "DPI",
+    "PNG_OPTIONS",
     "FIGSIZE",
     "rc_params",
     "house_style",
@@ -127,6 +128,10 @@ LOCKDOWN_COLOUR = "#555555"
 
 #: Resolution of saved PNGs.
 DPI = 150
+#: zlib level of the figures' PNGs (``pil_kwargs`` of ``savefig``): 3 encodes in about half
+#: the time of zlib's default 6 for about 1 % more bytes (the demo's 23 figures: 0.49 s and
+#: 3.33 MB against 0.99 s and 3.29 MB); the pixels are the same.
+PNG_OPTIONS = {"compress_level": 3}
 #: Default figure size in inches (fits an A4 page at full text width).
 FIGSIZE = (8.0, 4.5)
 
@@ -273,6 +278,8 @@ def savefig(fig, path, *, dpi: int = DPI, close: bool = False, **kwargs) -> Path
         path = path.with_suffix(".png")
     path.parent.mkdir(parents=True, exist_ok=True)
     options = {"dpi": dpi, "facecolor": "white", "bbox_inches": "tight"}
+    if path.suffix.lower() == ".png":
+        options["pil_kwargs"] = dict(PNG_OPTIONS)
     options.update(kwargs)
     fig.savefig(path, **options)
     if close:
@@ -445,5 +452,5 @@ def titled_png(png: bytes, title: str | None, source: str | None, *, dpi: int = 
         # the whole canvas, whatever savefig.bbox says (the house style's "tight" would crop)
         fig.savefig(buf, format="png", dpi=dpi, facecolor="white",
                     bbox_inches=Bbox.from_bounds(0, 0, width_in, height_in),
-                    metadata={"Software": None})
+                    metadata={"Software": None}, pil_kwargs=dict(PNG_OPTIONS))
     return buf.getvalue()
