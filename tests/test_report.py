@@ -471,3 +471,29 @@ def test_the_executed_notebook_of_a_kernel_that_dies_half_way_is_its_log(fake_pr
     whole = nbformat.read(result.output_dir / "chapters" / "98_tiny_chapter.ipynb", as_version=4)
     assert all(c.execution_count is not None for c in whole.cells if c.cell_type == "code")
     assert all(c.metadata.papermill.status == "completed" for c in whole.cells)
+
+
+@pytest.mark.slow
+def test_a_chapter_client_answers_at_once_and_a_dead_kernel_is_named(tmp_path):
+    # each chapter gets a client of its own, ready once the kernel answers on the shell and
+    # IOPub channels (nbclient's would wait for IOPub to be quiet for 0.2 s); it runs code,
+    # and a kernel that died is reported as the kernel start-up failures are
+    from sna.report import _kernels
+
+    _kernels.start("python3", str(tmp_path), None)
+    try:
+        km = _kernels._slot.km
+        kc = _kernels._chapter_client(km, 30)
+        try:
+            assert kc.allow_stdin is False
+            reply = _kernels._run(kc.execute_interactive("x = 6 * 7", timeout=30,
+                                                         output_hook=lambda _m: None))
+            assert reply["content"]["status"] == "ok"
+        finally:
+            kc.stop_channels()
+        _kernels._run(km.shutdown_kernel(now=True))
+        with pytest.raises(RuntimeError, match="Kernel died before replying to kernel_info") as err:
+            _kernels._chapter_client(km, 5)
+        assert execute._START_FAILURE.search(str(err.value))
+    finally:
+        _kernels.shutdown()
