@@ -129,6 +129,16 @@ def _engine_config(engine: Any, config: "Config | None"):
     return EngineConfig()
 
 
+#: Dask's memory settings for the workers of the clusters sna starts. A worker past 80 % of
+#: its limit would *pause*: it keeps the tasks it was given and runs none of them, and memory
+#: the worker holds itself (its libraries, freed pages not yet returned), unlike data it can
+#: spill, does not go down: the run then waits for ever (seen on the ten-year benchmark: a
+#: worker paused at 404 MB of its 500 with the task the driver was waiting for, the other
+#: worker idle). Without the pause, a worker still spills its data at 70 % and is restarted by
+#: its nanny at 95 %, its tasks run again. For a cluster of your own, set the same
+#: (``distributed.worker.memory.pause: false``) in its Dask configuration.
+WORKER_MEMORY = {"distributed.worker.memory.pause": False}
+
 _CLIENTS: dict[tuple, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
@@ -168,10 +178,13 @@ def get_client(engine: "EngineConfig | None" = None):
             client = Client(engine.scheduler)
             logger.info("dask engine: connected to %s", engine.scheduler)
         else:
+            import dask
+
             n = engine.workers or os.cpu_count() or 1
             extra = {"memory_limit": engine.memory_limit} if engine.memory_limit else {}
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None, **extra)
+            with dask.config.set(WORKER_MEMORY):  # the workers' nannies pass it on
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None, **extra)
             client = Client(cluster)
             logger.info("dask engine: LocalCluster of %d worker process(es) at %s", n,
                         cluster.scheduler_address)

@@ -433,3 +433,24 @@ def test_results_only_dataset_on_dask_equals_the_pandas_assessment(client, multi
                                   a.quarantine.sort_values(key).reset_index(drop=True))
     want = eng.aggregate(a.incidents)
     pd.testing.assert_frame_equal(ds.counts(engine=client), want, check_exact=True)
+
+
+@pytest.mark.slow
+def test_workers_sna_starts_do_not_pause_at_their_memory_limit():
+    # a paused worker keeps its tasks and runs none; memory it holds itself never goes down,
+    # so a run on small workers could wait for ever (the ten-year benchmark did): the
+    # LocalCluster sna starts spills and restarts workers instead of pausing them
+    pytest.importorskip("dask.distributed")
+    from sna.config import EngineConfig
+
+    settings = EngineConfig(name="dask", workers=1, memory_limit="300MB")
+    client = eng.get_client(settings)
+    try:
+        workers = client.scheduler_info()["workers"].values()
+        assert {w["memory_limit"] for w in workers} == {300_000_000}
+        pause = client.run(lambda dask_worker: dask_worker.memory_manager.memory_pause_fraction)
+        assert list(pause.values()) == [False]
+        terminate = client.run(lambda dask_worker: dask_worker.nanny is not None)
+        assert list(terminate.values()) == [True]  # a nanny restarts a worker past 95 %
+    finally:
+        eng._close_clients()
