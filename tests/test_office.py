@@ -451,20 +451,28 @@ def test_report_config_is_checked(tmp_path):
     assert set(WORD_STYLES) == set(office.DEFAULT_STYLES)
 
 
-def test_a_missing_narrative_file_stops_the_run_before_it_starts(tmp_path, capsys):
+def _demo_config_naming_a_missing_narrative(folder: Path) -> Path:
+    """The demo's sna.yml in ``folder`` (its data linked beside it), naming a narrative file
+    that does not exist."""
     import yaml
 
-    from sna.cli import main
     from sna.datasets import demo_config
 
     demo = Path(demo_config()).parent
     raw = yaml.safe_load(Path(demo_config()).read_text())
     raw["report"] = {"narrative": "missing.md"}
-    config = tmp_path / "sna.yml"
+    config = folder / "sna.yml"
     config.write_text(yaml.safe_dump(raw))
     for sub in ("boundaries", "police", "ambulance", "ecds", "interventions", "population",
                 "imd", "demo_pseudonymisation_key.txt"):
-        (tmp_path / sub).symlink_to(demo / sub)
+        (folder / sub).symlink_to(demo / sub)
+    return config
+
+
+def test_a_missing_narrative_file_stops_the_run_before_it_starts(tmp_path, capsys):
+    from sna.cli import main
+
+    config = _demo_config_naming_a_missing_narrative(tmp_path)
     assert main(["run", "--config", str(config), "--quiet", "--output",
                  str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()  # nothing ran
@@ -481,19 +489,10 @@ def test_a_run_refused_before_its_chapters_ends_its_workers(tmp_path, capsys):
     from concurrent.futures.process import _ExecutorManagerThread
 
     import psutil
-    import yaml
 
     from sna.cli import main
-    from sna.datasets import demo_config
 
-    demo = Path(demo_config()).parent
-    raw = yaml.safe_load(Path(demo_config()).read_text())
-    raw["report"] = {"narrative": "missing.md"}
-    config = tmp_path / "sna.yml"
-    config.write_text(yaml.safe_dump(raw))
-    for sub in ("boundaries", "police", "ambulance", "ecds", "interventions", "population",
-                "imd", "demo_pseudonymisation_key.txt"):
-        (tmp_path / sub).symlink_to(demo / sub)
+    config = _demo_config_naming_a_missing_narrative(tmp_path)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     managers = set(t for t in threading.enumerate() if isinstance(t, _ExecutorManagerThread))
     assert main(["run", "--config", str(config), "--quiet", "--output",
