@@ -481,10 +481,9 @@ def test_a_missing_narrative_file_stops_the_run_before_it_starts(tmp_path, capsy
 
 
 def test_a_run_refused_before_its_chapters_ends_its_workers(tmp_path, capsys):
-    # `sna run` starts its chapter workers (and their kernels) first, then checks the config:
-    # a refused run ends them, and its process pool winds down (workers once reaped behind
-    # multiprocessing's back left the pool's manager thread spinning, and the process could
-    # not exit: it waited for workers it thought alive)
+    # a run refused by its config leaves no chapter worker, kernel or process-pool thread
+    # behind (when the workers were started before the checks, a worker reaped behind
+    # multiprocessing's back left the pool's manager thread spinning at exit)
     import threading
     from concurrent.futures.process import _ExecutorManagerThread
 
