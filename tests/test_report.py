@@ -15,7 +15,7 @@ import pytest
 
 from sna import report
 from sna.report import assemble, batch, execute, pdf
-from sna.errors import ChapterError, SnaError
+from sna.errors import ChapterError, OutputError, SnaError
 
 from fakes import fake_prepare as fake_prepare_of
 
@@ -89,6 +89,36 @@ def test_every_shipped_chapter_declares_the_run_parameters():
             pytest.skip(f"{nb.name} not written yet")
         declared = report.check_notebook(nb)
         assert set(report.PARAMETERS) <= set(declared), nb.name
+
+
+def test_tables_xlsx_is_written_here_when_its_worker_cannot(monkeypatch, tmp_path):
+    # sna run gives tables.xlsx to an idle chapter worker; a pool broken by a worker that died
+    # (during the chapters, or while writing the workbook) must not lose the workbook
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    written = []
+    monkeypatch.setattr(batch, "write_tables_xlsx",
+                        lambda out, source_words=None: written.append(out) or out / "tables.xlsx")
+    died = Future()
+    died.set_exception(BrokenProcessPool("a worker died"))
+    assert batch._workbook(died, tmp_path, {}) == tmp_path / "tables.xlsx"
+    assert written == [tmp_path]
+    done = Future()
+    done.set_result(tmp_path / "tables.xlsx")
+    assert batch._workbook(done, tmp_path, {}) == tmp_path / "tables.xlsx" and len(written) == 1
+    failed = Future()  # the workbook's own error is the run's, as when it was written here
+    failed.set_exception(OutputError("tables.xlsx is open in Excel"))
+    with pytest.raises(OutputError, match="open in Excel"):
+        batch._workbook(failed, tmp_path, {})
+
+    class BrokenPool:
+        class pool:
+            @staticmethod
+            def submit(*args, **kwargs):
+                raise BrokenProcessPool("a worker died during the chapters")
+
+    assert batch._workbook_elsewhere(BrokenPool, tmp_path, {}) is None
 
 
 # ---- running (the assessment is faked: the fixtures do not load it) ----------------------

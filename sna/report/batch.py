@@ -122,20 +122,25 @@ def run(
     if build not in ("restricted", "public"):
         raise SnaError(f"--build must be 'restricted' or 'public', not {build!r}", key="build")
     t_start = time.perf_counter()
-    cfg, config_path, prep_cfg, cache_dir, moved_cache = _run_configs(config, output, cache)
     notebooks = resolve_chapters(chapters)
-    for nb in notebooks:  # before anything runs
-        check_notebook(nb)
-    _narrative_of(cfg)  # a narrative file named but missing stops the run now, not at the end
-    if cfg.report.template and not cfg.resolve(cfg.report.template).is_file():
-        raise SnaError(f"the Word template {cfg.resolve(cfg.report.template)} does not exist",
-                       key="report.template")
-    if build == "public":
-        _check_cache_outside(cache_dir, Path(cfg._output_base()).resolve())
     jobs = max(1, min(jobs or default_jobs(), len(notebooks)))
-    # the chapter workers start (and warm their kernels) while the assessment is prepared
-    with ChapterPool(jobs, reuse=not fresh_kernels,
-                      kernel_name=notebook_kernel(notebooks[0])) as pool:
+    # the chapter workers start (and warm their kernels) at once: while the config and the
+    # notebooks are checked and the assessment is prepared
+    pool = ChapterPool(jobs, reuse=not fresh_kernels, kernel_name=notebook_kernel(notebooks[0]))
+    try:
+        cfg, config_path, prep_cfg, cache_dir, moved_cache = _run_configs(config, output, cache)
+        for nb in notebooks:  # before anything runs
+            check_notebook(nb)
+        _narrative_of(cfg)  # a narrative file named but missing stops the run now, not at the end
+        if cfg.report.template and not cfg.resolve(cfg.report.template).is_file():
+            raise SnaError(f"the Word template {cfg.resolve(cfg.report.template)} does not exist",
+                           key="report.template")
+        if build == "public":
+            _check_cache_outside(cache_dir, Path(cfg._output_base()).resolve())
+    except BaseException:  # nothing ran: the workers and their kernels go at once
+        pool.kill()
+        raise
+    with pool:
         # 1. prepare the assessment once
         say(f"sna run: preparing the assessment ({cfg.area}"
             f"{', ' + str(year) if year else ''}) ...")
@@ -168,15 +173,17 @@ def run(
                 _record_interrupted(out, cfg, config_path, params, jobs, assessment, build,
                                     tasks, done, kept, cache_reused)
                 raise
-            pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest
             t_chapters = time.perf_counter() - t0
 
-            # 3. assemble
+            # 3. assemble; a chapter worker (idle now) writes tables.xlsx meanwhile
             t0 = time.perf_counter()
+            xlsx = _workbook_elsewhere(pool, out, source_words(cfg))
+            pool.finish()  # the other worker, and this one after the workbook, end meanwhile
             result = RunResult(output_dir=out, area=cfg.area, year=str(fy), build=build,
                                synthetic=bool(assessment.synthetic), chapters=results,
                                cache_reused=cache_reused)
-            _assemble(result, assessment, cache_dir, pdf, say, kept)
+            _assemble(result, assessment, cache_dir, pdf, say, kept, xlsx=xlsx)
+            pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest
             t_assemble = time.perf_counter() - t0
             result.timings = {"prepare": round(t_prepare, 2), "chapters": round(t_chapters, 2),
                               "assemble": round(t_assemble, 2),
@@ -307,16 +314,19 @@ def _chapter_tasks(notebooks: list[Path], params: dict, out: Path, timeout, jobs
     return tasks
 
 def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
-              kept: list[dict] = ()) -> None:
-    """The data copy (restricted build), tables.xlsx, report.html and the PDF if asked for.
-    Chapters kept from an earlier run on other inputs are marked stale in the report; the
-    chapters an interrupted run did not finish are named in a banner."""
+              kept: list[dict] = (), xlsx=None) -> None:
+    """The data copy (restricted build), tables.xlsx, report.html, the Word documents and
+    the PDF if asked for. ``xlsx``: the future of tables.xlsx when another process writes it
+    (:func:`run`), else it is written here. Chapters kept from an earlier run on other inputs
+    are marked stale in the report; the chapters an interrupted run did not finish are named
+    in a banner."""
     out = result.output_dir
     if result.build == "restricted":
         _copy_cache(assessment, cache_dir, out / "data")
     cfg = assessment.config
     sections = _narrative_of(cfg)
-    result.xlsx = write_tables_xlsx(out, source_words=source_words(cfg))
+    if xlsx is None:  # no worker writes it: here, first
+        xlsx = write_tables_xlsx(out, source_words=source_words(cfg))
     stale = {c["name"]: c["stale"] for c in kept if c.get("stale")}
     missing = [c["name"] for c in kept if c.get("status") == "interrupted"]
     notices = []
@@ -331,12 +341,37 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
                                     narrative=sections, stale=stale, notices=notices,
                                     coverage=coverage)
     _write_documents(result, cfg, sections, say)
+    result.xlsx = _workbook(xlsx, out, source_words(cfg))
     if pdf:
         say("sna run: printing report.pdf with headless Chromium ...")
         try:
             result.pdf = print_pdf(result.report, out / "report.pdf")
         except ChapterError as exc:
             result.pdf_message = exc.message
+
+def _workbook_elsewhere(pool, out: Path, words: dict):
+    """``tables.xlsx`` given to an idle chapter worker: its future, or None when the pool
+    cannot take it (a worker died during the chapters, and the pool with it)."""
+    try:
+        return pool.pool.submit(write_tables_xlsx, out, source_words=words)
+    except Exception:  # noqa: BLE001 - BrokenProcessPool, or a pool already shut down
+        return None
+
+
+def _workbook(xlsx, out: Path, words: dict) -> Path:
+    """The path of ``tables.xlsx``: written already (a path), by a worker (its future), or
+    here when the worker died before it was done."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    if isinstance(xlsx, Future):
+        try:
+            return xlsx.result()
+        except BrokenProcessPool:
+            logger.warning("the worker writing tables.xlsx died; writing it here")
+            return write_tables_xlsx(out, source_words=words)
+    return xlsx
+
 
 def _narrative_of(cfg) -> list:
     """The analyst's narrative sections named in the config (``report.narrative``), or []."""

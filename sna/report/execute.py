@@ -209,12 +209,33 @@ def die_with_parent(parent_pid: int) -> None:
 
 def _worker_init(parent_pid: int, warm: tuple | None) -> None:
     """ProcessPoolExecutor initializer: die with the main process, then (with ``warm``)
-    start and warm this worker's kernel."""
+    start and warm this worker's kernel. While the kernel starts and imports its libraries,
+    a thread of the worker imports what the worker itself needs for a chapter (papermill,
+    nbconvert's HTML exporter): the worker would otherwise wait idle for the kernel, then
+    pay for these on its first chapter."""
+    import threading
+
     die_with_parent(parent_pid)
+    ready = threading.Thread(target=_worker_imports, name="sna-worker-imports", daemon=True)
+    ready.start()
     if warm is not None:
         from . import _kernels
 
         _kernels.warm_worker(*warm)
+    ready.join()
+
+def _worker_imports() -> None:
+    """What a chapter worker uses for each chapter, made ready once."""
+    try:
+        import papermill  # noqa: F401
+
+        from . import _kernels
+        from .assemble import html_exporter
+
+        _kernels._register_engine()
+        html_exporter()
+    except Exception:  # noqa: BLE001 - the first chapter imports them again and says why
+        pass
 
 class ChapterPool:
     """The worker processes that execute chapters; with ``reuse`` each keeps a warm kernel,
@@ -267,23 +288,33 @@ class ChapterPool:
             return
         import psutil
 
-        procs = []
-        for p in list(getattr(self.pool, "_processes", {}).values()):
+        workers = list(getattr(self.pool, "_processes", {}).values())
+        kernels = []
+        for p in workers:
             try:
-                worker = psutil.Process(p.pid)
-                procs += worker.children(recursive=True) + [worker]
+                kernels += psutil.Process(p.pid).children(recursive=True)
             except psutil.Error:
                 pass
-        for proc in procs:
+        for p in workers:  # through multiprocessing, which reaps them: were they reaped by
+            p.kill()       # anyone else, the pool would wait at exit for workers it thinks alive
+        for proc in kernels:
             try:
                 proc.kill()
             except psutil.Error:
                 pass
-        psutil.wait_procs(procs, timeout=10)
+        psutil.wait_procs(kernels, timeout=10)  # not our children: waited for, not reaped
+        for p in workers:
+            p.join(timeout=10)
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = None
         if self.log_dir is not None:
             shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    def finish(self) -> None:
+        """No more tasks: the workers end (and stop their kernels) as soon as the tasks
+        given are done, while this process goes on; :meth:`close` waits for them."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=False)
 
     def close(self, keep_logs_in: Path | None = None) -> None:
         if self.pool is None:
