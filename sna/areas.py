@@ -78,6 +78,20 @@ def level_frame(events: pd.DataFrame, geo: "gpd.GeoDataFrame", level: str = "war
     return out
 
 
+def _checked_units(units: pd.DataFrame, geo: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The caller's :func:`level_frame` for :func:`rate_table`, refused unless it has the
+    level's code, ``n`` and ``population`` and holds exactly the geography's units."""
+    code = LEVELS[level][0]
+    missing = [c for c in (code, "n", "population") if c not in units.columns]
+    if missing:
+        raise AnalysisInputError(f"units must be level_frame(events, geo, {level!r}); it has no "
+                                 f"column {missing[0]!r}", column=missing[0])
+    if set(units[code].astype(str)) != set(geo[code].dropna().astype(str)):
+        raise AnalysisInputError(f"units are not the {level}s of this geography: make them with "
+                                 f"level_frame(events, geo, {level!r})", column=code)
+    return units
+
+
 def rate_table(
     events: pd.DataFrame,
     geo: "gpd.GeoDataFrame",
@@ -129,14 +143,7 @@ def rate_table(
     from . import rates
 
     code, name = LEVELS[level]
-    f = level_frame(events, geo, level) if units is None else units
-    missing = [c for c in (code, "n", "population") if c not in f.columns]
-    if missing:
-        raise AnalysisInputError(f"units must be level_frame(events, geo, {level!r}); it has no "
-                                 f"column {missing[0]!r}", column=missing[0])
-    if units is not None and set(f[code].astype(str)) != set(geo[code].dropna().astype(str)):
-        raise AnalysisInputError(f"units are not the {level}s of this geography: make them with "
-                                 f"level_frame(events, geo, {level!r})", column=code)
+    f = level_frame(events, geo, level) if units is None else _checked_units(units, geo, level)
     cols = list(dict.fromkeys([code, name, "district_name", "partnership", "lsoas", "population", "n"]))
     t = pd.DataFrame(f[cols])
     t["population"] = t["population"].astype(float)
