@@ -817,12 +817,35 @@ def concat_incidents(frames: Iterable[pd.DataFrame], *, consume: bool = False) -
             for f in frames:
                 del f[col]
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in series):
-            cats = sorted(set().union(*[{str(c) for c in s.cat.categories} for s in series]))
-            dtype = pd.CategoricalDtype(pd.Index(cats, dtype="str"))
-            series = [s.cat.rename_categories([str(c) for c in s.cat.categories]).cat.set_categories(dtype.categories)
-                      .astype(dtype) for s in series]
-        aligned[col] = pd.concat(series, ignore_index=True)
+            aligned[col] = _concat_categoricals(series)
+        else:
+            aligned[col] = pd.concat(series, ignore_index=True)
     return pd.DataFrame(aligned)
+
+
+def _concat_categoricals(series: list[pd.Series]) -> pd.Series:
+    """Categorical series concatenated into one whose categories are the sorted union of
+    theirs (as strings): each series' codes go through a look-up table from its own
+    categories to the union's. Tables that share their categories (every per-file table of
+    a source has the area's LSOAs, say) share one look-up table, so adding up thousands of
+    them costs one pass over their codes."""
+    tables: list[tuple[pd.Index, list[str]]] = []   # distinct categories, as strings
+    which: list[int] = []
+    for s in series:
+        cats = s.cat.categories
+        for i, (seen, _) in enumerate(tables):
+            if cats is seen or (len(cats) == len(seen) and cats.equals(seen)):
+                which.append(i)
+                break
+        else:
+            tables.append((cats, [str(c) for c in cats]))
+            which.append(len(tables) - 1)
+    union = pd.Index(sorted(set().union(*[names for _, names in tables])), dtype="str")
+    luts = [np.append(union.get_indexer(names), -1).astype(np.int32) for _, names in tables]
+    # code -1 (missing) indexes the -1 appended at the end of each look-up table
+    codes = np.concatenate([luts[i][s.cat.codes.to_numpy()] for i, s in zip(which, series)])
+    dtype = pd.CategoricalDtype(union)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), name=series[0].name)
 
 
 # --------------------------------------------------------------------------------------------

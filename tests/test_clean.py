@@ -314,6 +314,38 @@ def test_canonical_and_concat_keep_categoricals():
     assert len(concat_incidents([])) == 0
 
 
+def test_concat_unites_categories_each_table_recoded_through_its_own():
+    # what pandas' union_categoricals gives, sorted: tables with the same categories (in any
+    # order), others, unused categories, missing values and a non-categorical column
+    from pandas.api.types import union_categoricals
+
+    lsoas = pd.Index(["E01000003", "E01000001", "E01000002"])
+    shared = pd.CategoricalDtype(lsoas)
+    frames = [
+        pd.DataFrame({"lsoa": pd.Categorical(["E01000001", None, "E01000003"], dtype=shared),
+                      "n": [1, 2, 3]}),
+        pd.DataFrame({"lsoa": pd.Categorical(["E01000002"], dtype=shared), "n": [4]}),
+        pd.DataFrame({"lsoa": pd.Categorical(["W01000009", "E01000001"],
+                                             categories=["W01000009", "E01000001", "X"]),
+                      "n": [5, 6]}),
+        pd.DataFrame({"lsoa": pd.Categorical([None, None], categories=lsoas[::-1]), "n": [7, 8]}),
+        pd.DataFrame({"lsoa": pd.Categorical([], categories=["E01000004"]), "n": []}),
+    ]
+    want = union_categoricals([f["lsoa"] for f in frames], sort_categories=True)
+    both = concat_incidents(frames)
+    assert both["lsoa"].cat.categories.tolist() == list(want.categories)
+    assert both["lsoa"].cat.categories.tolist() == [
+        "E01000001", "E01000002", "E01000003", "E01000004", "W01000009", "X"]
+    assert both["lsoa"].astype(object).tolist() == list(want.astype(object))
+    assert both["n"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert list(both.index) == list(range(8))
+    # categories that are not strings are united as strings
+    ints = concat_incidents([pd.DataFrame({"k": pd.Categorical([2, 10])}),
+                             pd.DataFrame({"k": pd.Categorical(["3"])})])
+    assert ints["k"].cat.categories.tolist() == ["10", "2", "3"]
+    assert ints["k"].astype(object).tolist() == ["2", "10", "3"]
+
+
 def test_registry(monkeypatch):
     assert get_cleaner("police_uk") is clean_police_uk
     monkeypatch.setitem(FORMATS, "ambulance", dataclasses.replace(FORMATS["ambulance"], module="sna.io._no_such_module"))
