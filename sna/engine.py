@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, SnaError
+from .errors import ConfigError, EngineError, SnaError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Config, EngineConfig
@@ -175,21 +175,79 @@ def get_client(engine: "EngineConfig | None" = None):
         from dask.distributed import Client, LocalCluster
 
         if engine.scheduler:
-            client = Client(engine.scheduler)
+            try:
+                client = Client(engine.scheduler)
+            except OSError as exc:
+                raise EngineError(
+                    f"the Dask scheduler at {engine.scheduler} does not answer ({exc}): start "
+                    "it (`dask scheduler`) and its workers, check the address and that this "
+                    "machine can reach it, or remove engine.scheduler to start a LocalCluster "
+                    "on this machine", key="engine.scheduler") from exc
             logger.info("dask engine: connected to %s", engine.scheduler)
         else:
             import dask
 
+            _refuse_in_a_starting_worker()
             n = engine.workers or os.cpu_count() or 1
             extra = {"memory_limit": engine.memory_limit} if engine.memory_limit else {}
-            with dask.config.set(WORKER_MEMORY):  # the workers' nannies pass it on
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None, **extra)
+            try:
+                with dask.config.set(WORKER_MEMORY):  # the workers' nannies pass it on
+                    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address=None, **extra)
+            except Exception as exc:
+                raise _cluster_failed(exc) from exc
             client = Client(cluster)
             logger.info("dask engine: LocalCluster of %d worker process(es) at %s", n,
                         cluster.scheduler_address)
         _CLIENTS[key] = client
         return client
+
+
+def _main_script() -> str | None:
+    """The file of the script Python was started with (``python script.py``), else None
+    (``python -m``, ``python -c``, a notebook or an interactive session)."""
+    import sys
+
+    # a spawned worker runs the parent's main script as __mp_main__
+    main = sys.modules.get("__mp_main__") or sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(main, "__spec__", None) is not None:
+        return None
+    return str(path)
+
+
+def _refuse_in_a_starting_worker() -> None:
+    """In a worker process that is still importing the main script (a script without the
+    ``__main__`` guard runs its top level again there), say so at once rather than start a
+    cluster of its own."""
+    import multiprocessing
+
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        script = _main_script() or "the main script"
+        raise EngineError(
+            "a Dask LocalCluster cannot be started while one of its worker processes is "
+            f'starting: put the code that starts it under `if __name__ == "__main__":` in '
+            f"{script} (each worker process runs the main script again, up to that line)",
+            key="engine")
+
+
+def _cluster_failed(exc: BaseException) -> EngineError:
+    """The error for a LocalCluster whose workers did not start."""
+    script = _main_script()
+    if script is not None:
+        return EngineError(
+            "the Dask engine's LocalCluster did not start its worker processes "
+            f"({type(exc).__name__}: {exc}). When sna runs from a script, the code that "
+            f'starts it must run only in the main process: put it under `if __name__ == '
+            f'"__main__":` in {script} (each worker process runs the main script again, up '
+            "to that line; see https://docs.python.org/3/library/multiprocessing.html"
+            "#the-spawn-and-forkserver-start-methods); otherwise see the workers' messages "
+            "above, or use `engine: {name: pandas}`", key="engine")
+    return EngineError(
+        "the Dask engine's LocalCluster did not start its worker processes "
+        f"({type(exc).__name__}: {exc}): see the workers' messages above (a memory_limit "
+        "too small for a worker to start, no free ports on 127.0.0.1, a worker that cannot "
+        "import sna), or use `engine: {name: pandas}`", key="engine")
 
 
 def _close_clients() -> None:  # pragma: no cover - at exit

@@ -17,6 +17,7 @@ __all__ = [
     "DisclosureError",
     "AnalysisInputError",
     "OutputError",
+    "EngineError",
 ]
 
 
@@ -97,3 +98,9 @@ class AnalysisInputError(SnaError, ValueError):
 class OutputError(SnaError):
     """An output or cache folder cannot be written: the disk is full, the folder is read-only,
     or another run holds it."""
+
+
+class EngineError(SnaError):
+    """The Dask engine cannot start or reach its cluster: the ``LocalCluster``'s worker
+    processes failed to start (most often a script without ``if __name__ == "__main__":``),
+    or the scheduler named in ``engine.scheduler`` does not answer."""

@@ -454,3 +454,46 @@ def test_workers_sna_starts_do_not_pause_at_their_memory_limit():
         assert list(terminate.values()) == [True]  # a nanny restarts a worker past 95 %
     finally:
         eng._close_clients()
+
+
+def _script(path: Path, body: str) -> Path:
+    path.write_text("from sna import engine\nfrom sna.config import EngineConfig\n" + body)
+    return path
+
+
+@pytest.mark.slow
+def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path):
+    # each worker process of a LocalCluster runs the main script again up to its guard: a
+    # script that starts the engine at its top level got ~500 lines of tracebacks from the
+    # workers and "RuntimeError: Nanny failed to start"; it is told what to change
+    import subprocess
+    import sys
+
+    pytest.importorskip("dask.distributed")
+    start = 'client = engine.get_client(EngineConfig(name="dask", workers=1))\n'
+    bare = _script(tmp_path / "bare.py", start)
+    run = subprocess.run([sys.executable, str(bare)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("sna.errors.EngineError: the Dask engine's LocalCluster did not start")
+    assert 'if __name__ == "__main__":` in ' + str(bare) in last
+    assert "Nanny failed to start" in last
+    guarded = _script(tmp_path / "guarded.py", 'if __name__ == "__main__":\n    ' + start
+                      + '    print(len(client.scheduler_info()["workers"]))\n')
+    run = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1"]
+
+
+def test_a_scheduler_that_does_not_answer_names_the_key():
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("dask.distributed")
+    from sna.config import EngineConfig
+    from sna.errors import EngineError
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with pytest.raises(EngineError, match="scheduler at tcp://127.0.0.1:9 does not answer") as err:
+            eng.get_client(EngineConfig(name="dask", scheduler="tcp://127.0.0.1:9"))
+    assert err.value.key == "engine.scheduler" and err.value.exit_code == 2
