@@ -20,6 +20,16 @@ RESULTS = HERE / "results.json"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
+
+#: What each ingest ratio compares, in the README's words.
+RATIO_NAMES = {
+    "sna_over_naive": "sna / naive",
+    "sna_over_pyarrow": "sna / pyarrow bare parse",
+    "sna_over_duckdb": "sna / DuckDB",
+    "sna_dask_over_sna": "Dask engine / pandas engine",
+    "sna_dask_500mb_over_sna": "Dask on 500MB workers / pandas engine",
+}
+
 def _s(x: float) -> str:
     return f"{x:.1f} s" if x >= 1 else f"{x:.2f} s"
 
@@ -160,6 +170,12 @@ def render(r: dict) -> str:
             if v:
                 parts.append(f"{v['now']:.2f}× {what} now, {v['previous']:.2f}× "
                              f"({v['previous_spread'][0]:.2f}–{v['previous_spread'][1]:.2f}) before")
+        moved = [f"{RATIO_NAMES.get(k, k)} {v['now']:.2f}× now, "
+                 f"{v['previous_spread'][0]:.2f}–{v['previous_spread'][1]:.2f} before"
+                 for k, v in rep["ratios"].items()
+                 if not (v["within_previous_spread"] or v["spreads_overlap"])]
+        if moved:  # the ratios that did not reproduce, named (the two above may have)
+            parts.append("not reproduced: " + "; ".join(moved))
         lines.append(
             f"| same, rerun (`{ing.get('command', 'python benchmarks/run.py --only ingest')}`) "
             f"against the run before ({str(rep.get('previous_when', ''))[:16]}) "

@@ -133,6 +133,26 @@ def test_reproduction_checks_each_ratio_against_the_previous_spread():
     assert run.reproduction({"ratios": {}}, old)["reproduced"] is False
 
 
+def test_the_rerun_row_names_the_ratios_that_did_not_reproduce():
+    run, rt = _run_module(), _readme_table()
+    r = json.loads((REPO / "benchmarks" / "results.json").read_text())
+    old = {"when": "2026-12-01T10:00",
+           "ratios": {"sna_over_naive": 1.3, "sna_over_pyarrow": 2.2},
+           "ratio_spread": {"sna_over_naive": {"min": 1.2, "max": 1.4},
+                            "sna_over_pyarrow": {"min": 2.1, "max": 2.6}}}
+    now = {"ratios": {"sna_over_naive": 1.25, "sna_over_pyarrow": 1.65},
+           "ratio_spread": {"sna_over_naive": {"min": 1.0, "max": 1.3},
+                            "sna_over_pyarrow": {"min": 1.6, "max": 2.0}}}
+    r["ingest"]["reproduction"] = run.reproduction(now, old)
+    row = next(line for line in rt.render(r).splitlines() if line.startswith("| same, rerun"))
+    assert "1.25× naive now, 1.30× (1.20–1.40) before" in row
+    assert "not reproduced: sna / pyarrow bare parse 1.65× now, 2.10–2.60 before" in row
+    assert row.endswith("| within the spread | **no** |")
+    r["ingest"]["reproduction"] = run.reproduction(old, old)
+    row = next(line for line in rt.render(r).splitlines() if line.startswith("| same, rerun"))
+    assert "not reproduced" not in row and row.endswith("| within the spread | yes |")
+
+
 def test_compare_outputs_is_byte_for_byte(tmp_path):
     run = _run_module()
     (tmp_path / "a").mkdir()
