@@ -829,21 +829,29 @@ def _concat_categoricals(series: list[pd.Series]) -> pd.Series:
     categories to the union's. Tables that share their categories (every per-file table of
     a source has the area's LSOAs, say) share one look-up table, so adding up thousands of
     them costs one pass over their codes."""
-    tables: list[tuple[pd.Index, list[str]]] = []   # distinct categories, as strings
+    names: list[list[str]] = []   # the distinct sets of categories, as strings
+    known: dict[tuple, list[tuple[pd.Index, int]]] = {}  # (length, first, last) -> sets
     which: list[int] = []
     for s in series:
         cats = s.cat.categories
-        for i, (seen, _) in enumerate(tables):
-            if cats is seen or (len(cats) == len(seen) and cats.equals(seen)):
-                which.append(i)
+        key = (len(cats), cats[0], cats[-1]) if len(cats) else (0,)
+        for seen, i in known.get(key, ()):
+            if cats is seen or cats.equals(seen):
                 break
         else:
-            tables.append((cats, [str(c) for c in cats]))
-            which.append(len(tables) - 1)
-    union = pd.Index(sorted(set().union(*[names for _, names in tables])), dtype="str")
-    luts = [np.append(union.get_indexer(names), -1).astype(np.int32) for _, names in tables]
-    # code -1 (missing) indexes the -1 appended at the end of each look-up table
-    codes = np.concatenate([luts[i][s.cat.codes.to_numpy()] for i, s in zip(which, series)])
+            i = len(names)
+            names.append([str(c) for c in cats])
+            known.setdefault(key, []).append((cats, i))
+        which.append(i)
+    union = pd.Index(sorted(set().union(*names)), dtype="str")
+    kind = np.int16 if len(union) < 2**15 else np.int32
+    # code -1 (missing) takes the -1 appended at the end of each look-up table
+    luts = [np.append(union.get_indexer(n), -1).astype(kind) for n in names]
+    codes = np.empty(sum(len(s) for s in series), dtype=kind)
+    at = 0
+    for i, s in zip(which, series):  # written in place: no per-table copies to concatenate
+        np.take(luts[i], s.cat.codes.to_numpy(), out=codes[at:at + len(s)])
+        at += len(s)
     dtype = pd.CategoricalDtype(union)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), name=series[0].name)
 

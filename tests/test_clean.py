@@ -344,6 +344,15 @@ def test_concat_unites_categories_each_table_recoded_through_its_own():
                              pd.DataFrame({"k": pd.Categorical(["3"])})])
     assert ints["k"].cat.categories.tolist() == ["10", "2", "3"]
     assert ints["k"].astype(object).tolist() == ["2", "10", "3"]
+    # more categories than 16-bit codes hold, and many tables each with categories of its own
+    big = [pd.DataFrame({"k": pd.Categorical([f"{p}{i:05d}" for i in range(20_000)][::-1])})
+           for p in "ba"]
+    months = [pd.DataFrame({"k": pd.Categorical([f"2020-{m:02d}", None])}) for m in range(12, 0, -1)]
+    many = concat_incidents(big + months)
+    want = union_categoricals([f["k"] for f in big + months], sort_categories=True)
+    assert len(many["k"].cat.categories) == 40_012
+    assert many["k"].cat.categories.tolist() == list(want.categories)
+    assert many["k"].astype(object).tolist() == list(want.astype(object))
 
 
 def test_registry(monkeypatch):
