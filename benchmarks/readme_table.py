@@ -75,7 +75,10 @@ def _load(section: dict) -> str:
     ld = section.get("load")
     if not ld:
         return ""
-    return f"{ld['before'][0]:.1f} → {ld['after'][0]:.1f}" if ld.get("before") and ld.get("after") else ""
+    text = f"{ld['before'][0]:.1f} → {ld['after'][0]:.1f}" if ld.get("before") and ld.get("after") else ""
+    if text and ld.get("others_cores") is not None:  # how much of it was not the run's own
+        text += f", other processes {ld['others_cores']:.2f} cores"
+    return text
 
 
 def _scale_rows(sc: dict | None, sna: dict | None) -> list[str]:
@@ -137,7 +140,9 @@ def render(r: dict) -> str:
             if (sec.get("load") or {}).get("busy")]
     if busy:
         lines += ["", f"**The machine was busy** (load average above its cores) during: "
-                      f"{', '.join(busy)}; those seconds are less reliable than the ratios."]
+                      f"{', '.join(busy)}; those seconds are less reliable than the ratios. "
+                      "The load average counts the run's own processes too: where the other "
+                      "processes' cores are given, they are the load that was not the run's."]
     lines += [
         "",
         "| benchmark | sna | compared with | ratio | target | holds? |",

@@ -88,17 +88,61 @@ def load_now() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else []
 
 
-def load_record(before: list[float], after: list[float]) -> dict:
+def cpu_now() -> dict | None:
+    """The machine's busy CPU seconds so far (``/proc/stat``: user, nice, system, irq,
+    softirq, steal) and this process's own with its finished children's (``getrusage``: the
+    contenders are child processes, their Dask workers and kernels their children), for
+    :func:`others_cores`; None where ``/proc/stat`` cannot be read or counts other
+    processors than this process may use (a container on a larger host)."""
+    import resource
+
+    try:
+        with open("/proc/stat") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    per_cpu = [x for x in lines if x.startswith("cpu") and x[3:4].isdigit()]
+    if not lines or not lines[0].startswith("cpu ") or len(per_cpu) != cores():
+        return None
+    v = [int(x) for x in lines[0].split()[1:]]
+    busy = sum(v[0:3]) + sum(v[5:8])
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"t": time.monotonic(), "busy_s": busy / os.sysconf("SC_CLK_TCK"),
+            "own_s": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}
+
+
+def others_cores(start: dict | None, end: dict | None) -> float | None:
+    """The cores other processes kept busy on average between two :func:`cpu_now`: the
+    machine's busy CPU time less this run's own, over the wall time (None: not known)."""
+    if not start or not end or end["t"] <= start["t"]:
+        return None
+    others = (end["busy_s"] - start["busy_s"]) - (end["own_s"] - start["own_s"])
+    return round(max(0.0, others) / (end["t"] - start["t"]), 2)
+
+
+def load_record(before: list[float], after: list[float], others: float | None = None) -> dict:
     """Load before and after a stretch of benchmarking; ``busy`` when the 1-minute load
-    exceeded the number of cores at either end."""
+    exceeded the number of cores at either end. The load average counts the run's own
+    processes too (two busy contender threads and a driver make a load of 3 on 2 cores), so
+    ``others_cores`` (:func:`others_cores`, when known) says how much of it was other work."""
     n = cores()
     busy = any(x[0] > n for x in (before, after) if x)
     rec = {"before": before, "after": after, "cores": n, "busy": busy}
-    if busy:
-        rec["warning"] = (f"the machine was busy (load average above its {n} cores: "
-                          f"{before[0] if before else '?'} before, {after[0] if after else '?'} "
-                          "after): other work shared the cores, so the seconds are less reliable; "
+    if others is not None:
+        rec["others_cores"] = others
+    loads = f"{before[0] if before else '?'} before, {after[0] if after else '?'} after"
+    if busy and others is not None and others < 0.25:
+        rec["warning"] = (f"the load average was above the {n} cores ({loads}), but other "
+                          f"processes than this run's used {others:.2f} cores on average: the "
+                          "load was the run's own (its contenders' threads and workers), not "
+                          "other work")
+    elif busy:
+        rec["warning"] = (f"the machine was busy (load average above its {n} cores: {loads}): "
+                          "other work shared the cores, so the seconds are less reliable; "
                           "read the ratios with their spread, and the CPU times")
+        if others is not None:
+            rec["warning"] += (f". Other processes than this run's used {others:.2f} cores on "
+                               "average")
     return rec
 
 
@@ -239,9 +283,9 @@ def _scale_run(name: str, root: Path, repeat: int) -> dict:
 
     runs = []
     for r in range(repeat):
-        before = load_now()
+        before, cpu_before = load_now(), cpu_now()
         one = bi.run_once(name, root)
-        one["load"] = load_record(before, load_now())
+        one["load"] = load_record(before, load_now(), others_cores(cpu_before, cpu_now()))
         runs.append(one)
         say(f"  scale {name} round {r + 1}/{repeat}: {one['seconds']:.1f} s, cpu {one['cpu_s']:.1f} s "
             f"(driver), driver's peak {one['peak_mb']:.0f} MB, workers' peak "
@@ -655,18 +699,21 @@ def main(argv: list[str] | None = None) -> int:
     for section in only:
         results["commands"][section] = command
     t0 = time.perf_counter()
-    load_start = load_now()
+    load_start, cpu_start = load_now(), cpu_now()
     say_load("at the start", load_start)
 
     def section(name: str, fn) -> None:
-        before = load_now()
+        before, cpu_before = load_now(), cpu_now()
         old = results.get(name)
         res = fn()
         after = load_now()
         res["when"] = when
         res["command"] = command
-        res["load"] = load_record(before, after)
+        res["load"] = load_record(before, after, others_cores(cpu_before, cpu_now()))
         say_load(f"after {name}", after)
+        if res["load"].get("others_cores") is not None:
+            say(f"  other processes than this run's: {res['load']['others_cores']:.2f} cores on "
+                f"average during {name}")
         if old and not old.get("error") and not res.get("error"):
             old = {k: v for k, v in old.items() if k != "reproduction"}
             results["previous"][name] = old
@@ -716,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
     if "batch" in only:
         say("batch:")
         section("batch", lambda: bench_batch(repeat))
-    results["load"] = load_record(load_start, load_now())
+    results["load"] = load_record(load_start, load_now(), others_cores(cpu_start, cpu_now()))
     results.setdefault("seconds", {})
     if not isinstance(results["seconds"], dict):
         results["seconds"] = {}

@@ -110,6 +110,41 @@ def test_load_record_warns_when_the_machine_is_busy(monkeypatch):
     assert busy["busy"] and "4.3 after" in busy["warning"] and "2 cores" in busy["warning"]
 
 
+def test_the_load_record_says_how_much_of_the_load_was_other_work(monkeypatch):
+    # the load average counts the run's own contenders: a quiet ten-year run ended at 2.9 on
+    # 2 cores and was called busy; the machine's busy CPU less the run's own says what was not
+    import subprocess
+    import sys
+
+    run, rt = _run_module(), _readme_table()
+    monkeypatch.setattr(run, "cores", lambda: 2)
+    start = {"t": 100.0, "busy_s": 50.0, "own_s": 5.0}
+    assert run.others_cores(start, {"t": 110.0, "busy_s": 70.0, "own_s": 20.0}) == 0.5
+    assert run.others_cores(start, {"t": 110.0, "busy_s": 64.0, "own_s": 20.0}) == 0.0
+    assert run.others_cores(None, start) is None and run.others_cores(start, start) is None
+    own = run.load_record([0.4, 0.3, 0.2], [2.9, 1.5, 0.8], 0.05)
+    assert own["busy"] and own["others_cores"] == 0.05
+    assert own["warning"] == (
+        "the load average was above the 2 cores (0.4 before, 2.9 after), but other processes "
+        "than this run's used 0.05 cores on average: the load was the run's own (its "
+        "contenders' threads and workers), not other work")
+    other = run.load_record([2.5, 2.0, 1.0], [3.1, 2.0, 1.0], 1.2)
+    assert other["busy"] and other["warning"].startswith("the machine was busy")
+    assert other["warning"].endswith("used 1.20 cores on average")
+    assert "others_cores" not in run.load_record([0.1], [0.2])
+    assert rt._load({"load": own}) == "0.4 → 2.9, other processes 0.05 cores"
+    assert rt._load({"load": run.load_record([0.4], [2.9])}) == "0.4 → 2.9"
+    # the run's own CPU includes its finished children's
+    before = run.cpu_now()
+    if before is None:
+        pytest.skip("no /proc/stat for this process's cores")
+    subprocess.run([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                    "while time.process_time() - t < 0.4: pass"], check=True)
+    after = run.cpu_now()
+    assert after["own_s"] - before["own_s"] >= 0.4
+    assert after["busy_s"] - before["busy_s"] >= 0.3
+
+
 def test_reproduction_checks_each_ratio_against_the_previous_spread():
     run = _run_module()
     old = {"when": "2026-12-01T10:00", "ratios": {"sna_over_naive": 1.30, "sna_over_duckdb": 1.9},
