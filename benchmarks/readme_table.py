@@ -35,7 +35,7 @@ def _s(x: float) -> str:
 
 
 def _gb(mb: float) -> str:
-    return f"{mb / 1024:.2f} GB"
+    return f"{mb / 1024:.2f} GiB"
 
 
 def _yes(ok: bool) -> str:
@@ -100,7 +100,7 @@ def _scale_rows(sc: dict | None, sna: dict | None) -> list[str]:
             f"the workers, only counts back{busy_of(v)} | {_t(v)}, driver's peak {_gb(v['peak_mb'])}, "
             f"workers' peak {_gb(v['workers_peak_mb'])} | the pandas engine, all rows in one "
             f"frame: {_t(sna) + ', peak ' + _gb(sna['peak_mb']) if sna else '—'} | — "
-            f"| driver < 2 GB, same counts "
+            f"| driver < 2 GiB, same counts "
             f"| {_yes(t.get('one_year_driver_peak_under_2GB', False) and bool(same))} |")
     v = sc["contenders"].get("sna-dataset-scale")
     if v:
@@ -110,7 +110,7 @@ def _scale_rows(sc: dict | None, sna: dict | None) -> list[str]:
             f"resampled from the sample; {d['files']:,} files, {d['bytes'] / 2**30:.1f} GiB), "
             f"results-only on the same workers{busy_of(v)} | {_t(v)}, driver's peak "
             f"{_gb(v['peak_mb'])}, workers' peak {_gb(v['workers_peak_mb'])} | — | — "
-            f"| driver < 2 GB, rows read = kept + set aside "
+            f"| driver < 2 GiB, rows read = kept + set aside "
             f"| {_yes(t.get('many_years_driver_peak_under_2GB', False) and t.get('many_years_rows_read_equal_kept_plus_set_aside', False))} |")
     return out
 
@@ -164,7 +164,7 @@ def render(r: dict) -> str:
         f"| same | {_t(sna)} | DuckDB read + group-by: {_t(duck)}, {_gb(duck['peak_mb'])} "
         f"| {_ratio(ratios['sna_over_duckdb'], rsp.get('sna_over_duckdb'), 'DuckDB')} "
         f"| {duck_target} | {_yes(targets[duck_key])} |",
-        f"| same, peak memory | {_gb(sna['peak_mb'])} | — | — | < 1.5 GB "
+        f"| same, peak memory | {_gb(sna['peak_mb'])} | — | — | < 1.5 GiB "
         f"| {_yes(targets['sna_peak_under_1.5GB'])} |",
     ]
     rep = ing.get("reproduction")
