@@ -19,8 +19,6 @@ README = HERE.parent / "README.md"
 RESULTS = HERE / "results.json"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
-
-
 #: What each ingest ratio compares, in the README's words.
 RATIO_NAMES = {
     "sna_over_naive": "sna / naive",
@@ -29,6 +27,7 @@ RATIO_NAMES = {
     "sna_dask_over_sna": "Dask engine / pandas engine",
     "sna_dask_500mb_over_sna": "Dask on 500MB workers / pandas engine",
 }
+
 
 def _s(x: float) -> str:
     return f"{x:.1f} s" if x >= 1 else f"{x:.2f} s"

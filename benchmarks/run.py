@@ -146,6 +146,17 @@ def load_record(before: list[float], after: list[float], others: float | None = 
     return rec
 
 
+class LoadWatch:
+    """The load average and the CPU counters at the start of a stretch of benchmarking;
+    :meth:`record` gives the stretch's :func:`load_record`."""
+
+    def __init__(self) -> None:
+        self.before, self.cpu = load_now(), cpu_now()
+
+    def record(self) -> dict:
+        return load_record(self.before, load_now(), others_cores(self.cpu, cpu_now()))
+
+
 def say_load(what: str, load: list[float]) -> None:
     n = cores()
     say(f"  load average {what}: {', '.join(f'{x:.2f}' for x in load)} ({n} cores)")
@@ -283,9 +294,9 @@ def _scale_run(name: str, root: Path, repeat: int) -> dict:
 
     runs = []
     for r in range(repeat):
-        before, cpu_before = load_now(), cpu_now()
+        watch = LoadWatch()
         one = bi.run_once(name, root)
-        one["load"] = load_record(before, load_now(), others_cores(cpu_before, cpu_now()))
+        one["load"] = watch.record()
         runs.append(one)
         say(f"  scale {name} round {r + 1}/{repeat}: {one['seconds']:.1f} s, cpu {one['cpu_s']:.1f} s "
             f"(driver), driver's peak {one['peak_mb']:.0f} MB, workers' peak "
@@ -699,18 +710,17 @@ def main(argv: list[str] | None = None) -> int:
     for section in only:
         results["commands"][section] = command
     t0 = time.perf_counter()
-    load_start, cpu_start = load_now(), cpu_now()
-    say_load("at the start", load_start)
+    run_watch = LoadWatch()
+    say_load("at the start", run_watch.before)
 
     def section(name: str, fn) -> None:
-        before, cpu_before = load_now(), cpu_now()
+        watch = LoadWatch()
         old = results.get(name)
         res = fn()
-        after = load_now()
+        res["load"] = watch.record()
         res["when"] = when
         res["command"] = command
-        res["load"] = load_record(before, after, others_cores(cpu_before, cpu_now()))
-        say_load(f"after {name}", after)
+        say_load(f"after {name}", res["load"]["after"])
         if res["load"].get("others_cores") is not None:
             say(f"  other processes than this run's: {res['load']['others_cores']:.2f} cores on "
                 f"average during {name}")
@@ -763,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
     if "batch" in only:
         say("batch:")
         section("batch", lambda: bench_batch(repeat))
-    results["load"] = load_record(load_start, load_now(), others_cores(cpu_start, cpu_now()))
+    results["load"] = run_watch.record()
     results.setdefault("seconds", {})
     if not isinstance(results["seconds"], dict):
         results["seconds"] = {}
