@@ -497,3 +497,54 @@ def test_a_scheduler_that_does_not_answer_names_the_key():
         with pytest.raises(EngineError, match="scheduler at tcp://127.0.0.1:9 does not answer") as err:
             eng.get_client(EngineConfig(name="dask", scheduler="tcp://127.0.0.1:9"))
     assert err.value.key == "engine.scheduler" and err.value.exit_code == 2
+
+
+def test_lsoa_codes_found_as_numbers_equal_the_normalised_lookup():
+    """A file task finds its LSOA codes among the area's as numbers when they are written as
+    published (``_code_numbers``), else normalised (spaces removed, upper case) and hashed:
+    the positions must be those of the normalised look-up for every code, whatever its shape."""
+    import random
+
+    import pyarrow as pa
+
+    rng = random.Random(7)
+    area = pd.Index(sorted({f"E0{rng.randint(1000000, 1040000)}" for _ in range(3000)}
+                           | {"W01000001", "S01000003", "e01000002x"}), dtype="str")
+    index = pd.Index(area.to_numpy(dtype=object), dtype=object)
+
+    def reference(codes):
+        return np.array([index.get_indexer(["".join(c.split()).upper()])[0] if c is not None else -1
+                         for c in codes] + [-1], dtype=np.int32)
+
+    odd = ["e01000002x", " E01000001", "w01000001", "W01000001", "E0100000", "E010000011",
+           "\u00c901000001", "E01O00001", "", "Z99999999", "E01 013810", "e01013810", None,
+           "E01000001\t", "S01000003"]
+    pool = list(area[:300]) + odd + [f"E0{rng.randint(1000000, 1040000)}" for _ in range(300)]
+    ctx = puk._Context(name="police", encoding="utf-8", definition=None, area=area)
+    for _ in range(20):
+        codes = rng.sample(pool, 150)
+        want = reference(codes)
+        assert (ctx.lsoa_lut(pa.array(codes, pa.string())) == want).all()
+        assert (ctx.lsoa_lut(pa.array(["x"] + codes, pa.large_string()).slice(1)) == want).all()
+        assert (ctx.lsoa_lut(codes) == want).all()
+    assert (want >= 0).sum() > 50 and (want == -1).sum() > 10
+    keys, plain = puk._code_numbers(pa.array(["E01013810", None, "e01013810", "E0101381 ", "W01000001"]))
+    assert plain.tolist() == [True, False, False, False, True]
+    assert keys[[0, 4]].tolist() == [ord("E") * 10**8 + 1013810, ord("W") * 10**8 + 1000001]
+
+
+def test_small_pages_restores_numpy_setting_when_the_last_user_leaves():
+    mod = pytest.importorskip("numpy._core.multiarray")
+    switch = getattr(mod, "_set_madvise_hugepage", None)
+    if switch is None:
+        pytest.skip("numpy has no huge-page switch here")
+    before = switch(True)
+    try:
+        with eng.small_pages():
+            assert switch(False) is False  # (off inside)
+            with eng.small_pages():
+                pass
+            assert switch(False) is False  # still off: the outer use has not left
+        assert switch(True) is True  # restored
+    finally:
+        switch(before)

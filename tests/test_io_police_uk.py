@@ -271,3 +271,44 @@ def test_bad_zip(tmp_path):
 
 def test_street_header_constant_matches_the_real_files():
     assert HEADER.decode().split(",") == list(STREET_COLUMNS)
+
+
+def test_crlf_files_and_lone_carriage_returns_read_as_the_lf_file(tmp_path):
+    """Windows line ends are the published file's rows (same lines, same duplicate count); a
+    carriage return that ends no line stays in its value. The line ends are found with numpy
+    (``_record_bounds``), which must agree with ``bytes.replace`` on every shape."""
+    from sna.io._files import InputFile
+    from sna.io.police_uk import _clean as puk
+    from sna.io.police_uk._read import _ascii, _record_bounds, read_street_split
+
+    lf = read_police_uk(OCT)
+    crlf = tmp_path / "2018-10-nottinghamshire-street.csv"
+    crlf.write_bytes(OCT.read_bytes().replace(b"\n", b"\r\n"))
+    got = read_police_uk(crlf)
+    pd.testing.assert_frame_equal(got.drop(columns="file"), lf.drop(columns="file"))
+    a = read_street_split(InputFile(str(OCT), OCT), puk._task_types())
+    b = read_street_split(InputFile(str(crlf), crlf), puk._task_types())
+    assert a[0].equals(b[0]) and (a[1] == b[1]).all()
+    assert a[2]["duplicate_rows"] == b[2]["duplicate_rows"] == int(lf.drop(columns=["line"]).duplicated().sum())
+    # every shape, against the bytes methods the numpy scans replace
+    def reference(data, nrows):
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n")
+        if not data.endswith(b"\n"):
+            data = data + b"\n"
+        ends = [i for i, c in enumerate(data) if c == 10]
+        k = len(ends)
+        while k > 1 and ends[k - 1] - ends[k - 2] == 1:  # trailing blank lines
+            k -= 1
+        if k != nrows + 1:
+            return None
+        return data, [e + 1 for e in ends[:k - 1]], ends[1:k]
+
+    for data in (b"h\r\na\r\nb\r\n", b"h\na\nb", b"h\na\rx\nb\n", b"h\r\na\n\n\n", b"\r\nh\na\n",
+                 b"h\ra\nb\n", b"h\na\r", b"h\r\n\r\na\r\n"):
+        for nrows in (1, 2, 3):
+            got, want = _record_bounds(data, nrows), reference(data, nrows)
+            assert (got is None) == (want is None), (data, nrows)
+            if got is not None:
+                assert got[0] == want[0] and list(got[1]) == want[1] and list(got[2]) == want[2]
+    assert _ascii(b"E01013810,-1.1") and not _ascii("Nottingham Caf\u00e9".encode()) and _ascii(b"")

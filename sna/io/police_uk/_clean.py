@@ -39,7 +39,7 @@ from ...clean import (
     to_bng,
 )
 from ...definitions import police_uk_categories
-from ...engine import run_tasks
+from ...engine import run_tasks, small_pages
 from ...quality import SourceQuality, empty_quarantine
 from ...schemas import CATEGORICAL_COLUMNS, INCIDENT_COLUMNS
 from ._read import (
@@ -125,6 +125,7 @@ def clean_police_uk(
     files, ctx, ignored = police_uk_file_tasks(name, source, config, geography)
     parts: list[_Part] = []
     rest = _RestRows()
+    rest.submit(_warm_lookups)  # (on the rest's thread, while the first files are read)
 
     def collect(part: _Part) -> None:
         rest.add(part.rest)  # (parsed with their JSON while the next files are read)
@@ -167,11 +168,12 @@ def clean_police_uk_file(f, ctx: "_Context", config: "Config",
 @contextmanager
 def _memory_reuse():
     """While the files are read: Arrow allocates from jemalloc (where pyarrow has it) and
-    numpy does not ask for transparent huge pages. Both make the memory freed by one file's
-    arrays serve the next file's, where mimalloc (pyarrow's default) and numpy's huge pages
-    give it back to the system and take it again, zeroed, a page fault at a time: on the
-    national benchmark set that was about 1.5 s of system time (of 3), the same tables.
-    The previous settings are restored afterwards (arrays keep the pool they came from)."""
+    numpy does not ask for transparent huge pages (:func:`sna.engine.small_pages`). Both make
+    the memory freed by one file's arrays serve the next file's, where mimalloc (pyarrow's
+    default) and numpy's huge pages give it back to the system and take it again, zeroed, a
+    page fault at a time: on the national benchmark set that was about 1.5 s of system time
+    (of 3), the same tables. The previous settings are restored afterwards (arrays keep the
+    pool they came from)."""
     import pyarrow as pa
 
     previous = pa.default_memory_pool()
@@ -179,21 +181,12 @@ def _memory_reuse():
         pool = pa.jemalloc_memory_pool()
     except (NotImplementedError, AttributeError, pa.ArrowException):
         pool = previous
-    try:  # numpy's switch (numpy >= 1.20; private, so only where it is found)
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:
+    with small_pages():
+        pa.set_memory_pool(pool)
         try:
-            from numpy.core.multiarray import _set_madvise_hugepage
-        except ImportError:
-            _set_madvise_hugepage = None
-    huge = _set_madvise_hugepage(False) if _set_madvise_hugepage else None
-    pa.set_memory_pool(pool)
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
-        if _set_madvise_hugepage:
-            _set_madvise_hugepage(huge)
+            yield
+        finally:
+            pa.set_memory_pool(previous)
 
 
 def _clean_rest(raw: pd.DataFrame, name: str, config: "Config",
@@ -257,12 +250,13 @@ class _Context:
     _types: dict = field(default_factory=dict, repr=False)
     _area: Any = field(default=None, repr=False)  # the area's codes, hashed once
     _lsoas: dict = field(default_factory=dict, repr=False)  # codes met in the files
+    _numbers: Any = field(default=None, repr=False)  # the area's codes as sorted numbers
     _places: Any = field(default=None, repr=False)  # district, partnership of each LSOA
 
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_months"], state["_types"], state["_area"], state["_places"] = {}, {}, None, None
-        state["_lsoas"] = {}
+        state["_lsoas"], state["_numbers"] = {}, None
         return state
 
     def places(self, geography) -> tuple[np.ndarray, np.ndarray]:
@@ -275,19 +269,44 @@ class _Context:
                             g["partnership"].astype(str).reindex(self.area).to_numpy(dtype=object))
         return self._places
 
-    def lsoa_lut(self, codes: list) -> np.ndarray:
+    def lsoa_lut(self, codes) -> np.ndarray:
         """Position of each code (normalised: spaces removed, upper case) among the area's
-        LSOAs (-1: not in the area), plus -1 for missing. The area's hash table is built once
-        (a plain object index keeps its look-up engine) and each code met is looked up once,
-        so a file costs one dictionary probe per distinct code."""
-        seen = self._lsoas  # code as written -> position: each code normalised once
-        new = [c for c in codes if c not in seen]
-        if new:
-            if self._area is None:
-                self._area = pd.Index(self.area.to_numpy(dtype=object), dtype=object)
-            found = self._area.get_indexer(["".join(c.split()).upper() for c in new])
-            seen.update(zip(new, found.tolist()))
-        return np.array([seen[c] for c in codes] + [-1], dtype=np.int32)
+        LSOAs (-1: not in the area), plus -1 for missing. ``codes``: a file's distinct codes,
+        an Arrow string array (or a list).
+
+        Codes written as the published ones are (a capital letter and eight digits, e.g.
+        ``E01013810``) are found as numbers in the area's sorted numbers, in numpy (no
+        Python loop, and without the GIL, beside the other file tasks); any other code is
+        normalised and looked up once per run in the area's hash table (a plain object index
+        keeps its look-up engine)."""
+        import pyarrow as pa
+
+        arr = codes if isinstance(codes, pa.Array) else pa.array(list(codes), pa.string())
+        out = np.full(len(arr) + 1, -1, dtype=np.int32)
+        keys, plain = _code_numbers(arr)
+        if self._numbers is None:
+            area = pa.array(self.area.to_numpy(dtype=object), pa.string())
+            a_keys, a_plain = _code_numbers(area)
+            pos = np.flatnonzero(a_plain).astype(np.int32)
+            order = np.argsort(a_keys[pos], kind="stable")
+            self._numbers = (a_keys[pos][order], pos[order])
+        a_keys, a_pos = self._numbers
+        if len(a_keys) and plain.any():
+            k = keys[plain]
+            i = np.minimum(np.searchsorted(a_keys, k), len(a_keys) - 1)
+            out[:-1][plain] = np.where(a_keys[i] == k, a_pos[i], -1)
+        other = np.flatnonzero(~plain)
+        if len(other):  # (spaces, lower case, another shape: as written, once per run)
+            seen = self._lsoas
+            written = arr.take(pa.array(other)).to_pylist()
+            new = [c for c in written if c is not None and c not in seen]
+            if new:
+                if self._area is None:
+                    self._area = pd.Index(self.area.to_numpy(dtype=object), dtype=object)
+                found = self._area.get_indexer(["".join(c.split()).upper() for c in new])
+                seen.update(zip(new, found.tolist()))
+            out[other] = [seen[c] if c is not None else -1 for c in written]
+        return out
 
     def month_lut(self, labels: list) -> np.ndarray:
         """datetime64[ns] of each month label (NaT where unreadable), plus NaT for missing."""
@@ -312,6 +331,39 @@ class _Context:
         idx = np.array([pos[c] if c is not None else -1 for c, _ in mapped] + [-1], dtype=np.int32)
         sv = np.array([s for _, s in mapped] + [False], dtype=bool)
         return cats, idx, sv
+
+
+def _code_numbers(arr) -> tuple[np.ndarray, np.ndarray]:
+    """Each string of an Arrow string array as a number when it is written as a published
+    LSOA (or other GSS) code is, a capital letter then eight digits (``E01013810`` ->
+    ``ord("E") * 10**8 + 1013810``; distinct codes, distinct numbers), and whether it is.
+    Read straight from the array's buffers."""
+    import pyarrow as pa
+
+    n = len(arr)
+    keys = np.zeros(n, dtype=np.int64)
+    if n == 0 or arr.null_count == n:
+        return keys, np.zeros(n, dtype=bool)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    bufs = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(bufs[1], dtype=width)[arr.offset:arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    plain = np.diff(offsets) == 9
+    if arr.null_count:
+        plain &= arr.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(plain)
+    if len(rows) == 0:
+        return keys, plain
+    chars = data[offsets[rows][:, None] + np.arange(9)]
+    digits = chars[:, 1:].astype(np.int64) - 48
+    good = ((chars[:, 0] >= 65) & (chars[:, 0] <= 90) & (digits >= 0).all(axis=1)
+            & (digits <= 9).all(axis=1))
+    keys[rows] = chars[:, 0].astype(np.int64) * 10**8 + digits @ (10 ** np.arange(7, -1, -1))
+    plain[rows[~good]] = False
+    keys[~plain] = 0
+    return keys, plain
 
 
 @dataclass
@@ -367,7 +419,7 @@ def _police_uk_file(f, ctx: _Context) -> _Part:
     cats, cat_lut, sv_lut = ctx.type_luts(t_vals)
     cat = cat_lut[t_idx]
     c_idx, c_vals = _encoded(table["LSOA code"])
-    lsoa = ctx.lsoa_lut(c_vals.to_pylist())[c_idx]
+    lsoa = ctx.lsoa_lut(c_vals)[c_idx]
     kept = (lsoa >= 0) & ~np.isnat(month) & (cat >= 0)
     own = file_month(f.name)
     if own is not None:  # a row of another month than its file's: the shared path sets it aside
@@ -450,6 +502,16 @@ class _RestRows:
         if not tables:
             return None
         return pa.concat_tables(tables, promote_options="permissive").combine_chunks()
+
+
+def _warm_lookups() -> None:
+    """Read the bundled lookup the shared path needs for its first LSOA code outside the area
+    (:func:`sna.io.geography.vintage_mismatch`: the codes of each LSOA vintage; read once per
+    process, then cached), so that it is not read while the main thread waits for that path
+    at the end. Nearly every force's files have such codes (a neighbouring force's LSOAs)."""
+    from ...io.geography import vintage_mismatch
+
+    vintage_mismatch((), 2011, ())
 
 
 def _rest_tables(items: list) -> list:
@@ -770,6 +832,13 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
     n = 0 if kept is None else len(kept["lsoa"])
     cols: dict[str, Any] = {}
     if n:
+        # the all-missing columns (about a quarter of a second of filling memory on the
+        # national benchmark set) on a thread of their own, beside these
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sna-missing")
+        missing_job = pool.submit(_missing_columns, _KEPT_COLUMNS, n)
+        pool.shutdown(wait=False)  # (the thread ends with its one job)
         codes, months = kept.pop("month")
         months = np.array(months, dtype="datetime64[ns]")
         month = months[codes]
@@ -800,15 +869,32 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
                                            np.zeros(n, dtype=bool)),
         }
         del lsoa, codes
-    frame: dict[str, Any] = {}
+        missing = missing_job.result()
+    else:
+        missing = _missing_columns(frozenset(), 0)
+    frame = {col: cols.pop(col) if col in cols else missing.pop(col) for col in INCIDENT_COLUMNS}
+    return pd.DataFrame(frame, copy=False)
+
+
+#: The incidents' columns the file tasks give values (the others are all missing).
+_KEPT_COLUMNS = frozenset({"source", "source_format", "record_id", "date", "date_precision",
+                           "month", "fy", "crime_type", "category", "serious_violence", "lsoa",
+                           "district", "partnership", "x", "y", "file", "line"})
+
+
+def _missing_columns(given: frozenset, n: int) -> dict:
+    """The incidents' columns not in ``given``, each ``n`` missing values."""
+    import pyarrow as pa
+
+    out: dict[str, Any] = {}
     nulls = None
     for col, (dtype, _) in INCIDENT_COLUMNS.items():
-        if col in cols:
-            frame[col] = cols.pop(col)
-        elif dtype == "string" and col not in CATEGORICAL_COLUMNS:
+        if col in given:
+            continue
+        if dtype == "string" and col not in CATEGORICAL_COLUMNS:
             # all missing text: the (immutable) Arrow buffers are shared, the arrays are not
             nulls = pa.nulls(n, pa.large_string()) if nulls is None else nulls
-            frame[col] = pd.arrays.ArrowStringArray(nulls)
+            out[col] = pd.arrays.ArrowStringArray(nulls)
         else:
-            frame[col] = all_missing(col, dtype, n)
-    return pd.DataFrame(frame, copy=False)
+            out[col] = all_missing(col, dtype, n)
+    return out
