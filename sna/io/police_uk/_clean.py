@@ -827,18 +827,9 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
                geography: "gpd.GeoDataFrame") -> pd.DataFrame:
     """The canonical incidents table from the kept-row columns (each column owns its array:
     no copy, no consolidation)."""
-    import pyarrow as pa
-
     n = 0 if kept is None else len(kept["lsoa"])
     cols: dict[str, Any] = {}
     if n:
-        # the all-missing columns (about a quarter of a second of filling memory on the
-        # national benchmark set) on a thread of their own, beside these
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sna-missing")
-        missing_job = pool.submit(_missing_columns, _KEPT_COLUMNS, n)
-        pool.shutdown(wait=False)  # (the thread ends with its one job)
         codes, months = kept.pop("month")
         months = np.array(months, dtype="datetime64[ns]")
         month = months[codes]
@@ -869,17 +860,9 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
                                            np.zeros(n, dtype=bool)),
         }
         del lsoa, codes
-        missing = missing_job.result()
-    else:
-        missing = _missing_columns(frozenset(), 0)
+    missing = _missing_columns(frozenset(cols), n)
     frame = {col: cols.pop(col) if col in cols else missing.pop(col) for col in INCIDENT_COLUMNS}
     return pd.DataFrame(frame, copy=False)
-
-
-#: The incidents' columns the file tasks give values (the others are all missing).
-_KEPT_COLUMNS = frozenset({"source", "source_format", "record_id", "date", "date_precision",
-                           "month", "fy", "crime_type", "category", "serious_violence", "lsoa",
-                           "district", "partnership", "x", "y", "file", "line"})
 
 
 def _missing_columns(given: frozenset, n: int) -> dict:
