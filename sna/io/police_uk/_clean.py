@@ -827,6 +827,8 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
                geography: "gpd.GeoDataFrame") -> pd.DataFrame:
     """The canonical incidents table from the kept-row columns (each column owns its array:
     no copy, no consolidation)."""
+    import pyarrow as pa
+
     n = 0 if kept is None else len(kept["lsoa"])
     cols: dict[str, Any] = {}
     if n:
@@ -860,24 +862,15 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
                                            np.zeros(n, dtype=bool)),
         }
         del lsoa, codes
-    missing = _missing_columns(frozenset(cols), n)
-    frame = {col: cols.pop(col) if col in cols else missing.pop(col) for col in INCIDENT_COLUMNS}
-    return pd.DataFrame(frame, copy=False)
-
-
-def _missing_columns(given: frozenset, n: int) -> dict:
-    """The incidents' columns not in ``given``, each ``n`` missing values."""
-    import pyarrow as pa
-
-    out: dict[str, Any] = {}
+    frame: dict[str, Any] = {}
     nulls = None
     for col, (dtype, _) in INCIDENT_COLUMNS.items():
-        if col in given:
-            continue
-        if dtype == "string" and col not in CATEGORICAL_COLUMNS:
+        if col in cols:
+            frame[col] = cols.pop(col)
+        elif dtype == "string" and col not in CATEGORICAL_COLUMNS:
             # all missing text: the (immutable) Arrow buffers are shared, the arrays are not
             nulls = pa.nulls(n, pa.large_string()) if nulls is None else nulls
-            out[col] = pd.arrays.ArrowStringArray(nulls)
+            frame[col] = pd.arrays.ArrowStringArray(nulls)
         else:
-            out[col] = all_missing(col, dtype, n)
-    return out
+            frame[col] = all_missing(col, dtype, n)
+    return pd.DataFrame(frame, copy=False)
