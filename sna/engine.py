@@ -458,7 +458,7 @@ def _key_values(s: pd.Series) -> Any:
 
 def _key_codes(s: pd.Series, what: Any) -> np.ndarray:
     if isinstance(what, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy()
+        return np.asarray(s.array.codes)
     if s.dtype.kind in "Mmiuf" and what.dtype == s.dtype:
         # sorted distinct numbers or dates: a binary search, no hashing (-1: not among them)
         ref, v = what.to_numpy(), s.to_numpy()
@@ -467,6 +467,49 @@ def _key_codes(s: pd.Series, what: Any) -> np.ndarray:
         pos = np.minimum(np.searchsorted(ref, v), len(ref) - 1)
         return np.where(ref[pos] == v, pos, -1)
     return what.get_indexer(s)
+
+
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
+    """A numeric or date key (a numpy dtype) in one hashing pass: each row's position among
+    the column's distinct non-missing values, sorted (-1: missing), and those values (as
+    :func:`_key_values` gives them); None for other columns."""
+    if not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "Mmiuf"):
+        return None
+    codes, uniq = pd.factorize(s.to_numpy())  # (-1: missing)
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1
+    return rank[codes], pd.Index(uniq[order])
+
+
+def _split_cells(cells: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    """The code of each key in sorted combined keys (``cells``, ascending; the first key
+    the most significant), each as int32 (int64 for keys of 2**31 values or more). When the
+    keys after the first span few combinations (at most 2**16: LSOA x month x category has
+    168), the first key's codes are found from where each of its values starts in ``cells``
+    and the others through small tables, without dividing every cell."""
+    width = [np.int32 if k < 2**31 else np.int64 for k in sizes]
+    inner = 1
+    for k in sizes[1:]:
+        inner *= k
+    if len(sizes) < 2 or inner > 1 << 16 or sizes[0] >= 2**31:
+        out = []
+        rem = cells
+        for k, w in zip(reversed(sizes), reversed(width)):
+            out.append((rem % k).astype(w))
+            rem = rem // k
+        return out[::-1]
+    k0 = sizes[0]
+    starts = np.searchsorted(cells, np.arange(k0 + 1, dtype=np.int64) * inner)
+    first = np.repeat(np.arange(k0, dtype=np.int32), np.diff(starts))
+    rem = cells - first.astype(np.int64) * inner
+    out = [first]
+    stride = inner
+    for k in sizes[1:]:
+        stride //= k
+        out.append(((np.arange(inner, dtype=np.int64) // stride) % k).astype(np.int32)[rem])
+    return out
 
 
 def _decode(codes: np.ndarray, what: Any):
@@ -518,7 +561,17 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
     with ``numpy.bincount`` in chunks of at least a million rows (dense keys) or ``numpy.unique``
     (sparse keys); the same result as ``groupby(by, observed=True, sort=True).size()``."""
     n = len(frame)
-    whats = [_key_values(frame[c]) for c in by]
+    whats, coded = [], []  # coded: each key's codes for all rows, when found in one pass
+    for c in by:
+        s = frame[c]
+        pair = None if isinstance(s.dtype, pd.CategoricalDtype) else _sorted_codes(s)
+        if pair is None:
+            whats.append(_key_values(s))
+            coded.append(np.asarray(s.array.codes) if isinstance(s.dtype, pd.CategoricalDtype)
+                         else None)
+        else:
+            coded.append(pair[0])
+            whats.append(pair[1])
     sizes = [max(len(w.categories) if isinstance(w, pd.CategoricalDtype) else len(w), 1)
              for w in whats]
     total = 1
@@ -533,14 +586,19 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
 
     def keys(a: int, b: int) -> np.ndarray:
         """The combined key of rows a..b (-1 where a key is missing)."""
-        key = np.zeros(b - a, dtype=np.int64)
+        key = None
         missing = None
-        for c, what, k in zip(by, whats, sizes):
-            codes = _key_codes(frame[c].iloc[a:b], what)
+        for c, what, k, done in zip(by, whats, sizes, coded):
+            codes = done[a:b] if done is not None else _key_codes(frame[c].iloc[a:b], what)
             if codes.min(initial=0) < 0:
                 missing = (codes < 0) if missing is None else (missing | (codes < 0))
-            key *= k
-            key += codes
+            if key is None:
+                key = codes.astype(np.int64)  # (a copy: the codes may be the column's own)
+            else:
+                key *= k
+                key += codes
+        if key is None:  # (no keys: one cell)
+            key = np.zeros(b - a, dtype=np.int64)
         if missing is not None:
             key[missing] = -1
         return key
@@ -571,15 +629,12 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
         cells, inverse = np.unique(key[ok], return_inverse=True)
         w = None if w_all is None else w_all[ok]
         counts = np.rint(np.bincount(inverse, weights=w, minlength=len(cells))).astype(np.int64)
-    cols: dict[str, Any] = {}
-    rem = cells  # (the last use of cells: decoded in place, key by key)
-    for c, what, k in reversed(list(zip(by, whats, sizes))):
-        code = rem % k
-        rem //= k
-        cols[c] = _decode(code.astype(np.int32 if k < 2**31 else np.int64), what)
-        del code
-    del rem, cells
-    out = pd.DataFrame({c: cols.pop(c) for c in by}, copy=False)
+    del coded
+    split = _split_cells(cells, sizes)
+    del cells
+    cols = {c: _decode(split[i], what) for i, (c, what) in enumerate(zip(by, whats))}
+    del split
+    out = pd.DataFrame(cols, copy=False)
     out["count"] = counts
     return out
 

@@ -548,3 +548,60 @@ def test_small_pages_restores_numpy_setting_when_the_last_user_leaves():
         assert switch(True) is True  # restored
     finally:
         switch(before)
+
+
+@pytest.mark.parametrize("sizes", [[1], [7], [3, 1], [40_000, 12, 14], [5, 70_000], [1, 1, 1], [9, 2, 3, 4],
+                                   [3, 65_536], [3, 65_537]])
+def test_split_cells_equals_dividing_each_cell(sizes):
+    """The first key's codes from where its values start, the others through small tables:
+    the same codes as dividing every cell (the keys after the first spanning up to 2**16
+    combinations take the fast path, more take the division)."""
+    rng = np.random.default_rng(len(sizes) + sizes[0])
+    total = int(np.prod(sizes))
+    for cells in (np.unique(rng.integers(0, total, size=min(5_000, total))),
+                  np.arange(total if total < 10_000 else 0, dtype=np.int64),
+                  np.array([0, total - 1], dtype=np.int64)[: 1 if total == 1 else 2],
+                  np.zeros(0, dtype=np.int64)):
+        got = eng._split_cells(cells, sizes)
+        rem = cells.copy()
+        for i in range(len(sizes) - 1, -1, -1):
+            assert got[i].dtype == np.int32
+            assert (got[i] == rem % sizes[i]).all(), (sizes, i)
+            rem //= sizes[i]
+
+
+def test_sorted_codes_equal_the_values_and_binary_search():
+    """Numeric and date keys found in one hashing pass: the same distinct values (sorted,
+    missing dropped) and the same codes (-1: missing) as the sort-then-search path; other
+    columns are left to it."""
+    rng = np.random.default_rng(3)
+    months = pd.to_datetime(["2023-04-01", "2023-01-01", None, "2023-12-01"])
+    cases = [
+        pd.Series(months[rng.integers(0, 4, 500)]),
+        pd.Series(rng.choice([0.5, -0.0, 0.0, np.nan, -3.25, 1e300], 500)),
+        pd.Series(rng.integers(-5, 5, 500)),
+        pd.Series(rng.integers(0, 3, 500).astype(np.uint8)),
+        pd.Series(np.array([], dtype="datetime64[ns]")),
+        pd.Series([np.nan, np.nan]),
+    ]
+    for s in cases:
+        codes, what = eng._sorted_codes(s)
+        want_what = eng._key_values(s)
+        pd.testing.assert_index_equal(what, want_what)
+        assert (codes == eng._key_codes(s, want_what)).all()
+        assert codes.dtype == np.int64
+    assert eng._sorted_codes(pd.Series(["a", "b"])) is None
+    assert eng._sorted_codes(pd.Series([1, None], dtype="Int64")) is None
+
+
+def test_aggregate_on_numbers_dates_and_no_keys_equals_groupby():
+    rng = np.random.default_rng(5)
+    inc = pd.DataFrame({"month": pd.to_datetime(["2023-04-01", "2023-01-01", None])[rng.integers(0, 3, 300)],
+                        "x": rng.choice([1.5, -0.0, 0.0, np.nan], 300),
+                        "n": rng.integers(0, 4, 300)})
+    for by in (["month"], ["x", "month"], ["n", "x"], ["month", "n"]):
+        got = eng.aggregate(inc, by)
+        got.attrs = {}
+        want = inc.groupby(by, sort=True, dropna=True).size().rename("count").reset_index()
+        want["count"] = want["count"].astype("int64")
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
