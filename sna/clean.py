@@ -253,6 +253,23 @@ def start(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def as_text(s: pd.Series) -> pd.Series:
+    """``s.astype("string")``, the same values and dtype; a categorical of text converts each
+    category once and takes them by code (pandas converts every row: about 0.1 s for 240,000
+    file paths, against 5 ms).
+
+    Examples
+    --------
+    >>> as_text(pd.Series(pd.Categorical(["a", None, "b", "a"]))).tolist()
+    ['a', <NA>, 'b', 'a']
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.cat.categories):
+        cat = s.array
+        words = pd.array(np.asarray(cat.categories, dtype=object), dtype="string")
+        return pd.Series(words.take(cat.codes, allow_fill=True), index=s.index, name=s.name)
+    return s.astype("string")
+
+
 def set_aside(
     frame: pd.DataFrame,
     mask: "pd.Series | np.ndarray",
@@ -607,7 +624,7 @@ def place(
         out = set_aside(out, no_loc, "no_location")
     if out_area.any():
         sub = codes[out_area]
-        detail = ("LSOA " + sub.astype("string")).fillna("point outside the area's LSOAs")
+        detail = ("LSOA " + as_text(sub)).fillna("point outside the area's LSOAs")
         out = set_aside(out, out_area, "out_of_area", detail)
     # 5. district and partnership
     final = final.cat.remove_unused_categories()
@@ -942,9 +959,9 @@ def finish_source(
     if len(rest):
         q = pd.DataFrame({
             "source": name,
-            "file": rest["file"].astype("string") if "file" in rest else pd.NA,
+            "file": as_text(rest["file"]) if "file" in rest else pd.NA,
             "line": rest["line"] if "line" in rest else pd.NA,
-            "reason": rest[REASON].astype("string"),
+            "reason": as_text(rest[REASON]),
             "detail": rest[DETAIL] if DETAIL in rest else pd.NA,
             "record": (rest[records] if records is not None
                        else records_json(rest[list(record_columns)]) if record_columns else pd.NA),

@@ -439,3 +439,39 @@ def test_lsoa_codes_in_lower_case_or_with_spaces_are_normalised(tmp_path, city_g
     assert res.quality.set_aside == base.quality.set_aside
     assert res.quality.rows_kept == base.quality.rows_kept
     assert res.incidents["lsoa"].astype(str).tolist() == base.incidents["lsoa"].astype(str).tolist()
+
+
+def test_as_text_equals_astype_string():
+    """Categoricals of text converted a category at a time: the same values, missing values
+    and dtype as ``astype("string")``; other columns go through astype itself."""
+    from sna.clean import as_text
+
+    cases = [
+        pd.Series(pd.Categorical(["b", None, "a", "b"], categories=["a", "b", "c"]), index=[5, 3, 9, 1], name="f"),
+        pd.Series(pd.Categorical([None, None])),
+        pd.Series(pd.Categorical([], categories=["x"])),
+        pd.Series(pd.Categorical([1, 2, None])),  # not text: astype
+        pd.Series(["a", None, "c"], dtype=object),
+        pd.Series(pd.Categorical(["x"], categories=pd.Index(["x", "y"], dtype="str"))),
+    ]
+    for s in cases:
+        got, want = as_text(s), s.astype("string")
+        pd.testing.assert_series_equal(got, want, check_exact=True)
+
+
+def test_a_source_with_no_kept_row_has_every_column(tmp_path, city_geo):
+    """Every row out of the area or unlocated: an empty incidents table with every canonical
+    column (built beside the rest's thread), its rows in the quarantine."""
+    from sna.schemas import INCIDENT_COLUMNS
+
+    d = tmp_path / "police"
+    d.mkdir()
+    (d / "2019-01-test-street.csv").write_text(
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+        "Crime type,Last outcome category,Context\n"
+        "a1,2019-01,F,F,,,No location,W01000001,Elsewhere 001A,Robbery,,\n"
+        "a2,2019-01,F,F,,,No location,,,Robbery,,\n")
+    res = run(write_config(tmp_path, police=d), city_geo)
+    assert len(res.incidents) == 0 and list(res.incidents.columns) == list(INCIDENT_COLUMNS)
+    assert sorted(res.quality.set_aside.items()) == [("no_location", 1), ("out_of_area", 1)]
+    assert len(res.quarantine) == 2

@@ -203,14 +203,22 @@ def _clean_rest(raw: pd.DataFrame, name: str, config: "Config",
         work = set_aside(work, bad, "bad_month",
                          "Month " + raw.loc[bad, "Month"].astype("string").fillna("(blank)"))
     # a row whose Month is not its file's month (a relabelled copy would count twice)
-    files = raw["file"].astype(str)
-    by_file = {f: file_month(f) for f in pd.unique(files)}
-    expected = pd.to_datetime(files.map(by_file), format="%Y-%m", errors="coerce")
+    # (each file's month once: the files are categories, or made so)
+    files = raw["file"] if isinstance(raw["file"].dtype, pd.CategoricalDtype) \
+        else raw["file"].astype(str).astype("category")
+    names = [str(f) for f in files.cat.categories]
+    by_file = {f: file_month(f) for f in names}
+    per_file = pd.to_datetime(pd.Series([by_file[f] for f in names], dtype=object),
+                              format="%Y-%m", errors="coerce").to_numpy()
+    codes = files.cat.codes.to_numpy()
+    expected = pd.Series(np.where(codes >= 0, per_file.take(codes, mode="clip")
+                                  if len(per_file) else np.datetime64("NaT", "ns"),
+                                  np.datetime64("NaT", "ns")), index=raw.index)
     mismatch = (~bad & expected.notna() & (month != expected)).to_numpy()
     if mismatch.any():
         work = set_aside(work, mismatch, "month_mismatch",
                          "Month " + raw.loc[mismatch, "Month"].astype("string") + " in the file of "
-                         + files[mismatch].map(by_file))
+                         + raw.loc[mismatch, "file"].astype(str).map(by_file))
     cats = police_uk_categories(raw["Crime type"], config.definition)
     unknown = cats["category"].isna()
     if unknown.any():
@@ -508,10 +516,14 @@ def _warm_lookups() -> None:
     """Read the bundled lookup the shared path needs for its first LSOA code outside the area
     (:func:`sna.io.geography.vintage_mismatch`: the codes of each LSOA vintage; read once per
     process, then cached), so that it is not read while the main thread waits for that path
-    at the end. Nearly every force's files have such codes (a neighbouring force's LSOAs)."""
+    at the end. Nearly every force's files have such codes (a neighbouring force's LSOAs).
+    Also transform one point to British National Grid on this thread: pyproj makes each
+    thread its own transformer at its first use (about 0.05 s), and this thread's first use
+    would otherwise be in that path too."""
     from ...io.geography import vintage_mismatch
 
     vintage_mismatch((), 2011, ())
+    to_bng(np.array([-1.15]), np.array([52.95]))
 
 
 def _rest_tables(items: list) -> list:
@@ -807,7 +819,7 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
                    | np.concatenate([b["line"] for b in both]).astype(np.int64))
             kept = _concat(both, order=np.argsort(key, kind="stable"))
         del res
-    incidents = _incidents(kept, name, files, ctx, geography)
+    incidents = _incidents(kept, name, files, ctx, geography, helper=rest)
     del kept
     _trim_memory()
     # 3. the quality entry
@@ -824,53 +836,72 @@ def _assemble(parts: list[_Part], name: str, ctx: _Context, config: "Config",
 
 
 def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
-               geography: "gpd.GeoDataFrame") -> pd.DataFrame:
+               geography: "gpd.GeoDataFrame", helper: "_RestRows | None" = None) -> pd.DataFrame:
     """The canonical incidents table from the kept-row columns (each column owns its array:
-    no copy, no consolidation)."""
+    no copy, no consolidation). With ``helper`` (the rest's thread, idle by now), the place
+    columns and the all-missing ones are built there while this thread builds the others:
+    each is a few large fresh arrays, written outside the GIL."""
     import pyarrow as pa
 
     n = 0 if kept is None else len(kept["lsoa"])
+    lsoa = kept.pop("lsoa") if n else None
+    file_idx = kept.pop("_file") if n else None
+
+    def other_columns() -> dict:
+        out: dict[str, Any] = {}
+        if n:
+            present = _present(lsoa, len(ctx.area))
+            district, partnership = ctx.places(geography)
+            out["lsoa"] = _from_lut(lsoa, ctx.area.to_numpy(), present)
+            out["district"] = _from_lut(lsoa, district, present)
+            out["partnership"] = _from_lut(lsoa, partnership, present)
+            out["file"] = _from_lut(file_idx, np.array(files, dtype=object))
+        nulls = None
+        for col, (dtype, _) in INCIDENT_COLUMNS.items():
+            if (n and col in _BUILT_HERE) or col in out:
+                continue
+            if dtype == "string" and col not in CATEGORICAL_COLUMNS:
+                # all missing text: the (immutable) Arrow buffers are shared, the arrays are not
+                nulls = pa.nulls(n, pa.large_string()) if nulls is None else nulls
+                out[col] = pd.arrays.ArrowStringArray(nulls)
+            else:
+                out[col] = all_missing(col, dtype, n)
+        return out
+
+    job = helper.submit(other_columns) if helper is not None else None
     cols: dict[str, Any] = {}
-    if n:
-        codes, months = kept.pop("month")
-        months = np.array(months, dtype="datetime64[ns]")
-        month = months[codes]
-        date = month.copy()
-        fy = fy_labels(pd.Series(months)).array  # each month's FY once
-        lsoa = kept.pop("lsoa")
-        present = _present(lsoa, len(ctx.area))
-        district, partnership = ctx.places(geography)
-        cols = {
-            "source": _constant(name, n),
-            "source_format": _constant("police_uk", n),
-            "record_id": pd.arrays.ArrowStringArray(kept.pop("record_id")),
-            "date": date,
-            "date_precision": _constant("month", n),
-            "month": month,
-            "fy": pd.Categorical.from_codes(fy.codes[codes], dtype=fy.dtype),
-            "crime_type": kept.pop("crime_type"),
-            "category": kept.pop("category"),
-            "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"),
-                                                       np.zeros(n, dtype=bool)),
-            "lsoa": _from_lut(lsoa, ctx.area.to_numpy(), present),
-            "district": _from_lut(lsoa, district, present),
-            "partnership": _from_lut(lsoa, partnership, present),
-            "x": kept.pop("x"),
-            "y": kept.pop("y"),
-            "file": _from_lut(kept.pop("_file"), np.array(files, dtype=object)),
-            "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64),
-                                           np.zeros(n, dtype=bool)),
-        }
-        del lsoa, codes
-    frame: dict[str, Any] = {}
-    nulls = None
-    for col, (dtype, _) in INCIDENT_COLUMNS.items():
-        if col in cols:
-            frame[col] = cols.pop(col)
-        elif dtype == "string" and col not in CATEGORICAL_COLUMNS:
-            # all missing text: the (immutable) Arrow buffers are shared, the arrays are not
-            nulls = pa.nulls(n, pa.large_string()) if nulls is None else nulls
-            frame[col] = pd.arrays.ArrowStringArray(nulls)
-        else:
-            frame[col] = all_missing(col, dtype, n)
-    return pd.DataFrame(frame, copy=False)
+    try:
+        if n:
+            codes, months = kept.pop("month")
+            months = np.array(months, dtype="datetime64[ns]")
+            month = months[codes]
+            date = month.copy()
+            fy = fy_labels(pd.Series(months)).array  # each month's FY once
+            cols = {
+                "source": _constant(name, n),
+                "source_format": _constant("police_uk", n),
+                "record_id": pd.arrays.ArrowStringArray(kept.pop("record_id")),
+                "date": date,
+                "date_precision": _constant("month", n),
+                "month": month,
+                "fy": pd.Categorical.from_codes(fy.codes[codes], dtype=fy.dtype),
+                "crime_type": kept.pop("crime_type"),
+                "category": kept.pop("category"),
+                "serious_violence": pd.arrays.BooleanArray(kept.pop("serious_violence"),
+                                                           np.zeros(n, dtype=bool)),
+                "x": kept.pop("x"),
+                "y": kept.pop("y"),
+                "line": pd.arrays.IntegerArray(kept.pop("line").astype(np.int64),
+                                               np.zeros(n, dtype=bool)),
+            }
+            del codes
+    finally:
+        cols.update(job.result() if job is not None else other_columns())
+    return pd.DataFrame({col: cols.pop(col) for col in INCIDENT_COLUMNS}, copy=False)
+
+
+# the columns _incidents builds on its own thread (when there are rows); the others are the
+# place columns and the all-missing ones
+_BUILT_HERE = frozenset({"source", "source_format", "record_id", "date", "date_precision",
+                         "month", "fy", "crime_type", "category", "serious_violence", "x", "y",
+                         "line"})
