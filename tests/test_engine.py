@@ -605,3 +605,16 @@ def test_aggregate_on_numbers_dates_and_no_keys_equals_groupby():
         want = inc.groupby(by, sort=True, dropna=True).size().rename("count").reset_index()
         want["count"] = want["count"].astype("int64")
         pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_union_codes_of_blocks_with_missing_codes_and_categoricals():
+    """Blocks of (codes, labels) and Categoricals joined into one list of the labels present,
+    sorted; code -1 stays missing (the look-up is written straight into the result)."""
+    blocks = [(np.array([1, -1, 0, 1], dtype=np.int32), ["b", "a", "z"]),  # "z" unused
+              pd.Categorical(["c", None, "a"], categories=["a", "c", "q"]),
+              (np.array([], dtype=np.int32), ["y"]),
+              (np.array([-1, -1], dtype=np.int32), [])]
+    codes, cats = puk._union_codes(blocks)
+    assert cats == ["a", "b", "c"]
+    labels = [cats[c] if c >= 0 else None for c in codes.tolist()]
+    assert labels == ["a", None, "b", "a", "c", None, "a", None, None]

@@ -655,7 +655,9 @@ def _union_codes(values: list) -> tuple[np.ndarray, list]:
     at = 0
     for codes, lab in pairs:
         lut = np.array([pos.get(c, -1) for c in lab] + [-1], dtype=dtype)
-        np.take(lut, codes, out=out[at:at + len(codes)])  # (code -1: the last entry, -1)
+        # (code -1: the last entry, -1; "wrap" writes straight into out, where the default
+        # mode would buffer every block: the codes are the block's own, 0..len(lab) - 1)
+        np.take(lut, codes, out=out[at:at + len(codes)], mode="wrap")
         at += len(codes)
     return out, cats
 
