@@ -480,7 +480,8 @@ def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, pd.Index] | None:
     rank = np.empty(len(order) + 1, dtype=np.int64)
     rank[order] = np.arange(len(order))
     rank[-1] = -1
-    return rank[codes], pd.Index(uniq[order])
+    np.take(rank, codes, out=codes, mode="wrap")  # (in place; -1 -> rank[-1], -1)
+    return codes, pd.Index(uniq[order])
 
 
 def _split_cells(cells: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
@@ -611,6 +612,8 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
         chunk = max(_CHUNK, total)
         for a in range(0, n, chunk):
             key = keys(a, min(a + chunk, n))
+            if a + chunk >= n:  # (the last chunk: the keys' codes are not needed any more)
+                coded[:] = [None] * len(coded)
             ok = key >= 0
             if w_all is None:
                 part = np.bincount(key if ok.all() else key[ok], minlength=total)
@@ -625,6 +628,7 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
         counts = counts[cells]
     else:
         key = keys(0, n)
+        coded[:] = [None] * len(coded)
         ok = key >= 0
         cells, inverse = np.unique(key[ok], return_inverse=True)
         w = None if w_all is None else w_all[ok]
