@@ -86,6 +86,7 @@ __all__ = [
     "combine_cleaned",
     "all_missing",
     "records_json",
+    "as_text",
     "DUPLICATES_NOTE",
 ]
 

@@ -618,3 +618,15 @@ def test_union_codes_of_blocks_with_missing_codes_and_categoricals():
     assert cats == ["a", "b", "c"]
     labels = [cats[c] if c >= 0 else None for c in codes.tolist()]
     assert labels == ["a", None, "b", "a", "c", None, "a", None, None]
+
+
+def test_incidents_columns_built_here_are_the_ones_this_thread_builds(multi):
+    """_incidents splits its columns between two threads by a list: the list must name
+    exactly the columns the calling thread builds (a column missing from it would be built
+    twice, one too many would be missing)."""
+    geo, _ = load_geography(multi)
+    res = clean_police_uk("police", multi.sources["police"], multi, geo)
+    inc = res.incidents
+    assert list(inc.columns) == list(puk.INCIDENT_COLUMNS)
+    with_values = {c for c in inc.columns if inc[c].notna().any()}
+    assert set(puk._BUILT_HERE) == with_values - {"lsoa", "district", "partnership", "file"}

@@ -898,7 +898,8 @@ def _incidents(kept: dict | None, name: str, files: list[str], ctx: _Context,
             }
             del codes
     finally:
-        cols.update(job.result() if job is not None else other_columns())
+        for col, arr in (job.result() if job is not None else other_columns()).items():
+            cols.setdefault(col, arr)  # (a column built here wins, whatever _BUILT_HERE says)
     return pd.DataFrame({col: cols.pop(col) for col in INCIDENT_COLUMNS}, copy=False)
 
 
