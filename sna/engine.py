@@ -457,8 +457,8 @@ def _key_values(s: pd.Series) -> Any:
 
 
 def _key_codes(s: pd.Series, what: Any) -> np.ndarray:
-    if isinstance(what, pd.CategoricalDtype):
-        return np.asarray(s.array.codes)
+    """The codes of a key that is neither categorical nor of a numpy dtype (those are coded
+    once for all rows: see :func:`_count`), in ``what`` (-1: not among them)."""
     if s.dtype.kind in "Mmiuf" and what.dtype == s.dtype:
         # sorted distinct numbers or dates: a binary search, no hashing (-1: not among them)
         ref, v = what.to_numpy(), s.to_numpy()
@@ -556,7 +556,6 @@ def small_pages():
                 switch(_PAGES["saved"])
 
 
-
 def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd.DataFrame:
     """Counts (or sums of ``weights``) by ``by``: one combined integer key per row, counted
     with ``numpy.bincount`` in chunks of at least a million rows (dense keys) or ``numpy.unique``
@@ -565,14 +564,12 @@ def _count(frame: pd.DataFrame, by: list[str], weights: str | None = None) -> pd
     whats, coded = [], []  # coded: each key's codes for all rows, when found in one pass
     for c in by:
         s = frame[c]
-        pair = None if isinstance(s.dtype, pd.CategoricalDtype) else _sorted_codes(s)
-        if pair is None:
-            whats.append(_key_values(s))
-            coded.append(np.asarray(s.array.codes) if isinstance(s.dtype, pd.CategoricalDtype)
-                         else None)
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            pair = (np.asarray(s.array.codes), s.dtype)
         else:
-            coded.append(pair[0])
-            whats.append(pair[1])
+            pair = _sorted_codes(s) or (None, _key_values(s))
+        coded.append(pair[0])
+        whats.append(pair[1])
     sizes = [max(len(w.categories) if isinstance(w, pd.CategoricalDtype) else len(w), 1)
              for w in whats]
     total = 1

@@ -208,12 +208,9 @@ def _clean_rest(raw: pd.DataFrame, name: str, config: "Config",
         else raw["file"].astype(str).astype("category")
     names = [str(f) for f in files.cat.categories]
     by_file = {f: file_month(f) for f in names}
-    per_file = pd.to_datetime(pd.Series([by_file[f] for f in names], dtype=object),
-                              format="%Y-%m", errors="coerce").to_numpy()
-    codes = files.cat.codes.to_numpy()
-    expected = pd.Series(np.where(codes >= 0, per_file.take(codes, mode="clip")
-                                  if len(per_file) else np.datetime64("NaT", "ns"),
-                                  np.datetime64("NaT", "ns")), index=raw.index)
+    per_file = pd.to_datetime(pd.Series([by_file[f] for f in names] + [None], dtype=object),
+                              format="%Y-%m", errors="coerce").to_numpy()  # (last: no file, NaT)
+    expected = pd.Series(per_file[files.cat.codes.to_numpy()], index=raw.index)
     mismatch = (~bad & expected.notna() & (month != expected)).to_numpy()
     if mismatch.any():
         work = set_aside(work, mismatch, "month_mismatch",
