@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import importlib.util
 import logging
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -115,6 +116,53 @@ def test_choropleth_schemes_and_seed(counts):
     ]
     eq = legend_texts(maps.choropleth(counts, "n", scheme="equal_interval", k=3))
     assert len(eq) == 3
+
+
+def _inputs_for_bounds():
+    rng = np.random.default_rng(7)
+    yield rng.normal(size=500)  # rates: floats, negative too
+    yield rng.poisson(3, size=400).astype(float)  # counts with many ties
+    yield rng.lognormal(1, 1.2, size=33)  # skewed, a size not divisible by k
+    yield np.r_[np.zeros(300), rng.integers(1, 40, size=34)].astype(float)  # mostly zero
+    yield np.array([0.1, 0.2, 0.3])
+    yield np.arange(1000, dtype=float)  # mapclassify's own doctest: 249.75, 499.5 ...
+    yield rng.uniform(-1e6, 1e6, size=1001)
+    yield np.array([5.0, 5.0, 5.0, 7.0])
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 7, 9])
+def test_quantile_and_equal_interval_bins_are_mapclassifys(k):
+    """The quantiles and equal intervals computed without importing mapclassify (its import
+    compiles a numba function: ~2 s) are mapclassify's own, bit for bit."""
+    import mapclassify
+
+    from sna.maps.classified import _equal_interval_bins, _quantile_bins
+
+    for i, y in enumerate(_inputs_for_bounds()):
+        kk = min(k, len(np.unique(y)))
+        if kk < 2:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want_q = mapclassify.Quantiles(y, k=kk).bins
+            want_e = mapclassify.EqualInterval(y, k=kk).bins
+        got_q, got_e = _quantile_bins(y, kk), _equal_interval_bins(y, kk)
+        assert got_q.tobytes() == np.asarray(want_q, dtype=float).tobytes(), (i, kk)
+        assert got_e.tobytes() == np.asarray(want_e, dtype=float).tobytes(), (i, kk)
+    assert _quantile_bins(np.arange(1000, dtype=float), 4).tolist() == [249.75, 499.5, 749.25, 999.0]
+
+
+def test_quantile_maps_do_not_import_mapclassify(counts):
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from sna.maps.classified import class_bounds; "
+            "b = class_bounds(np.arange(50.0), 'quantiles', 5, None, 0); "
+            "e = class_bounds(np.arange(50.0), 'equal_interval', 5, None, 0); "
+            "print(b.tolist(), e.tolist(), 'mapclassify' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-1] == "False", out.stdout
+    assert "[9.0, 19.0, 29.0, 39.0, 49.0]" in out.stdout
 
 
 def test_choropleth_rates_and_missing_values(counts):

@@ -1,6 +1,7 @@
 """Classified maps of counts or rates: the classes (quantiles, natural breaks, Fisher-Jenks,
-equal intervals or given breaks, from mapclassify), their legend text and colours, and
-:func:`choropleth`.
+equal intervals or given breaks), their legend text and colours, and :func:`choropleth`.
+Quantiles and equal intervals are computed here exactly as mapclassify computes them (the tests
+compare the two); natural breaks and Fisher-Jenks come from mapclassify, imported only then.
 """
 
 from __future__ import annotations
@@ -39,10 +40,35 @@ if TYPE_CHECKING:  # pragma: no cover
 Scheme = Literal["quantiles", "natural_breaks", "fisher_jenks", "equal_interval", "user"]
 
 
+def _quantile_bins(y: np.ndarray, k: int) -> np.ndarray:
+    """mapclassify's ``Quantiles(y, k).bins`` without importing mapclassify: the k quantiles
+    at 100/k, 200/k ... 100 percent, each by ``scipy.stats.scoreatpercentile`` (the function
+    mapclassify calls), ties collapsed. Importing mapclassify costs about 2 s once numba is
+    installed (it compiles its Fisher-Jenks function at import), the longest step of the
+    geography chapter; the test suite checks this against mapclassify on many inputs."""
+    from scipy import stats
+
+    w = 100.0 / k
+    p = np.arange(w, 100 + w, w)
+    if p[-1] > 100.0:
+        p[-1] = 100.0
+    return np.unique(np.array([stats.scoreatpercentile(y, pct) for pct in p]))
+
+
+def _equal_interval_bins(y: np.ndarray, k: int) -> np.ndarray:
+    """mapclassify's ``EqualInterval(y, k).bins`` without importing it: k classes of width
+    (max - min) / k from the minimum, the last bound the maximum itself."""
+    lo, hi = y.min(), y.max()
+    if lo == hi:
+        raise ValueError("all values are equal: no equal intervals.")
+    width = (hi - lo) * 1.0 / k
+    cuts = np.arange(lo + width, hi + width, width)[:k]
+    cuts[-1] = hi
+    return cuts
+
+
 def class_bounds(values: np.ndarray, scheme: Scheme, k: int, bins, seed: int) -> np.ndarray:
     """Upper bounds of the classes (the last is the maximum)."""
-    import mapclassify
-
     y = values[np.isfinite(values)]
     if len(y) == 0:
         raise AnalysisInputError("no finite values to classify.")
@@ -57,29 +83,36 @@ def class_bounds(values: np.ndarray, scheme: Scheme, k: int, bins, seed: int) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if scheme == "quantiles":
-            c = mapclassify.Quantiles(y, k=k)
-        elif scheme == "natural_breaks":
-            state = np.random.get_state()
-            try:
-                np.random.seed(seed)
-                c = mapclassify.NaturalBreaks(y, k=k)
-            finally:
-                np.random.set_state(state)
-        elif scheme == "fisher_jenks":
-            c = mapclassify.FisherJenks(y, k=k)
+            raw = _quantile_bins(y, k)
         elif scheme == "equal_interval":
-            c = mapclassify.EqualInterval(y, k=k)
+            raw = _equal_interval_bins(y, k)
+        elif scheme in ("natural_breaks", "fisher_jenks"):
+            raw = _mapclassify_bins(y, scheme, k, seed)
         else:
             raise AnalysisInputError(
                 f"unknown scheme {scheme!r}; choose quantiles, natural_breaks, fisher_jenks, "
                 "equal_interval or user.",
                 key="scheme",
             )
-    b = np.unique(np.asarray(c.bins, dtype=float))
+    b = np.unique(np.asarray(raw, dtype=float))
     if np.all(np.mod(y, 1) == 0):  # counts: whole-number class bounds
         b = np.unique(np.r_[np.floor(b[:-1]), y.max()])
         b = b[b >= y.min()]
     return b
+
+
+def _mapclassify_bins(y: np.ndarray, scheme: str, k: int, seed: int) -> np.ndarray:
+    """Natural breaks (k-means, seeded) and Fisher-Jenks from mapclassify."""
+    import mapclassify
+
+    if scheme == "fisher_jenks":
+        return mapclassify.FisherJenks(y, k=k).bins
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        return mapclassify.NaturalBreaks(y, k=k).bins
+    finally:
+        np.random.set_state(state)
 
 
 def _fmt(v: float, integer: bool, decimals: int) -> str:
@@ -160,7 +193,7 @@ def choropleth(
     scheme
         ``"quantiles"`` (default), ``"natural_breaks"`` (k-means style, seeded by
         ``seed``), ``"fisher_jenks"`` (optimal natural breaks, deterministic),
-        ``"equal_interval"`` or ``"user"`` (with ``bins``). Classes come from mapclassify;
+        ``"equal_interval"`` or ``"user"`` (with ``bins``). Classes are mapclassify's;
         with many ties there may be fewer than ``k`` classes.
     k
         Number of classes (default 5).
