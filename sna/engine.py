@@ -205,25 +205,18 @@ def get_client(engine: "EngineConfig | None" = None):
 
 
 def _main_script() -> str | None:
-    """The file of the script Python was started with (``python script.py``), else None
-    (``python -m``, ``python -c``, a notebook or an interactive session)."""
-    import sys
+    from ._spawn import main_script
 
-    # a spawned worker runs the parent's main script as __mp_main__
-    main = sys.modules.get("__mp_main__") or sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if path is None or getattr(main, "__spec__", None) is not None:
-        return None
-    return str(path)
+    return main_script()
 
 
 def _refuse_in_a_starting_worker() -> None:
     """In a worker process that is still importing the main script (a script without the
     ``__main__`` guard runs its top level again there), say so at once rather than start a
     cluster of its own."""
-    import multiprocessing
+    from ._spawn import starting_worker
 
-    if getattr(multiprocessing.current_process(), "_inheriting", False):
+    if starting_worker():
         script = _main_script() or "the main script"
         raise EngineError(
             "a Dask LocalCluster cannot be started while one of its worker processes is "

@@ -452,3 +452,67 @@ def test_a_utf16_file_is_named_as_such_with_the_encoding_to_set(tmp_path):
         assert "cp1252" not in msg
     # as the message says: the encoding declared, the file is read
     assert len(read_table(InputFile(str(f), f), encoding="utf-16")) == len(POLICE_OCT.read_text().splitlines()) - 1
+
+
+# ---- a script that calls run() without the __main__ guard ---------------------------------
+@pytest.mark.slow
+def test_a_script_without_the_main_guard_is_told_to_add_it(tmp_path):
+    # the chapter workers are started with "spawn", which runs the main script again: a
+    # script calling report.run at its top level broke every worker, and the run ended in a
+    # bare "BrokenProcessPool: A child process terminated abruptly"
+    call = (f"report.run({str(SAMPLE)!r}, chapters=[{TINY!r}], output={str(tmp_path / 'out')!r},"
+            " jobs=1, progress=False)\n")
+    bare = tmp_path / "bare.py"
+    bare.write_text("from sna import report\n" + call)
+    run = subprocess.run([sys.executable, str(bare)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr[-2000:]
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("sna.errors.ChapterError: sna run: the chapter worker processes "
+                           "stopped before they could run a chapter"), last
+    assert f'call sna.report.run under `if __name__ == "__main__":` in {bare}' in last
+    # each worker said it at once, instead of starting a run of its own
+    assert "cannot start a run inside one of its own chapter workers" in run.stderr
+    assert not list((tmp_path / "out").rglob("*.html"))
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text('from sna import report\nif __name__ == "__main__":\n    r = ' + call
+                       + "    print(r.exit_code, [c.status for c in r.chapters])\n")
+    run = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split("\n")[-2] == "0 ['ok']"
+
+
+def test_a_pool_that_breaks_midway_fails_the_chapters_left_with_the_reason(monkeypatch):
+    # a worker killed during a run (out of memory): the chapters it could not run are failed
+    # with the reason, and the run goes on to say so, instead of a traceback
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from sna.report import execute
+
+    class Pool:
+        calls = 0
+
+        def submit(self, fn, task):
+            Pool.calls += 1
+            if Pool.calls > 1:
+                raise BrokenProcessPool("A child process terminated abruptly")
+            f = Future()
+            f.set_result({"name": task["name"], "notebook": task["notebook"], "status": "ok",
+                          "seconds": 0.1})
+            return f
+
+    pool = type("P", (), {"pool": Pool()})()
+    tasks = [{"name": n, "notebook": f"{n}.ipynb"} for n in ("02_a", "03_b", "09_appendix")]
+    said = []
+    results = execute.execute_all(tasks, pool, {"02_a": 3.0, "03_b": 1.0}, said.append)
+    assert [r.status for r in results] == ["ok", "failed", "failed"]
+    assert all(r.error["ename"] == "BrokenProcessPool" for r in results[1:])
+    assert "the chapter worker processes stopped" in results[1].error["evalue"]
+    assert len(said) == 3
+    # before any chapter ran: the run stops with the reason
+    Pool.calls = 1
+    with pytest.raises(Exception, match="the chapter worker processes stopped") as err:
+        execute.execute_all(tasks, pool, {}, said.append)
+    assert type(err.value).__name__ == "ChapterError"

@@ -121,6 +121,7 @@ def run(
     say = _stderr_progress if progress is True else (progress or (lambda _m: None))
     if build not in ("restricted", "public"):
         raise SnaError(f"--build must be 'restricted' or 'public', not {build!r}", key="build")
+    _refuse_in_a_starting_worker()
     t_start = time.perf_counter()
     notebooks = resolve_chapters(chapters)
     jobs = max(1, min(jobs or default_jobs(), len(notebooks)))
@@ -192,6 +193,19 @@ def run(
                                              assessment, kept=kept)
     _summarise(result, say)
     return result
+
+def _refuse_in_a_starting_worker() -> None:
+    """A chapter worker is started with ``spawn``, which runs the main script again up to its
+    ``__main__`` guard: a script that calls :func:`run` at its top level would start a run in
+    each worker. Say so there at once (the main process then reports its broken workers)."""
+    from .._spawn import GUARD_HELP, main_script, starting_worker
+
+    if starting_worker():
+        raise ChapterError(
+            "sna.report.run cannot start a run inside one of its own chapter workers: put the "
+            f'call under `if __name__ == "__main__":` in {main_script() or "the main script"} '
+            f"({GUARD_HELP})")
+
 
 def _run_configs(config, output, cache=None):
     """The run's config (with ``output`` and ``cache`` applied), its path, the config the

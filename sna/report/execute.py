@@ -337,6 +337,9 @@ def execute_all(tasks: list[dict], pool: ChapterPool, weights: dict,
     """Run the tasks on the pool (slowest first, :data:`RUN_LAST` after the others); ``done``
     collects each chapter's result as it finishes (what an interrupted run got to)."""
     from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..errors import ChapterError
 
     first = sorted([t for t in tasks if t["name"] not in RUN_LAST],
                    key=lambda t: -weights.get(t["name"], 1.0))
@@ -356,7 +359,14 @@ def execute_all(tasks: list[dict], pool: ChapterPool, weights: dict,
     for phase in (first, last):
         if not phase:
             continue
-        futures = {pool.pool.submit(_execute_chapter, t): t for t in phase}
+        futures = {}
+        for t in phase:
+            try:
+                futures[pool.pool.submit(_execute_chapter, t)] = t
+            except BrokenProcessPool as exc:  # the workers are gone: no chapter can run now
+                if not done and not futures:
+                    raise ChapterError(f"sna run: {broken_pool_words()}") from exc
+                report(_failed(t, exc))
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -365,12 +375,32 @@ def execute_all(tasks: list[dict], pool: ChapterPool, weights: dict,
                 try:
                     res = ChapterResult(**f.result())
                 except BaseException as exc:  # noqa: BLE001 - a crashed worker
-                    res = ChapterResult(name=t["name"], notebook=t["notebook"],
-                                        status="failed",
-                                        error={"where": None, "ename": type(exc).__name__,
-                                               "evalue": str(exc)})
+                    res = _failed(t, exc)
                 report(res)
     return [done[t["name"]] for t in tasks]
+
+def broken_pool_words() -> str:
+    """What to say when the chapter workers have died: a script without the ``__main__``
+    guard is the cause to name when sna runs from a script."""
+    from .._spawn import GUARD_HELP, main_script
+
+    words = ("the chapter worker processes stopped before they could run a chapter (killed, "
+             "out of memory, or unable to start)")
+    script = main_script()
+    if script is not None:
+        words += (f'; when sna runs from a script, call sna.report.run under `if __name__ == '
+                  f'"__main__":` in {script} ({GUARD_HELP})')
+    return words
+
+
+def _failed(task: dict, exc: BaseException) -> ChapterResult:
+    from concurrent.futures.process import BrokenProcessPool
+
+    words = broken_pool_words() if isinstance(exc, BrokenProcessPool) else ""
+    return ChapterResult(name=task["name"], notebook=task["notebook"], status="failed",
+                         error={"where": None, "ename": type(exc).__name__,
+                                "evalue": f"{exc}" + (f" ({words})" if words else "")})
+
 
 def previous_timings(out: Path) -> dict[str, float] | None:
     try:
