@@ -544,3 +544,46 @@ def test_one_label_one_number_in_the_demo_report(demo_run):
     # Table A in board form: whole-number changes with their interval, p as a board reads it
     key = page[page.index('id="ch-01_key_findings"'):page.index('id="ch-02_volume_and_trend"')]
     assert "p &lt; 0.001" in key and "p = 0.0000" not in page and "0.0000" not in key
+
+
+def test_report_docx_written_by_a_worker_or_here_when_the_worker_died(run_folder):
+    # sna run gives report.docx to an idle chapter worker while it writes report.html and
+    # the board paper; a worker that died leaves it to this process, and the run still has it
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+    from types import SimpleNamespace
+
+    from sna.report import batch
+    from sna.report.results import RunResult
+
+    cfg = SimpleNamespace(report=SimpleNamespace(word=True, board_paper=False, slides=False,
+                                                 template=None, styles=None, narrative=None),
+                          resolve=lambda p: p)
+    result = RunResult(output_dir=run_folder, area="Testshire", year="2020/21",
+                       build="restricted", synthetic=True, chapters=[])
+    (run_folder / "report.docx").write_text("an earlier run's")  # what a worker replaces
+    done = Future()
+    done.set_result(str(office.write_docx(run_folder, info={"build": "restricted"})))
+    batch._write_documents(result, cfg, [], print, docx=done)
+    assert result.docx == run_folder / "report.docx"
+    assert "1. Key findings" in _headings(Document(str(result.docx)), 1)
+    (run_folder / "report.docx").unlink()
+    died = Future()
+    died.set_exception(BrokenProcessPool("A child process terminated abruptly"))
+    batch._write_documents(result, cfg, [], print, docx=died)
+    assert result.docx == run_folder / "report.docx"
+    assert "1. Key findings" in _headings(Document(str(result.docx)), 1)
+    # and the worker is given the document only after the old one is gone
+    (run_folder / "report.docx").write_text("an earlier run's")
+
+    class Pool:
+        def submit(self, fn, *a, **k):
+            assert not (run_folder / "report.docx").exists()
+            f = Future()
+            f.set_result(fn(*a, **k))
+            return f
+
+    fut = batch._docx_elsewhere(SimpleNamespace(pool=Pool()), cfg, run_folder,
+                                {"area": "Testshire", "year": "2020/21", "build": "restricted",
+                                 "synthetic": True})
+    assert Path(fut.result()) == run_folder / "report.docx"

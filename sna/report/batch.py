@@ -179,11 +179,14 @@ def run(
             # 3. assemble; a chapter worker (idle now) writes tables.xlsx meanwhile
             t0 = time.perf_counter()
             xlsx = _workbook_elsewhere(pool, out, source_words(cfg))
+            info = {"area": cfg.area, "year": str(fy), "build": build,
+                    "synthetic": bool(assessment.synthetic)}
+            docx = _docx_elsewhere(pool, cfg, out, info) if jobs > 1 else None
             pool.finish()  # the other worker, and this one after the workbook, end meanwhile
             result = RunResult(output_dir=out, area=cfg.area, year=str(fy), build=build,
                                synthetic=bool(assessment.synthetic), chapters=results,
                                cache_reused=cache_reused)
-            _assemble(result, assessment, cache_dir, pdf, say, kept, xlsx=xlsx)
+            _assemble(result, assessment, cache_dir, pdf, say, kept, xlsx=xlsx, docx=docx)
             pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest
             t_assemble = time.perf_counter() - t0
             result.timings = {"prepare": round(t_prepare, 2), "chapters": round(t_chapters, 2),
@@ -328,10 +331,10 @@ def _chapter_tasks(notebooks: list[Path], params: dict, out: Path, timeout, jobs
     return tasks
 
 def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
-              kept: list[dict] = (), xlsx=None) -> None:
+              kept: list[dict] = (), xlsx=None, docx=None) -> None:
     """The data copy (restricted build), tables.xlsx, report.html, the Word documents and
-    the PDF if asked for. ``xlsx``: the future of tables.xlsx when another process writes it
-    (:func:`run`), else it is written here. Chapters kept from an earlier run on other inputs
+    the PDF if asked for. ``xlsx``, ``docx``: the futures of tables.xlsx and report.docx when
+    other processes write them (:func:`run`), else they are written here. Chapters kept from an earlier run on other inputs
     are marked stale in the report; the chapters an interrupted run did not finish are named
     in a banner."""
     out = result.output_dir
@@ -354,7 +357,7 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
                                     synthetic=result.synthetic, results=result.chapters,
                                     narrative=sections, stale=stale, notices=notices,
                                     coverage=coverage)
-    _write_documents(result, cfg, sections, say)
+    _write_documents(result, cfg, sections, say, docx=docx)
     result.xlsx = _workbook(xlsx, out, source_words(cfg))
     if pdf:
         say("sna run: printing report.pdf with headless Chromium ...")
@@ -396,20 +399,41 @@ def _narrative_of(cfg) -> list:
     return read_narrative(cfg.resolve(cfg.report.narrative))
 
 
-def _write_documents(result: RunResult, cfg, sections: list, say) -> None:
+def _docx_elsewhere(pool, cfg, out: Path, info: dict):
+    """``report.docx`` given to an idle chapter worker (the old one removed first), written
+    while this process assembles report.html and the board paper: its future, or None (not
+    asked for, no chapter ran, or the pool cannot take it)."""
+    from ..office import write_docx
+
+    if not cfg.report.word or not any(out.glob("chapters/*.ipynb")):
+        return None
+    (out / "report.docx").unlink(missing_ok=True)
+    template = cfg.resolve(cfg.report.template) if cfg.report.template else None
+    try:
+        return pool.pool.submit(write_docx, out, template=template, styles=cfg.report.styles,
+                                narrative=_narrative_of(cfg), info=info)
+    except Exception:  # noqa: BLE001 - BrokenProcessPool, or a pool already shut down
+        return None
+
+
+def _write_documents(result: RunResult, cfg, sections: list, say, docx=None) -> None:
     """``report.docx``, ``board_paper.docx`` and ``slides.pptx`` as the config asks; the old
-    ones go first, so a folder never holds a document of an earlier run."""
+    ones go first, so a folder never holds a document of an earlier run. ``docx``: the future
+    of report.docx when a chapter worker writes it (:func:`_docx_elsewhere`)."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from .. import office
 
     out, rep = result.output_dir, cfg.report
     for name in ("report.docx", "board_paper.docx", "slides.pptx"):
-        (out / name).unlink(missing_ok=True)
+        if not (name == "report.docx" and docx is not None):  # removed before it was given
+            (out / name).unlink(missing_ok=True)
     if not any(out.glob("chapters/*.ipynb")):
         return
     info = {"area": result.area, "year": result.year, "build": result.build,
             "synthetic": result.synthetic}
     template = cfg.resolve(rep.template) if rep.template else None
-    if rep.word:
+    if rep.word and docx is None:
         result.docx = office.write_docx(out, template=template, styles=rep.styles,
                                         narrative=sections, info=info)
     if rep.board_paper:
@@ -418,6 +442,13 @@ def _write_documents(result: RunResult, cfg, sections: list, say) -> None:
                                                       info=info)
     if rep.slides:
         result.slides = office.write_slides(out, info=info)
+    if docx is not None:
+        try:
+            result.docx = Path(docx.result())
+        except BrokenProcessPool:  # the worker died: written here
+            logger.warning("the worker writing report.docx died; writing it here")
+            result.docx = office.write_docx(out, template=template, styles=rep.styles,
+                                            narrative=sections, info=info)
     written = [p.name for p in (result.docx, result.board_paper, result.slides) if p]
     if written:
         say(f"sna run: wrote {', '.join(written)}")
