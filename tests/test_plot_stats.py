@@ -330,3 +330,37 @@ def test_funnel_plot_draws_the_overdispersed_limits():
     assert "over-dispersion" in title and "φ = 123.0" in title
     plain = charts.funnel_plot(funnel(df, "n", "pop", multiplier=1000, overdispersion=False))
     assert plain.axes[0].get_legend().get_title().get_text() == "Poisson limits"
+
+
+def test_titled_png_copies_the_picture_and_adds_its_title_and_source():
+    import io
+
+    from PIL import Image
+
+    from sna.plot import style
+
+    fig, ax = style.new_figure(figsize=(6, 3))
+    ax.plot([0, 1, 2], [3, 1, 2])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, facecolor="white")
+    plt.close(fig)
+    picture = np.asarray(Image.open(buf).convert("RGBA"))
+    title = "Figure 2.1. " + "A caption long enough to wrap over two lines of the band. " * 2
+    out = style.titled_png(buf.getvalue(), title, "Source: here.", dpi=120)
+    img = Image.open(io.BytesIO(out))
+    assert img.info.get("dpi") and round(img.info["dpi"][0]) == 120
+    got = np.asarray(img.convert("RGBA"))
+    h, w = picture.shape[:2]
+    assert got.shape[1] == w and got.shape[0] > h
+    # the picture's pixels, unchanged, between the two bands
+    starts = [i for i in range(got.shape[0] - h + 1) if np.array_equal(got[i:i + h], picture)]
+    assert len(starts) == 1
+    above, below = got[:starts[0]], got[starts[0] + h:]
+    dark = lambda a: (a[..., :3].max(axis=-1) < 100).sum()  # noqa: E731 - text pixels
+    assert dark(above) > 500 and dark(below) > 20  # the title (two lines) and the source
+    # nothing cut off at the outer edges: the first and last rows stay white
+    assert (above[:3, ..., :3] == 255).all() and (below[-3:, ..., :3] == 255).all()
+    # without a title or source: the picture alone
+    bare = np.asarray(Image.open(io.BytesIO(style.titled_png(buf.getvalue(), None, None,
+                                                             dpi=120))).convert("RGBA"))
+    assert np.array_equal(bare, picture)
