@@ -306,10 +306,32 @@ def _normalise_arrow(arr):
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
+#: Byte by byte, the shape of UTF-8 text: the ASCII digits to ``9``, the ASCII capitals to
+#: ``A``, every other byte as it is (the bytes of a non-ASCII character are all 0x80 or
+#: more, so a character outside ASCII is kept whole, as the regular expressions kept it).
+_SHAPE_BYTES = np.arange(256, dtype=np.uint8)
+_SHAPE_BYTES[ord("0"):ord("9") + 1] = ord("9")
+_SHAPE_BYTES[ord("A"):ord("Z") + 1] = ord("A")
+
+
 def _shape_arrow(norm):
+    """``[0-9]`` to ``9`` and ``[A-Z]`` to ``A`` in an Arrow string array: one length-keeping
+    table look-up over its bytes (two regular-expression passes took 0.8 s of the demo's
+    preparation, on the police extract's 300,000 distinct references)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.replace_substring_regex(pc.replace_substring_regex(norm, r"[0-9]", "9"), r"[A-Z]", "A")
+    if isinstance(norm, pa.ChunkedArray):
+        norm = norm.combine_chunks()
+    if norm.type not in (pa.string(), pa.large_string()):
+        return pc.replace_substring_regex(
+            pc.replace_substring_regex(norm, r"[0-9]", "9"), r"[A-Z]", "A")
+    validity, offsets, data = norm.buffers()
+    if data is None or data.size == 0:
+        return norm
+    shaped = pa.py_buffer(_SHAPE_BYTES[np.frombuffer(data, dtype=np.uint8)])
+    return pa.Array.from_buffers(norm.type, len(norm), [validity, offsets, shaped],
+                                 null_count=norm.null_count, offset=norm.offset)
 
 
 def identifier_shape(values: pd.Series) -> pd.Series:

@@ -140,3 +140,32 @@ def test_fingerprint_identifies_the_key_without_revealing_it(tmp_path, monkeypat
     assert len(fp) == 16 and "environment" not in fp
     monkeypatch.delenv("SNA_PSEUDONYMISATION_KEY")
     assert key_fingerprint(cfg) is None
+
+
+def test_identifier_shapes_by_byte_table_are_the_regular_expressions():
+    # the shape of a value ([0-9] -> 9, [A-Z] -> A) by a table over the UTF-8 bytes, checked
+    # against the two regular-expression passes it replaced: non-ASCII characters (whose bytes
+    # are all 0x80 or more) are kept whole, nulls stay null, slices and chunks keep their place
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sna.privacy import _shape_arrow
+
+    def by_regex(a):
+        out = pc.replace_substring_regex(pc.replace_substring_regex(a, r"[0-9]", "9"),
+                                         r"[A-Z]", "A")
+        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+    rng = np.random.default_rng(0)
+    alphabet = list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabz-/ .:_ÉÀß٣Ω𝟘") + ["0️⃣"]
+    values = ["".join(rng.choice(alphabet, size=rng.integers(0, 14))) for _ in range(5000)]
+    values = [None if i % 17 == 0 else v for i, v in enumerate(values)]
+    for typ in (pa.string(), pa.large_string()):
+        a = pa.array(values, type=typ)
+        for arr in (a, a.slice(3, 2000), pa.chunked_array([a.slice(0, 10), a.slice(10)]),
+                    a.slice(0, 0), pa.array([None, None], type=typ), pa.array([""], type=typ)):
+            got = _shape_arrow(arr)
+            assert got.to_pylist() == by_regex(arr).to_pylist()
+            assert got.type == typ
+    assert _shape_arrow(pa.array(["NT/19/ 001", "É9z"])).to_pylist() == ["AA/99/ 999", "É9z"]
