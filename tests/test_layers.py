@@ -26,7 +26,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sna"
 #: docs/architecture.md draws this list (``sna-layers``), with the imports the code has.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundations: errors, logging, bundled data, the canonical tables' contracts",
-     ("sna", "sna.errors", "sna._log", "sna.datasets", "sna.schemas")),
+     ("sna", "sna.errors", "sna._log", "sna._spawn", "sna.datasets", "sna.schemas")),
     ("plain helpers: periods, the QualityLog, input checks, files, the registry of formats, inert output cells",
      ("sna.periods", "sna.quality", "sna._validate", "sna.formats", "sna.io", "sna.io._files",
       "sna.inert")),
