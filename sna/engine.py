@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from ._spawn import GUARD_HELP, main_script, starting_worker
 from .errors import ConfigError, EngineError, SnaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -204,20 +205,12 @@ def get_client(engine: "EngineConfig | None" = None):
         return client
 
 
-def _main_script() -> str | None:
-    from ._spawn import main_script
-
-    return main_script()
-
-
 def _refuse_in_a_starting_worker() -> None:
     """In a worker process that is still importing the main script (a script without the
     ``__main__`` guard runs its top level again there), say so at once rather than start a
     cluster of its own."""
-    from ._spawn import starting_worker
-
     if starting_worker():
-        script = _main_script() or "the main script"
+        script = main_script() or "the main script"
         raise EngineError(
             "a Dask LocalCluster cannot be started while one of its worker processes is "
             f'starting: put the code that starts it under `if __name__ == "__main__":` in '
@@ -227,15 +220,13 @@ def _refuse_in_a_starting_worker() -> None:
 
 def _cluster_failed(exc: BaseException) -> EngineError:
     """The error for a LocalCluster whose workers did not start."""
-    script = _main_script()
+    script = main_script()
     if script is not None:
         return EngineError(
             "the Dask engine's LocalCluster did not start its worker processes "
             f"({type(exc).__name__}: {exc}). When sna runs from a script, the code that "
             f'starts it must run only in the main process: put it under `if __name__ == '
-            f'"__main__":` in {script} (each worker process runs the main script again, up '
-            "to that line; see https://docs.python.org/3/library/multiprocessing.html"
-            "#the-spawn-and-forkserver-start-methods); otherwise see the workers' messages "
+            f'"__main__":` in {script} ({GUARD_HELP}); otherwise see the workers\' messages '
             "above, or use `engine: {name: pandas}`", key="engine")
     return EngineError(
         "the Dask engine's LocalCluster did not start its worker processes "

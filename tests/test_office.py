@@ -583,7 +583,5 @@ def test_report_docx_written_by_a_worker_or_here_when_the_worker_died(run_folder
             f.set_result(fn(*a, **k))
             return f
 
-    fut = batch._docx_elsewhere(SimpleNamespace(pool=Pool()), cfg, run_folder,
-                                {"area": "Testshire", "year": "2020/21", "build": "restricted",
-                                 "synthetic": True})
+    fut = batch._docx_elsewhere(SimpleNamespace(pool=Pool()), result, cfg)
     assert Path(fut.result()) == run_folder / "report.docx"

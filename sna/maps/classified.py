@@ -61,7 +61,7 @@ def _equal_interval_bins(y: np.ndarray, k: int) -> np.ndarray:
     lo, hi = y.min(), y.max()
     if lo == hi:
         raise ValueError("all values are equal: no equal intervals.")
-    width = (hi - lo) * 1.0 / k
+    width = (hi - lo) / k
     cuts = np.arange(lo + width, hi + width, width)[:k]
     cuts[-1] = hi
     return cuts

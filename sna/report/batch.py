@@ -178,14 +178,12 @@ def run(
 
             # 3. assemble; a chapter worker (idle now) writes tables.xlsx meanwhile
             t0 = time.perf_counter()
-            xlsx = _workbook_elsewhere(pool, out, source_words(cfg))
-            info = {"area": cfg.area, "year": str(fy), "build": build,
-                    "synthetic": bool(assessment.synthetic)}
-            docx = _docx_elsewhere(pool, cfg, out, info) if jobs > 1 else None
-            pool.finish()  # the other worker, and this one after the workbook, end meanwhile
             result = RunResult(output_dir=out, area=cfg.area, year=str(fy), build=build,
                                synthetic=bool(assessment.synthetic), chapters=results,
                                cache_reused=cache_reused)
+            xlsx = _workbook_elsewhere(pool, out, source_words(cfg))
+            docx = _docx_elsewhere(pool, result, cfg) if jobs > 1 else None
+            pool.finish()  # the other worker, and this one after the workbook, end meanwhile
             _assemble(result, assessment, cache_dir, pdf, say, kept, xlsx=xlsx, docx=docx)
             pool.close(keep_logs_in=out / "chapters")  # kernels' logs, before the manifest
             t_assemble = time.perf_counter() - t0
@@ -196,6 +194,7 @@ def run(
                                              assessment, kept=kept)
     _summarise(result, say)
     return result
+
 
 def _refuse_in_a_starting_worker() -> None:
     """A chapter worker is started with ``spawn``, which runs the main script again up to its
@@ -334,9 +333,9 @@ def _assemble(result: RunResult, assessment, cache_dir: Path, pdf: bool, say,
               kept: list[dict] = (), xlsx=None, docx=None) -> None:
     """The data copy (restricted build), tables.xlsx, report.html, the Word documents and
     the PDF if asked for. ``xlsx``, ``docx``: the futures of tables.xlsx and report.docx when
-    other processes write them (:func:`run`), else they are written here. Chapters kept from an earlier run on other inputs
-    are marked stale in the report; the chapters an interrupted run did not finish are named
-    in a banner."""
+    other processes write them (:func:`run`), else they are written here. Chapters kept from
+    an earlier run on other inputs are marked stale in the report; the chapters an
+    interrupted run did not finish are named in a banner."""
     out = result.output_dir
     if result.build == "restricted":
         _copy_cache(assessment, cache_dir, out / "data")
@@ -399,19 +398,28 @@ def _narrative_of(cfg) -> list:
     return read_narrative(cfg.resolve(cfg.report.narrative))
 
 
-def _docx_elsewhere(pool, cfg, out: Path, info: dict):
+def _doc_info(result: RunResult) -> dict:
+    """What the Word documents say of the run (their banners and title)."""
+    return {"area": result.area, "year": result.year, "build": result.build,
+            "synthetic": result.synthetic}
+
+
+def _docx_elsewhere(pool, result: RunResult, cfg):
     """``report.docx`` given to an idle chapter worker (the old one removed first), written
     while this process assembles report.html and the board paper: its future, or None (not
-    asked for, no chapter ran, or the pool cannot take it)."""
+    asked for, no chapter ran, or the pool cannot take it). The worker reads the narrative
+    file itself."""
     from ..office import write_docx
 
-    if not cfg.report.word or not any(out.glob("chapters/*.ipynb")):
+    out, rep = result.output_dir, cfg.report
+    if not rep.word or not any(out.glob("chapters/*.ipynb")):
         return None
     (out / "report.docx").unlink(missing_ok=True)
-    template = cfg.resolve(cfg.report.template) if cfg.report.template else None
     try:
-        return pool.pool.submit(write_docx, out, template=template, styles=cfg.report.styles,
-                                narrative=_narrative_of(cfg), info=info)
+        return pool.pool.submit(
+            write_docx, out, template=cfg.resolve(rep.template) if rep.template else None,
+            styles=rep.styles, narrative=cfg.resolve(rep.narrative) if rep.narrative else None,
+            info=_doc_info(result))
     except Exception:  # noqa: BLE001 - BrokenProcessPool, or a pool already shut down
         return None
 
@@ -430,8 +438,7 @@ def _write_documents(result: RunResult, cfg, sections: list, say, docx=None) -> 
             (out / name).unlink(missing_ok=True)
     if not any(out.glob("chapters/*.ipynb")):
         return
-    info = {"area": result.area, "year": result.year, "build": result.build,
-            "synthetic": result.synthetic}
+    info = _doc_info(result)
     template = cfg.resolve(rep.template) if rep.template else None
     if rep.word and docx is None:
         result.docx = office.write_docx(out, template=template, styles=rep.styles,

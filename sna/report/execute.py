@@ -379,6 +379,7 @@ def execute_all(tasks: list[dict], pool: ChapterPool, weights: dict,
                 report(res)
     return [done[t["name"]] for t in tasks]
 
+
 def broken_pool_words() -> str:
     """What to say when the chapter workers have died: a script without the ``__main__``
     guard is the cause to name when sna runs from a script."""
